@@ -1,0 +1,91 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { registryError } from '../core/errors.js';
+
+/**
+ * Files that several kinfra processes share: written atomically (temp file,
+ * fsync, rename), so a reader or a crash sees the old or the new content, never
+ * a torn one; read-modify-write happens under a cross-process lock.
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(e, 'read', path);
+  }
+}
+
+export async function writeTextAtomic(path: string, text: string, mode?: number): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, text, { fsync: true, ...(mode === undefined ? {} : { mode }) });
+  } catch (e) {
+    throw fileError(e, 'write', path);
+  }
+}
+
+function fileError(e: unknown, verb: string, path: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e as Error; // not an I/O failure: a bug
+  const why: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is exceeded',
+  };
+  return registryError('file-' + verb + '-failed', `Could not ${verb} ${path}: ${why[code] ?? (e as Error).message}.`,
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'Free some disk space and run the command again; the previous file is unchanged.'
+      : `Check the permissions of ${dirname(path)} and run the command again; the previous file is unchanged.`,
+    { errno: code });
+}
+
+export interface LockOptions {
+  /** How long to wait for another process to release the lock. */
+  waitMs?: number;
+}
+
+/**
+ * Run `fn` while holding the lock of `path` (a `<path>.lock` folder). A lock left
+ * by a killed process goes stale after 10 s and is taken over.
+ */
+export async function withFileLock<T>(path: string, fn: (assertHeld: () => void) => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  await mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
+    throw fileError(e, 'create the folder of', path);
+  });
+  const waitMs = opts.waitMs ?? 60_000;
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(path, {
+      realpath: false,
+      stale: 10_000,
+      update: 2_000,
+      retries: { retries: Math.ceil(waitMs / 50), factor: 1, minTimeout: 25, maxTimeout: 75, randomize: true },
+      onCompromised: (err) => {
+        compromised = err;
+      },
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw registryError('registry-locked', `Another kinfra process has held the lock on ${path} for over ${Math.round(waitMs / 1000)} s.`,
+        `Wait for it to finish, or if no kinfra is running, remove ${path}.lock and run the command again.`);
+    }
+    throw fileError(e, 'lock', path);
+  }
+  const assertHeld = () => {
+    if (compromised) {
+      throw registryError('registry-lock-lost', `Lost the lock on ${path}: ${compromised.message}`,
+        'Nothing was written. Run the command again.');
+    }
+  };
+  try {
+    return await fn(assertHeld);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

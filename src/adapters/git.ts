@@ -1,0 +1,164 @@
+import { isAbsolute, resolve } from 'node:path';
+import { externalError, usageError } from '../core/errors.js';
+import { run, type RunResult } from './runner.js';
+
+/** git, run without a shell, with output captured. */
+async function git(cwd: string, args: string[]): Promise<RunResult> {
+  return run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+}
+
+async function gitOk(cwd: string, args: string[], what: string): Promise<string> {
+  const r = await git(cwd, args);
+  if (r.exitCode !== 0) {
+    throw externalError('git-failed', `git could not ${what}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
+      `Run \`git ${args.join(' ')}\` in ${cwd} to see the full error.`);
+  }
+  return r.stdout;
+}
+
+const firstLine = (s: string) => s.trim().split('\n').filter(Boolean).pop() ?? '';
+
+export interface Worktree {
+  path: string;
+  head: string | undefined;
+  /** Short branch name, or undefined when detached. */
+  branch: string | undefined;
+  bare: boolean;
+}
+
+/** The top of the working tree that holds `cwd`, or a usage error outside a repository. */
+export async function repoToplevel(cwd: string): Promise<string> {
+  const r = await git(cwd, ['rev-parse', '--show-toplevel']);
+  if (r.exitCode !== 0) {
+    throw usageError('not-a-git-repo', `${cwd} is not inside a git repository.`,
+      'Run this inside your project\'s git checkout (or one of its sandboxes).');
+  }
+  return r.stdout.trim();
+}
+
+/** Every worktree of the repository that holds `cwd`; the main one comes first. */
+export async function listWorktrees(cwd: string): Promise<Worktree[]> {
+  const out = await gitOk(cwd, ['worktree', 'list', '--porcelain', '-z'], 'list worktrees');
+  const trees: Worktree[] = [];
+  let cur: Worktree | undefined;
+  for (const field of out.split('\0')) {
+    if (field === '') {
+      if (cur) trees.push(cur);
+      cur = undefined;
+      continue;
+    }
+    const sp = field.indexOf(' ');
+    const key = sp < 0 ? field : field.slice(0, sp);
+    const value = sp < 0 ? '' : field.slice(sp + 1);
+    if (key === 'worktree') cur = { path: value, head: undefined, branch: undefined, bare: false };
+    else if (!cur) continue;
+    else if (key === 'HEAD') cur.head = value;
+    else if (key === 'branch') cur.branch = value.replace(/^refs\/heads\//, '');
+    else if (key === 'bare') cur.bare = true;
+  }
+  if (cur) trees.push(cur);
+  return trees;
+}
+
+/** The main worktree: sandboxes are created beside it even when run inside a sandbox. */
+export async function mainWorktree(cwd: string): Promise<{ root: string; worktrees: Worktree[] }> {
+  await repoToplevel(cwd);
+  const worktrees = await listWorktrees(cwd);
+  const main = worktrees[0];
+  if (!main || main.bare) {
+    // A bare main repository has no checkout to stand beside; use the common dir's parent.
+    const common = (await gitOk(cwd, ['rev-parse', '--git-common-dir'], 'find the repository')).trim();
+    const abs = isAbsolute(common) ? common : resolve(cwd, common);
+    return { root: resolve(abs, '..'), worktrees };
+  }
+  return { root: main.path, worktrees };
+}
+
+export async function checkBranchName(cwd: string, branch: string): Promise<void> {
+  const r = await git(cwd, ['check-ref-format', '--branch', branch]);
+  if (r.exitCode !== 0 || branch.startsWith('-')) {
+    throw usageError('invalid-branch', `${JSON.stringify(branch)} is not a valid git branch name.`,
+      'Use a name such as feature/my-change (see `git help check-ref-format`).');
+  }
+}
+
+export async function localBranchExists(repo: string, branch: string): Promise<boolean> {
+  return (await git(repo, ['show-ref', '--verify', '--quiet', `refs/heads/${branch}`])).exitCode === 0;
+}
+
+/** Remote-tracking branches named `branch` (e.g. origin/feat for feat). */
+export async function remoteBranches(repo: string, branch: string): Promise<string[]> {
+  const out = await gitOk(repo, ['for-each-ref', '--format=%(refname:short)', 'refs/remotes'], 'list remote branches');
+  return out.split('\n').filter((r) => r.endsWith(`/${branch}`) && r.split('/').slice(1).join('/') === branch);
+}
+
+export async function headCommit(cwd: string, ref = 'HEAD'): Promise<string | undefined> {
+  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+export type BranchMode =
+  | { kind: 'existing'; branch: string }
+  | { kind: 'new'; branch: string };
+
+export async function addWorktree(repo: string, path: string, mode: BranchMode): Promise<void> {
+  const args = ['worktree', 'add'];
+  if (mode.kind === 'new') args.push('-b', mode.branch, path, 'HEAD');
+  else args.push(path, mode.branch);
+  const r = await git(repo, args);
+  if (r.exitCode !== 0) {
+    throw externalError('worktree-add-failed', `git could not create the worktree ${path}: ${firstLine(r.stderr)}`,
+      'Fix the problem git reports and run the command again; nothing was created.');
+  }
+}
+
+export async function currentBranch(cwd: string): Promise<string | undefined> {
+  const r = await git(cwd, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  // --force: the caller has already checked for work at risk; git would also
+  // refuse over kinfra's own untracked .env.sandbox.
+  const r = await git(repo, ['worktree', 'remove', '--force', path]);
+  if (r.exitCode !== 0) {
+    throw externalError('worktree-remove-failed', `git could not remove the worktree ${path}: ${firstLine(r.stderr)}`,
+      `Remove it by hand with: git worktree remove ${path}`);
+  }
+  await git(repo, ['worktree', 'prune']);
+}
+
+/** Delete a branch kinfra itself created moments ago (rollback of a failed create). */
+export async function deleteBranch(repo: string, branch: string): Promise<void> {
+  await git(repo, ['branch', '-D', branch]);
+}
+
+/** Paths with uncommitted changes (tracked or untracked), except the ones in `ignore`. */
+export async function uncommittedPaths(worktree: string, ignore: readonly string[]): Promise<string[]> {
+  const out = await gitOk(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], 'read the status');
+  const paths: string[] = [];
+  const fields = out.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.length < 4) continue;
+    const status = f.slice(0, 2);
+    const path = f.slice(3);
+    if (status.startsWith('R') || status.startsWith('C')) i++; // the next field is the old name
+    if (!ignore.includes(path)) paths.push(path);
+  }
+  return paths;
+}
+
+/** Commits reachable from HEAD but from no other branch, tag or remote (`%h %s` each). */
+export async function unsharedCommits(worktree: string, ownBranch: string | undefined): Promise<string[]> {
+  const args = ['log', '--format=%h %s', 'HEAD', '--not'];
+  if (ownBranch) args.push(`--exclude=${ownBranch}`);
+  args.push('--branches', '--tags', '--remotes');
+  const r = await git(worktree, args);
+  if (r.exitCode !== 0) {
+    // An unborn HEAD has no commits to lose.
+    if (!(await headCommit(worktree))) return [];
+    throw externalError('git-failed', `git could not list the commits of ${worktree}: ${firstLine(r.stderr)}`);
+  }
+  return r.stdout.split('\n').filter(Boolean);
+}

@@ -1,0 +1,38 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Where kinfra keeps its state. Everything hangs off the home folder (HOME), so a
+ * test or an agent can point kinfra at a scratch state by setting HOME.
+ */
+export interface StatePaths {
+  home: string;
+  stateDir: string;
+  /** Version 2 registry (seed 004). */
+  registry: string;
+  /** Version 1 registry of the Python tool (seed 001), migrated on first use. */
+  registryV1: string;
+  /** Where a migrated v1 file is copied before anything else happens. */
+  registryV1Backup: string;
+  sandboxesDir: string;
+}
+
+export function statePaths(home: string = homedir()): StatePaths {
+  const stateDir = join(home, '.ktrdr');
+  const sandboxesDir = join(stateDir, 'sandboxes');
+  return {
+    home,
+    stateDir,
+    sandboxesDir,
+    registry: join(sandboxesDir, 'registry.json'),
+    registryV1: join(stateDir, 'sandbox', 'instances.json'),
+    registryV1Backup: join(sandboxesDir, 'instances.v1.backup.json'),
+  };
+}
+
+/** Expand a leading ~ to the home folder. */
+export function expandHome(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
+  return path;
+}

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import {
+  addWorktree,
+  checkBranchName,
+  deleteBranch,
+  localBranchExists,
+  mainWorktree,
+  remoteBranches,
+  removeWorktree,
+  type BranchMode,
+} from '../adapters/git.js';
+import { loadConfig } from '../adapters/config-loader.js';
+import { conflictError } from '../core/errors.js';
+import { portsForSlot } from '../core/ports.js';
+import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
+import { instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
+import type { AppContext } from './context.js';
+import { portsByName, unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { removeStaleEntries } from './stale.js';
+
+export interface CreateRequest {
+  name: string;
+  branch?: string | undefined;
+  slot?: number | undefined;
+}
+
+/**
+ * `kinfra sandbox create`: a git worktree beside the main checkout, a slot, a
+ * .env.sandbox and a registry entry, all under the registry lock so parallel
+ * creates never share a slot. If any step fails, what this call made is undone.
+ */
+export async function createSandbox(ctx: AppContext, req: CreateRequest): Promise<SandboxSummary> {
+  const slug = requireSlug(req.name);
+  const { root, worktrees } = await mainWorktree(ctx.cwd);
+  const config = await loadConfig(root);
+  if (req.branch !== undefined) await checkBranchName(root, req.branch);
+
+  let made: { path: string; createdBranch: string | undefined } | undefined;
+  try {
+    return await ctx.registry.update(async (registry) => {
+      const cleaned = removeStaleEntries(registry);
+      const instanceId = uniqueInstanceId(instanceIdFor(config.prefix, slug), (id) => id in registry.instances);
+      const path = join(dirname(root), instanceId);
+      if (existsSync(path)) {
+        throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
+          `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
+      }
+      const reserved = await unregisteredSlots(worktrees, registry);
+      const plan = { maxSlot: config.maxSlot, ports: config.ports };
+      const slot = req.slot !== undefined ? checkRequestedSlot(registry, plan, req.slot, reserved) : allocateSlot(registry, plan, reserved);
+
+      // Without -b, like `git worktree add <path>`: a branch named after the folder.
+      const mode = await branchMode(root, req.branch ?? basename(path), worktrees);
+      const branch = mode.branch;
+      const createdBranch = mode.kind === 'new' ? branch : undefined;
+      await addWorktree(root, path, mode);
+      made = { path, createdBranch };
+
+      const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const envFile = await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt);
+      registry.instances[instanceId] = {
+        slot,
+        path,
+        created_at: createdAt,
+        is_worktree: true,
+        parent_repo: root,
+        branch,
+        created_worktree: true,
+        ports: portsByName(config, slot),
+      };
+      return {
+        instanceId,
+        slot,
+        path,
+        branch,
+        ports: portsForSlot(config.ports, slot),
+        envFile,
+        configSource: config.source,
+        cleaned,
+      };
+    });
+  } catch (e) {
+    if (made) await undoWorktree(root, made.path, made.createdBranch);
+    throw e;
+  }
+}
+
+
+async function branchMode(root: string, branch: string, worktrees: { path: string; branch: string | undefined }[]): Promise<BranchMode> {
+  const holder = worktrees.find((w) => w.branch === branch);
+  if (holder) {
+    throw conflictError('branch-checked-out', `Branch ${branch} is already checked out in ${holder.path}.`,
+      `A branch can be checked out in one worktree at a time. Use another branch (-b ${branch}-2), ` +
+        `or work in ${holder.path}.`, { branch, worktree: holder.path });
+  }
+  if (await localBranchExists(root, branch)) return { kind: 'existing', branch };
+  if ((await remoteBranches(root, branch)).length === 1) return { kind: 'existing', branch };
+  return { kind: 'new', branch };
+}
+
+async function undoWorktree(root: string, path: string, createdBranch: string | undefined): Promise<void> {
+  await removeWorktree(root, path).catch(() => undefined);
+  if (createdBranch) await deleteBranch(root, createdBranch).catch(() => undefined);
+}

@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
+import { loadConfig } from '../adapters/config-loader.js';
+import { readEnvFile } from '../adapters/env-store.js';
+import { CONFIG_FILE_NAME } from '../core/config/config.js';
+import { conflictError, usageError } from '../core/errors.js';
+import { portsForSlot } from '../core/ports.js';
+import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core/registry/slots.js';
+import { identityFromEnv } from '../core/sandbox-env.js';
+import { COMPOSE_PROJECT_NAME, instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
+import type { AppContext } from './context.js';
+import { portsByName, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { removeStaleEntries } from './stale.js';
+
+export interface InitRequest {
+  slot?: number | undefined;
+  name?: string | undefined;
+}
+
+export interface InitSummary extends SandboxSummary {
+  /** True when an existing .env.sandbox was re-registered (e.g. after a registry loss). */
+  adopted: boolean;
+}
+
+/**
+ * `kinfra sandbox init`: make the checkout that holds cwd (a clone or a worktree
+ * kinfra did not create) a sandbox. A folder that already has a .env.sandbox but
+ * no registry entry is re-registered on the slot its file names, if still free.
+ */
+export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<InitSummary> {
+  const top = await repoToplevel(ctx.cwd);
+  const worktrees = await listWorktrees(top);
+  const mainPath = worktrees[0]?.path ?? top;
+  const config = await loadConfig(top);
+  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => existsSync(join(top, f)));
+  if (!hasProjectFile) {
+    throw usageError('not-a-project', `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
+      `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`);
+  }
+  const existing = await readEnvFile(top);
+  const previous = existing ? identityFromEnv(existing) : undefined;
+  const adopt = previous !== undefined && typeof previous !== 'string' && COMPOSE_PROJECT_NAME.test(previous.instanceId) ? previous : undefined;
+  const slug = req.name !== undefined ? requireSlug(req.name) : undefined;
+  const branch = await currentBranch(top);
+
+  return ctx.registry.update(async (registry) => {
+    const cleaned = removeStaleEntries(registry);
+    const mine = Object.entries(registry.instances).find(([, e]) => e.path === top);
+    if (mine) {
+      throw conflictError('already-initialised', `${top} is already the sandbox ${mine[0]} (slot ${mine[1].slot}).`,
+        'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` first to initialise it again.');
+    }
+    const baseId = slug !== undefined
+      ? instanceIdFor(config.prefix, slug)
+      : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
+    const instanceId = uniqueInstanceId(baseId, (id) => id in registry.instances);
+    const plan = { maxSlot: config.maxSlot, ports: config.ports };
+    let slot: number;
+    if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot);
+    else if (adopt && adopt.slot >= 1 && adopt.slot <= config.maxSlot && !slotUnavailableReason(registry, plan, adopt.slot)) slot = adopt.slot;
+    else slot = allocateSlot(registry, plan);
+
+    const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const envFile = await writeSandboxEnv(config, top, instanceId, slot, ctx.paths.home, createdAt);
+    registry.instances[instanceId] = {
+      slot,
+      path: top,
+      created_at: createdAt,
+      is_worktree: top !== mainPath,
+      parent_repo: mainPath,
+      ...(branch ? { branch } : {}),
+      created_worktree: false,
+      ports: portsByName(config, slot),
+    };
+    return {
+      instanceId,
+      slot,
+      path: top,
+      branch,
+      ports: portsForSlot(config.ports, slot),
+      envFile,
+      configSource: config.source,
+      cleaned,
+      adopted: adopt !== undefined,
+    };
+  });
+}
+
+/** `ktrdr--feat` stays `ktrdr--feat`; `my-clone` becomes `ktrdr--my-clone`. */
+function defaultId(prefix: string, folder: string): string {
+  const own = `${prefix}--`;
+  const rest = folder.toLowerCase().startsWith(own) ? folder.slice(own.length) : folder;
+  return instanceIdFor(prefix, requireSlug(rest));
+}

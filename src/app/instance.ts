@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expandHome } from '../adapters/paths.js';
+import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
+import type { Config } from '../core/config/config.js';
+import { identityFromEnv, sandboxEnvLines } from '../core/sandbox-env.js';
+import { portsForSlot, type SlotPort } from '../core/ports.js';
+import type { InstanceEntry, Registry } from '../core/registry/model.js';
+import type { Worktree } from '../adapters/git.js';
+
+/** What create and init report. */
+export interface SandboxSummary {
+  instanceId: string;
+  slot: number;
+  path: string;
+  branch: string | undefined;
+  ports: SlotPort[];
+  envFile: string;
+  configSource: string;
+  cleaned: string[];
+}
+
+export function portsByName(config: Config, slot: number): Record<string, number> {
+  return Object.fromEntries(portsForSlot(config.ports, slot).map((p) => [p.name, p.port]));
+}
+
+/** Write .env.sandbox for `instanceId` on `slot` in `dir`. */
+export async function writeSandboxEnv(config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string) {
+  const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
+  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot }));
+}
+
+/**
+ * Slots named by .env.sandbox files of this repository's worktrees that the
+ * registry does not know (e.g. after a corrupt registry was moved aside): the
+ * allocator must not hand them out again.
+ */
+export async function unregisteredSlots(worktrees: readonly Worktree[], registry: Registry): Promise<Map<number, string>> {
+  const registeredPaths = new Set(Object.values(registry.instances).map((e) => e.path));
+  const reserved = new Map<number, string>();
+  for (const wt of worktrees) {
+    if (registeredPaths.has(wt.path) || !existsSync(join(wt.path, '.env.sandbox'))) continue;
+    const env = await readEnvFile(wt.path).catch(() => undefined);
+    const id = env && identityFromEnv(env);
+    if (id && typeof id !== 'string' && id.slot > 0) reserved.set(id.slot, `${id.instanceId} (unregistered, ${wt.path})`);
+  }
+  return reserved;
+}
+

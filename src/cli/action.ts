@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { appContext, type AppContext } from '../app/context.js';
+import { isKinfraError, KinfraError } from '../core/errors.js';
+import { EXIT_CODES } from './exit-codes.js';
+import { createOutput, type Output } from './output.js';
+
+/**
+ * Wraps a command body: builds the output (--json, --verbose) and the app
+ * context, runs the body, and turns any failure into a message and exit code.
+ */
+export function action<A extends unknown[]>(
+  body: (io: Output, ctx: AppContext, ...args: A) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const opts = cmd.optsWithGlobals<{ json?: boolean; verbose?: boolean }>();
+    const io = createOutput({ json: Boolean(opts.json), verbose: Boolean(opts.verbose) || Boolean(process.env.DEBUG) });
+    try {
+      await body(io, appContext(), ...(args.slice(0, -1) as A));
+    } catch (e) {
+      io.error(e as Error);
+      process.exitCode = isKinfraError(e) ? EXIT_CODES[e.category] : EXIT_CODES.internal;
+    }
+  };
+}
+
+/** Commander option parser for whole numbers, with a message that says what is wanted. */
+export function wholeNumber(what: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new KinfraError('usage', 'invalid-number', `${what} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}.`);
+    }
+    return Number(value);
+  };
+}
+
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}

@@ -1,0 +1,35 @@
+import { CommanderError } from 'commander';
+import { EXIT_CODES } from './exit-codes.js';
+import { createOutput } from './output.js';
+import { buildProgram } from './program.js';
+
+async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const program = buildProgram();
+  program.exitOverride();
+  for (const cmd of [program, ...allCommands(program)]) {
+    cmd.exitOverride();
+    if (json) cmd.configureOutput({ writeErr: () => undefined });
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      if (json) createOutput({ json, verbose: false }).error(Object.assign(new Error(e.message.replace(/^error: /, '')), { name: 'usage' }));
+      process.exitCode = EXIT_CODES.usage;
+      return;
+    }
+    createOutput({ json, verbose: argv.includes('--verbose') }).error(e as Error);
+    process.exitCode = EXIT_CODES.internal;
+  }
+}
+
+function allCommands(cmd: import('commander').Command): import('commander').Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+await main(process.argv);

@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import { registerCreate } from './commands/create.js';
+import { registerDestroy } from './commands/destroy.js';
+import { registerInit } from './commands/init.js';
+import { registerList } from './commands/list.js';
+import { examples } from './action.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('kinfra')
+    .description('Run many isolated copies of a Docker Compose development stack side by side, one per git worktree.')
+    .version(VERSION, '-V, --version', 'print the kinfra version')
+    .option('--verbose', 'show stack traces and the commands kinfra runs')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', examples('kinfra sandbox create my-feature', 'kinfra sandbox list', 'kinfra sandbox --help'));
+
+  const sandbox = program
+    .command('sandbox')
+    .summary('create, run and inspect isolated sandboxes of your stack')
+    .description(
+      'Isolated development sandboxes: one copy of the compose stack per git worktree, each on its\n' +
+        'own port slot (slot N publishes the API on 8000+N, the database on 5432+N, ...).',
+    )
+    .addHelpText('after', examples(
+      'kinfra sandbox create my-feature      # ../ktrdr--my-feature on the lowest free slot',
+      'kinfra sandbox list',
+      'cd ../ktrdr--my-feature && kinfra sandbox destroy',
+    ));
+
+  sandbox.commandsGroup('Lifecycle:');
+  registerCreate(sandbox);
+  registerInit(sandbox);
+  registerDestroy(sandbox);
+  sandbox.commandsGroup('Inspection:');
+  registerList(sandbox);
+  return program;
+}

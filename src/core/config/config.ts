@@ -1,0 +1,133 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { usageError } from '../errors.js';
+import { findPortProblems, type NamedPort } from '../ports.js';
+import { configFileSchema, type GateCheckSpec, type ParsedConfigFile, type ProfileSpec } from './schema.js';
+import { KTRDR_DEFAULT } from './ktrdr-default.js';
+
+export const CONFIG_FILE_NAME = 'kinfra.yaml';
+export const DEFAULT_COMPOSE_FILES = ['docker-compose.sandbox.yml', 'docker-compose.yml', 'compose.yaml', 'compose.yml'];
+export const DEFAULT_MAX_SLOT = 10;
+
+/** A project's sandbox layout, resolved and checked. */
+export interface Config {
+  /** Where it came from: a kinfra.yaml path, or 'built-in KTRDR default'. */
+  source: string;
+  prefix: string;
+  composeFiles: string[];
+  maxSlot: number;
+  /** Every published port, worker ports last. */
+  ports: NamedPort[];
+  workerCount: number;
+  shared: { env: string; root: string; dirs: { name: string; env: string }[] } | undefined;
+  gate: GateCheckSpec[];
+  profiles: Record<string, ProfileSpec>;
+  pool: { slot: number; profile: string }[];
+}
+
+export const BUILT_IN_SOURCE = 'built-in KTRDR default';
+
+function invalid(source: string, key: string, expected: string) {
+  return usageError(
+    'invalid-config',
+    `${source}: ${key ? `${key}: ` : ''}${expected}`,
+    `Fix ${key || 'the file'} in ${source}; the editor schema is schema/kinfra.schema.json in the kinfra package.`,
+    { file: source, key },
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+/** Parse and check the text of a kinfra.yaml. `source` names the file in errors. */
+export function parseConfigText(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { merge: true });
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
+    throw invalid(source, '', `not valid YAML${where}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw invalid(source, '', 'expected a mapping with at least `prefix` and `ports`');
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(source, issue.path.join('.'), describeIssue(issue));
+  }
+  return resolveConfig(parsed.data, source);
+}
+
+export function builtInConfig(): Config {
+  return resolveConfig(configFileSchema.parse(KTRDR_DEFAULT), BUILT_IN_SOURCE);
+}
+
+function resolveConfig(file: ParsedConfigFile, source: string): Config {
+  const ports: NamedPort[] = Object.entries(file.ports).map(([name, p]) => ({ name, ...p }));
+  const w = file.workers;
+  const workerCount = w?.count ?? 0;
+  for (let i = 1; w && i <= w.count; i++) {
+    ports.push({
+      name: `worker_${i}`,
+      env: `${w.env_prefix}${i}`,
+      base: w.base + (i - 1),
+      step: w.step,
+      main: w.main + (i - 1),
+      label: `Worker ${i}`,
+      url: 'http://localhost:{port}',
+      worker: i,
+    });
+  }
+  const maxSlot = file.slots?.max ?? DEFAULT_MAX_SLOT;
+  const problems = findPortProblems(ports, maxSlot);
+  if (problems.length > 0) {
+    throw invalid(source, 'ports', `the port plan is unsafe for slots 0-${maxSlot}: ${problems[0]!.message}`);
+  }
+
+  const portNames = new Set(ports.map((p) => p.name));
+  const checks = file.gate?.checks ?? [];
+  const seen = new Set<string>();
+  checks.forEach((c, i) => {
+    if (!portNames.has(c.port)) {
+      throw invalid(source, `gate.checks.${i}.port`, `unknown port ${c.port}; known: ${[...portNames].join(', ')}`);
+    }
+    for (const dep of c.after ?? []) {
+      if (!seen.has(dep)) {
+        throw invalid(source, `gate.checks.${i}.after`, `${dep} must be the name of an earlier check`);
+      }
+    }
+    if (seen.has(c.name)) throw invalid(source, `gate.checks.${i}.name`, `duplicate check name ${c.name}`);
+    seen.add(c.name);
+  });
+
+  const profiles = file.profiles ?? {};
+  const pool = Object.entries(file.pool?.slots ?? {})
+    .map(([slot, profile]) => ({ slot: Number(slot), profile }))
+    .sort((a, b) => a.slot - b.slot);
+  for (const s of pool) {
+    if (s.slot < 1 || s.slot > maxSlot) throw invalid(source, `pool.slots.${s.slot}`, `slot must be 1-${maxSlot}`);
+    if (!profiles[s.profile]) {
+      throw invalid(source, `pool.slots.${s.slot}`, `unknown profile ${s.profile}; known: ${Object.keys(profiles).join(', ') || 'none'}`);
+    }
+  }
+
+  return {
+    source,
+    prefix: file.prefix,
+    composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
+    maxSlot,
+    ports,
+    workerCount,
+    shared: file.shared && {
+      env: file.shared.env,
+      root: file.shared.root,
+      dirs: Object.entries(file.shared.dirs).map(([name, env]) => ({ name, env })),
+    },
+    gate: checks,
+    profiles,
+    pool,
+  };
+}

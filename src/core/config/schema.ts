@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * The schema of kinfra.yaml. Keys are snake_case in the file (like compose files);
+ * the parsed Config is camelCase. The same schema validates the built-in KTRDR
+ * default, so the default can never be a configuration a user could not write.
+ */
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in UPPER_SNAKE_CASE, e.g. MYAPP_API_PORT');
+const portNumber = z.number().int().min(1).max(65535);
+const portName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lowercase name such as api or jaeger_ui');
+
+const portSpec = z.strictObject({
+  env: envName.describe('Variable that carries the host port in .env.sandbox and the compose file'),
+  base: portNumber.describe('Port of slot 0 (the main checkout) when `main` is not set; slot N gets base + step*N'),
+  step: z.number().int().min(1).default(1).describe('How far apart two slots are'),
+  main: portNumber.optional().describe('Port of slot 0, when it does not follow the formula'),
+  label: z.string().optional().describe('Name shown by status, e.g. Grafana'),
+  url: z
+    .string()
+    .optional()
+    .describe('How status prints it: a template with {port}, e.g. http://localhost:{port}/api/v1/docs'),
+});
+
+const workers = z.strictObject({
+  env_prefix: envName.describe('Worker i gets <env_prefix><i>, e.g. KTRDR_WORKER_PORT_1'),
+  count: z.number().int().min(0).max(100).describe('Worker ports per slot'),
+  base: portNumber.describe('Slot N worker i: base + step*N + (i-1)'),
+  step: z.number().int().min(1),
+  main: portNumber.describe('Slot 0 worker i: main + (i-1)'),
+});
+
+const shared = z.strictObject({
+  env: envName.describe('Variable that carries the shared root, e.g. KTRDR_SHARED_DIR'),
+  root: z.string().min(1).describe('Shared root; ~ is the home folder'),
+  dirs: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a plain folder name'), envName)
+    .describe('Folder under root -> variable that carries its absolute path'),
+});
+
+const httpStatus = z.number().int().min(100).max(599);
+const gateCheck = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['postgres', 'http', 'workers', 'tcp']),
+  port: portName.describe('Name of a port from `ports`'),
+  path: z.string().startsWith('/').optional(),
+  status: z.union([httpStatus, z.array(httpStatus).min(1)]).optional(),
+  after: z.array(z.string()).optional().describe('Checks that must pass before this one runs'),
+});
+
+const profile = z.strictObject({
+  workers: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.number().int().min(0).max(50)),
+});
+
+export const configFileSchema = z
+  .strictObject({
+    prefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$/, 'lowercase letters, digits and dashes, e.g. myapp')
+      .max(20)
+      .describe('Instance ids are <prefix>--<name>'),
+    compose_files: z.array(z.string().min(1)).min(1).optional().describe('Looked for in this order'),
+    slots: z.strictObject({ max: z.number().int().min(1).max(99) }).optional(),
+    ports: z.record(portName, portSpec).refine((p) => Object.keys(p).length > 0, 'at least one port'),
+    workers: workers.optional(),
+    shared: shared.optional(),
+    gate: z.strictObject({ checks: z.array(gateCheck) }).optional(),
+    profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
+    pool: z.strictObject({ slots: z.record(z.string().regex(/^[0-9]+$/), z.string()) }).optional(),
+  })
+  .describe('kinfra.yaml: how kinfra runs isolated copies of this project\'s compose stack');
+
+export type ConfigFile = z.input<typeof configFileSchema>;
+export type ParsedConfigFile = z.output<typeof configFileSchema>;
+export type GateCheckSpec = z.output<typeof gateCheck>;
+export type PortSpec = z.output<typeof portSpec>;
+export type WorkerSpec = z.output<typeof workers>;
+export type SharedSpec = z.output<typeof shared>;
+export type ProfileSpec = z.output<typeof profile>;

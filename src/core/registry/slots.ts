@@ -1,0 +1,86 @@
+import { conflictError, usageError } from '../errors.js';
+import { portEnv, type NamedPort } from '../ports.js';
+import type { Registry } from './model.js';
+
+/**
+ * The one allocator. A slot is free when no registered instance and no claimed
+ * pool slot uses its number, and none of its ports is held by any registered
+ * instance (projects with other port plans share this registry and this machine).
+ */
+export interface SlotPlan {
+  maxSlot: number;
+  ports: readonly NamedPort[];
+}
+
+function heldPorts(registry: Registry): Map<number, string> {
+  const held = new Map<number, string>();
+  for (const [id, e] of Object.entries(registry.instances)) {
+    for (const port of Object.values(e.ports ?? {})) held.set(port, id);
+  }
+  return held;
+}
+
+/** Slot number -> who holds it (instance id or `pool slot N`). */
+export function slotOwners(registry: Registry): Map<number, string> {
+  const owners = new Map<number, string>();
+  for (const [id, e] of Object.entries(registry.instances)) owners.set(e.slot, id);
+  for (const s of Object.values(registry.slots)) {
+    if (s.claimed_by && !owners.has(s.slot_id)) owners.set(s.slot_id, s.claimed_by);
+  }
+  return owners;
+}
+
+/** Why `slot` cannot be used, or undefined when it can. */
+export function slotUnavailableReason(
+  registry: Registry,
+  plan: SlotPlan,
+  slot: number,
+  reservedElsewhere: ReadonlyMap<number, string> = new Map(),
+): string | undefined {
+  const owner = slotOwners(registry).get(slot) ?? reservedElsewhere.get(slot);
+  if (owner) return `slot ${slot} is used by ${owner}`;
+  const held = heldPorts(registry);
+  for (const [env, port] of Object.entries(portEnv(plan.ports, slot))) {
+    const holder = held.get(port);
+    if (holder) return `port ${port} (${env} of slot ${slot}) is held by ${holder}`;
+  }
+  return undefined;
+}
+
+export function checkRequestedSlot(
+  registry: Registry,
+  plan: SlotPlan,
+  slot: number,
+  reservedElsewhere?: ReadonlyMap<number, string>,
+): number {
+  if (!Number.isInteger(slot) || slot < 1 || slot > plan.maxSlot) {
+    throw usageError('slot-out-of-range', `Slot ${slot} is out of range: sandboxes use slots 1-${plan.maxSlot}.`,
+      `Pick a slot from 1 to ${plan.maxSlot}, or leave out --slot to take the lowest free one.`);
+  }
+  const reason = slotUnavailableReason(registry, plan, slot, reservedElsewhere);
+  if (reason) {
+    throw conflictError('slot-taken', `Slot ${slot} is not free: ${reason}.`,
+      'Leave out --slot to take the lowest free slot, or see `kinfra sandbox list`.');
+  }
+  return slot;
+}
+
+/** The lowest free slot 1..max, or a slot-exhaustion error listing every holder. */
+export function allocateSlot(
+  registry: Registry,
+  plan: SlotPlan,
+  reservedElsewhere: ReadonlyMap<number, string> = new Map(),
+): number {
+  for (let slot = 1; slot <= plan.maxSlot; slot++) {
+    if (!slotUnavailableReason(registry, plan, slot, reservedElsewhere)) return slot;
+  }
+  const owners = slotOwners(registry);
+  for (const [slot, who] of reservedElsewhere) if (!owners.has(slot)) owners.set(slot, who);
+  const rows = [...owners.entries()].sort((a, b) => a[0] - b[0]).map(([slot, id]) => `  Slot ${slot}: ${id}`);
+  throw conflictError(
+    'slots-exhausted',
+    `All ${plan.maxSlot} sandbox slots are in use:\n${rows.join('\n')}`,
+    'Destroy unused instances with: kinfra sandbox destroy <name>',
+    { slots: Object.fromEntries(owners) },
+  );
+}

@@ -1,0 +1,12 @@
+/** kinfra as a library: the pieces other TypeScript tools may build on. */
+export { KinfraError, type ErrorCategory } from './core/errors.js';
+export { slugify, instanceIdFor } from './core/slug.js';
+export { portFor, portsForSlot, portEnv, findPortProblems, type NamedPort, type SlotPort } from './core/ports.js';
+export { parseEnvText, formatEnvText, type EnvMap } from './core/env-file.js';
+export { parseConfigText, builtInConfig, type Config } from './core/config/config.js';
+export { configFileSchema } from './core/config/schema.js';
+export { appContext } from './app/context.js';
+export { createSandbox } from './app/create.js';
+export { initSandbox } from './app/init.js';
+export { listSandboxes } from './app/list.js';
+export { destroySandbox } from './app/destroy.js';
