@@ -1,6 +1,6 @@
 // Builds two ESM bundles: the CLI (one file, fast start) and the library entry.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 const common = {
@@ -10,6 +10,8 @@ const common = {
   format: 'esm',
   sourcemap: 'linked',
   logLevel: 'warning',
+  minifySyntax: true,
+  minifyWhitespace: true,
   // Bundled CommonJS dependencies (proper-lockfile, cli-table3) call require();
   // give the ESM bundle one.
   banner: {
@@ -21,6 +23,15 @@ const common = {
       "const __dirname = __kinfraPath(new URL('.', import.meta.url));",
   },
 };
-await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/kinfra.js',
-  banner: { js: '#!/usr/bin/env node\n' + common.banner.js } });
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+// Code splitting: commands import their use cases lazily, so `--version`,
+// `--help` and `list` load only what they need.
+await build({
+  ...common,
+  entryPoints: { kinfra: 'src/cli/main.ts', index: 'src/index.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+const cli = 'dist/kinfra.js';
+writeFileSync(cli, '#!/usr/bin/env node\n' + readFileSync(cli, 'utf8'));
+chmodSync(cli, 0o755);

@@ -10,3 +10,4 @@ export { createSandbox } from './app/create.js';
 export { initSandbox } from './app/init.js';
 export { listSandboxes } from './app/list.js';
 export { destroySandbox } from './app/destroy.js';
+export { kinfraJsonSchema, portsMarkdown } from './docs/generate.js';

@@ -1,10 +1,11 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 
 /**
  * The one way kinfra starts a process: an argument array, never a shell.
  * Output is captured; a non-zero exit is returned, not thrown, so callers
- * decide what a failure means.
+ * decide what a failure means. (node:child_process rather than execa: execa
+ * alone cost more start-up time than the whole of `kinfra sandbox list`.)
  */
 export interface RunResult {
   exitCode: number;
@@ -14,32 +15,29 @@ export interface RunResult {
 
 export interface RunOptions {
   cwd?: string;
-  env?: Record<string, string | undefined>;
+  env?: NodeJS.ProcessEnv;
 }
 
-export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  try {
-    const r = await execa(file, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      reject: false,
-      shell: false,
-      stdin: 'ignore',
-      stripFinalNewline: true,
-    });
-    if (r.failed && r.exitCode === undefined) {
-      // Spawn failure (not found, not executable) rather than a non-zero exit.
-      const code = (r as { code?: string }).code;
-      if (code === 'ENOENT') {
-        throw externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`);
+export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') {
+        reject(externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`));
+      } else {
+        reject(externalError('spawn-failed', `Could not run ${file}: ${e.message}`));
       }
-      throw externalError('spawn-failed', `Could not run ${file}: ${r.shortMessage}`);
-    }
-    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') {
-      throw externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`);
-    }
-    throw e;
-  }
+    });
+    child.on('close', (code, signal) => {
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8').replace(/\r?\n$/, ''),
+        stderr: Buffer.concat(err).toString('utf8').replace(/\r?\n$/, ''),
+      });
+    });
+  });
 }

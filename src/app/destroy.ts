@@ -24,7 +24,7 @@ export interface DestroyPlan {
   /** The folder will be removed (a worktree kinfra created), not just unregistered. */
   removesFolder: boolean;
   /** Why the folder is kept, when it is. */
-  keepReason: string | undefined;
+  keepReason: string | null;
   uncommitted: string[];
   unsharedCommits: string[];
 }
@@ -106,7 +106,7 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
     ...base,
     branch,
     removesFolder: true,
-    keepReason: undefined,
+    keepReason: null,
     uncommitted: await uncommittedPaths(e.path, [ENV_FILE_NAME]),
     unsharedCommits: await unsharedCommits(e.path, branch),
   };

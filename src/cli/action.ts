@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
-import { appContext, type AppContext } from '../app/context.js';
-import { isKinfraError, KinfraError } from '../core/errors.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AppContext } from '../app/context.js';
+import { isKinfraError } from '../core/errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 
@@ -16,6 +16,7 @@ export function action<A extends unknown[]>(
     const opts = cmd.optsWithGlobals<{ json?: boolean; verbose?: boolean }>();
     const io = createOutput({ json: Boolean(opts.json), verbose: Boolean(opts.verbose) || Boolean(process.env.DEBUG) });
     try {
+      const { appContext } = await import('../app/context.js');
       await body(io, appContext(), ...(args.slice(0, -1) as A));
     } catch (e) {
       io.error(e as Error);
@@ -28,7 +29,7 @@ export function action<A extends unknown[]>(
 export function wholeNumber(what: string, min: number, max: number) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      throw new KinfraError('usage', 'invalid-number', `${what} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}.`);
+      throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}.`);
     }
     return Number(value);
   };

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { KinfraError } from '../core/errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { createOutput } from './output.js';
 import { buildProgram } from './program.js';
@@ -19,7 +20,10 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 0;
         return;
       }
-      if (json) createOutput({ json, verbose: false }).error(Object.assign(new Error(e.message.replace(/^error: /, '')), { name: 'usage' }));
+      if (json) {
+        const message = e.message.replace(/^error: /, '');
+        createOutput({ json, verbose: false }).error(new KinfraError('usage', 'usage', message, 'Run the command with --help for its usage.'));
+      }
       process.exitCode = EXIT_CODES.usage;
       return;
     }

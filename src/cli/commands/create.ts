@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createSandbox } from '../../app/create.js';
 import type { SandboxSummary } from '../../app/instance.js';
 import { action, examples, wholeNumber } from '../action.js';
 import type { Output } from '../output.js';
@@ -51,6 +50,7 @@ export function registerCreate(sandbox: Command): void {
       'kinfra sandbox create spike --json',
     ))
     .action(action(async (io, ctx, name: string, opts: { branch?: string; slot?: number }) => {
+      const { createSandbox } = await import('../../app/create.js');
       const s = await createSandbox(ctx, { name, branch: opts.branch, slot: opts.slot });
       io.result(summaryJson(s), () => renderSummary(io, 'Created', s));
     }));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { destroySandbox, type DestroyPlan } from '../../app/destroy.js';
+import type { DestroyPlan } from '../../app/destroy.js';
 import { usageError } from '../../core/errors.js';
 import { action, examples } from '../action.js';
 import type { Output } from '../output.js';
@@ -44,6 +44,7 @@ export function registerDestroy(sandbox: Command): void {
     ))
     .action(action(async (io, ctx, name: string | undefined, opts: { keepWorktree?: boolean; yes?: boolean; force?: boolean }) => {
       const force = Boolean(opts.force);
+      const { destroySandbox } = await import('../../app/destroy.js');
       const r = await destroySandbox(ctx, {
         name,
         keepWorktree: Boolean(opts.keepWorktree),

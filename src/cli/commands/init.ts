@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initSandbox } from '../../app/init.js';
 import { action, examples, wholeNumber } from '../action.js';
 import { renderSummary, summaryJson } from './create.js';
 
@@ -21,6 +20,7 @@ export function registerInit(sandbox: Command): void {
       'kinfra sandbox init --slot 3 --name experiment',
     ))
     .action(action(async (io, ctx, opts: { slot?: number; name?: string }) => {
+      const { initSandbox } = await import('../../app/init.js');
       const s = await initSandbox(ctx, { slot: opts.slot, name: opts.name });
       io.result({ ...summaryJson(s), adopted: s.adopted }, () =>
         renderSummary(io, s.adopted ? 'Re-registered' : 'Initialised', s));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listSandboxes } from '../../app/list.js';
 import { action, examples } from '../action.js';
 import { cleanedNotice, table } from '../render.js';
 
@@ -15,6 +14,7 @@ export function registerList(sandbox: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('kinfra sandbox list', 'kinfra sandbox list --json'))
     .action(action(async (io, ctx) => {
+      const { listSandboxes } = await import('../../app/list.js');
       const r = await listSandboxes(ctx);
       io.result(r, () => {
         cleanedNotice(io, r.cleaned);

@@ -1,50 +1,46 @@
-import { z } from 'zod';
-
 /**
  * The instance registry (version 2, seed 004): one file per machine listing every
- * sandbox and pool slot. Entries keep unknown fields (passthrough), so a newer
- * kinfra or the Python tool can add fields without this version dropping them.
+ * sandbox and pool slot. Entries keep unknown fields, so a newer kinfra or the
+ * Python tool can add fields without this version dropping them.
+ *
+ * Validated by hand rather than with zod: this file is read by every command,
+ * and loading zod alone cost more than the rest of `kinfra sandbox list`
+ * (docs/dependencies.md). kinfra.yaml, read less often, uses zod.
  */
 export const REGISTRY_VERSION = 2;
 
-const instanceEntry = z.looseObject({
-  slot: z.number().int().min(0),
-  path: z.string().min(1),
-  created_at: z.string(),
-  is_worktree: z.boolean(),
-  parent_repo: z.string(),
-  /** Branch checked out when kinfra created the worktree. */
-  branch: z.string().optional(),
+export interface InstanceEntry {
+  slot: number;
+  path: string;
+  created_at: string;
+  is_worktree: boolean;
+  parent_repo: string;
+  /** Branch checked out when kinfra created or initialised the sandbox. */
+  branch?: string;
   /** True only when kinfra made the worktree folder itself: only then may destroy remove it. */
-  created_worktree: z.boolean().optional(),
-  /** The published ports this instance holds, `{ ENV_NAME: port }`. */
-  ports: z.record(z.string(), z.number().int()).optional(),
-});
+  created_worktree?: boolean;
+  /** The published ports this instance holds, by port name (api, db, worker_1, ...). */
+  ports?: Record<string, number>;
+  [extra: string]: unknown;
+}
 
-const slotEntry = z.looseObject({
-  slot_id: z.number().int().min(1),
-  profile: z.string(),
-  workers: z.record(z.string(), z.number().int()),
-  ports: z.record(z.string(), z.number().int()),
-  infrastructure_path: z.string(),
-  claimed_by: z.string().nullable(),
-  claimed_at: z.string().nullable(),
-});
+export interface SlotEntry {
+  slot_id: number;
+  profile: string;
+  workers: Record<string, number>;
+  ports: Record<string, number>;
+  infrastructure_path: string;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  [extra: string]: unknown;
+}
 
-export const registrySchema = z.looseObject({
-  version: z.literal(REGISTRY_VERSION),
-  instances: z.record(z.string(), instanceEntry),
-  slots: z.record(z.string(), slotEntry),
-});
-
-const registryV1Schema = z.looseObject({
-  version: z.literal(1),
-  instances: z.record(z.string(), instanceEntry.partial({ created_at: true, is_worktree: true, parent_repo: true })),
-});
-
-export type InstanceEntry = z.infer<typeof instanceEntry>;
-export type SlotEntry = z.infer<typeof slotEntry>;
-export type Registry = z.infer<typeof registrySchema>;
+export interface Registry {
+  version: typeof REGISTRY_VERSION;
+  instances: Record<string, InstanceEntry>;
+  slots: Record<string, SlotEntry>;
+  [extra: string]: unknown;
+}
 
 export function emptyRegistry(): Registry {
   return { version: REGISTRY_VERSION, instances: {}, slots: {} };
@@ -52,26 +48,80 @@ export function emptyRegistry(): Registry {
 
 export type ParsedRegistry = { ok: true; registry: Registry } | { ok: false; reason: string };
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  return `${issue.path.join('.') || 'top level'}: ${issue.message}`;
+type Check = (v: unknown) => boolean;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v) => typeof v === 'string';
+const nonEmpty: Check = (v) => typeof v === 'string' && v.length > 0;
+const bool: Check = (v) => typeof v === 'boolean';
+const int = (min: number): Check => (v) => Number.isInteger(v) && (v as number) >= min;
+const intRecord: Check = (v) => isObject(v) && Object.values(v).every(int(0));
+const orNull = (c: Check): Check => (v) => v === null || c(v);
+
+type Shape = Record<string, { check: Check; expected: string; optional?: boolean }>;
+
+const INSTANCE: Shape = {
+  slot: { check: int(0), expected: 'a whole number' },
+  path: { check: nonEmpty, expected: 'a folder path' },
+  created_at: { check: str, expected: 'a timestamp string' },
+  is_worktree: { check: bool, expected: 'true or false' },
+  parent_repo: { check: str, expected: 'a folder path' },
+  branch: { check: str, expected: 'a branch name', optional: true },
+  created_worktree: { check: bool, expected: 'true or false', optional: true },
+  ports: { check: intRecord, expected: 'a map of port numbers', optional: true },
+};
+
+const SLOT: Shape = {
+  slot_id: { check: int(1), expected: 'a slot number' },
+  profile: { check: str, expected: 'a profile name' },
+  workers: { check: intRecord, expected: 'a map of worker counts' },
+  ports: { check: intRecord, expected: 'a map of port numbers' },
+  infrastructure_path: { check: str, expected: 'a folder path' },
+  claimed_by: { check: orNull(str), expected: 'an instance id or null' },
+  claimed_at: { check: orNull(str), expected: 'a timestamp or null' },
+};
+
+/** The first field of `value` that does not fit `shape`, as `where.field: expected X`. */
+function misfit(value: unknown, shape: Shape, where: string): string | undefined {
+  if (!isObject(value)) return `${where}: expected an object`;
+  for (const [key, rule] of Object.entries(shape)) {
+    if (!(key in value) || value[key] === undefined) {
+      if (!rule.optional) return `${where}.${key}: missing (expected ${rule.expected})`;
+    } else if (!rule.check(value[key])) {
+      return `${where}.${key}: expected ${rule.expected}, got ${JSON.stringify(value[key])}`;
+    }
+  }
+  return undefined;
+}
+
+function misfitMap(value: unknown, shape: Shape, where: string): string | undefined {
+  if (!isObject(value)) return `${where}: expected an object`;
+  for (const [id, entry] of Object.entries(value)) {
+    const problem = misfit(entry, shape, `${where}.${id}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, reason: `not valid JSON (${(e as Error).message})` };
+  }
 }
 
 /** Parse registry.json text. Never returns an empty registry for text it cannot read. */
 export function parseRegistryText(text: string): ParsedRegistry {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, reason: `not valid JSON (${(e as Error).message})` };
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const raw = json.value;
+  if (!isObject(raw)) return { ok: false, reason: 'top level: expected an object' };
+  if (raw.version !== REGISTRY_VERSION) {
+    return { ok: false, reason: `version ${JSON.stringify(raw.version)} is not one this kinfra reads (${REGISTRY_VERSION})` };
   }
-  const parsed = registrySchema.safeParse(raw);
-  if (parsed.success) return { ok: true, registry: parsed.data };
-  const version = (raw as { version?: unknown } | null)?.version;
-  if (version !== undefined && version !== REGISTRY_VERSION) {
-    return { ok: false, reason: `version ${JSON.stringify(version)} is not one this kinfra reads (${REGISTRY_VERSION})` };
-  }
-  return { ok: false, reason: firstIssue(parsed.error) };
+  const problem = misfitMap(raw.instances, INSTANCE, 'instances') ?? misfitMap(raw.slots, SLOT, 'slots');
+  if (problem) return { ok: false, reason: problem };
+  return { ok: true, registry: raw as Registry };
 }
 
 /**
@@ -79,23 +129,22 @@ export function parseRegistryText(text: string): ParsedRegistry {
  * field of every entry is carried over; fields v1 may lack get neutral values.
  */
 export function migrateV1Text(text: string): ParsedRegistry {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, reason: `not valid JSON (${(e as Error).message})` };
-  }
-  const parsed = registryV1Schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, reason: firstIssue(parsed.error) };
-  const { version: _v, instances, ...rest } = parsed.data;
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const raw = json.value;
+  if (!isObject(raw) || raw.version !== 1) return { ok: false, reason: 'expected a version 1 registry' };
+  const required = { slot: INSTANCE.slot!, path: INSTANCE.path! };
+  const problem = misfitMap(raw.instances, required, 'instances');
+  if (problem) return { ok: false, reason: problem };
+  const { version: _v, instances, ...rest } = raw;
   const registry: Registry = { ...rest, version: REGISTRY_VERSION, instances: {}, slots: {} };
-  for (const [id, e] of Object.entries(instances)) {
+  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) {
     registry.instances[id] = {
       ...e,
-      created_at: e.created_at ?? '',
-      is_worktree: e.is_worktree ?? false,
-      parent_repo: e.parent_repo ?? '',
-    };
+      created_at: str(e.created_at) ? (e.created_at as string) : '',
+      is_worktree: bool(e.is_worktree) ? (e.is_worktree as boolean) : false,
+      parent_repo: str(e.parent_repo) ? (e.parent_repo as string) : '',
+    } as InstanceEntry;
   }
   return { ok: true, registry };
 }

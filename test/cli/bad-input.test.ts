@@ -1,0 +1,64 @@
+import { readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+
+let ws: Workspace;
+afterEach(() => ws?.cleanup());
+
+const STACK_TRACE = /\n\s+at .+:\d+:\d+/;
+
+describe('bad names and branches', () => {
+  it('gives each odd name a valid slug or a clear error, and creates nothing outside the parent folder', async () => {
+    ws = workspace();
+    const cases: [string, string | null][] = [
+      ['../../escape', 'ktrdr--escape'],
+      ['with spaces  here', 'ktrdr--with-spaces-here'],
+      ['Ünïcödé Näme', 'ktrdr--unicode-name'],
+      ['--leading-dashes', 'ktrdr--leading-dashes'],
+      ['x'.repeat(300), `ktrdr--${'x'.repeat(48)}`],
+      ['', null],
+      ['../', null],
+      ['日本語', null],
+      ['$(touch pwned)', 'ktrdr--touch-pwned'],
+    ];
+    for (const [name, id] of cases) {
+      const r = await ws.run(['sandbox', 'create', '--json', '--', name]);
+      expect(r.stderr, name).not.toMatch(STACK_TRACE);
+      if (id === null) {
+        expect(r.code, name).toBe(1);
+        expect(parseJson(r.stderr).error.code).toBe('invalid-name');
+      } else {
+        expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+        expect(parseJson(r.stdout).data.instanceId).toBe(id);
+      }
+    }
+    // Everything is inside dev/, nothing escaped to the scratch root, no shell ran.
+    expect(readdirSync(ws.root).sort()).toEqual(['dev', 'home']);
+    expect(readdirSync(ws.dev).every((d) => d === 'ktrdr2' || d.startsWith('ktrdr--'))).toBe(true);
+    expect(readdirSync(ws.repo)).not.toContain('pwned');
+  });
+
+  it('rejects invalid branch names with a usage error', async () => {
+    ws = workspace();
+    for (const branch of ['bad..name', '-x', 'a b', 'end.lock', '']) {
+      const r = await ws.run(['sandbox', 'create', 'ok', '--json', `--branch=${branch}`]);
+      expect(r.code, branch).toBe(1);
+      expect(r.stderr).not.toMatch(STACK_TRACE);
+    }
+    expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
+  });
+
+  it('rejects unknown options and missing arguments with exit 1 and a pointer to --help', async () => {
+    ws = workspace();
+    const unknown = await ws.run(['sandbox', 'create', 'x', '--frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown option '--frobnicate'");
+    expect(unknown.stderr).toContain('--help');
+    const missing = await ws.run(['sandbox', 'create']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("missing required argument 'name'");
+    const json = await ws.run(['sandbox', 'create', '--json']);
+    expect(json.code).toBe(1);
+    expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'usage' } });
+  });
+});

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace, type Workspace } from '../helpers/cli.js';
+
+let ws: Workspace;
+beforeAll(() => {
+  ws = workspace();
+});
+afterAll(() => ws.cleanup());
+
+const COMMANDS = ['create', 'init', 'list', 'destroy'];
+
+describe('help (seed 000 task 7.3)', () => {
+  it('kinfra --version prints the version', async () => {
+    const r = await ws.run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('kinfra sandbox --help lists every command in groups, with examples', async () => {
+    const r = await ws.run(['sandbox', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Lifecycle:');
+    expect(r.stdout).toContain('Inspection:');
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  it.each(COMMANDS)('kinfra sandbox %s --help has a description, every option explained, and examples', async (c) => {
+    const r = await ws.run(['sandbox', c, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: kinfra sandbox /m);
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stdout).toContain(`kinfra sandbox ${c}`);
+    const optionLines = r.stdout.split('\n').filter((l) => /^\s+-/.test(l));
+    expect(optionLines.length).toBeGreaterThan(1);
+    for (const l of optionLines) expect(l.trim(), l).toMatch(/^-\S.*\s{2,}\S/);
+  });
+});

@@ -1,0 +1,92 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(REPO_ROOT, 'dist/kinfra.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a child: a scratch HOME, git identity, no colour, nothing from the real home. */
+export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NO_COLOR: '1', ...extra };
+  delete env.FORCE_COLOR;
+  delete env.XDG_CONFIG_HOME;
+  env.GIT_CONFIG_NOSYSTEM = '1';
+  return env;
+}
+
+/** Run the built CLI and wait for it. */
+export function kinfra(args: string[], opts: { cwd: string; home: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: cliEnv(opts.home, opts.env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+export function git(cwd: string, args: string[], home: string): string {
+  const r = spawnSync('git', args, { cwd, env: cliEnv(home), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+export interface Workspace {
+  /** Scratch root holding everything below. */
+  root: string;
+  home: string;
+  /** Folder that holds the main checkout and, beside it, the sandboxes. */
+  dev: string;
+  /** Main checkout of the project. */
+  repo: string;
+  run(args: string[], opts?: { cwd?: string; env?: Record<string, string>; input?: string }): Promise<CliResult>;
+  git(args: string[], cwd?: string): string;
+  cleanup(): void;
+}
+
+/**
+ * A scratch HOME and a git repository with one commit (a compose file and
+ * whatever `files` adds), as `<root>/dev/ktrdr2`. Remove it with cleanup().
+ */
+export function workspace(files: Record<string, string> = {}): Workspace {
+  const root = mkdtempSync(join(tmpdir(), 'kinfra-test-'));
+  const home = join(root, 'home');
+  const dev = join(root, 'dev');
+  const repo = join(dev, 'ktrdr2');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(repo, { recursive: true });
+  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = kinfra test\n\temail = test@kinfra.local\n[init]\n\tdefaultBranch = main\n');
+  const all = { 'docker-compose.yml': 'services: {}\n', 'README.md': '# fixture\n', ...files };
+  for (const [name, text] of Object.entries(all)) {
+    mkdirSync(dirname(join(repo, name)), { recursive: true });
+    writeFileSync(join(repo, name), text);
+  }
+  git(repo, ['init', '-q', '-b', 'main'], home);
+  git(repo, ['add', '-A'], home);
+  git(repo, ['commit', '-qm', 'initial'], home);
+  return {
+    root,
+    home,
+    dev,
+    repo,
+    run: (args, o = {}) => kinfra(args, { cwd: o.cwd ?? repo, home, env: o.env, input: o.input }),
+    git: (args, cwd = repo) => git(cwd, args, home),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+export function parseJson<T = any>(text: string): T {
+  return JSON.parse(text) as T;
+}
