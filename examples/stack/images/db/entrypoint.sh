@@ -9,7 +9,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile=$(mktemp)
     printf '%s\n' "$POSTGRES_PASSWORD" > "$pwfile"
     initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
-        --encoding=UTF8 --no-locale --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+        --encoding=UTF8 --no-locale --no-sync --auth-local=trust --auth-host=scram-sha-256 >/dev/null
     rm -f "$pwfile"
     # Allow password logins from the compose network (and the published port).
     echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
