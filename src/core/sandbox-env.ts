@@ -42,8 +42,9 @@ export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] 
 /** What a .env.sandbox says about its instance, or a reason it says nothing usable. */
 export function identityFromEnv(env: EnvMap): { instanceId: string; slot: number } | string {
   const instanceId = env.INSTANCE_ID;
-  const slot = Number(env.SLOT_NUMBER ?? env.SLOT_ID);
+  // Digits only: Number('') is 0, which would silently mean the main checkout's ports.
+  const raw = [env.SLOT_NUMBER, env.SLOT_ID].find((v) => v !== undefined && v.trim() !== '')?.trim();
   if (!instanceId) return 'it has no INSTANCE_ID';
-  if (!Number.isInteger(slot) || slot < 0) return 'it has no valid SLOT_NUMBER';
-  return { instanceId, slot };
+  if (raw === undefined || !/^\d+$/.test(raw)) return 'it has no valid SLOT_NUMBER';
+  return { instanceId, slot: Number(raw) };
 }
