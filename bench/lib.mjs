@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(new URL('..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/kinfra.js');
 
-export function scratch() {
+export function scratch(files = {}) {
   const root = mkdtempSync(join(tmpdir(), 'kinfra-bench-'));
   const home = join(root, 'home');
   const repo = join(root, 'dev', 'ktrdr2');
@@ -16,6 +16,7 @@ export function scratch() {
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = bench\n\temail = bench@kinfra.local\n');
   const env = { ...process.env, HOME: home, NO_COLOR: '1' };
   writeFileSync(join(repo, 'docker-compose.yml'), 'services: {}\n');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
   for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'init']]) {
     spawnSync('git', args, { cwd: repo, env });
   }

@@ -3,10 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { markdownTable, ROOT } from './lib.mjs';
+import docker from './docker.bench.mjs';
+import gateLatency from './gate.bench.mjs';
 import startup from './startup.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
-const suites = [['startup', startup]];
+const suites = [['startup', startup], ['gate latency', gateLatency], ['docker', docker]];
 const rows = [];
 for (const [name, suite] of suites) {
   process.stderr.write(`bench: ${name} ...\n`);

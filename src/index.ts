@@ -11,3 +11,4 @@ export { initSandbox } from './app/init.js';
 export { listSandboxes } from './app/list.js';
 export { destroySandbox } from './app/destroy.js';
 export { kinfraJsonSchema, portsMarkdown } from './docs/generate.js';
+export { probeHttp, probePostgres, probeTcp } from './adapters/probes.js';

@@ -41,3 +41,28 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     });
   });
 }
+
+/**
+ * Run a process whose output the user should see as it happens. `terminal`:
+ * the child shares our stdin/stdout/stderr (logs, shell). `stderr`: its stdout
+ * and stderr both go to our stderr, keeping our stdout clean for --json.
+ * Resolves with the exit code (128+n when killed by a signal).
+ */
+export function runStreaming(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions & { output: 'terminal' | 'stderr' },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stdio = opts.output === 'terminal' ? 'inherit' : (['ignore', 2, 2] as const);
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: stdio as never });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'ENOENT'
+        ? externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`)
+        : externalError('spawn-failed', `Could not run ${file}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1)));
+  });
+}
+
+const signalNumber: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };

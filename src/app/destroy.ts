@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { listWorktrees, repoToplevel, uncommittedPaths, unsharedCommits, removeWorktree } from '../adapters/git.js';
-import { conflictError, notFoundError } from '../core/errors.js';
+import { conflictError, isKinfraError, KinfraError, notFoundError } from '../core/errors.js';
+import { removeSandboxContainers } from './compose-commands.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { slugify } from '../core/slug.js';
@@ -31,6 +32,10 @@ export interface DestroyPlan {
 
 export interface DestroyResult extends DestroyPlan {
   cancelled: boolean;
+  /** Containers and volumes removed first; null when Docker could not be asked (only with --force). */
+  removed: { containers: number; volumes: number } | null;
+  /** Why containers were not removed, when they were not. */
+  engineWarning: string | null;
 }
 
 /**
@@ -56,7 +61,23 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
         `${plan.branch ? ` (branch ${plan.branch} is kept either way)` : ''}.`,
       { uncommitted: plan.uncommitted, unsharedCommits: plan.unsharedCommits });
   }
-  if (!(await req.confirm(plan))) return { ...plan, cancelled: true };
+  if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, engineWarning: null };
+
+  // Containers and volumes first, while the compose file still exists.
+  let removed: DestroyResult['removed'] = null;
+  let engineWarning: string | null = null;
+  try {
+    removed = await removeSandboxContainers(instanceId, entry.path);
+  } catch (e) {
+    if (!(isKinfraError(e) && e.category === 'engine' && req.force)) {
+      if (isKinfraError(e) && e.category === 'engine') {
+        throw new KinfraError('engine', e.code, `${e.message} destroy stops the sandbox's containers first.`,
+          `${e.hint ?? ''} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim());
+      }
+      throw e;
+    }
+    engineWarning = `${e.message} Containers of ${instanceId}, if any, were left running.`;
+  }
 
   await ctx.registry.update(async (current) => {
     const now = current.instances[instanceId];
@@ -66,7 +87,7 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     delete current.instances[instanceId];
     if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
   });
-  return { ...plan, cancelled: false };
+  return { ...plan, cancelled: false, removed, engineWarning };
 }
 
 async function findInstance(ctx: AppContext, registry: Registry, name: string | undefined): Promise<[string, InstanceEntry]> {

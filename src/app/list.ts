@@ -1,6 +1,9 @@
+import { listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo, type LabelledResource } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
+import { projectState, SANDBOX_PROJECT, stateLabel, type ProjectState } from './engine-state.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface InstanceRow {
@@ -13,12 +16,56 @@ export interface InstanceRow {
   parentRepo: string;
   createdAt: string;
   ports: Record<string, number>;
+  /** running, stopped, partial x/y, missing; null when the engine could not be asked. */
+  status: string | null;
+  containers: ProjectState | null;
+}
+
+export interface OrphanProject {
+  project: string;
+  containers: number;
+  running: number;
+  volumes: string[];
+  networks: string[];
 }
 
 export interface ListResult {
   instances: InstanceRow[];
   /** Entries removed because their folder is gone. */
   cleaned: string[];
+  /** Compose projects of kinfra's naming that no registry entry owns (never deleted). */
+  orphans: OrphanProject[];
+  /** Why there is no status, when Docker could not be asked. */
+  engineError: { code: string; message: string; hint: string | undefined } | null;
+}
+
+interface EngineView {
+  containers: ContainerInfo[];
+  volumes: LabelledResource[];
+  networks: LabelledResource[];
+}
+
+/** One query per kind of resource, however many instances there are. */
+async function engineView(): Promise<EngineView> {
+  const [containers, volumes, networks] = await Promise.all([listContainers(), listProjectVolumes(), listProjectNetworks()]);
+  return { containers, volumes, networks };
+}
+
+function orphansOf(view: EngineView, owned: (project: string) => boolean): OrphanProject[] {
+  const projects = new Set<string>();
+  for (const r of [...view.containers, ...view.volumes, ...view.networks]) {
+    if (r.project && SANDBOX_PROJECT.test(r.project) && !owned(r.project)) projects.add(r.project);
+  }
+  return [...projects].sort().map((project) => {
+    const cs = view.containers.filter((c) => c.project === project);
+    return {
+      project,
+      containers: cs.length,
+      running: cs.filter((c) => c.state === 'running').length,
+      volumes: view.volumes.filter((v) => v.project === project).map((v) => v.name),
+      networks: view.networks.filter((n) => n.project === project).map((n) => n.name),
+    };
+  });
 }
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
@@ -27,12 +74,23 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     const cleaned = removeStaleEntries(registry);
     return { entries: Object.entries(registry.instances), cleaned };
   });
-  const instances = await Promise.all(entries.map(([id, e]) => row(id, e)));
+  let view: EngineView | undefined;
+  let engineError: ListResult['engineError'] = null;
+  try {
+    view = await engineView();
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    engineError = { code: e.code, message: e.message, hint: e.hint };
+  }
+  const instances = await Promise.all(entries.map(([id, e]) => row(id, e, view)));
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
-  return { instances, cleaned };
+  const ids = new Set(entries.map(([id]) => id));
+  const orphans = view ? orphansOf(view, (p) => ids.has(p)) : [];
+  return { instances, cleaned, orphans, engineError };
 }
 
-async function row(instanceId: string, e: InstanceEntry): Promise<InstanceRow> {
+async function row(instanceId: string, e: InstanceEntry, view: EngineView | undefined): Promise<InstanceRow> {
+  const containers = view ? projectState(view.containers, instanceId) : null;
   // Entries migrated from version 1 carry no ports: read them from the sandbox's file.
   const ports = e.ports ?? (await portsFromEnvFile(e.path));
   return {
@@ -45,6 +103,8 @@ async function row(instanceId: string, e: InstanceEntry): Promise<InstanceRow> {
     parentRepo: e.parent_repo,
     createdAt: e.created_at,
     ports,
+    status: containers ? stateLabel(containers) : null,
+    containers,
   };
 }
 

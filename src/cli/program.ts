@@ -3,6 +3,8 @@ import { registerCreate } from './commands/create.js';
 import { registerDestroy } from './commands/destroy.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
+import { registerUp } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
 import { examples } from './action.js';
 
 export const VERSION = '0.1.0';
@@ -32,7 +34,10 @@ export function buildProgram(): Command {
   registerCreate(sandbox);
   registerInit(sandbox);
   registerDestroy(sandbox);
+  sandbox.commandsGroup('Running:');
+  registerUp(sandbox);
   sandbox.commandsGroup('Inspection:');
   registerList(sandbox);
+  registerStatus(sandbox);
   return program;
 }

@@ -7,16 +7,17 @@ let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
 describe('kinfra sandbox list', () => {
-  it('shows Instance, Slot, API Port and Path for every sandbox, ordered by slot', async () => {
+  it('shows Instance, Slot, API Port, Status and Path for every sandbox, ordered by slot', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'beta', '-s', '3']);
     await ws.run(['sandbox', 'create', 'alpha']);
     const r = await ws.run(['sandbox', 'list']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^Instance\s+Slot\s+API Port\s+Path$/);
-    expect(lines[1]).toMatch(new RegExp(`^ktrdr--alpha\\s+1\\s+8001\\s+${join(ws.dev, 'ktrdr--alpha')}$`));
-    expect(lines[2]).toMatch(new RegExp(`^ktrdr--beta\\s+3\\s+8003\\s+${join(ws.dev, 'ktrdr--beta')}$`));
+    expect(lines[0]).toMatch(/^Instance\s+Slot\s+API Port\s+Status\s+Path$/);
+    // Nothing was started: Docker knows no containers of either.
+    expect(lines[1]).toMatch(new RegExp(`^ktrdr--alpha\\s+1\\s+8001\\s+missing\\s+${join(ws.dev, 'ktrdr--alpha')}$`));
+    expect(lines[2]).toMatch(new RegExp(`^ktrdr--beta\\s+3\\s+8003\\s+missing\\s+${join(ws.dev, 'ktrdr--beta')}$`));
   });
 
   it('removes entries whose folder is gone and says "Cleaned N stale entries" (seed 000)', async () => {
@@ -45,8 +46,9 @@ describe('kinfra sandbox list', () => {
     expect(doc.ok).toBe(true);
     expect(doc.data.instances).toHaveLength(1);
     expect(Object.keys(doc.data.instances[0]).sort()).toEqual(
-      ['apiPort', 'branch', 'createdAt', 'instanceId', 'isWorktree', 'parentRepo', 'path', 'ports', 'slot'],
+      ['apiPort', 'branch', 'containers', 'createdAt', 'instanceId', 'isWorktree', 'parentRepo', 'path', 'ports', 'slot', 'status'],
     );
-    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo });
+    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo, status: 'missing' });
+    expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'instances', 'orphans']);
   });
 });

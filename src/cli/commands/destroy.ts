@@ -56,7 +56,11 @@ export function registerDestroy(sandbox: Command): void {
           io.out('Cancelled; nothing was changed.');
           return;
         }
+        if (r.engineWarning) io.err(`${io.c.yellow('Warning:')} ${r.engineWarning}`);
         io.out(`${io.c.green('Destroyed')} sandbox ${io.c.bold(r.instanceId)} (slot ${r.slot} is free again)`);
+        if (r.removed && (r.removed.containers || r.removed.volumes)) {
+          io.out(`  Removed ${r.removed.containers} container(s) and ${r.removed.volumes} volume(s)`);
+        }
         if (r.removesFolder) io.out(`  Removed ${r.path}`);
         else io.out(`  Kept ${r.path}: ${r.keepReason}`);
         if (r.removesFolder && r.branch) io.out(`  Kept branch ${r.branch}`);

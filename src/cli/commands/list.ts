@@ -8,8 +8,10 @@ export function registerList(sandbox: Command): void {
     .alias('ls')
     .summary('list every registered sandbox')
     .description(
-      'List every registered sandbox on this machine with its slot, API port and folder.\n' +
-        'Entries whose folder no longer exists are removed first ("Cleaned N stale entries").',
+      'List every registered sandbox on this machine with its slot, API port, status from Docker\n' +
+        '(running, stopped, partial x/y, missing) and folder. Entries whose folder no longer exists are\n' +
+        'removed first ("Cleaned N stale entries"). Compose projects named like sandboxes that no entry\n' +
+        'owns are reported as orphans, with their volumes and networks; nothing is deleted.',
     )
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('kinfra sandbox list', 'kinfra sandbox list --json'))
@@ -18,12 +20,21 @@ export function registerList(sandbox: Command): void {
       const r = await listSandboxes(ctx);
       io.result(r, () => {
         cleanedNotice(io, r.cleaned);
-        if (r.instances.length === 0) {
-          io.out('No sandboxes. Create one with: kinfra sandbox create <name>');
-          return;
+        if (r.engineError) io.err(`${io.c.yellow('Warning:')} status unknown: ${r.engineError.message} ${r.engineError.hint ?? ''}`.trim());
+        if (r.instances.length === 0) io.out('No sandboxes. Create one with: kinfra sandbox create <name>');
+        else {
+          io.out(table(['Instance', 'Slot', 'API Port', 'Status', 'Path'],
+            r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.status ?? '?', i.path]), io));
         }
-        io.out(table(['Instance', 'Slot', 'API Port', 'Path'],
-          r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.path]), io));
+        if (r.orphans.length > 0) {
+          io.out('');
+          io.out(`${io.c.yellow('Warning:')} found orphaned compose projects that no sandbox owns:`);
+          for (const o of r.orphans) {
+            io.out(`  ${o.project}: ${o.containers} container(s) (${o.running} running), ${o.volumes.length} volume(s), ${o.networks.length} network(s)`);
+          }
+          io.out('  These may be from deleted sandbox instances; nothing was removed.');
+          io.out('  Re-register one with `kinfra sandbox init` in its folder, or remove it with: docker compose -p <project> down -v');
+        }
       });
     }));
 }

@@ -43,6 +43,10 @@ const httpStatus = z.number().int().min(100).max(599);
 const gateCheck = z.strictObject({
   name: z.string().min(1),
   kind: z.enum(['postgres', 'http', 'workers', 'tcp']),
+  services: z
+    .string()
+    .optional()
+    .describe('workers: regular expression matching the worker services; their count is the number expected (default: worker)'),
   port: portName.describe('Name of a port from `ports`'),
   path: z.string().startsWith('/').optional(),
   status: z.union([httpStatus, z.array(httpStatus).min(1)]).optional(),

@@ -1,0 +1,89 @@
+import { KinfraError } from '../core/errors.js';
+import type { EnvMap } from '../core/env-file.js';
+import { run, runStreaming, type RunResult } from './runner.js';
+
+/**
+ * Docker Compose, v2 (`docker compose`) preferred, v1 (`docker-compose`) as a
+ * fallback; KINFRA_COMPOSE=v1|v2 forces one. Every call names the project, the
+ * file, the project directory and the env file, so nothing depends on the
+ * caller's folder or environment.
+ */
+export interface ComposeTool {
+  kind: 'v2' | 'v1';
+  version: string;
+  file: string;
+  /** Arguments before the compose ones: ['compose'] for v2, [] for v1. */
+  prefix: string[];
+}
+
+export interface ComposeProject {
+  name: string;
+  file: string;
+  dir: string;
+  envFile: string;
+  /** The sandbox's variables. Set in the child's environment too: a variable in
+   *  kinfra's own environment would otherwise override the env file. */
+  env: EnvMap;
+}
+
+let detected: Promise<ComposeTool> | undefined;
+
+async function tryVersion(file: string, args: string[]): Promise<string | undefined> {
+  try {
+    const r = await run(file, args);
+    return r.exitCode === 0 ? r.stdout.trim().replace(/^v/, '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function detectCompose(): Promise<ComposeTool> {
+  detected ??= (async () => {
+    const forced = process.env.KINFRA_COMPOSE;
+    if (forced !== 'v1') {
+      const v2 = await tryVersion('docker', ['compose', 'version', '--short']);
+      if (v2) return { kind: 'v2', version: v2, file: 'docker', prefix: ['compose'] } as const;
+    }
+    if (forced !== 'v2') {
+      const v1 = await tryVersion('docker-compose', ['version', '--short']);
+      if (v1) return { kind: 'v1', version: v1, file: 'docker-compose', prefix: [] } as const;
+    }
+    throw new KinfraError('engine', 'compose-missing',
+      forced ? `Docker Compose ${forced} (KINFRA_COMPOSE=${forced}) is not installed.` : 'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works.',
+      'Install the Compose plugin (https://docs.docker.com/compose/install/) and run the command again.');
+  })();
+  return detected;
+}
+
+function args(tool: ComposeTool, p: ComposeProject, sub: readonly string[]): string[] {
+  return [...tool.prefix, '--ansi', 'never', '-p', p.name, '-f', p.file, '--project-directory', p.dir, '--env-file', p.envFile, ...sub];
+}
+
+function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...p.env, COMPOSE_PROJECT_NAME: p.name };
+  delete env.COMPOSE_FILE;
+  delete env.COMPOSE_PROFILES;
+  return env;
+}
+
+/** Run compose with its output shown to the user (on stderr unless `terminal`). */
+export async function composeStream(p: ComposeProject, sub: readonly string[], output: 'terminal' | 'stderr' = 'stderr'): Promise<number> {
+  const tool = await detectCompose();
+  return runStreaming(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), output });
+}
+
+/** Run compose and capture its output. */
+export async function composeCapture(p: ComposeProject, sub: readonly string[]): Promise<RunResult> {
+  const tool = await detectCompose();
+  return run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p) });
+}
+
+/** Service names of the effective compose file (profiles and interpolation applied). */
+export async function composeServices(p: ComposeProject): Promise<string[]> {
+  const r = await composeCapture(p, ['config', '--services']);
+  if (r.exitCode !== 0) {
+    throw new KinfraError('usage', 'compose-invalid', `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      `Check the file with: docker compose -f ${p.file} config`);
+  }
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+}

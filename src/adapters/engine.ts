@@ -1,0 +1,113 @@
+import { KinfraError } from '../core/errors.js';
+import { run, type RunResult } from './runner.js';
+
+/**
+ * The Docker Engine, through the `docker` CLI (it honours docker contexts and
+ * DOCKER_HOST, which dockerode does not). Containers, volumes and networks are
+ * found by compose labels, never by parsing names: Compose v1 names containers
+ * `proj_web_1`, v2 `proj-web-1`.
+ */
+export const PROJECT_LABEL = 'com.docker.compose.project';
+export const SERVICE_LABEL = 'com.docker.compose.service';
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  /** running, exited, created, restarting, paused, dead */
+  state: string;
+  /** Human status, e.g. "Up 3 minutes (healthy)". */
+  status: string;
+  health: 'healthy' | 'unhealthy' | 'starting' | undefined;
+  project: string | undefined;
+  service: string | undefined;
+  /** Host ports this container publishes (TCP and UDP). */
+  hostPorts: number[];
+}
+
+export interface LabelledResource {
+  name: string;
+  project: string;
+}
+
+const CONTAINER_FORMAT =
+  '{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}},' +
+  `"project":{{json (.Label "${PROJECT_LABEL}")}},"service":{{json (.Label "${SERVICE_LABEL}")}}}`;
+const RESOURCE_FORMAT = `{"name":{{json .Name}},"project":{{json (.Label "${PROJECT_LABEL}")}}}`;
+
+/** Classify a failed docker call into one actionable error (exit 7). */
+export function engineError(r: RunResult | undefined, what: string): KinfraError {
+  const text = r ? `${r.stderr}\n${r.stdout}` : '';
+  if (r === undefined) {
+    return new KinfraError('engine', 'docker-missing', 'Docker is not installed: there is no `docker` command on PATH.',
+      'Install Docker Engine (https://docs.docker.com/engine/install/) and run the command again.');
+  }
+  if (/permission denied/i.test(text)) {
+    return new KinfraError('engine', 'docker-permission-denied', 'Permission denied talking to the Docker daemon.',
+      'Add yourself to the docker group (sudo usermod -aG docker $USER), log in again, and retry.');
+  }
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|connection refused/i.test(text)) {
+    return new KinfraError('engine', 'docker-not-running', 'The Docker daemon is not running.',
+      'Start it (sudo systemctl start docker, or open Docker Desktop) and run the command again.');
+  }
+  const last = text.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`;
+  return new KinfraError('engine', 'docker-failed', `docker could not ${what}: ${last}`, 'Check that Docker works: docker info');
+}
+
+async function docker(args: string[], what: string): Promise<string> {
+  let r: RunResult;
+  try {
+    r = await run('docker', args);
+  } catch (e) {
+    if ((e as KinfraError).code === 'tool-missing') throw engineError(undefined, what);
+    throw e;
+  }
+  if (r.exitCode !== 0) throw engineError(r, what);
+  return r.stdout;
+}
+
+function jsonLines<T>(text: string): T[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** Host ports in a `docker ps` Ports column: "127.0.0.1:8001->8000/tcp, :::5000-5001->5000-5001/tcp". */
+export function parseHostPorts(ports: string): number[] {
+  const found = new Set<number>();
+  for (const m of ports.matchAll(/:(\d+)(?:-(\d+))?->/g)) {
+    const from = Number(m[1]);
+    const to = m[2] ? Number(m[2]) : from;
+    for (let p = from; p <= to && p - from < 1000; p++) found.add(p);
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
+function healthOf(status: string): ContainerInfo['health'] {
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status);
+  if (!m) return undefined;
+  return m[1] === 'health: starting' ? 'starting' : (m[1] as 'healthy' | 'unhealthy');
+}
+
+/** Every container on the engine, running or not: one query serves a whole `list`. */
+export async function listContainers(): Promise<ContainerInfo[]> {
+  const out = await docker(['ps', '-a', '--no-trunc', '--format', CONTAINER_FORMAT], 'list containers');
+  return jsonLines<{ id: string; name: string; state: string; status: string; ports: string; project: string; service: string }>(out)
+    .map((c) => ({
+      id: c.id.slice(0, 12),
+      name: c.name,
+      state: c.state,
+      status: c.status,
+      health: healthOf(c.status),
+      project: c.project || undefined,
+      service: c.service || undefined,
+      hostPorts: parseHostPorts(c.ports),
+    }));
+}
+
+export async function listProjectVolumes(): Promise<LabelledResource[]> {
+  const out = await docker(['volume', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list volumes');
+  return jsonLines<LabelledResource>(out);
+}
+
+export async function listProjectNetworks(): Promise<LabelledResource[]> {
+  const out = await docker(['network', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list networks');
+  return jsonLines<LabelledResource>(out);
+}

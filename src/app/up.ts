@@ -1,0 +1,75 @@
+import { composeStream } from '../adapters/compose.js';
+import { listContainers } from '../adapters/engine.js';
+import { KinfraError } from '../core/errors.js';
+import type { CheckResult, GateResult } from '../core/gate.js';
+import type { AppContext } from './context.js';
+import { resolveSandbox, sandboxPorts, type Sandbox } from './current.js';
+import { runSandboxGate } from './gate.js';
+import { findPortConflicts, portConflictError } from './port-conflicts.js';
+
+export interface UpRequest {
+  build: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  /** Called once the sandbox is known, before compose runs (for "Starting instance ..."). */
+  onStart?: (s: Sandbox) => void;
+  onGateChange?: (checks: readonly CheckResult[]) => void;
+  signal?: AbortSignal;
+}
+
+export interface ServiceUrl {
+  name: string;
+  label: string;
+  url: string;
+}
+
+export interface UpResult {
+  instanceId: string;
+  slot: number;
+  gate: GateResult | undefined;
+  urls: ServiceUrl[];
+}
+
+/** Every port with a URL template, workers excepted (status lists those). */
+export function serviceUrls(s: Sandbox): ServiceUrl[] {
+  return sandboxPorts(s)
+    .filter((p) => p.url && p.worker === undefined)
+    .map((p) => ({ name: p.name, label: p.label ?? p.name, url: p.url!.replace('{port}', String(p.port)) }));
+}
+
+/**
+ * `kinfra sandbox up`: refuse when a slot port is held by anything but this
+ * sandbox (exit 3), `compose up -d`, then the Startability Gate.
+ */
+export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
+  const s = await resolveSandbox(ctx);
+  const registry = await ctx.registry.read();
+  const conflicts = await findPortConflicts(s, await listContainers(), registry);
+  if (conflicts.length > 0) throw portConflictError(s, conflicts);
+
+  req.onStart?.(s);
+  const code = await composeStream(s.project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
+  if (req.signal?.aborted) {
+    throw new KinfraError('interrupted', 'interrupted', `Interrupted while compose was starting ${s.instanceId}.`,
+      'See what is running with: kinfra sandbox status');
+  }
+  if (code !== 0) {
+    // A port may have been taken between the check and compose binding it.
+    const late = await findPortConflicts(s, await listContainers(), registry);
+    if (late.length > 0) throw portConflictError(s, late);
+    throw new KinfraError('external', 'compose-up-failed', `docker compose up failed for ${s.instanceId} (exit ${code}); its output is above.`,
+      'Fix what compose reports, then run `kinfra sandbox up` again (`kinfra sandbox down` removes half-started containers).');
+  }
+  const gate = req.wait
+    ? await runSandboxGate(s, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) })
+    : undefined;
+  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s) };
+}
+
+/** `kinfra sandbox gate`: only the gate, against what is running now. */
+export async function gateSandbox(ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>): Promise<UpResult & { gate: GateResult }> {
+  const s = await resolveSandbox(ctx);
+  req.onStart?.(s);
+  const gate = await runSandboxGate(s, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) });
+  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s) };
+}

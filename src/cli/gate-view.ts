@@ -1,0 +1,66 @@
+import type { CheckResult, GateResult } from '../core/gate.js';
+import type { Output } from './output.js';
+
+/**
+ * Shows the gate while it runs. On a TTY: one live line per check, redrawn in
+ * place, replaced at the end by the settled lines. In a pipe: one stable line
+ * per check as it settles. With --json: nothing (the result carries it all).
+ */
+export interface GateView {
+  onChange(checks: readonly CheckResult[]): void;
+  finish(result: GateResult): void;
+}
+
+export function settledLines(io: Output, c: CheckResult): string[] {
+  if (c.status === 'passed') return [`  ${io.c.green('✓')} ${c.message}`];
+  if (c.status === 'skipped') return [`  ${io.c.dim('○')} ${c.message}`];
+  if (c.status === 'failed') return [`  ${io.c.red('✗')} ${c.message}`, ...c.details.map((d) => `    → ${d}`)];
+  return [`  ${io.c.dim('…')} ${c.name}: waiting${c.attempts ? ` (attempt ${c.attempts}${c.details[0] ? `: ${c.details[0]}` : ''})` : ''}`];
+}
+
+export function gateView(io: Output): GateView {
+  if (io.json) return { onChange: () => undefined, finish: () => undefined };
+  const live = Boolean(process.stdout.isTTY);
+  if (!live) {
+    const shown = new Set<string>();
+    return {
+      onChange(checks) {
+        for (const c of checks) {
+          if (c.status === 'waiting' || shown.has(c.name)) continue;
+          shown.add(c.name);
+          settledLines(io, c).forEach((l) => io.out(l));
+        }
+      },
+      finish: () => undefined,
+    };
+  }
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let latest: readonly CheckResult[] = [];
+  const clear = () => {
+    if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    clear();
+    const width = process.stdout.columns ?? 100;
+    const lines = latest.map((c) => settledLines(io, { ...c, details: [] })[0]!.slice(0, width - 1));
+    process.stdout.write(lines.join('\n') + '\n');
+    drawn = lines.length;
+  };
+  return {
+    onChange(checks) {
+      latest = checks;
+      // Redraw at most every 80 ms; attempts change far more often than that.
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        draw();
+      }, 80);
+    },
+    finish(result) {
+      if (timer) clearTimeout(timer);
+      clear();
+      result.checks.forEach((c) => settledLines(io, c).forEach((l) => io.out(l)));
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeHttp, probeTcp } from '../../src/adapters/probes.js';
+import { parseJson, type Workspace } from '../helpers/cli.js';
+import { buildExampleImages, containerOf, dockerStop, exampleWorkspace, leftovers, removeLeftovers, requireEngine } from '../helpers/docker.js';
+
+/**
+ * Seed 001 scenario 3 and seed 003, on a real Docker Engine, with Compose v2
+ * and v1: two sandboxes of the example stack side by side.
+ */
+beforeAll(() => {
+  requireEngine();
+  removeLeftovers();
+  buildExampleImages();
+}, 600_000);
+afterAll(() => removeLeftovers());
+
+const HTTP_PORTS = ['api', 'grafana', 'jaeger_ui', 'prometheus', 'worker_1', 'worker_2', 'worker_3', 'worker_4'];
+
+describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compose) => {
+  let ws: Workspace;
+  let holder: ChildProcess | undefined;
+  const env = { KINFRA_COMPOSE: compose };
+  const a = () => join(ws.dev, 'kte--alpha');
+  const b = () => join(ws.dev, 'kte--beta');
+  const run = (args: string[], cwd?: string) => ws.run(args, { env, ...(cwd ? { cwd } : {}) });
+
+  beforeAll(async () => {
+    ws = exampleWorkspace();
+    expect((await run(['sandbox', 'create', 'alpha'])).code).toBe(0);
+    expect((await run(['sandbox', 'create', 'beta'])).code).toBe(0);
+  });
+  afterAll(async () => {
+    holder?.kill('SIGKILL');
+    for (const dir of [a(), b()]) if (existsSync(dir)) await run(['sandbox', 'destroy', '--force'], dir);
+    removeLeftovers();
+    ws.cleanup();
+  });
+
+  it('brings both up in parallel; both gates pass and print their URLs', async () => {
+    const [ra, rb] = await Promise.all([run(['sandbox', 'up', '--timeout', '240'], a()), run(['sandbox', 'up', '--timeout', '240', '--json'], b())]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(ra.stdout).toContain('Starting instance: kte--alpha (slot 1)');
+    expect(ra.stdout).toContain('✓ Database ready');
+    expect(ra.stdout).toContain('✓ Backend healthy');
+    expect(ra.stdout).toContain('✓ Workers registered (4)');
+    expect(ra.stdout).toContain('✓ Observability ready');
+    expect(ra.stdout).toContain('Startability Gate: PASSED');
+    expect(ra.stdout).toContain('API: http://localhost:28001/api/v1/docs');
+    expect(rb.code, rb.stderr).toBe(0);
+    const doc = parseJson(rb.stdout);
+    expect(doc.data.gate.passed).toBe(true);
+    expect(doc.data.gate.checks.map((c: { status: string }) => c.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+  });
+
+  it('every published port of both sandboxes answers', async () => {
+    for (const dir of [a(), b()]) {
+      const created = parseJson((await run(['sandbox', 'status', '--json'], dir)).stdout).data;
+      // Docker's own healthchecks may still be deciding right after the gate passed: never counted as healthy.
+      expect(created.containers).toMatchObject({ state: 'running', total: 9, running: 9, unhealthy: 0, withHealthcheck: 2 });
+      expect(created.containers.healthy + created.containers.starting).toBe(2);
+      expect(created.workers.every((w: { registered: boolean }) => w.registered)).toBe(true);
+      const reg = JSON.parse(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
+      const ports = reg.instances[dir.split('/').pop()!].ports as Record<string, number>;
+      expect(Object.keys(ports)).toHaveLength(11);
+      for (const [name, port] of Object.entries(ports)) {
+        const o = HTTP_PORTS.includes(name) ? await probeHttp(port, name === 'api' ? '/api/v1/health' : name.startsWith('worker') ? '/health' : '/') : await probeTcp(port);
+        expect(o.ok, `${name} ${port}: ${o.got}`).toBe(true);
+      }
+    }
+  });
+
+  it('list shows both running; re-running up on a running sandbox is no conflict', async () => {
+    const list = parseJson((await run(['sandbox', 'list', '--json'])).stdout).data;
+    expect(list.instances.map((i: { status: string }) => i.status)).toEqual(['running', 'running']);
+    expect(list.orphans).toEqual([]);
+    const again = await run(['sandbox', 'up', '--timeout', '120'], b());
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('a stopped backend fails the gate with exit 2 and says exactly what is not ready', async () => {
+    dockerStop(containerOf('kte--alpha', 'backend'));
+    const r = await run(['sandbox', 'gate', '--timeout', '3'], a());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('✓ Database ready');
+    expect(r.stdout).toContain('✗ Backend health check failed');
+    expect(r.stdout).toContain('→ GET http://localhost:28001/api/v1/health returned connection refused');
+    expect(r.stdout).toContain('○ Workers skipped (Backend not ready)');
+    expect(r.stdout).toContain('Startability Gate: FAILED');
+    expect(r.stderr).toContain('kinfra sandbox logs');
+    const list = parseJson((await run(['sandbox', 'list', '--json'])).stdout).data;
+    expect(list.instances[0].status).toBe('partial 8/9');
+    // The other sandbox is unaffected.
+    expect((await run(['sandbox', 'gate', '--timeout', '30'], b())).code).toBe(0);
+  });
+
+  it('refuses to start with exit 3 when a foreign process holds a slot port, naming it', async () => {
+    expect((await run(['sandbox', 'down'], a())).code).toBe(0);
+    holder = spawn(process.execPath, ['-e', "require('net').createServer().listen(28001, '127.0.0.1'); setInterval(() => {}, 1e6)"]);
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await run(['sandbox', 'up'], a());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('port 28001 (KTRDR_API_PORT) is held by process');
+    expect(r.stderr).toContain(String(holder.pid));
+    holder.kill('SIGKILL');
+    holder = undefined;
+
+    // A port held by another sandbox is named as that sandbox: point alpha's API port at beta's.
+    const envFile = join(a(), '.env.sandbox');
+    const original = readFileSync(envFile, 'utf8');
+    writeFileSync(envFile, original.replace('KTRDR_API_PORT=28001', 'KTRDR_API_PORT=28002'));
+    const clash = await run(['sandbox', 'up'], a());
+    writeFileSync(envFile, original);
+    expect(clash.code).toBe(3);
+    expect(clash.stderr).toContain('port 28002 (KTRDR_API_PORT) is held by sandbox kte--beta (service backend)');
+    // Nothing was corrupted on the way.
+    const reg = JSON.parse(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
+    expect(Object.keys(reg.instances).sort()).toEqual(['kte--alpha', 'kte--beta']);
+  });
+
+  it('destroy removes containers, networks and volumes of both, and leaves nothing behind', async () => {
+    for (const dir of [a(), b()]) {
+      const r = await run(['sandbox', 'destroy', '--yes'], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    }
+    expect(leftovers()).toEqual({ containers: [], volumes: [], networks: [] });
+    const list = parseJson((await run(['sandbox', 'list', '--json'])).stdout).data;
+    expect(list.instances).toEqual([]);
+  });
+});

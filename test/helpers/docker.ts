@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, workspace, type Workspace } from './cli.js';
+
+/** Compose projects of the E2E tests all start with this prefix (kinfra.yaml below). */
+export const E2E_PREFIX = 'kte';
+
+function docker(args: string[]): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  if (r.error) throw new Error(`docker is not installed: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Fails (never skips) when there is no engine: the E2E tests must run in CI. */
+export function requireEngine(): void {
+  docker(['info', '--format', '{{.ServerVersion}}']);
+}
+
+/** Build the example stack's images once, under one fixed project name (so their ids do not change per sandbox). */
+export function buildExampleImages(): void {
+  const r = spawnSync('docker', ['compose', '-p', 'kinfra-build', '-f', join(REPO_ROOT, 'examples/stack/docker-compose.yml'), 'build'], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`building the example images failed: ${r.stderr}`);
+}
+
+/** Everything the engine has of compose projects whose name starts with `prefix`. */
+export function leftovers(prefix = `${E2E_PREFIX}--`): { containers: string[]; volumes: string[]; networks: string[] } {
+  const list = (args: string[]) => docker(args).split('\n').filter(Boolean)
+    .map((l) => l.split('\t')).filter(([, p]) => p?.startsWith(prefix)).map(([n]) => n!);
+  const label = '{{.Label "com.docker.compose.project"}}';
+  return {
+    containers: list(['ps', '-a', '--format', `{{.ID}}\t${label}`]),
+    volumes: list(['volume', 'ls', '--format', `{{.Name}}\t${label}`]),
+    networks: list(['network', 'ls', '--format', `{{.Name}}\t${label}`]),
+  };
+}
+
+/** Remove what an earlier, killed run may have left behind. */
+export function removeLeftovers(prefix = `${E2E_PREFIX}--`): void {
+  const l = leftovers(prefix);
+  if (l.containers.length) docker(['rm', '-f', '-v', ...l.containers]);
+  if (l.volumes.length) docker(['volume', 'rm', '-f', ...l.volumes]);
+  if (l.networks.length) docker(['network', 'rm', ...l.networks]);
+}
+
+export function containerOf(project: string, service: string): string {
+  return docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
+}
+
+export function dockerStop(id: string): void {
+  docker(['stop', '-t', '2', id]);
+}
+
+/**
+ * Ports far from the defaults, so the E2E stacks never meet a developer's own
+ * (slot N: API 28000+N, DB 25432+N, ...). Same variables as the example stack.
+ */
+export const E2E_CONFIG = `prefix: ${E2E_PREFIX}
+compose_files: [docker-compose.yml]
+ports:
+  api: { env: KTRDR_API_PORT, base: 28000, label: API, url: "http://localhost:{port}/api/v1/docs" }
+  db: { env: KTRDR_DB_PORT, base: 25432, label: Database, url: "localhost:{port}" }
+  grafana: { env: KTRDR_GRAFANA_PORT, base: 23000, label: Grafana, url: "http://localhost:{port}" }
+  jaeger_ui: { env: KTRDR_JAEGER_UI_PORT, base: 36686, label: Jaeger, url: "http://localhost:{port}" }
+  jaeger_otlp_grpc: { env: KTRDR_JAEGER_OTLP_GRPC_PORT, base: 24317, step: 10 }
+  jaeger_otlp_http: { env: KTRDR_JAEGER_OTLP_HTTP_PORT, base: 24318, step: 10 }
+  prometheus: { env: KTRDR_PROMETHEUS_PORT, base: 29090, label: Prometheus, url: "http://localhost:{port}" }
+workers: { env_prefix: KTRDR_WORKER_PORT_, count: 4, base: 25000, step: 10, main: 25003 }
+shared:
+  env: KTRDR_SHARED_DIR
+  root: ~/.ktrdr/shared
+  dirs: { data: KTRDR_DATA_DIR, models: KTRDR_MODELS_DIR, strategies: KTRDR_STRATEGIES_DIR }
+gate:
+  checks:
+    - { name: Database, kind: postgres, port: db }
+    - { name: Backend, kind: http, port: api, path: /api/v1/health, status: 200 }
+    - { name: Workers, kind: workers, port: api, path: /api/v1/workers, after: [Backend] }
+    - { name: Observability, kind: http, port: jaeger_ui, path: /, status: [200, 302] }
+`;
+
+/** A scratch project holding the example stack and the E2E kinfra.yaml. */
+export function exampleWorkspace(): Workspace {
+  const ws = workspace({ 'kinfra.yaml': E2E_CONFIG });
+  cpSync(join(REPO_ROOT, 'examples/stack'), ws.repo, { recursive: true });
+  writeFileSync(join(ws.repo, 'kinfra.yaml'), E2E_CONFIG);
+  ws.git(['add', '-A']);
+  ws.git(['commit', '-qm', 'example stack']);
+  return ws;
+}
