@@ -11,11 +11,13 @@ export interface GateView {
   finish(result: GateResult): void;
 }
 
-export function settledLines(io: Output, c: CheckResult): string[] {
+export function settledLines(io: Output, c: CheckResult, width = Infinity): string[] {
   if (c.status === 'passed') return [`  ${io.c.green('✓')} ${c.message}`];
   if (c.status === 'skipped') return [`  ${io.c.dim('○')} ${c.message}`];
   if (c.status === 'failed') return [`  ${io.c.red('✗')} ${c.message}`, ...c.details.map((d) => `    → ${d}`)];
-  return [`  ${io.c.dim('…')} ${c.name}: waiting${c.attempts ? ` (attempt ${c.attempts}${c.details[0] ? `: ${c.details[0]}` : ''})` : ''}`];
+  // Truncate the plain text, never a string holding colour codes.
+  const text = `${c.name}: waiting${c.attempts ? ` (attempt ${c.attempts}${c.details[0] ? `: ${c.details[0]}` : ''})` : ''}`;
+  return [`  ${io.c.dim('…')} ${text.length > width - 5 ? `${text.slice(0, Math.max(10, width - 6))}…` : text}`];
 }
 
 export function gateView(io: Output): GateView {
@@ -43,8 +45,9 @@ export function gateView(io: Output): GateView {
   };
   const draw = () => {
     clear();
-    const width = process.stdout.columns ?? 100;
-    const lines = latest.map((c) => settledLines(io, { ...c, details: [] })[0]!.slice(0, width - 1));
+    // columns is 0 on some ptys: fall back to a usual width.
+    const width = process.stdout.columns || 100;
+    const lines = latest.map((c) => settledLines(io, c.status === 'failed' ? { ...c, details: [] } : c, width)[0]!);
     process.stdout.write(lines.join('\n') + '\n');
     drawn = lines.length;
   };
