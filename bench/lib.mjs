@@ -48,8 +48,8 @@ export const median = (xs) => {
  */
 export function timeInterleaved(cases, rounds, opts) {
   const samples = cases.map(() => []);
-  for (const c of cases) once(c.argv, opts);
-  for (let i = 0; i < rounds; i++) cases.forEach((c, j) => samples[j].push(once(c.argv, opts)));
+  for (const c of cases) once(c.argv, c.opts ?? opts);
+  for (let i = 0; i < rounds; i++) cases.forEach((c, j) => samples[j].push(once(c.argv, c.opts ?? opts)));
   return cases.map((c, j) => ({ name: c.name, ms: median(samples[j]) }));
 }
 

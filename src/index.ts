@@ -12,3 +12,7 @@ export { listSandboxes } from './app/list.js';
 export { destroySandbox } from './app/destroy.js';
 export { kinfraJsonSchema, portsMarkdown } from './docs/generate.js';
 export { probeHttp, probePostgres, probeTcp } from './adapters/probes.js';
+export { resolveApiUrl } from './app/resolve-url.js';
+export { resolveUrl, normaliseUrl, apiPath, type ResolvedUrl, type UrlSource } from './core/api-url.js';
+export { verifyCompose, type Finding } from './core/compose-verify.js';
+export { runGate, type GateCheck, type GateResult, type CheckResult } from './core/gate.js';

@@ -1,4 +1,5 @@
 import { KinfraError } from '../core/errors.js';
+import { engineError } from './engine.js';
 import type { EnvMap } from '../core/env-file.js';
 import { run, runStreaming, type RunResult } from './runner.js';
 
@@ -28,26 +29,29 @@ export interface ComposeProject {
 
 let detected: Promise<ComposeTool> | undefined;
 
-async function tryVersion(file: string, args: string[]): Promise<string | undefined> {
+/** The version a tool prints, undefined when it fails, null when it is not installed at all. */
+async function tryVersion(file: string, args: string[]): Promise<string | undefined | null> {
   try {
     const r = await run(file, args);
     return r.exitCode === 0 ? r.stdout.trim().replace(/^v/, '') : undefined;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
 export function detectCompose(): Promise<ComposeTool> {
   detected ??= (async () => {
     const forced = process.env.KINFRA_COMPOSE;
+    let v2: string | undefined | null;
     if (forced !== 'v1') {
-      const v2 = await tryVersion('docker', ['compose', 'version', '--short']);
+      v2 = await tryVersion('docker', ['compose', 'version', '--short']);
       if (v2) return { kind: 'v2', version: v2, file: 'docker', prefix: ['compose'] } as const;
     }
     if (forced !== 'v2') {
       const v1 = await tryVersion('docker-compose', ['version', '--short']);
       if (v1) return { kind: 'v1', version: v1, file: 'docker-compose', prefix: [] } as const;
     }
+    if (v2 === null) throw engineError(undefined, 'run compose');
     throw new KinfraError('engine', 'compose-missing',
       forced ? `Docker Compose ${forced} (KINFRA_COMPOSE=${forced}) is not installed.` : 'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works.',
       'Install the Compose plugin (https://docs.docker.com/compose/install/) and run the command again.');

@@ -1,4 +1,5 @@
 import { KinfraError } from '../core/errors.js';
+import { engineGet } from './engine-api.js';
 import { run, type RunResult } from './runner.js';
 
 /**
@@ -86,8 +87,42 @@ function healthOf(status: string): ContainerInfo['health'] {
   return m[1] === 'health: starting' ? 'starting' : (m[1] as 'healthy' | 'unhealthy');
 }
 
+interface ApiContainer {
+  Id: string;
+  Names?: string[];
+  State?: string;
+  Status?: string;
+  Labels?: Record<string, string> | null;
+  Ports?: { PublicPort?: number }[] | null;
+}
+
+function fromApi(c: ApiContainer): ContainerInfo {
+  const labels = c.Labels ?? {};
+  const status = c.Status ?? '';
+  return {
+    id: c.Id.slice(0, 12),
+    name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    state: c.State ?? '',
+    status,
+    health: healthOf(status),
+    project: labels[PROJECT_LABEL] || undefined,
+    service: labels[SERVICE_LABEL] || undefined,
+    hostPorts: [...new Set((c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number'))].sort((a, b) => a - b),
+  };
+}
+
+const labelFilter = encodeURIComponent(JSON.stringify({ label: [PROJECT_LABEL] }));
+
 /** Every container on the engine, running or not: one query serves a whole `list`. */
 export async function listContainers(): Promise<ContainerInfo[]> {
+  return (await containersFromApi()) ?? containersFromCli();
+}
+
+export async function containersFromApi(): Promise<ContainerInfo[] | undefined> {
+  return (await engineGet<ApiContainer[]>('/containers/json?all=1'))?.map(fromApi);
+}
+
+export async function containersFromCli(): Promise<ContainerInfo[]> {
   const out = await docker(['ps', '-a', '--no-trunc', '--format', CONTAINER_FORMAT], 'list containers');
   return jsonLines<{ id: string; name: string; state: string; status: string; ports: string; project: string; service: string }>(out)
     .map((c) => ({
@@ -102,12 +137,20 @@ export async function listContainers(): Promise<ContainerInfo[]> {
     }));
 }
 
+type ApiResource = { Name: string; Labels?: Record<string, string> | null };
+const resources = (list: ApiResource[]): LabelledResource[] =>
+  list.map((r) => ({ name: r.Name, project: r.Labels?.[PROJECT_LABEL] ?? '' })).filter((r) => r.project !== '');
+
 export async function listProjectVolumes(): Promise<LabelledResource[]> {
+  const api = await engineGet<{ Volumes: ApiResource[] | null }>(`/volumes?filters=${labelFilter}`);
+  if (api) return resources(api.Volumes ?? []);
   const out = await docker(['volume', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list volumes');
   return jsonLines<LabelledResource>(out);
 }
 
 export async function listProjectNetworks(): Promise<LabelledResource[]> {
+  const api = await engineGet<ApiResource[]>(`/networks?filters=${labelFilter}`);
+  if (api) return resources(api);
   const out = await docker(['network', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list networks');
   return jsonLines<LabelledResource>(out);
 }

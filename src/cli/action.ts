@@ -17,7 +17,8 @@ export function action<A extends unknown[]>(
     const io = createOutput({ json: Boolean(opts.json), verbose: Boolean(opts.verbose) || Boolean(process.env.DEBUG) });
     try {
       const { appContext } = await import('../app/context.js');
-      await body(io, appContext(), ...(args.slice(0, -1) as A));
+      // Commander passes the arguments, the options, then the command itself (for global options).
+      await body(io, appContext(), ...(args as A));
     } catch (e) {
       io.error(e as Error);
       process.exitCode = isKinfraError(e) ? EXIT_CODES[e.category] : EXIT_CODES.internal;

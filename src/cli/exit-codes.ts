@@ -11,6 +11,8 @@ export const EXIT_CODES: Record<ErrorCategory | 'ok' | 'internal', number> = {
   registry: 6,
   engine: 7,
   external: 8,
+  api: 9,
+  verify: 10,
   internal: 70,
   interrupted: 130,
 };

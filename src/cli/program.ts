@@ -4,6 +4,8 @@ import { registerDestroy } from './commands/destroy.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerUp } from './commands/run.js';
+import { registerApi, registerExec, registerUrl } from './commands/target.js';
+import { registerShared, registerVerify } from './commands/shared.js';
 import { registerStatus } from './commands/status.js';
 import { examples } from './action.js';
 
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .description('Run many isolated copies of a Docker Compose development stack side by side, one per git worktree.')
     .version(VERSION, '-V, --version', 'print the kinfra version')
     .option('--verbose', 'show stack traces and the commands kinfra runs')
+    .option('-u, --url <url>', 'backend URL for commands that talk to the API (overrides everything)')
+    .option('-p, --port <port>', 'backend port on localhost (shorthand for --url http://localhost:PORT)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', examples('kinfra sandbox create my-feature', 'kinfra sandbox list', 'kinfra sandbox --help'));
 
@@ -39,5 +43,11 @@ export function buildProgram(): Command {
   sandbox.commandsGroup('Inspection:');
   registerList(sandbox);
   registerStatus(sandbox);
+  sandbox.commandsGroup('Utilities:');
+  registerUrl(sandbox);
+  registerExec(sandbox);
+  registerShared(sandbox);
+  registerVerify(sandbox);
+  registerApi(program);
   return program;
 }

@@ -12,6 +12,8 @@ export type ErrorCategory =
   | 'registry' // the registry is unreadable or locked
   | 'engine' // Docker or Compose is missing or unreachable
   | 'external' // git or another tool failed unexpectedly
+  | 'api' // `kinfra api`: the backend answered non-2xx, or could not be reached
+  | 'verify' // `kinfra sandbox verify` found problems
   | 'interrupted';
 
 export class KinfraError extends Error {

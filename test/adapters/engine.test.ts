@@ -26,3 +26,27 @@ describe('engine adapter: parsing what docker prints', () => {
     expect(other.message).toBe('docker could not list volumes: Error response from daemon: something odd');
   });
 });
+
+describe('engine adapter on the real engine', () => {
+  it('the Engine API fast path and the docker CLI see the same containers, labels and host ports', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { containersFromApi, containersFromCli } = await import('../../src/adapters/engine.js');
+    const name = `kinfra-engine-test-${process.pid}`;
+    const r = spawnSync('docker', ['run', '-d', '--rm', '--name', name, '-l', 'com.docker.compose.project=kte--engine', '-l', 'com.docker.compose.service=web',
+      '-p', '127.0.0.1:0:80', '-p', '127.0.0.1:0:81', 'debian:bookworm-slim', 'sleep', '60'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    try {
+      const api = await containersFromApi();
+      const cli = await containersFromCli();
+      expect(api).toBeDefined();
+      const pick = (cs: typeof cli) => cs.find((c) => c.name === name);
+      const a = pick(api!);
+      const c = pick(cli);
+      expect(a).toMatchObject({ project: 'kte--engine', service: 'web', state: 'running' });
+      expect(a!.hostPorts).toHaveLength(2);
+      expect({ ...a, status: '' }).toEqual({ ...c, status: '' });
+    } finally {
+      spawnSync('docker', ['rm', '-f', name]);
+    }
+  });
+});

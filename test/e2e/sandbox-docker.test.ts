@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHttp, probeTcp } from '../../src/adapters/probes.js';
@@ -120,6 +120,16 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     expect(Object.keys(reg.instances).sort()).toEqual(['kte--alpha', 'kte--beta']);
   });
 
+  it('logs shows a service\'s output, and shell runs a command in its container', async () => {
+    const logs = await run(['sandbox', 'logs', 'backend', '-n', '20'], b());
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/backend/);
+    // No terminal here, so shell runs non-interactively and reads the commands from stdin.
+    const shell = await ws.run(['sandbox', 'shell', 'backend'], { cwd: b(), env, input: 'echo "inside $((6 * 7))"\nexit\n' });
+    expect(shell.code, shell.stderr).toBe(0);
+    expect(shell.stdout).toContain('inside 42');
+  });
+
   it('destroy removes containers, networks and volumes of both, and leaves nothing behind', async () => {
     for (const dir of [a(), b()]) {
       const r = await run(['sandbox', 'destroy', '--yes'], dir);
@@ -129,5 +139,40 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     expect(leftovers()).toEqual({ containers: [], volumes: [], networks: [] });
     const list = parseJson((await run(['sandbox', 'list', '--json'])).stdout).data;
     expect(list.instances).toEqual([]);
+  });
+});
+
+describe('orphaned compose projects (seed 000 scenario 2)', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = exampleWorkspace();
+  });
+  afterAll(() => {
+    removeLeftovers();
+    ws.cleanup();
+  });
+
+  it('after the registry is lost, list warns about the running project with its volumes and networks, and deletes nothing', async () => {
+    expect((await ws.run(['sandbox', 'create', 'orphan-test'])).code).toBe(0);
+    const dir = join(ws.dev, 'kte--orphan-test');
+    const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir });
+    expect(up.code, up.stderr).toBe(0);
+    rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
+
+    const r = await ws.run(['sandbox', 'list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No sandboxes.');
+    expect(r.stdout).toContain('found orphaned compose projects that no sandbox owns');
+    expect(r.stdout).toMatch(/kte--orphan-test: 9 container\(s\) \(\d running\), 1 volume\(s\), 1 network\(s\)/);
+    const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
+    expect(doc.orphans).toEqual([expect.objectContaining({ project: 'kte--orphan-test', containers: 9, volumes: ['kte--orphan-test_db-data'], networks: ['kte--orphan-test_default'] })]);
+    expect(leftovers().containers).toHaveLength(9);
+
+    // init re-registers it on its slot; the orphan warning goes away.
+    expect((await ws.run(['sandbox', 'init'], { cwd: dir })).code).toBe(0);
+    const after = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
+    expect(after.orphans).toEqual([]);
+    expect(after.instances[0]).toMatchObject({ instanceId: 'kte--orphan-test', slot: 1 });
+    expect(after.instances[0].status).toMatch(/running|partial/);
   });
 });

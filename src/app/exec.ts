@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { readEnvFile } from '../adapters/env-store.js';
+import { runStreaming } from '../adapters/runner.js';
+import { notFoundError } from '../core/errors.js';
+import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import type { AppContext } from './context.js';
+import { findSandboxDir } from './current.js';
+import { resolveApiUrl, apiPortSpec } from './resolve-url.js';
+
+/**
+ * `kinfra sandbox exec -- <command>`: run a command with the sandbox's
+ * .env.sandbox variables and its API URL in that child's environment only
+ * (never exported to the shell: decision 4). No shell: the words run as given.
+ */
+export async function execInSandbox(ctx: AppContext, command: string[]): Promise<number> {
+  const dir = findSandboxDir(ctx.cwd);
+  if (!dir) {
+    throw notFoundError('not-in-sandbox', `${ctx.cwd} is not inside a sandbox (no ${ENV_FILE_NAME} here or above).`,
+      'cd into a sandbox (see kinfra sandbox list) and run it again.');
+  }
+  const env = (await readEnvFile(dir)) ?? {};
+  const resolved = await resolveApiUrl({ cwd: dir });
+  const urlVar = apiPortSpec(resolved.config).env.replace(/_PORT$/, '') + '_URL';
+  const [file, ...args] = command;
+  return runStreaming(file!, args, {
+    cwd: ctx.cwd,
+    env: { ...process.env, ...env, [urlVar]: resolved.url, KINFRA_SANDBOX_DIR: dir, KINFRA_ENV_FILE: join(dir, ENV_FILE_NAME) },
+    output: 'terminal',
+  });
+}

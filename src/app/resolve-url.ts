@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadConfig } from '../adapters/config-loader.js';
+import { readEnvFile } from '../adapters/env-store.js';
+import { resolveUrl, type ResolvedUrl } from '../core/api-url.js';
+import { CONFIG_FILE_NAME, type Config } from '../core/config/config.js';
+import { portFor } from '../core/ports.js';
+import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+
+export interface UrlRequest {
+  cwd: string;
+  url?: string | undefined;
+  port?: string | number | undefined;
+}
+
+/** The nearest folder at or above `dir` holding one of `names`, and which one. */
+function nearest(dir: string, names: string[]): { dir: string; name: string } | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const name = names.find((n) => existsSync(join(d, n)));
+    if (name) return { dir: d, name };
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** The API port of a layout: the port named `api`, else the first. */
+export function apiPortSpec(config: Config) {
+  return config.ports.find((p) => p.name === 'api') ?? config.ports[0]!;
+}
+
+/**
+ * Resolve the backend URL for `cwd` (seed 001 decision 4): --url, --port, the
+ * nearest .env.sandbox, the default. Reads the file, never the environment.
+ * Exported for other TypeScript CLIs.
+ */
+export async function resolveApiUrl(req: UrlRequest): Promise<ResolvedUrl & { config: Config }> {
+  const found = nearest(req.cwd, [ENV_FILE_NAME, CONFIG_FILE_NAME]);
+  const config = await loadConfig(found?.dir ?? req.cwd);
+  const api = apiPortSpec(config);
+  let envFile;
+  if (found && existsSync(join(found.dir, ENV_FILE_NAME))) {
+    const env = (await readEnvFile(found.dir)) ?? {};
+    envFile = { path: join(found.dir, ENV_FILE_NAME), variable: api.env, value: env[api.env] };
+  }
+  const r = resolveUrl({ url: req.url, port: req.port, envFile, defaultPort: portFor(api, 0) });
+  return { ...r, config };
+}

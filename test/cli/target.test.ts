@@ -1,0 +1,105 @@
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+
+/** Seed 001 milestone 4: which instance am I talking to? */
+const BASE = 39500;
+const CONFIG = `prefix: ktg
+compose_files: [docker-compose.yml]
+ports:
+  api: { env: TG_API_PORT, base: ${BASE} }
+`;
+
+let ws: Workspace;
+let server: Server | undefined;
+afterEach(async () => {
+  if (server) await new Promise((r) => server!.close(r));
+  server = undefined;
+  ws?.cleanup();
+});
+
+/** A real backend on `port` that echoes what it got. */
+function backend(port: number): Promise<void> {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const status = req.url?.includes('missing') ? 404 : 200;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: req.method, url: req.url, body: body ? JSON.parse(body) : null }));
+    });
+  });
+  return new Promise((r) => server!.listen(port, '127.0.0.1', () => r()));
+}
+
+describe('kinfra sandbox url', () => {
+  it('resolves --url, --port, the .env.sandbox of this folder or a parent, then the default', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG, 'src/deep/x.txt': 'x' });
+    await ws.run(['sandbox', 'create', 'a']);
+    const sandbox = join(ws.dev, 'ktg--a');
+    const url = async (args: string[], cwd: string) => parseJson((await ws.run([...args, 'sandbox', 'url', '--json'], { cwd })).stdout).data;
+    expect(await url([], ws.repo)).toMatchObject({ url: `http://localhost:${BASE}`, source: 'default' });
+    expect(await url([], join(sandbox, 'src/deep'))).toMatchObject({ url: `http://localhost:${BASE + 1}`, source: 'env-file', envFile: join(sandbox, '.env.sandbox') });
+    expect(await url(['-p', '8002'], sandbox)).toMatchObject({ url: 'http://localhost:8002', source: 'flag --port' });
+    expect(await url(['--url', 'otherhost:9'], sandbox)).toMatchObject({ url: 'http://otherhost:9', source: 'flag --url' });
+  });
+
+  it('reads the file, never the environment', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    const r = await ws.run(['sandbox', 'url'], { env: { TG_API_PORT: '1234', KTRDR_API_PORT: '1234' } });
+    expect(r.stdout.trim()).toBe(`http://localhost:${BASE}`);
+  });
+
+  it('rejects a bad --port with exit 1', async () => {
+    ws = workspace();
+    const r = await ws.run(['-p', 'eighty', 'sandbox', 'url']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--port must be a port number from 1 to 65535');
+  });
+});
+
+describe('kinfra api', () => {
+  it('sends one request to the sandbox backend, adding /api/v1, and prints the response', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    await ws.run(['sandbox', 'create', 'a']);
+    await backend(BASE + 1);
+    const r = await ws.run(['api', 'get', 'operations'], { cwd: join(ws.dev, 'ktg--a') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ method: 'GET', url: '/api/v1/operations', body: null });
+
+    const post = await ws.run(['-p', String(BASE + 1), 'api', 'POST', '/api/v1/workers/register', '--data', '{"id":"w1"}']);
+    expect(JSON.parse(post.stdout)).toEqual({ method: 'POST', url: '/api/v1/workers/register', body: { id: 'w1' } });
+  });
+
+  it('exits 9 on a non-2xx answer or an unreachable backend, and 1 on bad input', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    await backend(BASE + 7);
+    const missing = await ws.run(['-p', String(BASE + 7), 'api', 'get', 'missing']);
+    expect(missing.code).toBe(9);
+    expect(missing.stderr).toContain(`GET http://localhost:${BASE + 7}/api/v1/missing returned 404`);
+    const down = await ws.run(['-p', String(BASE + 8), 'api', 'get', 'health']);
+    expect(down.code).toBe(9);
+    expect(down.stderr).toContain('connection refused');
+    expect((await ws.run(['api', 'fetch', 'x'])).code).toBe(1);
+    const badJson = await ws.run(['api', 'post', 'x', '--data', '{nope']);
+    expect(badJson.code).toBe(1);
+    expect(badJson.stderr).toContain('--data is not valid JSON');
+  });
+});
+
+describe('kinfra sandbox exec', () => {
+  it("runs a command with the sandbox's variables and API URL in that child only", async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    await ws.run(['sandbox', 'create', 'a']);
+    const r = await ws.run(['sandbox', 'exec', '--', 'node', '-e',
+      'console.log([process.env.TG_API_URL, process.env.TG_API_PORT, process.env.COMPOSE_PROJECT_NAME].join(" "))'],
+    { cwd: join(ws.dev, 'ktg--a') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`http://localhost:${BASE + 1} ${BASE + 1} ktg--a`);
+    const code = await ws.run(['sandbox', 'exec', '--', 'node', '-e', 'process.exit(7)'], { cwd: join(ws.dev, 'ktg--a') });
+    expect(code.code).toBe(7);
+    const outside = await ws.run(['sandbox', 'exec', '--', 'true']);
+    expect(outside.code).toBe(5);
+  });
+});
