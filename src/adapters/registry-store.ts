@@ -22,6 +22,20 @@ export class RegistryStore {
     return this.paths.registry;
   }
 
+  /** What the registry holds, writing nothing at all (for --dry-run): a v1 file is migrated in memory only. */
+  async peek(): Promise<Registry> {
+    const text = await readTextIfExists(this.paths.registry);
+    if (text !== undefined) {
+      const parsed = parseRegistryText(text);
+      if (!parsed.ok) throw registryError('registry-corrupt', `The sandbox registry ${this.paths.registry} cannot be read: ${parsed.reason}.`,
+        'Run any kinfra sandbox command without --dry-run to move it aside, then re-register sandboxes with kinfra sandbox init.');
+      return parsed.registry;
+    }
+    const v1 = await readTextIfExists(this.paths.registryV1);
+    const migrated = v1 === undefined ? undefined : migrateV1Text(v1);
+    return migrated?.ok ? migrated.registry : emptyRegistry();
+  }
+
   /** A consistent snapshot without taking the lock (writes are atomic renames). */
   async read(): Promise<Registry> {
     const text = await readTextIfExists(this.paths.registry);

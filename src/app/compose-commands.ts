@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { composeStream } from '../adapters/compose.js';
 import { KinfraError } from '../core/errors.js';
 import type { AppContext } from './context.js';
@@ -38,16 +39,18 @@ export async function sandboxShell(ctx: AppContext, opts: { service?: string | u
  */
 export async function removeSandboxContainers(instanceId: string, dir: string): Promise<{ containers: number; volumes: number }> {
   const { listContainers, listProjectVolumes } = await import('../adapters/engine.js');
+  const { readEnvFile } = await import('../adapters/env-store.js');
+  const env = (await readEnvFile(dir).catch(() => undefined)) ?? {};
+  // A pool-slot sandbox runs as the slot's project from the slot's compose file.
+  const name = env.COMPOSE_PROJECT_NAME ?? instanceId;
   const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
-  const mine = containers.filter((c) => c.project === instanceId).length;
-  const vols = volumes.filter((v) => v.project === instanceId).length;
+  const mine = containers.filter((c) => c.project === name).length;
+  const vols = volumes.filter((v) => v.project === name).length;
   if (mine === 0 && vols === 0) return { containers: 0, volumes: 0 };
   const { loadConfig } = await import('../adapters/config-loader.js');
   const { findComposeFile } = await import('./current.js');
-  const { readEnvFile } = await import('../adapters/env-store.js');
-  const config = await loadConfig(dir);
-  const env = (await readEnvFile(dir).catch(() => undefined)) ?? {};
-  const project = { name: instanceId, file: findComposeFile(dir, config), dir, envFile: `${dir}/.env.sandbox`, env };
+  const file = env.KINFRA_COMPOSE_FILE ?? findComposeFile(dir, await loadConfig(dir));
+  const project = { name, file, dir: env.KINFRA_COMPOSE_FILE ? dirname(file) : dir, envFile: join(dir, '.env.sandbox'), env };
   const code = await composeStream(project, ['down', '--volumes', '--remove-orphans']);
   if (code !== 0) {
     throw new KinfraError('external', 'compose-down-failed', `docker compose down failed for ${instanceId} (exit ${code}); nothing was destroyed.`,

@@ -13,16 +13,21 @@ import {
 import { loadConfig } from '../adapters/config-loader.js';
 import { conflictError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
+import { slotProject } from '../core/pool.js';
+import { claimSlotFor } from './pool.js';
+import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
 import { instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
 import type { AppContext } from './context.js';
-import { portsByName, unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface CreateRequest {
   name: string;
   branch?: string | undefined;
   slot?: number | undefined;
+  /** Minimum pool profile; claims from the pool when one is provisioned. */
+  profile?: string | undefined;
 }
 
 /**
@@ -48,7 +53,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       }
       const reserved = await unregisteredSlots(worktrees, registry);
       const plan = { maxSlot: config.maxSlot, ports: config.ports };
-      const slot = req.slot !== undefined ? checkRequestedSlot(registry, plan, req.slot, reserved) : allocateSlot(registry, plan, reserved);
+      const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
+      const slot = poolSlot ? poolSlot.slot_id
+        : req.slot !== undefined ? checkRequestedSlot(registry, plan, req.slot, reserved) : allocateSlot(registry, plan, reserved);
 
       // Without -b, like `git worktree add <path>`: a branch named after the folder.
       const mode = await branchMode(root, req.branch ?? basename(path), worktrees);
@@ -58,7 +65,10 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       made = { path, createdBranch };
 
       const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const envFile = await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt);
+      const envFile = poolSlot
+        ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt)
+        : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt);
+      const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
       registry.instances[instanceId] = {
         slot,
         path,
@@ -67,14 +77,16 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         parent_repo: root,
         branch,
         created_worktree: true,
-        ports: portsByName(config, slot),
+        ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
+        ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
       };
       return {
         instanceId,
         slot,
         path,
         branch,
-        ports: portsForSlot(config.ports, slot),
+        ports,
+        profile: poolSlot?.profile,
         envFile,
         configSource: config.source,
         cleaned,

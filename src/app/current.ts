@@ -72,19 +72,31 @@ export async function resolveSandbox(ctx: AppContext, name?: string): Promise<Sa
     env,
     config,
     entry: entry && entry.path === dir ? entry : undefined,
+    // A worktree on a pool slot runs the slot's compose file (seed 004), with its own .env.sandbox.
     project: {
       name: env.COMPOSE_PROJECT_NAME ?? id.instanceId,
-      file: findComposeFile(dir, config),
-      dir,
+      file: env.KINFRA_COMPOSE_FILE ?? findComposeFile(dir, config),
+      dir: env.KINFRA_COMPOSE_FILE ? dirname(env.KINFRA_COMPOSE_FILE) : dir,
       envFile: join(dir, ENV_FILE_NAME),
       env,
     },
   };
 }
 
-/** The sandbox's published ports, from its .env.sandbox (the file is the truth at run time). */
+/**
+ * The sandbox's published ports, from its .env.sandbox (the file is the truth
+ * at run time), including worker ports beyond the layout's count that a pool
+ * profile adds.
+ */
 export function sandboxPorts(s: Sandbox): { name: string; env: string; port: number; label?: string | undefined; url?: string | undefined; worker?: number | undefined }[] {
-  return s.config.ports
+  const known = s.config.ports
     .filter((p) => s.env[p.env] !== undefined && /^\d+$/.test(s.env[p.env]!))
     .map((p) => ({ name: p.name, env: p.env, port: Number(s.env[p.env]), label: p.label, url: p.url, worker: p.worker }));
+  const first = s.config.ports.find((p) => p.worker === 1);
+  if (!first) return known;
+  const prefix = first.env.replace(/1$/, '');
+  for (let k = s.config.workerCount + 1; /^\d+$/.test(s.env[`${prefix}${k}`] ?? ''); k++) {
+    known.push({ name: `worker_${k}`, env: `${prefix}${k}`, port: Number(s.env[`${prefix}${k}`]), label: `Worker ${k}`, url: first.url, worker: k });
+  }
+  return known;
 }

@@ -85,6 +85,13 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
       throw notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');
     }
     delete current.instances[instanceId];
+    // Its pool slot (if any) is free again; its volumes were removed above.
+    for (const slot of Object.values(current.slots)) {
+      if (slot.claimed_by === instanceId) {
+        slot.claimed_by = null;
+        slot.claimed_at = null;
+      }
+    }
     if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
   });
   return { ...plan, cancelled: false, removed, engineWarning };

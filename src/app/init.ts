@@ -10,12 +10,16 @@ import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core
 import { identityFromEnv } from '../core/sandbox-env.js';
 import { COMPOSE_PROJECT_NAME, instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
 import type { AppContext } from './context.js';
-import { portsByName, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { claimSlotFor } from './pool.js';
+import { pickPoolSlot, poolPorts } from './pool-claim.js';
+import { slotProject } from '../core/pool.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface InitRequest {
   slot?: number | undefined;
   name?: string | undefined;
+  profile?: string | undefined;
 }
 
 export interface InitSummary extends SandboxSummary {
@@ -56,13 +60,18 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
     const instanceId = uniqueInstanceId(baseId, (id) => id in registry.instances);
     const plan = { maxSlot: config.maxSlot, ports: config.ports };
+    const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
     let slot: number;
-    if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot);
+    if (poolSlot) slot = poolSlot.slot_id;
+    else if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot);
     else if (adopt && adopt.slot >= 1 && adopt.slot <= config.maxSlot && !slotUnavailableReason(registry, plan, adopt.slot)) slot = adopt.slot;
     else slot = allocateSlot(registry, plan);
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const envFile = await writeSandboxEnv(config, top, instanceId, slot, ctx.paths.home, createdAt);
+    const envFile = poolSlot
+      ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, top, createdAt)
+      : await writeSandboxEnv(config, top, instanceId, slot, ctx.paths.home, createdAt);
+    const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
     registry.instances[instanceId] = {
       slot,
       path: top,
@@ -71,14 +80,16 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       parent_repo: mainPath,
       ...(branch ? { branch } : {}),
       created_worktree: false,
-      ports: portsByName(config, slot),
+      ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
+      ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
     };
     return {
       instanceId,
       slot,
       path: top,
       branch,
-      ports: portsForSlot(config.ports, slot),
+      ports,
+      profile: poolSlot?.profile,
       envFile,
       configSource: config.source,
       cleaned,

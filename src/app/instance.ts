@@ -15,13 +15,11 @@ export interface SandboxSummary {
   path: string;
   branch: string | undefined;
   ports: SlotPort[];
+  /** The pool profile, when the sandbox claimed a pool slot. */
+  profile?: string | undefined;
   envFile: string;
   configSource: string;
   cleaned: string[];
-}
-
-export function portsByName(config: Config, slot: number): Record<string, number> {
-  return Object.fromEntries(portsForSlot(config.ports, slot).map((p) => [p.name, p.port]));
 }
 
 /** Write .env.sandbox for `instanceId` on `slot` in `dir`. */

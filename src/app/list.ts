@@ -70,9 +70,10 @@ function orphansOf(view: EngineView, owned: (project: string) => boolean): Orpha
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
 export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
-  const { entries, cleaned } = await ctx.registry.update((registry) => {
+  const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => {
     const cleaned = removeStaleEntries(registry);
-    return { entries: Object.entries(registry.instances), cleaned };
+    const slotProjects = Object.values(registry.slots).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string');
+    return { entries: Object.entries(registry.instances), cleaned, slotProjects };
   });
   let view: EngineView | undefined;
   let engineError: ListResult['engineError'] = null;
@@ -84,13 +85,13 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   }
   const instances = await Promise.all(entries.map(([id, e]) => row(id, e, view)));
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
-  const ids = new Set(entries.map(([id]) => id));
+  const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects]);
   const orphans = view ? orphansOf(view, (p) => ids.has(p)) : [];
   return { instances, cleaned, orphans, engineError };
 }
 
 async function row(instanceId: string, e: InstanceEntry, view: EngineView | undefined): Promise<InstanceRow> {
-  const containers = view ? projectState(view.containers, instanceId) : null;
+  const containers = view ? projectState(view.containers, e.compose_project ?? instanceId) : null;
   // Entries migrated from version 1 carry no ports: read them from the sandbox's file.
   const ports = e.ports ?? (await portsFromEnvFile(e.path));
   return {

@@ -7,5 +7,12 @@ export function removeStaleEntries(registry: Registry): string[] {
     .filter(([, e]) => !existsSync(e.path))
     .map(([id]) => id);
   for (const id of stale) delete registry.instances[id];
+  // A pool slot claimed by a sandbox that is gone is free again (its volumes are reset at the next claim).
+  for (const slot of Object.values(registry.slots)) {
+    if (slot.claimed_by && !registry.instances[slot.claimed_by]) {
+      slot.claimed_by = null;
+      slot.claimed_at = null;
+    }
+  }
   return stale;
 }

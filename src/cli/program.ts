@@ -6,6 +6,7 @@ import { registerList } from './commands/list.js';
 import { registerUp } from './commands/run.js';
 import { registerApi, registerExec, registerUrl } from './commands/target.js';
 import { registerShared, registerVerify } from './commands/shared.js';
+import { registerPool } from './commands/pool.js';
 import { registerStatus } from './commands/status.js';
 import { examples } from './action.js';
 
@@ -43,6 +44,8 @@ export function buildProgram(): Command {
   sandbox.commandsGroup('Inspection:');
   registerList(sandbox);
   registerStatus(sandbox);
+  sandbox.commandsGroup('Pool:');
+  registerPool(sandbox);
   sandbox.commandsGroup('Utilities:');
   registerUrl(sandbox);
   registerExec(sandbox);

@@ -65,7 +65,8 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
       env: { KTRDR_API_PORT: 8002 },
       cleaned: [],
     });
-    expect(Object.keys(doc.data).sort()).toEqual(['branch', 'cleaned', 'configSource', 'env', 'envFile', 'instanceId', 'path', 'ports', 'slot']);
+    expect(Object.keys(doc.data).sort()).toEqual(['branch', 'cleaned', 'configSource', 'env', 'envFile', 'instanceId', 'path', 'ports', 'profile', 'slot']);
+    expect(doc.data.profile).toBeNull();
   });
 
   it('checks out an existing branch, or creates it from HEAD of the main checkout', async () => {

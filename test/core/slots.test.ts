@@ -110,10 +110,11 @@ describe('allocateSlot', () => {
     expect(slotUnavailableReason(reg, plan, 1)).toBe('slot 1 is used by ktrdr--pooled');
   });
 
-  it('does not count an unclaimed pool slot as used', () => {
+  it('reserves a provisioned pool slot for the pool, even unclaimed: ad-hoc allocation skips it', () => {
     const reg = emptyRegistry();
     reg.slots['1'] = poolSlot(1, null);
-    expect(allocateSlot(reg, plan)).toBe(1);
+    expect(allocateSlot(reg, plan)).toBe(2);
+    expect(slotUnavailableReason(reg, plan, 1)).toContain('pool slot 1');
   });
 
   it('throws slots-exhausted when all 10 slots are used, listing every instance by slot', () => {
@@ -254,15 +255,18 @@ describe('checkRequestedSlot', () => {
 });
 
 describe('slotOwners', () => {
-  it('maps slots to instances and claimed pool slots; instances win over pool claims', () => {
+  it('maps slots to instances and pool slots (claimed or free); instances win over pool claims', () => {
     const reg = registryWith([1, 2]);
     reg.slots['2'] = poolSlot(2, 'ktrdr--pooled-2');
     reg.slots['3'] = poolSlot(3, 'ktrdr--pooled-3');
     reg.slots['4'] = poolSlot(4, null);
-    expect([...slotOwners(reg).entries()].sort((a, b) => a[0] - b[0])).toEqual([
+    const owners = [...slotOwners(reg).entries()].sort((a, b) => a[0] - b[0]);
+    expect(owners.slice(0, 3)).toEqual([
       [1, 'ktrdr--s1'],
       [2, 'ktrdr--s2'],
       [3, 'ktrdr--pooled-3'],
     ]);
+    expect(owners[3]![0]).toBe(4);
+    expect(owners[3]![1]).toMatch(/^pool slot 4 \(.*, free\)$/);
   });
 });

@@ -82,10 +82,10 @@ gate:
 `;
 
 /** A scratch project holding the example stack and the E2E kinfra.yaml. */
-export function exampleWorkspace(): Workspace {
-  const ws = workspace({ 'kinfra.yaml': E2E_CONFIG });
+export function exampleWorkspace(config = E2E_CONFIG): Workspace {
+  const ws = workspace({ 'kinfra.yaml': config });
   cpSync(join(REPO_ROOT, 'examples/stack'), ws.repo, { recursive: true });
-  writeFileSync(join(ws.repo, 'kinfra.yaml'), E2E_CONFIG);
+  writeFileSync(join(ws.repo, 'kinfra.yaml'), config);
   ws.git(['add', '-A']);
   ws.git(['commit', '-qm', 'example stack']);
   return ws;

@@ -12,6 +12,7 @@ export function summaryJson(s: SandboxSummary) {
     branch: s.branch ?? null,
     envFile: s.envFile,
     configSource: s.configSource,
+    profile: s.profile ?? null,
     ports: Object.fromEntries(s.ports.map((p) => [p.name, p.port])),
     env: Object.fromEntries(s.ports.map((p) => [p.env, p.port])),
     cleaned: s.cleaned,
@@ -20,7 +21,7 @@ export function summaryJson(s: SandboxSummary) {
 
 export function renderSummary(io: Output, verb: string, s: SandboxSummary): void {
   cleanedNotice(io, s.cleaned);
-  io.out(`${io.c.green(verb)} sandbox ${io.c.bold(s.instanceId)} (slot ${s.slot})`);
+  io.out(`${io.c.green(verb)} sandbox ${io.c.bold(s.instanceId)} (slot ${s.slot}${s.profile ? `, pool profile ${s.profile}` : ''})`);
   io.out(`  Path:   ${s.path}`);
   if (s.branch) io.out(`  Branch: ${s.branch}`);
   io.out(`  Ports:  ${portsLine(s.ports)}`);
@@ -42,16 +43,18 @@ export function registerCreate(sandbox: Command): void {
     .argument('<name>', "instance name: 'my-feature' creates ktrdr--my-feature")
     .option('-b, --branch <branch>', 'branch to check out; created from HEAD if it does not exist (default: a new branch named after the folder)')
     .option('-s, --slot <n>', 'use this port slot instead of the lowest free one', wholeNumber('--slot', 0, 999))
+    .option('--profile <profile>', 'with a provisioned slot pool: claim the lowest free slot of at least this profile (light, standard, heavy)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(
       'kinfra sandbox create my-feature',
+      'kinfra sandbox create big-run --profile heavy    # claims a pool slot',
       'kinfra sandbox create bugfix --branch fix/issue-123',
       'kinfra sandbox create test --slot 5',
       'kinfra sandbox create spike --json',
     ))
-    .action(action(async (io, ctx, name: string, opts: { branch?: string; slot?: number }) => {
+    .action(action(async (io, ctx, name: string, opts: { branch?: string; slot?: number; profile?: string }) => {
       const { createSandbox } = await import('../../app/create.js');
-      const s = await createSandbox(ctx, { name, branch: opts.branch, slot: opts.slot });
+      const s = await createSandbox(ctx, { name, branch: opts.branch, slot: opts.slot, profile: opts.profile });
       io.result(summaryJson(s), () => renderSummary(io, 'Created', s));
     }));
 }

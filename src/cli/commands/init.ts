@@ -14,14 +14,15 @@ export function registerInit(sandbox: Command): void {
     )
     .option('-s, --slot <n>', 'use this port slot instead of the lowest free one', wholeNumber('--slot', 0, 999))
     .option('-n, --name <name>', 'instance name (default: the folder name)')
+    .option('--profile <profile>', 'with a provisioned slot pool: claim the lowest free slot of at least this profile')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(
       'cd ~/dev/ktrdr-clone && kinfra sandbox init',
       'kinfra sandbox init --slot 3 --name experiment',
     ))
-    .action(action(async (io, ctx, opts: { slot?: number; name?: string }) => {
+    .action(action(async (io, ctx, opts: { slot?: number; name?: string; profile?: string }) => {
       const { initSandbox } = await import('../../app/init.js');
-      const s = await initSandbox(ctx, { slot: opts.slot, name: opts.name });
+      const s = await initSandbox(ctx, { slot: opts.slot, name: opts.name, profile: opts.profile });
       io.result({ ...summaryJson(s), adopted: s.adopted }, () =>
         renderSummary(io, s.adopted ? 'Re-registered' : 'Initialised', s));
     }));

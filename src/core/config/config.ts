@@ -4,6 +4,7 @@ import { usageError } from '../errors.js';
 import { findPortProblems, type NamedPort } from '../ports.js';
 import { configFileSchema, type GateCheckSpec, type ParsedConfigFile, type ProfileSpec } from './schema.js';
 import { KTRDR_DEFAULT } from './ktrdr-default.js';
+import { checkProfilesFit } from '../pool.js';
 
 export const CONFIG_FILE_NAME = 'kinfra.yaml';
 export const DEFAULT_COMPOSE_FILES = ['docker-compose.sandbox.yml', 'docker-compose.yml', 'compose.yaml', 'compose.yml'];
@@ -23,6 +24,8 @@ export interface Config {
   gate: GateCheckSpec[];
   profiles: Record<string, ProfileSpec>;
   pool: { slot: number; profile: string }[];
+  /** Pool template path as written in kinfra.yaml (relative to its folder), or undefined for the built-in one. */
+  poolTemplate: string | undefined;
 }
 
 export const BUILT_IN_SOURCE = 'built-in KTRDR default';
@@ -114,7 +117,7 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     }
   }
 
-  return {
+  const config: Config = {
     source,
     prefix: file.prefix,
     composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
@@ -129,5 +132,8 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     gate: checks,
     profiles,
     pool,
+    poolTemplate: file.pool?.template,
   };
+  checkProfilesFit(config);
+  return config;
 }

@@ -71,7 +71,12 @@ export const configFileSchema = z
     shared: shared.optional(),
     gate: z.strictObject({ checks: z.array(gateCheck) }).optional(),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
-    pool: z.strictObject({ slots: z.record(z.string().regex(/^[0-9]+$/), z.string()) }).optional(),
+    pool: z
+      .strictObject({
+        slots: z.record(z.string().regex(/^[0-9]+$/), z.string()).describe('Slot number -> profile'),
+        template: z.string().min(1).optional().describe('Compose template of a pool slot, relative to the repository (default: the built-in KTRDR template)'),
+      })
+      .optional(),
   })
   .describe('kinfra.yaml: how kinfra runs isolated copies of this project\'s compose stack');
 

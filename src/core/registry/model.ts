@@ -21,6 +21,10 @@ export interface InstanceEntry {
   created_worktree?: boolean;
   /** The published ports this instance holds, by port name (api, db, worker_1, ...). */
   ports?: Record<string, number>;
+  /** The pool slot this worktree claimed, when it runs on the pool (seed 004). */
+  pool_slot?: number;
+  /** Compose project it runs as, when not its own id (a pool slot's project). */
+  compose_project?: string;
   [extra: string]: unknown;
 }
 
@@ -32,6 +36,7 @@ export interface SlotEntry {
   infrastructure_path: string;
   claimed_by: string | null;
   claimed_at: string | null;
+  compose_project?: string;
   [extra: string]: unknown;
 }
 
@@ -68,6 +73,8 @@ const INSTANCE: Shape = {
   branch: { check: str, expected: 'a branch name', optional: true },
   created_worktree: { check: bool, expected: 'true or false', optional: true },
   ports: { check: intRecord, expected: 'a map of port numbers', optional: true },
+  pool_slot: { check: int(1), expected: 'a slot number', optional: true },
+  compose_project: { check: str, expected: 'a compose project name', optional: true },
 };
 
 const SLOT: Shape = {

@@ -24,8 +24,10 @@ function heldPorts(registry: Registry): Map<number, string> {
 export function slotOwners(registry: Registry): Map<number, string> {
   const owners = new Map<number, string>();
   for (const [id, e] of Object.entries(registry.instances)) owners.set(e.slot, id);
+  // A provisioned pool slot is reserved for the pool, claimed or not: ad-hoc
+  // sandboxes never take its number.
   for (const s of Object.values(registry.slots)) {
-    if (s.claimed_by && !owners.has(s.slot_id)) owners.set(s.slot_id, s.claimed_by);
+    if (!owners.has(s.slot_id)) owners.set(s.slot_id, s.claimed_by ?? `pool slot ${s.slot_id} (${s.profile}, free)`);
   }
   return owners;
 }

@@ -1,0 +1,259 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../adapters/config-loader.js';
+import { composeStream, type ComposeProject } from '../adapters/compose.js';
+import { listContainers, listProjectVolumes } from '../adapters/engine.js';
+import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
+import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { mainWorktree } from '../adapters/git.js';
+import { expandHome } from '../adapters/paths.js';
+import type { Config } from '../core/config/config.js';
+import { formatEnvText, type EnvLine } from '../core/env-file.js';
+import { conflictError, KinfraError, notFoundError, usageError } from '../core/errors.js';
+import { poolPlan, poolSlotPorts, slotProject, type PoolSlot } from '../core/pool.js';
+import { renderPoolCompose } from '../core/pool-template.js';
+import type { Registry, SlotEntry } from '../core/registry/model.js';
+import { ENV_FILE_NAME, SANDBOX_VERSION } from '../core/sandbox-env.js';
+import type { AppContext } from './context.js';
+import { projectState, stateLabel } from './engine-state.js';
+
+/** kinfra's own files (templates/) next to the built bundle or the sources. */
+function packageFile(rel: string): string {
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, rel))) return join(d, rel);
+    if (dirname(d) === d) throw new Error(`kinfra package file ${rel} not found`);
+  }
+}
+
+export function slotDir(ctx: AppContext, slot: number): string {
+  return join(ctx.paths.sandboxesDir, `slot-${slot}`);
+}
+
+async function templateText(config: Config, root: string): Promise<{ text: string; source: string }> {
+  const path = config.poolTemplate ? resolve(root, config.poolTemplate) : packageFile('templates/ktrdr-pool.yml');
+  const text = await readTextIfExists(path);
+  if (text === undefined) throw usageError('no-pool-template', `The pool template ${path} does not exist.`, 'Fix pool.template in kinfra.yaml.');
+  return { text, source: path };
+}
+
+function slotEnvLines(config: Config, s: PoolSlot, home: string, extra: Record<string, string>): EnvLine[] {
+  const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
+  const lines: EnvLine[] = [
+    { comment: 'Written by kinfra (pool slot). Do not edit.' },
+    { comment: '' },
+    { key: 'SLOT_ID', value: String(s.slot) },
+    { key: 'SLOT_NUMBER', value: String(s.slot) },
+    { key: 'SLOT_PROFILE', value: s.profile },
+    { key: 'COMPOSE_PROJECT_NAME', value: slotProject(config.prefix, s.slot) },
+    ...Object.entries(extra).map(([key, value]) => ({ key, value })),
+    { comment: '' },
+    ...poolSlotPorts(config, s).map((p) => ({ key: p.env, value: String(p.port) })),
+  ];
+  if (config.shared && sharedRoot) {
+    lines.push({ comment: '' }, { key: config.shared.env, value: sharedRoot });
+    for (const d of config.shared.dirs) lines.push({ key: d.env, value: `${sharedRoot}/${d.name}` });
+  }
+  lines.push({ key: 'SANDBOX_VERSION', value: SANDBOX_VERSION });
+  return lines;
+}
+
+function renderSlot(config: Config, s: PoolSlot, template: { text: string; source: string }): string {
+  const workerPorts = poolSlotPorts(config, s).filter((p) => p.name.startsWith('worker_')).map((p, k) => {
+    const first = config.ports.find((x) => x.worker === 1)!;
+    return `\${${p.env}:-${(first.main ?? first.base) + k}}`;
+  });
+  return `# Rendered by kinfra sandbox provision from ${template.source}\n# Slot ${s.slot}, profile ${s.profile}.\n` +
+    renderPoolCompose(template.text, template.source, { workers: s.workers, workerPorts });
+}
+
+export interface ProvisionLine {
+  slot: number;
+  profile: string;
+  action: 'would-create' | 'created' | 'exists' | 'refreshed' | 'blocked';
+  ports: Record<string, number>;
+  reason?: string;
+}
+
+/** `kinfra sandbox provision [--dry-run]` (seed 004). */
+export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }): Promise<{ slots: ProvisionLine[]; created: number; skipped: number }> {
+  const { root } = await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }));
+  const config = await loadConfig(root);
+  const plan = poolPlan(config);
+  if (plan.length === 0) throw usageError('no-pool', `The layout of ${config.source} declares no pool slots.`, 'Add pool.slots to kinfra.yaml.');
+  const template = await templateText(config, root);
+  const portsOf = (s: PoolSlot) => Object.fromEntries(poolSlotPorts(config, s).map((p) => [p.name, p.port]));
+
+  if (opts.dryRun) {
+    const registry = await ctx.registry.peek();
+    const slots = plan.map((s): ProvisionLine => ({
+      slot: s.slot, profile: s.profile, ports: portsOf(s),
+      action: registry.slots[String(s.slot)] && existsSync(slotDir(ctx, s.slot)) ? 'exists' : 'would-create',
+    }));
+    return { slots, created: 0, skipped: slots.filter((s) => s.action === 'exists').length };
+  }
+
+  return ctx.registry.update(async (registry) => {
+    const slots: ProvisionLine[] = [];
+    for (const s of plan) {
+      const dir = slotDir(ctx, s.slot);
+      const existing = registry.slots[String(s.slot)];
+      const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
+      if (adHoc) {
+        slots.push({ slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` });
+        continue;
+      }
+      const compose = renderSlot(config, s, template);
+      const envLines = slotEnvLines(config, s, ctx.paths.home, {});
+      const composeFile = join(dir, 'docker-compose.yml');
+      const envFile = join(dir, ENV_FILE_NAME);
+      const current = existing && existsSync(dir);
+      if (current && existing.claimed_by) {
+        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: 'exists' });
+        continue;
+      }
+      const changed = !current || readFileSync(composeFile, 'utf8') !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
+      if (changed) {
+        await mkdir(dir, { recursive: true });
+        await writeTextAtomic(composeFile, compose);
+        await writeEnvFile(dir, envLines);
+      }
+      registry.slots[String(s.slot)] = {
+        ...(existing ?? {}),
+        slot_id: s.slot,
+        profile: s.profile,
+        workers: s.workers,
+        ports: portsOf(s),
+        infrastructure_path: dir,
+        claimed_by: existing?.claimed_by ?? null,
+        claimed_at: existing?.claimed_at ?? null,
+        compose_project: slotProject(config.prefix, s.slot),
+      };
+      slots.push({ slot: s.slot, profile: s.profile, ports: portsOf(s), action: !current ? 'created' : changed ? 'refreshed' : 'exists' });
+    }
+    return {
+      slots,
+      created: slots.filter((s) => s.action === 'created').length,
+      skipped: slots.filter((s) => s.action === 'exists' || s.action === 'refreshed').length,
+    };
+  });
+}
+
+export interface SlotRow {
+  slot: number;
+  profile: string;
+  workers: Record<string, number>;
+  apiPort: number | null;
+  claimedBy: string | null;
+  claimedAt: string | null;
+  /** running, stopped, partial x/y, missing; null when Docker could not be asked. */
+  status: string | null;
+  path: string;
+}
+
+/** `kinfra sandbox slots`: the pool, with status from Docker; stale claims are released. */
+export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; released: { slot: number; claimedBy: string }[] }> {
+  const { rows, released } = await ctx.registry.update((registry) => {
+    const released: { slot: number; claimedBy: string }[] = [];
+    for (const s of Object.values(registry.slots)) {
+      if (!s.claimed_by) continue;
+      const owner = registry.instances[s.claimed_by];
+      if (!owner || !existsSync(owner.path)) {
+        released.push({ slot: s.slot_id, claimedBy: s.claimed_by });
+        if (owner) delete registry.instances[s.claimed_by];
+        s.claimed_by = null;
+        s.claimed_at = null;
+      }
+    }
+    return { rows: Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id), released };
+  });
+  const prefix = (await loadConfig((await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }))).root)).prefix;
+  const containers = await listContainers().catch(() => undefined);
+  return {
+    released,
+    slots: rows.map((s) => ({
+      slot: s.slot_id,
+      profile: s.profile,
+      workers: s.workers,
+      apiPort: s.ports.api ?? null,
+      claimedBy: s.claimed_by,
+      claimedAt: s.claimed_at,
+      status: containers ? stateLabel(projectState(containers, slotProject(prefix, s.slot_id))) : null,
+      path: s.infrastructure_path,
+    })),
+  };
+}
+
+function slotComposeProject(prefix: string, s: SlotEntry, env: Record<string, string>): ComposeProject {
+  return {
+    name: slotProject(prefix, s.slot_id),
+    file: join(s.infrastructure_path, 'docker-compose.yml'),
+    dir: s.infrastructure_path,
+    envFile: join(s.infrastructure_path, ENV_FILE_NAME),
+    env,
+  };
+}
+
+/** Stop a slot's containers and remove its volumes, so the next claim starts clean. */
+export async function resetSlot(prefix: string, s: SlotEntry): Promise<void> {
+  const project = slotProject(prefix, s.slot_id);
+  const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
+  if (!containers.some((c) => c.project === project) && !volumes.some((v) => v.project === project)) return;
+  const env = (await readEnvFile(s.infrastructure_path)) ?? {};
+  const code = await composeStream(slotComposeProject(prefix, s, env), ['down', '--volumes', '--remove-orphans']);
+  if (code !== 0) {
+    throw new KinfraError('external', 'compose-down-failed', `docker compose down failed for pool slot ${s.slot_id} (exit ${code}).`,
+      'Fix what compose reports and run the command again.');
+  }
+}
+
+/** `kinfra sandbox release <slot> [-f]`. */
+export async function releaseSlot(ctx: AppContext, slot: number, force: boolean): Promise<{ slot: number; releasedFrom: string | null }> {
+  const registry = await ctx.registry.read();
+  const s = registry.slots[String(slot)];
+  if (!s) throw notFoundError('unknown-slot', `Slot ${slot} is not a provisioned pool slot.`, 'See the pool with: kinfra sandbox slots');
+  const owner = s.claimed_by ? registry.instances[s.claimed_by] : undefined;
+  if (owner && existsSync(owner.path) && !force) {
+    throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
+      `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
+  }
+  const prefix = (await loadConfig((await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }))).root)).prefix;
+  await resetSlot(prefix, s);
+  const releasedFrom = s.claimed_by;
+  // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
+  if (owner && existsSync(join(owner.path, ENV_FILE_NAME))) await rm(join(owner.path, ENV_FILE_NAME), { force: true });
+  await ctx.registry.update((r) => {
+    const cur = r.slots[String(slot)];
+    if (cur) {
+      if (cur.claimed_by) delete r.instances[cur.claimed_by];
+      cur.claimed_by = null;
+      cur.claimed_at = null;
+    }
+  });
+  return { slot, releasedFrom };
+}
+
+/**
+ * Inside the registry lock of create/init: claim a pool slot for a worktree.
+ * Its volumes are reset first (a reused slot must not inherit the previous
+ * database), and the worktree's .env.sandbox points at the slot's compose file.
+ */
+export async function claimSlotFor(
+  ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
+): Promise<string> {
+  await resetSlot(config.prefix, s);
+  const plan = poolPlan(config).find((p) => p.slot === s.slot_id) ?? { slot: s.slot_id, profile: s.profile, workers: s.workers, totalWorkers: Object.values(s.workers).reduce((a, b) => a + b, 0) };
+  const lines = slotEnvLines(config, { ...plan, profile: s.profile, workers: s.workers }, ctx.paths.home, {
+    INSTANCE_ID: instanceId,
+    KINFRA_POOL_SLOT: String(s.slot_id),
+    KINFRA_COMPOSE_FILE: join(s.infrastructure_path, 'docker-compose.yml'),
+    KINFRA_CODE_DIR: worktree,
+    CREATED_AT: createdAt,
+  });
+  const envFile = await writeEnvFile(worktree, lines);
+  s.claimed_by = instanceId;
+  s.claimed_at = createdAt;
+  registry.slots[String(s.slot_id)] = s;
+  return envFile;
+}

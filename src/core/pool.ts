@@ -1,0 +1,81 @@
+import type { Config } from './config/config.js';
+import { conflictError, usageError } from './errors.js';
+import { portFor, portsForSlot, type SlotPort } from './ports.js';
+import type { Registry, SlotEntry } from './registry/model.js';
+
+/**
+ * The pre-provisioned slot pool (seed 004): slots with a fixed profile (how
+ * many workers of each kind), claimed by worktrees and released again. Pure.
+ */
+export interface PoolSlot {
+  slot: number;
+  profile: string;
+  workers: Record<string, number>;
+  totalWorkers: number;
+}
+
+export function poolPlan(config: Config): PoolSlot[] {
+  return config.pool.map(({ slot, profile }) => {
+    const workers = config.profiles[profile]!.workers;
+    return { slot, profile, workers, totalWorkers: Object.values(workers).reduce((a, b) => a + b, 0) };
+  });
+}
+
+/** Profiles from smallest to largest (by total workers, then declaration order). */
+export function profileOrder(config: Config): string[] {
+  const total = (p: string) => Object.values(config.profiles[p]!.workers).reduce((a, b) => a + b, 0);
+  return Object.keys(config.profiles).map((p, i) => ({ p, i, t: total(p) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.p);
+}
+
+export function slotProject(prefix: string, slot: number): string {
+  return `${prefix}--slot-${slot}`;
+}
+
+/**
+ * The published ports of a pool slot: the layout's ports, with as many worker
+ * ports as the profile runs (worker k of slot N: base + step*N + k-1).
+ */
+export function poolSlotPorts(config: Config, slot: PoolSlot): SlotPort[] {
+  const plain = portsForSlot(config.ports.filter((p) => p.worker === undefined), slot.slot);
+  const first = config.ports.find((p) => p.worker === 1);
+  if (!first) return plain;
+  const prefix = first.env.replace(/1$/, '');
+  const workers = Array.from({ length: slot.totalWorkers }, (_, k) => ({
+    name: `worker_${k + 1}`,
+    env: `${prefix}${k + 1}`,
+    port: portFor({ ...first, base: first.base + k, main: (first.main ?? first.base) + k }, slot.slot),
+  }));
+  return [...plain, ...workers];
+}
+
+/** Profiles whose worker count does not fit between two slots' worker ranges. */
+export function checkProfilesFit(config: Config): void {
+  const first = config.ports.find((p) => p.worker === 1);
+  for (const s of poolPlan(config)) {
+    if (first && s.totalWorkers > first.step) {
+      throw usageError('invalid-config', `${config.source}: profiles.${s.profile}: ${s.totalWorkers} workers do not fit the ${first.step} worker ports a slot has (workers.step)`,
+        'Lower the profile\'s workers or raise workers.step in kinfra.yaml.');
+    }
+  }
+}
+
+export function isPoolProvisioned(registry: Registry): boolean {
+  return Object.keys(registry.slots).length > 0;
+}
+
+/** The lowest free pool slot whose profile is at least `minProfile`, or an error that says why none is. */
+export function choosePoolSlot(registry: Registry, config: Config, minProfile: string | undefined): SlotEntry {
+  const order = profileOrder(config);
+  if (minProfile !== undefined && !order.includes(minProfile)) {
+    throw usageError('unknown-profile', `There is no profile ${minProfile}.`, `Use one of: ${order.join(', ')}.`);
+  }
+  const rank = (p: string) => order.indexOf(p);
+  const minRank = minProfile === undefined ? 0 : rank(minProfile);
+  const slots = Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id);
+  const free = slots.find((s) => !s.claimed_by && rank(s.profile) >= minRank);
+  if (free) return free;
+  const rows = slots.map((s) => `  Slot ${s.slot_id} (${s.profile}): ${s.claimed_by ?? 'free'}`);
+  throw conflictError('pool-exhausted',
+    `No free pool slot${minProfile ? ` with profile ${minProfile} or larger` : ''}:\n${rows.join('\n')}`,
+    'Release one with: kinfra sandbox release <slot> (or destroy a sandbox that holds one).', { slots: rows });
+}

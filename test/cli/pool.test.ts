@@ -1,0 +1,129 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseEnvText } from '../../src/core/env-file.js';
+import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+
+let ws: Workspace;
+afterEach(() => ws?.cleanup());
+
+const sandboxes = (w: Workspace) => join(w.home, '.ktrdr/sandboxes');
+const EXPECTED = [
+  { id: 1, profile: 'light', api: 8001, db: 5433, workers: { backtest: 1, training: 1 } },
+  { id: 2, profile: 'light', api: 8002, db: 5434, workers: { backtest: 1, training: 1 } },
+  { id: 3, profile: 'light', api: 8003, db: 5435, workers: { backtest: 1, training: 1 } },
+  { id: 4, profile: 'light', api: 8004, db: 5436, workers: { backtest: 1, training: 1 } },
+  { id: 5, profile: 'standard', api: 8005, db: 5437, workers: { backtest: 2, training: 2 } },
+  { id: 6, profile: 'heavy', api: 8006, db: 5438, workers: { backtest: 4, training: 4 } },
+];
+
+describe('seed 004: kinfra sandbox provision and slots (acceptance test, temporary HOME)', () => {
+  it('steps 1-9: dry run writes nothing; provision creates 6 slots with files, registry v2, slots table; a second run skips all', async () => {
+    ws = workspace();
+    // Step 2: dry run.
+    const dry = await ws.run(['sandbox', 'provision', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    for (const s of EXPECTED) expect(dry.stdout).toContain(`Would create slot ${s.id} (${s.profile}): API ${s.api}, DB ${s.db}`);
+    expect(existsSync(join(sandboxes(ws), 'slot-1'))).toBe(false);
+    expect(existsSync(join(ws.home, '.ktrdr'))).toBe(false);
+
+    // Step 3: provision.
+    const r = await ws.run(['sandbox', 'provision']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const s of EXPECTED) expect(r.stdout).toContain(`Created slot ${s.id} (${s.profile})`);
+    expect(r.stdout).toContain('Created 6 slot(s)');
+
+    // Steps 4-6: directories, .env.sandbox, non-empty docker-compose.yml with the profile's workers.
+    for (const s of EXPECTED) {
+      const dir = join(sandboxes(ws), `slot-${s.id}`);
+      const env = parseEnvText(readFileSync(join(dir, '.env.sandbox'), 'utf8'));
+      expect(env).toMatchObject({ SLOT_ID: String(s.id), KTRDR_API_PORT: String(s.api), KTRDR_DB_PORT: String(s.db),
+        KTRDR_GRAFANA_PORT: String(3000 + s.id), KTRDR_JAEGER_UI_PORT: String(16686 + s.id), KTRDR_PROMETHEUS_PORT: String(9090 + s.id) });
+      const total = s.workers.backtest + s.workers.training;
+      for (let k = 1; k <= total; k++) expect(env[`KTRDR_WORKER_PORT_${k}`]).toBe(String(5000 + 10 * s.id + k - 1));
+      expect(env[`KTRDR_WORKER_PORT_${total + 1}`]).toBeUndefined();
+      const compose = readFileSync(join(dir, 'docker-compose.yml'), 'utf8');
+      expect(statSync(join(dir, 'docker-compose.yml')).size).toBeGreaterThan(0);
+      expect(compose).toContain(`backtest-worker-${s.workers.backtest}:`);
+      expect(compose).not.toContain(`backtest-worker-${s.workers.backtest + 1}:`);
+      expect(compose).not.toMatch(/^x-kinfra-worker:/m);
+    }
+
+    // Step 7: registry v2 with the slots map.
+    const text = readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8');
+    expect(text).toContain('"version": 2');
+    expect(text.match(/"slot_id":/g)).toHaveLength(6);
+    const reg = JSON.parse(text);
+    for (const s of EXPECTED) {
+      expect(reg.slots[String(s.id)]).toMatchObject({ slot_id: s.id, profile: s.profile, workers: s.workers, claimed_by: null, claimed_at: null,
+        infrastructure_path: join(sandboxes(ws), `slot-${s.id}`) });
+      expect(reg.slots[String(s.id)].ports).toMatchObject({ api: s.api, db: s.db });
+    }
+
+    // Step 8: slots table.
+    const slots = await ws.run(['sandbox', 'slots']);
+    expect(slots.code).toBe(0);
+    expect(slots.stdout.split('\n')[0]).toMatch(/^Slot\s+Profile\s+API Port\s+Claimed By\s+Status$/);
+    for (const s of EXPECTED) expect(slots.stdout).toMatch(new RegExp(`^${s.id}\\s+${s.profile}\\s+${s.api}\\s+-\\s+missing$`, 'm'));
+
+    // Step 9: idempotent.
+    const again = await ws.run(['sandbox', 'provision']);
+    expect(again.code).toBe(0);
+    for (const s of EXPECTED) expect(again.stdout).toContain(`Slot ${s.id}: already exists, skipping`);
+    expect(again.stdout).not.toMatch(/Created.*slot/);
+    expect(again.stdout).toContain('Skipped 6 existing slot(s)');
+    expect(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8')).toBe(text);
+  });
+
+  it('create --profile claims the lowest free slot that meets it; ad-hoc sandboxes never take a pool slot number', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    const std = parseJson((await ws.run(['sandbox', 'create', 'big', '--profile', 'standard', '--json'])).stdout).data;
+    expect(std).toMatchObject({ slot: 5, profile: 'standard', ports: { api: 8005, worker_4: 5053 } });
+    const env = parseEnvText(readFileSync(join(ws.dev, 'ktrdr--big/.env.sandbox'), 'utf8'));
+    expect(env).toMatchObject({ INSTANCE_ID: 'ktrdr--big', COMPOSE_PROJECT_NAME: 'ktrdr--slot-5', KINFRA_POOL_SLOT: '5',
+      KINFRA_CODE_DIR: join(ws.dev, 'ktrdr--big'), KINFRA_COMPOSE_FILE: join(sandboxes(ws), 'slot-5/docker-compose.yml') });
+    const light = parseJson((await ws.run(['sandbox', 'create', 'small', '--json'])).stdout).data;
+    expect(light.slot).toBe(1);
+    const heavy = parseJson((await ws.run(['sandbox', 'create', 'huge', '--profile', 'standard', '--json'])).stdout).data;
+    expect(heavy).toMatchObject({ slot: 6, profile: 'heavy' });
+    const none = await ws.run(['sandbox', 'create', 'more', '--profile', 'heavy']);
+    expect(none.code).toBe(4);
+    expect(none.stderr).toContain('No free pool slot with profile heavy or larger');
+    expect((await ws.run(['sandbox', 'create', 'x', '--profile', 'gigantic'])).code).toBe(1);
+
+    const table = (await ws.run(['sandbox', 'slots'])).stdout;
+    expect(table).toMatch(/^5\s+standard\s+8005\s+ktrdr--big\s+missing$/m);
+    const reg = JSON.parse(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8'));
+    expect(reg.slots['5']).toMatchObject({ claimed_by: 'ktrdr--big' });
+    expect(reg.slots['5'].claimed_at).toMatch(/^\d{4}-/);
+  });
+
+  it('release refuses while the claiming worktree exists; destroy frees the slot; a stale claim is released and said so', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    await ws.run(['sandbox', 'create', 'a', '--profile', 'heavy']);
+    const refused = await ws.run(['sandbox', 'release', '6']);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('claimed by ktrdr--a, whose worktree');
+    expect((await ws.run(['sandbox', 'destroy', 'a', '--yes'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8')).slots['6'].claimed_by).toBeNull();
+
+    await ws.run(['sandbox', 'create', 'b', '--profile', 'heavy']);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(ws.dev, 'ktrdr--b'), { recursive: true, force: true });
+    const slots = await ws.run(['sandbox', 'slots']);
+    expect(slots.stdout).toContain('Released stale claim: slot 6 was claimed by ktrdr--b, whose worktree is gone');
+    expect(slots.stdout).toMatch(/^6\s+heavy\s+8006\s+-\s+/m);
+    expect((await ws.run(['sandbox', 'release', '6'])).code).toBe(0);
+    expect((await ws.run(['sandbox', 'release', '9'])).code).toBe(5);
+  });
+
+  it('without a pool, --profile says to provision one', async () => {
+    ws = workspace();
+    const r = await ws.run(['sandbox', 'create', 'x', '--profile', 'light']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('kinfra sandbox provision');
+    expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
+  });
+});

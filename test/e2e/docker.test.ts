@@ -1,0 +1,7 @@
+/**
+ * The Docker E2E suites share an engine, port bases and a compose-project
+ * prefix (kte--), so they run one after the other from this one file, never in
+ * parallel with each other.
+ */
+import './sandbox.e2e.js';
+import './pool.e2e.js';
