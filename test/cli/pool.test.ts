@@ -75,7 +75,7 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     expect(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8')).toBe(text);
   });
 
-  it('create --profile claims the lowest free slot that meets it; ad-hoc sandboxes never take a pool slot number', async () => {
+  it('create --profile claims the lowest free slot that meets it; without --profile, the lowest free slot of any profile', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'provision']);
     const std = parseJson((await ws.run(['sandbox', 'create', 'big', '--profile', 'standard', '--json'])).stdout).data;
@@ -125,5 +125,35 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('kinfra sandbox provision');
     expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
+  });
+
+  it('every generated compose file is accepted by docker compose config, and an unclaimed slot is refreshed when its file drifted', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    const { spawnSync } = await import('node:child_process');
+    for (const s of EXPECTED) {
+      const dir = join(sandboxes(ws), `slot-${s.id}`);
+      const r = spawnSync('docker', ['compose', '-f', join(dir, 'docker-compose.yml'), '--env-file', join(dir, '.env.sandbox'), 'config', '--services'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const workers = r.stdout.split('\n').filter((l) => l.includes('worker'));
+      expect(workers).toHaveLength(s.workers.backtest + s.workers.training);
+    }
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(sandboxes(ws), 'slot-3/docker-compose.yml'), 'services: {}\n');
+    const again = await ws.run(['sandbox', 'provision']);
+    expect(again.stdout).toContain('Slot 3: already exists, skipping (refreshed its files from the configuration)');
+    expect(readFileSync(join(sandboxes(ws), 'slot-3/docker-compose.yml'), 'utf8')).toContain('backtest-worker-1:');
+  });
+
+  it('parallel creates claim distinct pool slots: 8 at once for 6 slots end with 6 claims and 2 clean errors', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => ws.run(['sandbox', 'create', `p${i}`, '--json'])));
+    const ok = results.filter((r) => r.code === 0).map((r) => parseJson(r.stdout).data.slot).sort((a: number, b: number) => a - b);
+    expect(ok).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of results.filter((x) => x.code !== 0)) expect(parseJson(r.stderr).error.code).toBe('pool-exhausted');
+    const reg = JSON.parse(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8'));
+    const claims = Object.values(reg.slots).map((x) => (x as { claimed_by: string }).claimed_by).sort();
+    expect(new Set(claims).size).toBe(6);
   });
 });
