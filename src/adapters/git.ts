@@ -60,18 +60,23 @@ export async function listWorktrees(cwd: string): Promise<Worktree[]> {
   return trees;
 }
 
+/**
+ * The main checkout's folder, without listing worktrees: `git worktree list`
+ * reads every .git/worktrees entry, which another kinfra process may be
+ * creating right now, so create lists them only under the registry lock.
+ */
+export async function mainRoot(cwd: string): Promise<string> {
+  await repoToplevel(cwd);
+  const common = (await gitOk(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'], 'find the repository')).trim();
+  const abs = isAbsolute(common) ? common : resolve(cwd, common);
+  // <main>/.git for an ordinary repository (for a bare one, the folder beside it).
+  return resolve(abs, '..');
+}
+
 /** The main worktree: sandboxes are created beside it even when run inside a sandbox. */
 export async function mainWorktree(cwd: string): Promise<{ root: string; worktrees: Worktree[] }> {
-  await repoToplevel(cwd);
-  const worktrees = await listWorktrees(cwd);
-  const main = worktrees[0];
-  if (!main || main.bare) {
-    // A bare main repository has no checkout to stand beside; use the common dir's parent.
-    const common = (await gitOk(cwd, ['rev-parse', '--git-common-dir'], 'find the repository')).trim();
-    const abs = isAbsolute(common) ? common : resolve(cwd, common);
-    return { root: resolve(abs, '..'), worktrees };
-  }
-  return { root: main.path, worktrees };
+  const root = await mainRoot(cwd);
+  return { root, worktrees: await listWorktrees(root) };
 }
 
 export async function checkBranchName(cwd: string, branch: string): Promise<void> {

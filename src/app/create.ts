@@ -5,7 +5,8 @@ import {
   checkBranchName,
   deleteBranch,
   localBranchExists,
-  mainWorktree,
+  listWorktrees,
+  mainRoot,
   remoteBranches,
   removeWorktree,
   type BranchMode,
@@ -37,13 +38,14 @@ export interface CreateRequest {
  */
 export async function createSandbox(ctx: AppContext, req: CreateRequest): Promise<SandboxSummary> {
   const slug = requireSlug(req.name);
-  const { root, worktrees } = await mainWorktree(ctx.cwd);
+  const root = await mainRoot(ctx.cwd);
   const config = await loadConfig(root);
   if (req.branch !== undefined) await checkBranchName(root, req.branch);
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
   try {
     return await ctx.registry.update(async (registry) => {
+      const worktrees = await listWorktrees(root);
       const cleaned = removeStaleEntries(registry);
       const instanceId = uniqueInstanceId(instanceIdFor(config.prefix, slug), (id) => id in registry.instances);
       const path = join(dirname(root), instanceId);

@@ -7,7 +7,7 @@ import { composeStream, type ComposeProject } from '../adapters/compose.js';
 import { listContainers, listProjectVolumes } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
-import { mainWorktree } from '../adapters/git.js';
+import { mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
 import type { Config } from '../core/config/config.js';
 import { formatEnvText, type EnvLine } from '../core/env-file.js';
@@ -78,7 +78,7 @@ export interface ProvisionLine {
 
 /** `kinfra sandbox provision [--dry-run]` (seed 004). */
 export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }): Promise<{ slots: ProvisionLine[]; created: number; skipped: number }> {
-  const { root } = await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }));
+  const root = await mainRoot(ctx.cwd).catch(() => ctx.cwd);
   const config = await loadConfig(root);
   const plan = poolPlan(config);
   if (plan.length === 0) throw usageError('no-pool', `The layout of ${config.source} declares no pool slots.`, 'Add pool.slots to kinfra.yaml.');
@@ -168,7 +168,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
     }
     return { rows: Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id), released };
   });
-  const prefix = (await loadConfig((await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }))).root)).prefix;
+  const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
   const containers = await listContainers().catch(() => undefined);
   return {
     released,
@@ -218,7 +218,7 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
     throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
       `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
   }
-  const prefix = (await loadConfig((await mainWorktree(ctx.cwd).catch(() => ({ root: ctx.cwd }))).root)).prefix;
+  const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
   await resetSlot(prefix, s);
   const releasedFrom = s.claimed_by;
   // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.

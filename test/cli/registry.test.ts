@@ -88,7 +88,7 @@ describe('the registry', () => {
     expect(ok).toHaveLength(10);
     expect(failed).toHaveLength(10);
     for (const f of failed) {
-      expect(f.code).toBe(4);
+      expect(f.code, f.stderr).toBe(4);
       expect(parseJson(f.stderr).error.code).toBe('slots-exhausted');
     }
     const slots = ok.map((r) => parseJson(r.stdout).data.slot).sort((a: number, b: number) => a - b);
