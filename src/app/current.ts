@@ -5,7 +5,7 @@ import type { ComposeProject } from '../adapters/compose.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import type { Config } from '../core/config/config.js';
 import type { EnvMap } from '../core/env-file.js';
-import { notFoundError, usageError } from '../core/errors.js';
+import { conflictError, notFoundError, usageError } from '../core/errors.js';
 import type { InstanceEntry } from '../core/registry/model.js';
 import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
@@ -65,6 +65,15 @@ export async function resolveSandbox(ctx: AppContext, name?: string): Promise<Sa
   }
   const config = await loadConfig(dir);
   const entry = registry.instances[id.instanceId];
+  const poolSlot = env.KINFRA_POOL_SLOT;
+  if (poolSlot !== undefined) {
+    // Never let a worktree drive a pool slot it no longer holds: it would take over another claim's stack.
+    const claim = registry.slots[poolSlot]?.claimed_by;
+    if (claim !== id.instanceId) {
+      throw conflictError('slot-not-held', `${dir} no longer holds pool slot ${poolSlot}${claim ? `: ${claim} has claimed it` : ' (it was released)'}.`,
+        `Claim a slot again with: cd ${dir} && rm ${ENV_FILE_NAME} && kinfra sandbox init --profile <profile>`);
+    }
+  }
   return {
     instanceId: id.instanceId,
     slot: id.slot,

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { listWorktrees, repoToplevel, uncommittedPaths, unsharedCommits, removeWorktree } from '../adapters/git.js';
 import { conflictError, isKinfraError, KinfraError, notFoundError } from '../core/errors.js';
 import { removeSandboxContainers } from './compose-commands.js';
@@ -93,6 +95,8 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
       }
     }
     if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
+    // A kept worktree must not keep pointing at the pool slot it gave back.
+    else if (entry.pool_slot !== undefined) await rm(join(plan.path, ENV_FILE_NAME), { force: true });
   });
   return { ...plan, cancelled: false, removed, engineWarning };
 }

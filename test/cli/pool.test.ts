@@ -156,4 +156,22 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     const claims = Object.values(reg.slots).map((x) => (x as { claimed_by: string }).claimed_by).sort();
     expect(new Set(claims).size).toBe(6);
   });
+
+  it('a worktree that gave its pool slot back can no longer drive that slot\'s stack', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    await ws.run(['sandbox', 'create', 'keep', '--profile', 'heavy']);
+    const kept = join(ws.dev, 'ktrdr--keep');
+    const { copyFileSync, writeFileSync } = await import('node:fs');
+    copyFileSync(join(kept, '.env.sandbox'), join(ws.root, 'old.env'));
+    const d = await ws.run(['sandbox', 'destroy', '--keep-worktree', '--yes'], { cwd: kept });
+    expect(d.code, d.stderr).toBe(0);
+    expect(existsSync(join(kept, '.env.sandbox'))).toBe(false);
+    await ws.run(['sandbox', 'create', 'newer', '--profile', 'heavy']);
+    // Even with the old file put back, the kept worktree may not take over slot 6.
+    writeFileSync(join(kept, '.env.sandbox'), readFileSync(join(ws.root, 'old.env')));
+    const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: kept });
+    expect(up.code).toBe(4);
+    expect(up.stderr).toContain('no longer holds pool slot 6: ktrdr--newer has claimed it');
+  });
 });
