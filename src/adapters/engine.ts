@@ -10,6 +10,7 @@ import { run, type RunResult } from './runner.js';
  */
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
+export const WORKING_DIR_LABEL = 'com.docker.compose.project.working_dir';
 
 export interface ContainerInfo {
   id: string;
@@ -23,6 +24,8 @@ export interface ContainerInfo {
   service: string | undefined;
   /** Host ports this container publishes (TCP and UDP). */
   hostPorts: number[];
+  /** The folder compose ran in: for a sandbox, its worktree (doctor finds lost sandboxes by it). */
+  workingDir: string | undefined;
 }
 
 export interface LabelledResource {
@@ -32,7 +35,8 @@ export interface LabelledResource {
 
 const CONTAINER_FORMAT =
   '{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}},' +
-  `"project":{{json (.Label "${PROJECT_LABEL}")}},"service":{{json (.Label "${SERVICE_LABEL}")}}}`;
+  `"project":{{json (.Label "${PROJECT_LABEL}")}},"service":{{json (.Label "${SERVICE_LABEL}")}},` +
+  `"workingDir":{{json (.Label "${WORKING_DIR_LABEL}")}}}`;
 const RESOURCE_FORMAT = `{"name":{{json .Name}},"project":{{json (.Label "${PROJECT_LABEL}")}}}`;
 
 /** Classify a failed docker call into one actionable error (exit 7). */
@@ -107,6 +111,7 @@ function fromApi(c: ApiContainer): ContainerInfo {
     health: healthOf(status),
     project: labels[PROJECT_LABEL] || undefined,
     service: labels[SERVICE_LABEL] || undefined,
+    workingDir: labels[WORKING_DIR_LABEL] || undefined,
     hostPorts: [...new Set((c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number'))].sort((a, b) => a - b),
   };
 }
@@ -124,7 +129,7 @@ export async function containersFromApi(): Promise<ContainerInfo[] | undefined> 
 
 export async function containersFromCli(): Promise<ContainerInfo[]> {
   const out = await docker(['ps', '-a', '--no-trunc', '--format', CONTAINER_FORMAT], 'list containers');
-  return jsonLines<{ id: string; name: string; state: string; status: string; ports: string; project: string; service: string }>(out)
+  return jsonLines<{ id: string; name: string; state: string; status: string; ports: string; project: string; service: string; workingDir: string }>(out)
     .map((c) => ({
       id: c.id.slice(0, 12),
       name: c.name,
@@ -133,6 +138,7 @@ export async function containersFromCli(): Promise<ContainerInfo[]> {
       health: healthOf(c.status),
       project: c.project || undefined,
       service: c.service || undefined,
+      workingDir: c.workingDir || undefined,
       hostPorts: parseHostPorts(c.ports),
     }));
 }
@@ -153,4 +159,11 @@ export async function listProjectNetworks(): Promise<LabelledResource[]> {
   if (api) return resources(api);
   const out = await docker(['network', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list networks');
   return jsonLines<LabelledResource>(out);
+}
+
+/** The Engine's version: proof it answers (doctor). */
+export async function engineVersion(): Promise<string> {
+  const api = await engineGet<{ Version?: string }>('/version');
+  if (api?.Version) return api.Version;
+  return (await docker(['version', '--format', '{{.Server.Version}}'], 'reach the engine')).trim();
 }

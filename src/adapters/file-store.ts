@@ -58,24 +58,32 @@ export async function withFileLock<T>(path: string, fn: (assertHeld: () => void)
     throw fileError(e, 'create the folder of', path);
   });
   const waitMs = opts.waitMs ?? 60_000;
+  const started = Date.now();
   let compromised: Error | undefined;
   let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(path, {
-      realpath: false,
-      stale: 10_000,
-      update: 2_000,
-      retries: { retries: Math.ceil(waitMs / 50), factor: 1, minTimeout: 25, maxTimeout: 75, randomize: true },
-      onCompromised: (err) => {
-        compromised = err;
-      },
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw registryError('registry-locked', `Another kinfra process has held the lock on ${path} for over ${Math.round(waitMs / 1000)} s.`,
-        `Wait for it to finish, or if no kinfra is running, remove ${path}.lock and run the command again.`);
+  // Retry only while another process holds the lock: proper-lockfile's own retries would also
+  // retry a read-only or full file system for the whole wait.
+  for (;;) {
+    try {
+      release = await lockfile.lock(path, {
+        realpath: false,
+        stale: 10_000,
+        update: 2_000,
+        retries: 0,
+        onCompromised: (err) => {
+          compromised = err;
+        },
+      });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw fileError(e, 'lock', path);
+      if (Date.now() - started >= waitMs) {
+        throw registryError('registry-locked', `Another kinfra process held the lock on ${path} all the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
+          `Wait for it to finish and run the command again. A lock of a killed kinfra is taken over after 10 s; if none is running, ` +
+            `kinfra sandbox doctor --repair removes it.`);
+      }
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
     }
-    throw fileError(e, 'lock', path);
   }
   const assertHeld = () => {
     if (compromised) {

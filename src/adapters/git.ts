@@ -167,3 +167,19 @@ export async function unsharedCommits(worktree: string, ownBranch: string | unde
   }
   return r.stdout.split('\n').filter(Boolean);
 }
+
+/** Forget worktrees whose folders are gone (git's own admin entries; never touches a folder). */
+export async function pruneWorktrees(repo: string): Promise<void> {
+  await git(repo, ['worktree', 'prune']);
+}
+
+/**
+ * Put back tracked files a killed `git worktree add` did not check out yet.
+ * Existing files are never overwritten: the index is reset to HEAD (the work
+ * tree is untouched) and only missing files are written.
+ */
+export async function restoreMissingFiles(worktree: string): Promise<void> {
+  await gitOk(worktree, ['reset', '--quiet'], 'reset the index');
+  // Exits 1 when some files already exist (which it leaves alone, as wanted).
+  await git(worktree, ['checkout-index', '--all', '--quiet']);
+}

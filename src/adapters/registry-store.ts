@@ -28,11 +28,12 @@ export class RegistryStore {
     if (text !== undefined) {
       const parsed = parseRegistryText(text);
       if (!parsed.ok) throw registryError('registry-corrupt', `The sandbox registry ${this.paths.registry} cannot be read: ${parsed.reason}.`,
-        'Run any kinfra sandbox command without --dry-run to move it aside, then re-register sandboxes with kinfra sandbox init.');
+        'Run `kinfra sandbox doctor --repair`: it moves it aside and registers the sandboxes on disk again.');
       return parsed.registry;
     }
     const v1 = await readTextIfExists(this.paths.registryV1);
-    const migrated = v1 === undefined ? undefined : migrateV1Text(v1);
+    const done = (await readTextIfExists(this.paths.registryV1Backup)) !== undefined;
+    const migrated = v1 === undefined || done ? undefined : migrateV1Text(v1);
     return migrated?.ok ? migrated.registry : emptyRegistry();
   }
 
@@ -50,12 +51,22 @@ export class RegistryStore {
   /**
    * Change the registry under the lock. `change` may mutate the registry it is
    * given and may return a value; the registry is written only when it changed.
+   * `save` writes the registry as it is now, still under the lock: a long change
+   * (create, destroy) records its intent first, so a crash midway leaves an entry
+   * that says what was under way (doctor --repair finishes it).
    */
-  async update<T>(change: (registry: Registry) => T | Promise<T>, opts: { writeIfUnchanged?: boolean } = {}): Promise<T> {
+  async update<T>(
+    change: (registry: Registry, save: () => Promise<void>) => T | Promise<T>,
+    opts: { writeIfUnchanged?: boolean } = {},
+  ): Promise<T> {
     return withFileLock(this.paths.registry, async (assertHeld) => {
       const { registry, migrated } = await this.load();
       const before = formatRegistry(registry);
-      const result = await change(registry);
+      const save = async () => {
+        assertHeld();
+        await writeTextAtomic(this.paths.registry, formatRegistry(registry));
+      };
+      const result = await change(registry, save);
       const after = formatRegistry(registry);
       if (after !== before || migrated || opts.writeIfUnchanged) {
         assertHeld();
@@ -75,14 +86,15 @@ export class RegistryStore {
       throw registryError(
         'registry-corrupt',
         `The sandbox registry ${this.paths.registry} cannot be read: ${parsed.reason}. It was moved to ${aside}.`,
-        'Your sandboxes and their .env.sandbox files are untouched. Re-register each one by running ' +
-          '`kinfra sandbox init` inside its folder (it keeps the slot its .env.sandbox names), ' +
-          'or repair the moved file by hand and put it back.',
+        'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair` to ' +
+          'register them again on the slots their .env.sandbox files name (or `kinfra sandbox init` inside each folder).',
         { file: this.paths.registry, movedTo: aside },
       );
     }
     const v1 = await readTextIfExists(this.paths.registryV1);
-    if (v1 === undefined) return { registry: emptyRegistry(), migrated: false };
+    // Migrated once already (its backup exists): the v2 file was lost or moved aside since, and the
+    // old v1 data is out of date. Start empty; doctor --repair rebuilds from the sandboxes on disk.
+    if (v1 === undefined || (await readTextIfExists(this.paths.registryV1Backup)) !== undefined) return { registry: emptyRegistry(), migrated: false };
     const parsed = migrateV1Text(v1);
     if (!parsed.ok) {
       throw registryError('registry-v1-corrupt', `The version 1 registry ${this.paths.registryV1} cannot be migrated: ${parsed.reason}.`,

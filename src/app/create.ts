@@ -22,6 +22,7 @@ import { instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
 import type { AppContext } from './context.js';
 import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
+import type { InstanceEntry } from '../core/registry/model.js';
 
 export interface CreateRequest {
   name: string;
@@ -44,7 +45,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
   try {
-    return await ctx.registry.update(async (registry) => {
+    return await ctx.registry.update(async (registry, save) => {
       const worktrees = await listWorktrees(root);
       const cleaned = removeStaleEntries(registry);
       const instanceId = uniqueInstanceId(instanceIdFor(config.prefix, slug), (id) => id in registry.instances);
@@ -63,15 +64,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       const mode = await branchMode(root, req.branch ?? basename(path), worktrees);
       const branch = mode.branch;
       const createdBranch = mode.kind === 'new' ? branch : undefined;
-      await addWorktree(root, path, mode);
-      made = { path, createdBranch };
-
       const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const envFile = poolSlot
-        ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt)
-        : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt);
       const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
-      registry.instances[instanceId] = {
+      const entry: InstanceEntry = {
         slot,
         path,
         created_at: createdAt,
@@ -82,24 +77,30 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
         ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
       };
-      return {
-        instanceId,
-        slot,
-        path,
-        branch,
-        ports,
-        profile: poolSlot?.profile,
-        envFile,
-        configSource: config.source,
-        cleaned,
-      };
+      // The intent first: killed after this, the entry says a create was under way (doctor --repair finishes it).
+      registry.instances[instanceId] = { ...entry, state: 'creating' };
+      if (poolSlot) Object.assign(poolSlot, { claimed_by: instanceId, claimed_at: createdAt });
+      await save();
+      try {
+        await addWorktree(root, path, mode);
+        made = { path, createdBranch };
+        const envFile = poolSlot
+          ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt, true)
+          : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt, true);
+        registry.instances[instanceId] = entry;
+        return { instanceId, slot, path, branch, ports, profile: poolSlot?.profile, envFile, configSource: config.source, cleaned };
+      } catch (e) {
+        delete registry.instances[instanceId];
+        if (poolSlot) Object.assign(poolSlot, { claimed_by: null, claimed_at: null });
+        await save().catch(() => undefined);
+        throw e;
+      }
     });
   } catch (e) {
     if (made) await undoWorktree(root, made.path, made.createdBranch);
     throw e;
   }
 }
-
 
 async function branchMode(root: string, branch: string, worktrees: { path: string; branch: string | undefined }[]): Promise<BranchMode> {
   const holder = worktrees.find((w) => w.branch === branch);

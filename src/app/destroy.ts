@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { listWorktrees, repoToplevel, uncommittedPaths, unsharedCommits, removeWorktree } from '../adapters/git.js';
 import { conflictError, isKinfraError, KinfraError, notFoundError } from '../core/errors.js';
 import { removeSandboxContainers } from './compose-commands.js';
-import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import type { InstanceEntry, InstanceState, Registry } from '../core/registry/model.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME } from '../core/sandbox-env.js';
+import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { slugify } from '../core/slug.js';
 import type { AppContext } from './context.js';
 
@@ -65,13 +66,16 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
   }
   if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, engineWarning: null };
 
-  // Containers and volumes first, while the compose file still exists.
+  // The intent first: killed after this, the entry says a destroy was under way (doctor reports it).
+  await markState(ctx, instanceId, entry, 'destroying');
   let removed: DestroyResult['removed'] = null;
   let engineWarning: string | null = null;
   try {
+    // Containers and volumes first, while the compose file still exists.
     removed = await removeSandboxContainers(instanceId, entry.path);
   } catch (e) {
     if (!(isKinfraError(e) && e.category === 'engine' && req.force)) {
+      await markState(ctx, instanceId, entry, undefined).catch(() => undefined);
       if (isKinfraError(e) && e.category === 'engine') {
         throw new KinfraError('engine', e.code, `${e.message} destroy stops the sandbox's containers first.`,
           `${e.hint ?? ''} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim());
@@ -97,8 +101,29 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
     // A kept worktree must not keep pointing at the pool slot it gave back.
     else if (entry.pool_slot !== undefined) await rm(join(plan.path, ENV_FILE_NAME), { force: true });
+    // A kept folder is the user's now: initialised again, destroy must not remove it.
+    else if (existsSync(plan.path)) await dropCreatedMark(plan.path);
   });
   return { ...plan, cancelled: false, removed, engineWarning };
+}
+
+async function dropCreatedMark(dir: string): Promise<void> {
+  const file = join(dir, ENV_FILE_NAME);
+  const text = await readTextIfExists(file);
+  const kept = text?.split('\n').filter((l) => !l.startsWith(`${CREATED_WORKTREE_KEY}=`)).join('\n');
+  if (text !== undefined && kept !== text) await writeTextAtomic(file, kept!);
+}
+
+/** Set (or clear) the in-progress state of an entry, if it is still the same sandbox. */
+async function markState(ctx: AppContext, instanceId: string, entry: InstanceEntry, state: InstanceState | undefined): Promise<void> {
+  await ctx.registry.update((current) => {
+    const now = current.instances[instanceId];
+    if (!now || now.path !== entry.path) {
+      throw notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');
+    }
+    if (state) now.state = state;
+    else delete now.state;
+  });
 }
 
 async function findInstance(ctx: AppContext, registry: Registry, name: string | undefined): Promise<[string, InstanceEntry]> {

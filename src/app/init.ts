@@ -7,7 +7,7 @@ import { CONFIG_FILE_NAME } from '../core/config/config.js';
 import { conflictError, usageError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
 import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core/registry/slots.js';
-import { identityFromEnv } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, identityFromEnv } from '../core/sandbox-env.js';
 import { COMPOSE_PROJECT_NAME, instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
 import type { AppContext } from './context.js';
 import { writeSandboxEnv, type SandboxSummary } from './instance.js';
@@ -79,7 +79,8 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       is_worktree: top !== mainPath,
       parent_repo: mainPath,
       ...(branch ? { branch } : {}),
-      created_worktree: false,
+      // A worktree `create` made (its .env.sandbox says so), re-registered after a registry loss: destroy may still remove it.
+      created_worktree: adopt !== undefined && top !== mainPath && existing?.[CREATED_WORKTREE_KEY] === 'true',
       ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
       ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
     };

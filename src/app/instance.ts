@@ -23,9 +23,11 @@ export interface SandboxSummary {
 }
 
 /** Write .env.sandbox for `instanceId` on `slot` in `dir`. */
-export async function writeSandboxEnv(config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string) {
+export async function writeSandboxEnv(
+  config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string, createdWorktree = false,
+) {
   const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
-  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot }));
+  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot, createdWorktree }));
 }
 
 /**

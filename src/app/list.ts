@@ -1,7 +1,7 @@
 import { listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo, type LabelledResource } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { isKinfraError } from '../core/errors.js';
-import type { InstanceEntry } from '../core/registry/model.js';
+import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
 import { projectState, SANDBOX_PROJECT, stateLabel, type ProjectState } from './engine-state.js';
 import { removeStaleEntries } from './stale.js';
@@ -19,6 +19,8 @@ export interface InstanceRow {
   /** running, stopped, partial x/y, missing; null when the engine could not be asked. */
   status: string | null;
   containers: ProjectState | null;
+  /** "creating" or "destroying" while such a command runs, or after it was killed (see doctor). */
+  state: string | null;
 }
 
 export interface OrphanProject {
@@ -70,10 +72,15 @@ function orphansOf(view: EngineView, owned: (project: string) => boolean): Orpha
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
 export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
-  const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => {
-    const cleaned = removeStaleEntries(registry);
+  const entriesOf = (registry: Registry, clean: boolean) => {
+    const cleaned = clean ? removeStaleEntries(registry) : [];
     const slotProjects = Object.values(registry.slots).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string');
     return { entries: Object.entries(registry.instances), cleaned, slotProjects };
+  };
+  const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => entriesOf(registry, true)).catch(async (e: unknown) => {
+    // A registry folder that cannot be written (read-only, full disk) can still be listed; stale entries stay until it can.
+    if (!(isKinfraError(e) && e.category === 'registry' && e.code.startsWith('file-'))) throw e;
+    return entriesOf(await ctx.registry.peek(), false);
   });
   let view: EngineView | undefined;
   let engineError: ListResult['engineError'] = null;
@@ -106,6 +113,7 @@ async function row(instanceId: string, e: InstanceEntry, view: EngineView | unde
     ports,
     status: containers ? stateLabel(containers) : null,
     containers,
+    state: e.state ?? null,
   };
 }
 

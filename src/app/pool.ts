@@ -15,7 +15,7 @@ import { conflictError, KinfraError, notFoundError, usageError } from '../core/e
 import { poolPlan, poolSlotPorts, slotProject, type PoolSlot } from '../core/pool.js';
 import { renderPoolCompose } from '../core/pool-template.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
-import { ENV_FILE_NAME, SANDBOX_VERSION } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, SANDBOX_VERSION } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { projectState, stateLabel } from './engine-state.js';
 
@@ -87,10 +87,11 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
 
   if (opts.dryRun) {
     const registry = await ctx.registry.peek();
-    const slots = plan.map((s): ProvisionLine => ({
-      slot: s.slot, profile: s.profile, ports: portsOf(s),
-      action: registry.slots[String(s.slot)] && existsSync(slotDir(ctx, s.slot)) ? 'exists' : 'would-create',
-    }));
+    const slots = plan.map((s): ProvisionLine => {
+      const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
+      if (adHoc) return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` };
+      return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: registry.slots[String(s.slot)] && existsSync(slotDir(ctx, s.slot)) ? 'exists' : 'would-create' };
+    });
     return { slots, created: 0, skipped: slots.filter((s) => s.action === 'exists').length };
   }
 
@@ -241,8 +242,20 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
  */
 export async function claimSlotFor(
   ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
+  createdWorktree = false,
 ): Promise<string> {
   await resetSlot(config.prefix, s);
+  const envFile = await writeClaimEnv(ctx, config, s, instanceId, worktree, createdAt, createdWorktree);
+  s.claimed_by = instanceId;
+  s.claimed_at = createdAt;
+  registry.slots[String(s.slot_id)] = s;
+  return envFile;
+}
+
+/** The .env.sandbox of a worktree that holds pool slot `s` (also how doctor --repair restores a lost one). */
+export async function writeClaimEnv(
+  ctx: AppContext, config: Config, s: SlotEntry, instanceId: string, worktree: string, createdAt: string, createdWorktree: boolean,
+): Promise<string> {
   const plan = poolPlan(config).find((p) => p.slot === s.slot_id) ?? { slot: s.slot_id, profile: s.profile, workers: s.workers, totalWorkers: Object.values(s.workers).reduce((a, b) => a + b, 0) };
   const lines = slotEnvLines(config, { ...plan, profile: s.profile, workers: s.workers }, ctx.paths.home, {
     INSTANCE_ID: instanceId,
@@ -250,10 +263,7 @@ export async function claimSlotFor(
     KINFRA_COMPOSE_FILE: join(s.infrastructure_path, 'docker-compose.yml'),
     KINFRA_CODE_DIR: worktree,
     CREATED_AT: createdAt,
+    ...(createdWorktree ? { [CREATED_WORKTREE_KEY]: 'true' } : {}),
   });
-  const envFile = await writeEnvFile(worktree, lines);
-  s.claimed_by = instanceId;
-  s.claimed_at = createdAt;
-  registry.slots[String(s.slot_id)] = s;
-  return envFile;
+  return writeEnvFile(worktree, lines);
 }

@@ -27,7 +27,7 @@ export async function verifyComposeFile(ctx: AppContext, file: string | undefine
   const text = (await readTextIfExists(target)) ?? '';
   let doc: unknown;
   try {
-    doc = parse(text, { merge: true });
+    doc = parse(text, { merge: true, logLevel: 'error' });
   } catch (e) {
     throw usageError('invalid-compose', `${target} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix the YAML first.');
   }

@@ -13,6 +13,7 @@ export const EXIT_CODES: Record<ErrorCategory | 'ok' | 'internal', number> = {
   external: 8,
   api: 9,
   verify: 10,
+  unhealthy: 11,
   internal: 70,
   interrupted: 130,
 };

@@ -3,12 +3,14 @@ import { registerCreate } from './commands/create.js';
 import { registerDestroy } from './commands/destroy.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
-import { registerUp } from './commands/run.js';
+import { registerDown, registerGate, registerLogs, registerUp } from './commands/run.js';
 import { registerApi, registerExec, registerUrl } from './commands/target.js';
 import { registerShared, registerVerify } from './commands/shared.js';
 import { registerPool } from './commands/pool.js';
 import { registerStatus } from './commands/status.js';
+import { registerDoctor } from './commands/doctor.js';
 import { examples } from './action.js';
+import { registerCompletion } from './commands/completion.js';
 
 export const VERSION = '0.1.0';
 
@@ -38,12 +40,15 @@ export function buildProgram(): Command {
   sandbox.commandsGroup('Lifecycle:');
   registerCreate(sandbox);
   registerInit(sandbox);
-  registerDestroy(sandbox);
-  sandbox.commandsGroup('Running:');
   registerUp(sandbox);
+  registerDown(sandbox);
+  registerDestroy(sandbox);
   sandbox.commandsGroup('Inspection:');
   registerList(sandbox);
   registerStatus(sandbox);
+  registerGate(sandbox);
+  registerLogs(sandbox);
+  registerDoctor(sandbox);
   sandbox.commandsGroup('Pool:');
   registerPool(sandbox);
   sandbox.commandsGroup('Utilities:');
@@ -52,5 +57,6 @@ export function buildProgram(): Command {
   registerShared(sandbox);
   registerVerify(sandbox);
   registerApi(program);
+  registerCompletion(program);
   return program;
 }

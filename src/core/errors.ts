@@ -14,6 +14,7 @@ export type ErrorCategory =
   | 'external' // git or another tool failed unexpectedly
   | 'api' // `kinfra api`: the backend answered non-2xx, or could not be reached
   | 'verify' // `kinfra sandbox verify` found problems
+  | 'unhealthy' // `kinfra sandbox doctor` found problems it did not repair
   | 'interrupted';
 
 export class KinfraError extends Error {

@@ -15,7 +15,7 @@ export interface RenderInput {
 }
 
 export function renderPoolCompose(template: string, source: string, input: RenderInput): string {
-  const doc = parseDocument(template, { merge: true });
+  const doc = parseDocument(template, { merge: true, logLevel: 'error' });
   if (doc.errors.length > 0) throw usageError('invalid-template', `${source}: ${doc.errors[0]!.message}`, 'Fix the pool template.');
   const prototype = doc.get('x-kinfra-worker', true) as { toJSON(): unknown } | undefined;
   const services = doc.get('services', true) as { set(k: string, v: unknown): void } | undefined;

@@ -11,7 +11,12 @@ export interface SandboxIdentity {
   createdAt: string;
   /** Absolute shared root, already expanded (compose does not expand ~). */
   sharedRoot: string | undefined;
+  /** kinfra made the worktree (create): recorded so a registry rebuilt from disk knows destroy may remove it. */
+  createdWorktree?: boolean;
 }
+
+/** Marks a .env.sandbox written by `create`, whose worktree kinfra made. */
+export const CREATED_WORKTREE_KEY = 'KINFRA_CREATED_WORKTREE';
 
 /** The lines of .env.sandbox, grouped and commented as in seed 001. */
 export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] {
@@ -36,6 +41,7 @@ export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] 
     { key: 'CREATED_AT', value: id.createdAt },
     { key: 'SANDBOX_VERSION', value: SANDBOX_VERSION },
   );
+  if (id.createdWorktree) lines.push({ key: CREATED_WORKTREE_KEY, value: 'true' });
   return lines;
 }
 

@@ -19,7 +19,7 @@ describe('help (seed 000 task 7.3)', () => {
   it('kinfra sandbox --help lists every command in groups, with examples', async () => {
     const r = await ws.run(['sandbox', '--help']);
     expect(r.code).toBe(0);
-    for (const group of ['Lifecycle:', 'Running:', 'Inspection:', 'Utilities:']) expect(r.stdout).toContain(group);
+    for (const group of ['Lifecycle:', 'Inspection:', 'Pool:', 'Utilities:']) expect(r.stdout).toContain(group);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     expect(r.stdout).toContain('Examples:');
   });

@@ -90,3 +90,48 @@ export function exampleWorkspace(config = E2E_CONFIG): Workspace {
   ws.git(['commit', '-qm', 'example stack']);
   return ws;
 }
+
+/**
+ * A stand-in for the Docker daemon's socket that forwards to the real one, so a
+ * test can make "the daemon" vanish mid-command (stop()) and come back (start())
+ * without stopping the engine other tests use. Point DOCKER_HOST at `host`.
+ */
+export interface EngineProxy {
+  host: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function engineProxy(dir: string, target = '/var/run/docker.sock'): EngineProxy {
+  const path = join(dir, 'docker.sock');
+  let server: import('node:net').Server | undefined;
+  const open = new Set<import('node:net').Socket>();
+  return {
+    host: `unix://${path}`,
+    async start() {
+      const net = await import('node:net');
+      const { rmSync } = await import('node:fs');
+      rmSync(path, { force: true });
+      server = net.createServer((client) => {
+        const upstream = net.connect(target);
+        open.add(client).add(upstream);
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+          open.delete(client);
+          open.delete(upstream);
+        };
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve) => server!.listen(path, resolve));
+    },
+    async stop() {
+      for (const s of open) s.destroy();
+      open.clear();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server = undefined;
+    },
+  };
+}

@@ -24,7 +24,7 @@ export function registerList(sandbox: Command): void {
         if (r.instances.length === 0) io.out('No sandboxes. Create one with: kinfra sandbox create <name>');
         else {
           io.out(table(['Instance', 'Slot', 'API Port', 'Status', 'Path'],
-            r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.status ?? '?', i.path]), io));
+            r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.state ? `${i.state}?` : i.status ?? '?', i.path]), io));
         }
         if (r.orphans.length > 0) {
           io.out('');

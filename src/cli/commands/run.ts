@@ -90,6 +90,9 @@ export function registerUp(sandbox: Command): void {
         upSandbox(ctx, { build: Boolean(opts.build), wait: opts.wait, timeoutMs: (opts.timeout ?? DEFAULT_TIMEOUT_S) * 1000, ...hooks }));
     }));
 
+}
+
+export function registerGate(sandbox: Command): void {
   sandbox
     .command('gate')
     .summary('wait for the running sandbox to be ready (the Startability Gate only)')
@@ -106,6 +109,9 @@ export function registerUp(sandbox: Command): void {
         gateSandbox(ctx, { timeoutMs: (opts.timeout ?? DEFAULT_TIMEOUT_S) * 1000, ...hooks }));
     }));
 
+}
+
+export function registerDown(sandbox: Command): void {
   sandbox
     .command('down')
     .summary('stop the sandbox stack')
@@ -119,6 +125,9 @@ export function registerUp(sandbox: Command): void {
       io.result(r, () => io.out(`${io.c.green('Stopped')} ${r.instanceId}${r.volumesRemoved ? ' and removed its volumes' : ''}`));
     }));
 
+}
+
+export function registerLogs(sandbox: Command): void {
   sandbox
     .command('logs')
     .summary('show the logs of the sandbox services')

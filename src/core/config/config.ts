@@ -48,7 +48,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 export function parseConfigText(text: string, source: string): Config {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { merge: true });
+    // logLevel 'error': the yaml library would otherwise print warnings (e.g. unknown tags) on stderr, breaking --json.
+    raw = parseYaml(text, { merge: true, logLevel: 'error' });
   } catch (e) {
     const where = e instanceof YAMLParseError && e.linePos ? ` (line ${e.linePos[0].line})` : '';
     throw invalid(source, '', `not valid YAML${where}: ${(e as Error).message.split('\n')[0]}`);

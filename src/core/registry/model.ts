@@ -25,8 +25,15 @@ export interface InstanceEntry {
   pool_slot?: number;
   /** Compose project it runs as, when not its own id (a pool slot's project). */
   compose_project?: string;
+  /**
+   * Set while create or destroy is under way; a value left here means that
+   * command was killed midway (doctor reports it, doctor --repair finishes it).
+   */
+  state?: InstanceState | string;
   [extra: string]: unknown;
 }
+
+export type InstanceState = 'creating' | 'destroying';
 
 export interface SlotEntry {
   slot_id: number;
@@ -75,6 +82,8 @@ const INSTANCE: Shape = {
   ports: { check: intRecord, expected: 'a map of port numbers', optional: true },
   pool_slot: { check: int(1), expected: 'a slot number', optional: true },
   compose_project: { check: str, expected: 'a compose project name', optional: true },
+  // Any string: a newer kinfra may add states, and an unknown one must not make the registry unreadable.
+  state: { check: str, expected: 'a state name', optional: true },
 };
 
 const SLOT: Shape = {

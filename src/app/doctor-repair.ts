@@ -1,0 +1,300 @@
+import { existsSync } from 'node:fs';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '../adapters/config-loader.js';
+import { readEnvFile } from '../adapters/env-store.js';
+import { currentBranch, listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
+import { openFindings, type Finding, type Repair } from '../core/doctor.js';
+import { isKinfraError } from '../core/errors.js';
+import { poolPlan, slotProject } from '../core/pool.js';
+import { portsForSlot } from '../core/ports.js';
+import type { InstanceEntry, Registry } from '../core/registry/model.js';
+import { slotUnavailableReason } from '../core/registry/slots.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
+import { listContainers, listProjectVolumes } from '../adapters/engine.js';
+import type { AppContext } from './context.js';
+import { diagnoseAll } from './doctor.js';
+import { writeSandboxEnv } from './instance.js';
+import { claimSlotFor, provisionPool, writeClaimEnv } from './pool.js';
+import { poolPorts } from './pool-claim.js';
+
+export interface RepairOutcome {
+  finding: Finding;
+  /** What was done, or why nothing was (then the finding is left for the user). */
+  done: boolean;
+  note: string;
+}
+
+export interface RepairReport {
+  repairs: RepairOutcome[];
+  /** Findings after repairing: what is left for the user. */
+  findings: Finding[];
+}
+
+/** Repairs in an order where each can rely on the ones before (a pool before its claims). */
+const ORDER: Repair['kind'][] = [
+  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'release-claim', 'remove-slot-dir', 'provision',
+  'register', 'rewrite-env',
+];
+
+/**
+ * `doctor --repair`: fix what can be fixed without losing anything. Each repair
+ * takes the registry lock on its own and checks again that it is still needed,
+ * so it is safe next to other kinfra processes. Never removes a folder holding
+ * work, never removes volumes.
+ */
+export async function repairAll(ctx: AppContext): Promise<RepairReport> {
+  const outcomes = new Map<string, RepairOutcome>();
+  // A repair can enable the next (a rebuilt registry, then a re-provisioned pool, then its claims): a few rounds at most.
+  for (let round = 0; round < 4; round++) {
+    const todo = (await diagnoseAll(ctx))
+      .filter((f) => f.repair)
+      .sort((a, b) => ORDER.indexOf(a.repair!.kind) - ORDER.indexOf(b.repair!.kind));
+    let progress = false;
+    for (const finding of todo) {
+      const key = JSON.stringify(finding.repair);
+      if (outcomes.get(key)?.done) continue;
+      let outcome: RepairOutcome;
+      try {
+        outcome = { finding, ...(await apply(ctx, finding.repair!)) };
+      } catch (e) {
+        if (!isKinfraError(e)) throw e;
+        outcome = { finding, done: false, note: `${e.message}${e.hint ? ` ${e.hint}` : ''}` };
+      }
+      outcomes.set(key, outcome);
+      progress ||= outcome.done;
+    }
+    if (!progress) break;
+  }
+  return { repairs: [...outcomes.values()], findings: await diagnoseAll(ctx) };
+}
+
+type Applied = { done: boolean; note: string };
+
+async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
+  switch (r.kind) {
+    case 'rebuild-registry': return rebuildRegistry(ctx);
+    case 'remove-leftover': return removeLeftover(r.path);
+    case 'drop-entry': return dropEntry(ctx, r.instanceId);
+    case 'finish-destroy': return finishDestroy(ctx, r.instanceId);
+    case 'finish-create': return finishCreate(ctx, r.instanceId);
+    case 'release-claim': return releaseClaim(ctx, r.slot);
+    case 'provision': return reprovision(ctx);
+    case 'remove-slot-dir': return removeSlotDir(ctx, r.slot, r.path);
+    case 'register': return register(ctx, r.path);
+    case 'rewrite-env': return rewriteEnv(ctx, r.instanceId);
+  }
+}
+
+async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
+  try {
+    await ctx.registry.update(() => undefined);
+    return { done: true, note: 'the registry reads again' };
+  } catch (e) {
+    if (isKinfraError(e) && e.code === 'registry-corrupt') {
+      // The store moved it aside; the next rounds register the sandboxes found on disk.
+      return { done: true, note: `moved the unreadable registry to ${String(e.details?.movedTo)}; sandboxes on disk are registered again` };
+    }
+    throw e;
+  }
+}
+
+async function removeLeftover(path: string): Promise<Applied> {
+  if (path.endsWith('.lock')) {
+    // Only if still not renewed: a live kinfra renews its lock every 2 s.
+    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+    if (age < 10_000) return { done: false, note: 'the lock is in use again' };
+  }
+  await rm(path, { recursive: true, force: true });
+  return { done: true, note: `removed ${path}` };
+}
+
+function releaseClaimsOf(registry: Registry, instanceId: string): void {
+  for (const s of Object.values(registry.slots)) {
+    if (s.claimed_by === instanceId) Object.assign(s, { claimed_by: null, claimed_at: null });
+  }
+}
+
+async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {
+  return ctx.registry.update((reg) => {
+    const e = reg.instances[id];
+    if (!e || existsSync(e.path)) return { done: false, note: 'no longer needed' };
+    delete reg.instances[id];
+    releaseClaimsOf(reg, id);
+    return { done: true, note: `removed the entry of ${id} (its folder ${e.path} is gone)` };
+  });
+}
+
+async function forget(reg: Registry, id: string, e: InstanceEntry): Promise<void> {
+  delete reg.instances[id];
+  releaseClaimsOf(reg, id);
+  if (existsSync(e.parent_repo)) await pruneWorktrees(e.parent_repo);
+}
+
+async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
+  return ctx.registry.update(async (reg) => {
+    const e = reg.instances[id];
+    if (!e || e.state !== 'destroying') return { done: false, note: 'no longer needed' };
+    if (!existsSync(e.path)) {
+      await forget(reg, id, e);
+      return { done: true, note: `finished destroying ${id} (its folder was already removed)` };
+    }
+    if (!existsSync(join(e.path, '.git')) && e.created_worktree) {
+      // git had started removing the worktree kinfra made, after destroy's own work-at-risk check.
+      await rm(e.path, { recursive: true, force: true });
+      await forget(reg, id, e);
+      return { done: true, note: `finished destroying ${id}: removed what was left of ${e.path}` };
+    }
+    delete e.state;
+    return { done: true, note: `${id} is a registered sandbox again, with its folder intact; run \`kinfra sandbox destroy ${id}\` to destroy it` };
+  });
+}
+
+async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
+  return ctx.registry.update(async (reg) => {
+    const e = reg.instances[id];
+    if (!e || e.state !== 'creating') return { done: false, note: 'no longer needed' };
+    if (!existsSync(e.path)) {
+      await forget(reg, id, e);
+      return { done: true, note: `dropped ${id}: its create was killed before the worktree existed` };
+    }
+    if (!existsSync(join(e.path, '.git'))) {
+      await forget(reg, id, e);
+      if ((await readdir(e.path)).length === 0) {
+        await rmdir(e.path);
+        return { done: true, note: `dropped ${id}: its create was killed before git made the worktree (removed the empty ${e.path})` };
+      }
+      return { done: false, note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it` };
+    }
+    const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
+    if (!worktrees.some((w) => w.path === e.path)) {
+      return { done: false, note: `${e.path} is not a worktree of ${e.parent_repo}; look at it, then run kinfra sandbox destroy ${id} --keep-worktree` };
+    }
+    await restoreMissingFiles(e.path);
+    const config = await loadConfig(e.parent_repo);
+    if (e.pool_slot !== undefined) {
+      const s = reg.slots[String(e.pool_slot)];
+      if (!s || (s.claimed_by && s.claimed_by !== id)) {
+        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${s ? `claimed by ${s.claimed_by}` : 'gone'}; run kinfra sandbox destroy ${id}` };
+      }
+      await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true);
+    } else {
+      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, true);
+    }
+    delete e.state;
+    return { done: true, note: `finished creating ${id} in ${e.path}` };
+  });
+}
+
+async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
+  return ctx.registry.update((reg) => {
+    const s = reg.slots[String(slot)];
+    if (!s?.claimed_by || reg.instances[s.claimed_by]) return { done: false, note: 'no longer needed' };
+    const was = s.claimed_by;
+    Object.assign(s, { claimed_by: null, claimed_at: null });
+    return { done: true, note: `released pool slot ${slot} (claimed by ${was}, which is gone; its volumes are reset at the next claim)` };
+  });
+}
+
+/** Provision again from the repository whose layout has a pool: it only writes what is missing or stale. */
+async function reprovision(ctx: AppContext): Promise<Applied> {
+  const reg = await ctx.registry.read();
+  const repos = new Set<string>();
+  const here = await mainRoot(ctx.cwd).catch(() => undefined);
+  if (here) repos.add(here);
+  for (const e of Object.values(reg.instances)) if (e.pool_slot !== undefined && existsSync(e.parent_repo)) repos.add(e.parent_repo);
+  for (const repo of repos) {
+    const config = await loadConfig(repo).catch(() => undefined);
+    if (!config || poolPlan(config).length === 0) continue;
+    const r = await provisionPool({ ...ctx, cwd: repo }, { dryRun: false });
+    return { done: true, note: `provisioned the pool again from ${config.source} (${r.created} created, ${r.skipped} kept)` };
+  }
+  return { done: false, note: 'no repository here declares a pool; run kinfra sandbox provision in your project' };
+}
+
+/** A slot folder an interrupted provision wrote: only kinfra's two generated files, and nothing running from it. */
+async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promise<Applied> {
+  const files = await readdir(path).catch(() => [] as string[]);
+  if (files.some((f) => f !== 'docker-compose.yml' && f !== ENV_FILE_NAME)) {
+    return { done: false, note: `${path} holds files kinfra did not write; look at it, then remove it` };
+  }
+  const env = (await readEnvFile(path).catch(() => undefined)) ?? {};
+  const project = env.COMPOSE_PROJECT_NAME;
+  if (project) {
+    const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
+    if (containers.some((c) => c.project === project) || volumes.some((v) => v.project === project)) {
+      return { done: false, note: `the compose project ${project} of ${path} still has containers or volumes; remove them with: docker compose -p ${project} down --volumes` };
+    }
+  }
+  return ctx.registry.update(async (reg) => {
+    if (reg.slots[String(slot)]) return { done: false, note: 'no longer needed' };
+    await rm(path, { recursive: true, force: true });
+    return { done: true, note: `removed ${path}, left by an interrupted provision` };
+  });
+}
+
+/** Put a sandbox found on disk back in the registry, on the slot its .env.sandbox names. */
+async function register(ctx: AppContext, path: string): Promise<Applied> {
+  const env = await readEnvFile(path);
+  const id = env && identityFromEnv(env);
+  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox` };
+  const root = await mainRoot(path);
+  const config = await loadConfig(path);
+  const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
+  const branch = await currentBranch(path);
+  const poolSlot = env.KINFRA_POOL_SLOT;
+  return ctx.registry.update((reg) => {
+    if (Object.values(reg.instances).some((e) => e.path === path)) return { done: false, note: 'no longer needed' };
+    const other = reg.instances[id.instanceId];
+    if (other) {
+      return { done: false, note: `the id ${id.instanceId} is registered for ${other.path}; keeping both would share one compose project. Run \`cd ${path} && kinfra sandbox init --name <new-name>\`` };
+    }
+    const entry: InstanceEntry = {
+      slot: id.slot,
+      path,
+      created_at: env.CREATED_AT ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      is_worktree: path !== root,
+      parent_repo: root,
+      ...(branch ? { branch } : {}),
+      created_worktree: linked && env[CREATED_WORKTREE_KEY] === 'true',
+      ports: {},
+    };
+    if (poolSlot !== undefined) {
+      const s = reg.slots[poolSlot];
+      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned; run kinfra sandbox provision, then doctor --repair again` };
+      if (s.claimed_by && s.claimed_by !== id.instanceId && reg.instances[s.claimed_by]) {
+        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>` };
+      }
+      // No reset: the slot's volumes are this sandbox's data.
+      Object.assign(s, { claimed_by: id.instanceId, claimed_at: entry.created_at });
+      entry.ports = Object.fromEntries(poolPorts(config, s).map((p) => [p.name, p.port]));
+      entry.pool_slot = s.slot_id;
+      entry.compose_project = slotProject(config.prefix, s.slot_id);
+    } else {
+      const taken = slotUnavailableReason(reg, { maxSlot: Math.max(config.maxSlot, id.slot), ports: config.ports }, id.slot);
+      if (taken) return { done: false, note: `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init` };
+      entry.ports = Object.fromEntries(portsForSlot(config.ports, id.slot).map((p) => [p.name, p.port]));
+    }
+    reg.instances[id.instanceId] = entry;
+    return { done: true, note: `registered ${path} as ${id.instanceId} on slot ${id.slot}` };
+  });
+}
+
+async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
+  return ctx.registry.update(async (reg) => {
+    const e = reg.instances[id];
+    if (!e || !existsSync(e.path)) return { done: false, note: 'no longer needed' };
+    const config = await loadConfig(e.path);
+    const createdWorktree = e.created_worktree ?? false;
+    if (e.pool_slot !== undefined) {
+      const s = reg.slots[String(e.pool_slot)];
+      if (s?.claimed_by !== id) return { done: false, note: `${id} no longer holds pool slot ${e.pool_slot}; run kinfra sandbox destroy ${id} --keep-worktree` };
+      await writeClaimEnv(ctx, config, s, id, e.path, e.created_at, createdWorktree);
+    } else {
+      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, createdWorktree);
+    }
+    return { done: true, note: `wrote ${join(e.path, '.env.sandbox')} again from the registry` };
+  });
+}
+
+export { openFindings };

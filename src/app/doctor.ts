@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { loadConfig } from '../adapters/config-loader.js';
+import { detectCompose } from '../adapters/compose.js';
+import { engineVersion, listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo } from '../adapters/engine.js';
+import { readEnvFile } from '../adapters/env-store.js';
+import { readTextIfExists } from '../adapters/file-store.js';
+import { listWorktrees, mainRoot } from '../adapters/git.js';
+import { expandHome } from '../adapters/paths.js';
+import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
+import { isKinfraError } from '../core/errors.js';
+import { parseRegistryText, type Registry } from '../core/registry/model.js';
+import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
+import type { AppContext } from './context.js';
+import { SANDBOX_PROJECT } from './engine-state.js';
+import { findPortConflicts } from './port-conflicts.js';
+import { resolveSandbox } from './current.js';
+
+/** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
+const STALE_LOCK_MS = 10_000;
+
+/** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
+export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
+  const [engine, compose, registry] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx)]);
+  const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
+  const reg = registry.ok ? registry.value : undefined;
+  const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
+  const repos = await knownRepos(ctx, reg, containers);
+  return {
+    engine,
+    compose,
+    registryFile: ctx.paths.registry,
+    registry,
+    leftovers: await leftovers(ctx),
+    instances,
+    unregistered: await findUnregistered(reg, repos, containers),
+    slotDirs: await slotDirs(ctx),
+    projects: containers ? await projects(containers) : undefined,
+    ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
+    shared: await sharedDirs(ctx, repos),
+  };
+}
+
+export async function diagnoseAll(ctx: AppContext): Promise<Finding[]> {
+  return diagnose(await gatherFacts(ctx));
+}
+
+async function checkEngine(): Promise<DoctorFacts['engine']> {
+  try {
+    return { ok: true, detail: `Docker ${await engineVersion()}` };
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    return { ok: false, message: e.message, hint: e.hint };
+  }
+}
+
+async function checkCompose(): Promise<DoctorFacts['compose']> {
+  try {
+    const tool = await detectCompose();
+    return { ok: true, detail: `${tool.kind === 'v2' ? 'docker compose' : 'docker-compose'} ${tool.version}` };
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    return { ok: false, message: e.message, hint: e.hint };
+  }
+}
+
+/** Read without the lock and without moving a bad file aside: doctor only looks. */
+async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
+  const text = await readTextIfExists(ctx.paths.registry);
+  if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  const parsed = parseRegistryText(text);
+  return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
+}
+
+async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
+  const folderExists = existsSync(entry.path);
+  return {
+    instanceId,
+    entry,
+    folderExists,
+    isCheckout: folderExists && existsSync(join(entry.path, '.git')),
+    env: folderExists ? await envIdentity(entry.path) : undefined,
+  };
+}
+
+async function envIdentity(dir: string): Promise<InstanceFacts['env']> {
+  let env;
+  try {
+    env = await readEnvFile(dir);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (!env) return undefined;
+  const id = identityFromEnv(env);
+  return typeof id === 'string' ? id : { ...id, project: env.COMPOSE_PROJECT_NAME };
+}
+
+/** Temp files of atomic writes a killed process left, and lock folders nobody renews. */
+async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
+  const dir = dirname(ctx.paths.registry);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const base = basename(ctx.paths.registry);
+  const found: DoctorFacts['leftovers'] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    // write-file-atomic writes `<file>.<hash>` and renames it over the file.
+    if (name.startsWith(`${base}.`) && /^\d+$|^[0-9a-f]{6,}$/.test(name.slice(base.length + 1))) {
+      found.push({ path, what: 'Temp file of a registry write that was killed' });
+    } else if (name === `${base}.lock`) {
+      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      if (age > STALE_LOCK_MS) found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });
+    }
+  }
+  return found;
+}
+
+/** Repositories whose sandboxes doctor looks for: the one here, every registered one, and those compose projects ran from. */
+async function knownRepos(ctx: AppContext, reg: Registry | undefined, containers: ContainerInfo[] | undefined): Promise<string[]> {
+  const candidates = new Set<string>();
+  const here = await mainRoot(ctx.cwd).catch(() => undefined);
+  if (here) candidates.add(here);
+  for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && existsSync(e.parent_repo)) candidates.add(e.parent_repo);
+  const dirs = new Set((containers ?? []).filter((c) => c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    const root = await mainRoot(d).catch(() => undefined);
+    if (root) candidates.add(root);
+  }
+  return [...candidates];
+}
+
+async function findUnregistered(reg: Registry | undefined, repos: string[], containers: ContainerInfo[] | undefined): Promise<DiskSandbox[]> {
+  const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
+  const found = new Map<string, DiskSandbox>();
+  const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
+    if (registered.has(path) || found.has(path) || !existsSync(join(path, ENV_FILE_NAME))) return;
+    const env = await readEnvFile(path).catch(() => undefined);
+    const id = env && identityFromEnv(env);
+    if (!env || !id || typeof id === 'string') return;
+    const pool = env.KINFRA_POOL_SLOT;
+    found.set(path, { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
+  };
+  for (const repo of repos) {
+    for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');
+    // create puts sandboxes beside the main checkout; a clone initialised there is a sandbox too.
+    const parent = dirname(repo);
+    for (const name of await readdir(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
+  }
+  for (const c of containers ?? []) {
+    if (c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir && existsSync(c.workingDir)) await consider(c.workingDir, 'engine');
+  }
+  return [...found.values()].sort((a, b) => a.path.localeCompare(b.path));
+}
+
+async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
+  const names = await readdir(ctx.paths.sandboxesDir).catch(() => [] as string[]);
+  return names.map((n) => /^slot-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ slot: Number(m[1]), path: join(ctx.paths.sandboxesDir, m[0]) }))
+    .sort((a, b) => a.slot - b.slot);
+}
+
+async function projects(containers: ContainerInfo[]): Promise<ProjectFacts[]> {
+  const [volumes, networks] = await Promise.all([listProjectVolumes().catch(() => []), listProjectNetworks().catch(() => [])]);
+  const names = new Set<string>();
+  for (const r of [...containers, ...volumes, ...networks]) if (r.project && SANDBOX_PROJECT.test(r.project)) names.add(r.project);
+  return [...names].sort().map((project) => {
+    const cs = containers.filter((c) => c.project === project);
+    return {
+      project,
+      containers: cs.length,
+      running: cs.filter((c) => c.state === 'running').length,
+      volumes: volumes.filter((v) => v.project === project).map((v) => v.name),
+      networks: networks.filter((n) => n.project === project).map((n) => n.name),
+    };
+  });
+}
+
+/** Ports of registered sandboxes held by something other than that sandbox (and by what). */
+async function portHoldings(ctx: AppContext, reg: Registry, containers: ContainerInfo[]): Promise<PortHolding[]> {
+  const out: PortHolding[] = [];
+  for (const [id, e] of Object.entries(reg.instances)) {
+    if (e.state || !existsSync(join(e.path, ENV_FILE_NAME))) continue;
+    const s = await resolveSandbox({ ...ctx, cwd: e.path }).catch(() => undefined);
+    if (!s || s.instanceId !== id) continue;
+    for (const c of await findPortConflicts(s, containers, reg)) out.push({ instanceId: id, port: c.port, env: c.env, holder: c.holder });
+  }
+  return out;
+}
+
+async function sharedDirs(ctx: AppContext, repos: string[]): Promise<DoctorFacts['shared']> {
+  const seen = new Set<string>();
+  for (const repo of repos) {
+    const config = await loadConfig(repo).catch(() => undefined);
+    if (!config?.shared) continue;
+    const root = expandHome(config.shared.root, ctx.paths.home);
+    for (const d of config.shared.dirs) seen.add(join(root, d.name));
+  }
+  return [...seen].sort().map((path) => ({ path, exists: existsSync(path) }));
+}

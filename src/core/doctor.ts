@@ -1,0 +1,269 @@
+import type { InstanceEntry, Registry } from './registry/model.js';
+
+/**
+ * `kinfra sandbox doctor`: what is wrong, in plain findings, each with the one
+ * command that fixes it and, when it can be fixed without losing anything, the
+ * repair `--repair` applies. Pure: the app layer gathers the facts.
+ */
+export type CheckName =
+  | 'engine' | 'compose' | 'registry' | 'leftovers' | 'interrupted' | 'entries' | 'unregistered'
+  | 'claims' | 'pool' | 'env-files' | 'orphans' | 'ports' | 'shared';
+
+export type Repair =
+  | { kind: 'rebuild-registry' }
+  | { kind: 'remove-leftover'; path: string }
+  | { kind: 'drop-entry'; instanceId: string }
+  | { kind: 'finish-create'; instanceId: string }
+  | { kind: 'finish-destroy'; instanceId: string }
+  | { kind: 'register'; path: string }
+  | { kind: 'release-claim'; slot: number }
+  | { kind: 'provision' }
+  | { kind: 'remove-slot-dir'; slot: number; path: string }
+  | { kind: 'rewrite-env'; instanceId: string };
+
+export interface Finding {
+  check: CheckName;
+  status: 'ok' | 'warn' | 'problem';
+  message: string;
+  /** The command that fixes it (for the user), when there is one. */
+  fix?: string;
+  /** What --repair does about it; absent when only the user can decide. */
+  repair?: Repair;
+}
+
+/** A sandbox folder found on disk (by its .env.sandbox) or through the Engine's labels. */
+export interface DiskSandbox {
+  path: string;
+  instanceId: string;
+  slot: number;
+  poolSlot: number | undefined;
+  /** Where it was found: a worktree of a known repository, a sibling folder, or a compose project's working_dir label. */
+  foundBy: 'worktree' | 'sibling' | 'engine';
+}
+
+export interface InstanceFacts {
+  instanceId: string;
+  entry: InstanceEntry;
+  folderExists: boolean;
+  /** The folder is still a git checkout (a killed `git worktree remove` leaves a part of one). */
+  isCheckout: boolean;
+  /** What its .env.sandbox says: undefined when missing, a string when unreadable. */
+  env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
+}
+
+export interface ProjectFacts {
+  project: string;
+  containers: number;
+  running: number;
+  volumes: string[];
+  networks: string[];
+}
+
+export interface PortHolding {
+  instanceId: string;
+  port: number;
+  env: string;
+  holder: string;
+}
+
+export interface DoctorFacts {
+  engine: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
+  compose: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
+  registryFile: string;
+  /** The registry, or why it cannot be read. */
+  registry: { ok: true; value: Registry } | { ok: false; reason: string };
+  /** Temp files of killed atomic writes, lock folders nobody renews. */
+  leftovers: { path: string; what: string }[];
+  instances: InstanceFacts[];
+  unregistered: DiskSandbox[];
+  /** Pool slot folders on disk (slot-N under the state folder). */
+  slotDirs: { slot: number; path: string }[];
+  /** Compose projects of kinfra's naming; undefined when the Engine could not be asked. */
+  projects: ProjectFacts[] | undefined;
+  ports: PortHolding[];
+  shared: { path: string; exists: boolean }[];
+}
+
+const ok = (check: CheckName, message: string): Finding => ({ check, status: 'ok', message });
+
+export function diagnose(f: DoctorFacts): Finding[] {
+  const out: Finding[] = [];
+  out.push(f.engine.ok ? ok('engine', `Docker engine reachable (${f.engine.detail})`)
+    : { check: 'engine', status: 'problem', message: f.engine.message, fix: f.engine.hint ?? 'Start Docker and run doctor again.' });
+  out.push(f.compose.ok ? ok('compose', `Compose found (${f.compose.detail})`)
+    : { check: 'compose', status: 'problem', message: f.compose.message, fix: f.compose.hint ?? 'Install Docker Compose v2.' });
+
+  if (!f.registry.ok) {
+    out.push({
+      check: 'registry', status: 'problem',
+      message: `The registry ${f.registryFile} cannot be read: ${f.registry.reason}.`,
+      fix: 'kinfra sandbox doctor --repair (moves it aside and rebuilds it from the sandboxes on disk)',
+      repair: { kind: 'rebuild-registry' },
+    });
+  } else {
+    const r = f.registry.value;
+    out.push(ok('registry', `Registry parses: ${Object.keys(r.instances).length} sandbox(es), ${Object.keys(r.slots).length} pool slot(s)`));
+    out.push(...clashes(r));
+  }
+  for (const l of f.leftovers) {
+    out.push({ check: 'leftovers', status: 'warn', message: `${l.what}: ${l.path}`, fix: `rm -rf ${l.path}`, repair: { kind: 'remove-leftover', path: l.path } });
+  }
+  out.push(...instanceFindings(f));
+  for (const d of f.unregistered) {
+    const where = d.foundBy === 'engine' ? 'a compose project runs from it' : d.foundBy === 'worktree' ? 'a worktree with a .env.sandbox' : 'a folder with a .env.sandbox';
+    out.push({
+      check: 'unregistered', status: 'problem',
+      message: `${d.path} is the sandbox ${d.instanceId} (slot ${d.slot}${d.poolSlot ? ', pool' : ''}) but has no registry entry (${where}).`,
+      fix: `cd ${d.path} && kinfra sandbox init`,
+      repair: { kind: 'register', path: d.path },
+    });
+  }
+  if (f.registry.ok) out.push(...poolFindings(f.registry.value, f.slotDirs));
+  out.push(...orphanFindings(f));
+  for (const p of f.ports) {
+    out.push({
+      check: 'ports', status: 'warn',
+      message: `Port ${p.port} (${p.env}) of ${p.instanceId} is held by ${p.holder}.`,
+      fix: `Stop ${p.holder}, or move ${p.instanceId} to a free slot N: kinfra sandbox destroy ${p.instanceId} --keep-worktree --yes && cd <its folder> && kinfra sandbox init --slot N (destroy also removes its volumes)`,
+    });
+  }
+  for (const s of f.shared.filter((x) => !x.exists)) {
+    out.push({ check: 'shared', status: 'warn', message: `Shared data folder ${s.path} is missing.`, fix: 'kinfra sandbox init-shared' });
+  }
+  for (const check of Object.keys(OK_TEXT) as (keyof typeof OK_TEXT)[]) {
+    if (!out.some((x) => x.check === check) && f.registry.ok && (check !== 'orphans' || f.projects)) out.push(ok(check, OK_TEXT[check]));
+  }
+  return out;
+}
+
+const OK_TEXT = {
+  entries: 'Every registered sandbox folder exists',
+  unregistered: 'No unregistered sandbox folders found',
+  claims: 'Every pool claim belongs to a registered sandbox',
+  'env-files': 'Every .env.sandbox agrees with the registry',
+  orphans: 'No orphaned compose projects, volumes or networks',
+  ports: 'No sandbox port is held by anything else',
+  shared: 'Shared data folders present',
+} as const satisfies Partial<Record<CheckName, string>>;
+
+/** Two entries on one slot: the allocator never does this; a hand edit or a merge of registries can. */
+function clashes(r: Registry): Finding[] {
+  const bySlot = new Map<number, string[]>();
+  for (const [id, e] of Object.entries(r.instances)) {
+    if (e.pool_slot !== undefined) continue;
+    bySlot.set(e.slot, [...(bySlot.get(e.slot) ?? []), id]);
+  }
+  return [...bySlot].filter(([slot, ids]) => ids.length > 1 || r.slots[String(slot)] !== undefined)
+    .map(([slot, ids]) => ({
+      check: 'registry' as const, status: 'problem' as const,
+      message: `Slot ${slot} is registered to ${ids.length > 1 ? `several sandboxes: ${ids.join(', ')}` : `${ids[0]} and is also a pool slot`}.`,
+      fix: `Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder to move it to a free slot.`,
+    }));
+}
+
+function instanceFindings(f: DoctorFacts): Finding[] {
+  const out: Finding[] = [];
+  for (const i of f.instances) {
+    const { instanceId: id, entry: e } = i;
+    if (e.state === 'creating') {
+      out.push({
+        check: 'interrupted', status: 'problem',
+        message: `kinfra sandbox create ${id} did not finish (it was killed or crashed).`,
+        fix: `kinfra sandbox doctor --repair (completes it), then kinfra sandbox destroy ${id} if you do not want it`,
+        repair: { kind: 'finish-create', instanceId: id },
+      });
+      continue;
+    }
+    if (e.state === 'destroying') {
+      out.push({
+        check: 'interrupted', status: 'problem',
+        message: `kinfra sandbox destroy ${id} did not finish (it was killed or crashed).`,
+        fix: `kinfra sandbox destroy ${id}`,
+        repair: { kind: 'finish-destroy', instanceId: id },
+      });
+      continue;
+    }
+    if (!i.folderExists) {
+      out.push({
+        check: 'entries', status: 'problem', message: `${id} is registered but its folder ${e.path} no longer exists.`,
+        fix: 'kinfra sandbox list (removes entries whose folder is gone)', repair: { kind: 'drop-entry', instanceId: id },
+      });
+      continue;
+    }
+    if (!i.isCheckout) {
+      out.push({
+        check: 'entries', status: 'problem', message: `${id}: ${e.path} exists but is no longer a git checkout.`,
+        fix: `Inspect ${e.path}; then kinfra sandbox destroy ${id} --keep-worktree to unregister it`,
+      });
+      continue;
+    }
+    const wantProject = e.compose_project ?? id;
+    const env = i.env;
+    const why = env === undefined ? 'it is missing'
+      : typeof env === 'string' ? `it cannot be read (${env})`
+        : env.instanceId !== id ? `it names the instance ${env.instanceId}`
+          : env.slot !== e.slot ? `it names slot ${env.slot}, the registry slot ${e.slot}`
+            : env.project !== undefined && env.project !== wantProject ? `it names the compose project ${env.project}, not ${wantProject}`
+              : undefined;
+    if (why) {
+      out.push({
+        check: 'env-files', status: 'problem', message: `The .env.sandbox of ${id} disagrees with the registry: ${why}.`,
+        fix: 'kinfra sandbox doctor --repair (writes it again from the registry)', repair: { kind: 'rewrite-env', instanceId: id },
+      });
+    }
+  }
+  return out;
+}
+
+function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs']): Finding[] {
+  const out: Finding[] = [];
+  for (const s of Object.values(r.slots)) {
+    if (s.claimed_by && !r.instances[s.claimed_by]) {
+      out.push({
+        check: 'claims', status: 'problem', message: `Pool slot ${s.slot_id} is claimed by ${s.claimed_by}, which is not registered.`,
+        fix: `kinfra sandbox release ${s.slot_id}`, repair: { kind: 'release-claim', slot: s.slot_id },
+      });
+    }
+    if (!slotDirs.some((d) => d.slot === s.slot_id)) {
+      out.push({
+        check: 'pool', status: 'problem', message: `Pool slot ${s.slot_id} is registered but its folder ${s.infrastructure_path} is missing.`,
+        fix: 'kinfra sandbox provision', repair: { kind: 'provision' },
+      });
+    }
+  }
+  for (const d of slotDirs.filter((x) => !r.slots[String(x.slot)])) {
+    const adHoc = Object.entries(r.instances).find(([, e]) => e.slot === d.slot && e.pool_slot === undefined);
+    out.push(adHoc
+      ? {
+        check: 'pool', status: 'problem',
+        message: `Pool slot folder ${d.path} is left from an interrupted provision; slot ${d.slot} now belongs to the sandbox ${adHoc[0]}.`,
+        fix: `rm -r ${d.path}`, repair: { kind: 'remove-slot-dir', slot: d.slot, path: d.path },
+      }
+      : {
+        check: 'pool', status: 'problem', message: `Pool slot folder ${d.path} has no registry entry (an interrupted provision?).`,
+        fix: 'kinfra sandbox provision', repair: { kind: 'provision' },
+      });
+  }
+  return out;
+}
+
+function orphanFindings(f: DoctorFacts): Finding[] {
+  if (!f.projects || !f.registry.ok) return [];
+  const r = f.registry.value;
+  const owned = new Set([
+    ...Object.entries(r.instances).map(([id, e]) => e.compose_project ?? id),
+    ...Object.values(r.slots).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string'),
+    ...f.unregistered.map((d) => d.instanceId),
+  ]);
+  return f.projects.filter((p) => !owned.has(p.project)).map((p) => ({
+    check: 'orphans' as const, status: 'warn' as const,
+    message: `Compose project ${p.project} belongs to no sandbox: ${p.containers} container(s) (${p.running} running), ` +
+      `${p.volumes.length} volume(s), ${p.networks.length} network(s). Its volumes may hold data, so doctor leaves it.`,
+    fix: `docker compose -p ${p.project} down --volumes (after checking nothing in it is needed)`,
+  }));
+}
+
+/** The findings that still need someone: problems and warnings. */
+export function openFindings(findings: readonly Finding[]): Finding[] {
+  return findings.filter((x) => x.status !== 'ok');
+}

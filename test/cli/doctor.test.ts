@@ -1,0 +1,179 @@
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+
+/** Doctor on real git repositories with a scratch HOME; Docker is asked but no container is made. */
+describe('kinfra sandbox doctor', () => {
+  let ws: Workspace;
+  afterEach(() => ws?.cleanup());
+
+  const registryFile = () => join(ws.home, '.ktrdr/sandboxes/registry.json');
+  const registry = () => JSON.parse(readFileSync(registryFile(), 'utf8'));
+  const doctor = async (...args: string[]) => {
+    const r = await ws.run(['sandbox', 'doctor', '--json', ...args]);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    return { code: r.code, data: parseJson(r.stdout).data };
+  };
+  const problems = (data: any) => data.findings.filter((f: any) => f.status === 'problem');
+
+  it('says everything is in order on a fresh machine, and checks the engine and compose', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const { code, data } = await doctor();
+    expect(problems(data)).toEqual([]);
+    expect(code).toBe(0);
+    const checks = data.findings.filter((f: any) => f.status === 'ok').map((f: any) => f.check);
+    for (const c of ['engine', 'compose', 'registry', 'entries', 'unregistered', 'env-files', 'orphans', 'ports']) expect(checks).toContain(c);
+    const human = await ws.run(['sandbox', 'doctor']);
+    expect(human.stdout).toMatch(/✓ engine\s+Docker engine reachable/);
+  });
+
+  it('rebuilds an unreadable registry from the sandboxes on disk, on the slots their .env.sandbox files name', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    await ws.run(['sandbox', 'create', 'b']);
+    await ws.run(['sandbox', 'create', 'c']);
+    await ws.run(['sandbox', 'destroy', 'a', '--yes']);
+    const before = registry();
+    writeFileSync(registryFile(), '{"version": 2, "instances": {');
+
+    const seen = await doctor();
+    expect(seen.code).toBe(11);
+    expect(problems(seen.data).map((f: any) => f.check)).toContain('registry');
+    expect(readFileSync(registryFile(), 'utf8')).toBe('{"version": 2, "instances": {'); // doctor alone writes nothing
+
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(fixed.code).toBe(0);
+    const after = registry();
+    expect(Object.keys(after.instances).sort()).toEqual(['ktrdr--b', 'ktrdr--c']);
+    for (const id of ['ktrdr--b', 'ktrdr--c']) {
+      expect(after.instances[id].slot).toBe(before.instances[id].slot);
+      expect(after.instances[id].created_worktree).toBe(true); // the .env.sandbox records that create made it
+      expect(after.instances[id].ports).toEqual(before.instances[id].ports);
+    }
+    // destroy still removes a worktree kinfra made, after the rebuild
+    const d = await ws.run(['sandbox', 'destroy', 'b', '--yes']);
+    expect(d.code).toBe(0);
+    expect(existsSync(join(ws.dev, 'ktrdr--b'))).toBe(false);
+  });
+
+  it('finishes a create that was killed after recording its intent, keeping the files already there', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const path = join(ws.dev, 'ktrdr--a');
+    // As a create killed between `git worktree add` and writing .env.sandbox leaves it.
+    const reg = registry();
+    reg.instances['ktrdr--a'].state = 'creating';
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    rmSync(join(path, '.env.sandbox'));
+    rmSync(join(path, 'README.md')); // a checkout git had not finished
+    writeFileSync(join(path, 'notes.txt'), 'work\n');
+
+    const list = await ws.run(['sandbox', 'list']);
+    expect(list.stdout).toMatch(/ktrdr--a\s+1\s+\d+\s+creating\?/);
+    const seen = await doctor();
+    expect(problems(seen.data)[0].message).toMatch(/create ktrdr--a did not finish/);
+
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(registry().instances['ktrdr--a'].state).toBeUndefined();
+    expect(readFileSync(join(path, '.env.sandbox'), 'utf8')).toMatch(/SLOT_NUMBER=1/);
+    expect(readFileSync(join(path, 'README.md'), 'utf8')).toBe('# fixture\n');
+    expect(readFileSync(join(path, 'notes.txt'), 'utf8')).toBe('work\n');
+  });
+
+  it('drops a creating entry whose worktree never appeared, and leaves an interrupted destroy as a sandbox again', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'keep']);
+    const reg = registry();
+    reg.instances['ktrdr--ghost'] = { ...reg.instances['ktrdr--keep'], slot: 2, path: join(ws.dev, 'ktrdr--ghost'), state: 'creating' };
+    reg.instances['ktrdr--keep'].state = 'destroying';
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    const after = registry();
+    expect(Object.keys(after.instances)).toEqual(['ktrdr--keep']);
+    expect(after.instances['ktrdr--keep'].state).toBeUndefined();
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/run `kinfra sandbox destroy ktrdr--keep`/);
+  });
+
+  it('writes a lost or wrong .env.sandbox again from the registry', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    await ws.run(['sandbox', 'create', 'b']);
+    const a = join(ws.dev, 'ktrdr--a');
+    const b = join(ws.dev, 'ktrdr--b');
+    const original = readFileSync(join(b, '.env.sandbox'), 'utf8');
+    rmSync(join(a, '.env.sandbox'));
+    writeFileSync(join(b, '.env.sandbox'), original.replace('SLOT_NUMBER=2', 'SLOT_NUMBER=7'));
+
+    const seen = await doctor();
+    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    expect(messages).toMatch(/ktrdr--a disagrees with the registry: it is missing/);
+    expect(messages).toMatch(/ktrdr--b disagrees with the registry: it names slot 7, the registry slot 2/);
+
+    expect((await doctor('--repair')).code).toBe(0);
+    expect(readFileSync(join(a, '.env.sandbox'), 'utf8')).toMatch(/INSTANCE_ID=ktrdr--a/);
+    expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(original);
+  });
+
+  it('names leftovers of killed writes and removes them', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const temp = `${registryFile()}.3f9a21c7`;
+    writeFileSync(temp, '{"half":');
+    const lock = `${registryFile()}.lock`;
+    mkdirSync(lock);
+    const old = new Date(Date.now() - 60_000);
+    const { utimesSync } = await import('node:fs');
+    utimesSync(lock, old, old);
+
+    const seen = await doctor();
+    const left = seen.data.findings.filter((f: any) => f.check === 'leftovers').map((f: any) => f.message).join('\n');
+    expect(left).toContain(temp);
+    expect(left).toMatch(/Registry lock not renewed/);
+    await doctor('--repair');
+    expect(existsSync(temp)).toBe(false);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('finds a sandbox folder with no entry beside the checkout and registers it; an entry with no folder is dropped', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    await ws.run(['sandbox', 'create', 'b']);
+    const reg = registry();
+    delete reg.instances['ktrdr--a'];
+    reg.instances['ktrdr--gone'] = { ...reg.instances['ktrdr--b'], slot: 5, path: join(ws.dev, 'nowhere') };
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const seen = await doctor();
+    const messages = problems(seen.data).map((f: any) => `${f.check}: ${f.message}`).join('\n');
+    expect(messages).toMatch(/unregistered: .*ktrdr--a is the sandbox ktrdr--a \(slot 1\) but has no registry entry/);
+    expect(messages).toMatch(/entries: ktrdr--gone is registered but its folder .* no longer exists/);
+    expect(seen.data.findings.find((f: any) => f.check === 'unregistered').fix).toBe(`cd ${join(ws.dev, 'ktrdr--a')} && kinfra sandbox init`);
+
+    expect((await doctor('--repair')).code).toBe(0);
+    expect(Object.keys(registry().instances).sort()).toEqual(['ktrdr--a', 'ktrdr--b']);
+  });
+
+  it('releases a pool claim whose sandbox is gone, and re-provisions a pool slot folder that was lost', async () => {
+    ws = workspace(); // the built-in layout declares a pool of 6 slots
+    expect((await ws.run(['sandbox', 'provision'])).code).toBe(0);
+    const reg = registry();
+    reg.slots['1'].claimed_by = 'ktrdr--vanished';
+    reg.slots['1'].claimed_at = '2026-01-01T00:00:00Z';
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    renameSync(join(ws.home, '.ktrdr/sandboxes/slot-2'), join(ws.root, 'moved-away'));
+
+    const seen = await doctor();
+    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    expect(messages).toMatch(/Pool slot 1 is claimed by ktrdr--vanished, which is not registered/);
+    expect(messages).toMatch(/Pool slot 2 is registered but its folder .* is missing/);
+    expect((await doctor('--repair')).code).toBe(0);
+    expect(registry().slots['1'].claimed_by).toBeNull();
+    expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
+  });
+});
