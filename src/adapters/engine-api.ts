@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { echoStep } from './runner.js';
 
 /**
  * The Engine's HTTP API over its unix socket: one request instead of starting
@@ -31,6 +32,7 @@ async function socketPath(): Promise<string | undefined> {
 export async function engineGet<T>(path: string, timeoutMs = 10_000): Promise<T | undefined> {
   const socket = await socketPath();
   if (!socket) return undefined;
+  echoStep(`GET ${decodeURIComponent(path)}   # Docker Engine API on ${socket}`);
   return new Promise((resolve) => {
     const req = request({ socketPath: socket, path, method: 'GET', timeout: timeoutMs, headers: { host: 'docker' } }, (res) => {
       const chunks: Buffer[] = [];

@@ -30,6 +30,11 @@ export interface Worktree {
 export async function repoToplevel(cwd: string): Promise<string> {
   const r = await git(cwd, ['rev-parse', '--show-toplevel']);
   if (r.exitCode !== 0) {
+    if (!/not a git repository/i.test(r.stderr)) {
+      // Anything else (a damaged repository, git itself failing) is not the user's command line.
+      throw externalError('git-failed', `git could not find the repository of ${cwd}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
+        `Run \`git rev-parse --show-toplevel\` in ${cwd} to see the full error.`);
+    }
     throw usageError('not-a-git-repo', `${cwd} is not inside a git repository.`,
       'Run this inside your project\'s git checkout (or one of its sandboxes).');
   }

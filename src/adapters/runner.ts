@@ -18,7 +18,26 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+let echo: ((line: string) => void) | undefined;
+
+/** `--verbose`: report every command kinfra runs, quoted so it can be pasted into a shell. */
+export function echoCommands(to: ((line: string) => void) | undefined): void {
+  echo = to;
+}
+
+/** Report one step that is not a process (e.g. an Engine API request) the same way. */
+export function echoStep(line: string): void {
+  echo?.(line);
+}
+
+const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+function show(file: string, args: readonly string[], cwd: string | undefined): void {
+  echo?.(`$ ${[file, ...args].map(quote).join(' ')}${cwd ? `   # in ${cwd}` : ''}`);
+}
+
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -53,6 +72,7 @@ export function runStreaming(
   args: readonly string[],
   opts: RunOptions & { output: 'terminal' | 'stderr' },
 ): Promise<number> {
+  show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
     const stdio = opts.output === 'terminal' ? 'inherit' : (['ignore', 2, 2] as const);
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: stdio as never });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { detectCompose } from '../adapters/compose.js';
 import { engineVersion, listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo } from '../adapters/engine.js';
@@ -34,7 +34,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     registry,
     leftovers: await leftovers(ctx),
     instances,
-    unregistered: await findUnregistered(reg, repos, containers),
+    unregistered: await findUnregistered(ctx, reg, repos, containers),
     slotDirs: await slotDirs(ctx),
     projects: containers ? await projects(containers) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
@@ -115,22 +115,38 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
   return found;
 }
 
-/** Repositories whose sandboxes doctor looks for: the one here, every registered one, and those compose projects ran from. */
+/**
+ * Repositories whose sandboxes doctor looks for: the one here and every
+ * registered one. The Engine is shared by every user (and every HOME) of the
+ * machine, so a compose project's folder adds its repository only when it is
+ * this user's: under this HOME, or its .env.sandbox names this HOME.
+ */
 async function knownRepos(ctx: AppContext, reg: Registry | undefined, containers: ContainerInfo[] | undefined): Promise<string[]> {
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
   for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && existsSync(e.parent_repo)) candidates.add(e.parent_repo);
-  const dirs = new Set((containers ?? []).filter((c) => c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
-  for (const d of dirs) {
-    if (!existsSync(d)) continue;
+  for (const d of await engineSandboxDirs(ctx, containers)) {
     const root = await mainRoot(d).catch(() => undefined);
     if (root) candidates.add(root);
   }
   return [...candidates];
 }
 
-async function findUnregistered(reg: Registry | undefined, repos: string[], containers: ContainerInfo[] | undefined): Promise<DiskSandbox[]> {
+/** Folders compose projects of kinfra's naming ran from, that belong to this HOME. */
+async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined): Promise<string[]> {
+  const dirs = new Set((containers ?? []).filter((c) => c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
+  const mine: string[] = [];
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    const home = ctx.paths.home.endsWith(sep) ? ctx.paths.home : ctx.paths.home + sep;
+    const text = await readTextIfExists(join(d, ENV_FILE_NAME)).catch(() => undefined);
+    if (d.startsWith(home) || text?.includes(home)) mine.push(d);
+  }
+  return mine;
+}
+
+async function findUnregistered(ctx: AppContext, reg: Registry | undefined, repos: string[], containers: ContainerInfo[] | undefined): Promise<DiskSandbox[]> {
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
@@ -147,9 +163,7 @@ async function findUnregistered(reg: Registry | undefined, repos: string[], cont
     const parent = dirname(repo);
     for (const name of await readdir(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
   }
-  for (const c of containers ?? []) {
-    if (c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir && existsSync(c.workingDir)) await consider(c.workingDir, 'engine');
-  }
+  for (const d of await engineSandboxDirs(ctx, containers)) await consider(d, 'engine');
   return [...found.values()].sort((a, b) => a.path.localeCompare(b.path));
 }
 

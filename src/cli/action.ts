@@ -16,6 +16,8 @@ export function action<A extends unknown[]>(
     const opts = cmd.optsWithGlobals<{ json?: boolean; verbose?: boolean }>();
     const io = createOutput({ json: Boolean(opts.json), verbose: Boolean(opts.verbose) || Boolean(process.env.DEBUG) });
     try {
+      // --json keeps stderr for the one error document.
+      if (io.verbose && !io.json) (await import('../adapters/runner.js')).echoCommands((line) => io.err(io.c.dim(line)));
       const { appContext } = await import('../app/context.js');
       // Commander passes the arguments, the options, then the command itself (for global options).
       await body(io, appContext(), ...(args as A));

@@ -4,6 +4,14 @@ import { EXIT_CODES } from './exit-codes.js';
 import { createOutput } from './output.js';
 import { buildProgram } from './program.js';
 
+// `kinfra ... | head`: the reader went away; stop quietly, as other tools do, instead of a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const program = buildProgram();

@@ -28,7 +28,7 @@ export function buildProgram(): Command {
     .command('sandbox')
     .summary('create, run and inspect isolated sandboxes of your stack')
     .description(
-      'Isolated development sandboxes: one copy of the compose stack per git worktree, each on its\n' +
+      'Isolated development sandboxes: one copy of the compose stack per git worktree, each on its ' +
         'own port slot (slot N publishes the API on 8000+N, the database on 5432+N, ...).',
     )
     .addHelpText('after', examples(

@@ -62,3 +62,13 @@ describe('bad names and branches', () => {
     expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'usage' } });
   });
 });
+
+describe('output into a closed pipe', () => {
+  it('stops quietly when the reader goes away (kinfra ... | head), no stack trace', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('../helpers/cli.js');
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" sandbox --help | head -1; "${process.execPath}" "${CLI}" completion bash | head -c 10 >/dev/null`], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(r.stdout).toMatch(/^Usage: kinfra sandbox/);
+  });
+});

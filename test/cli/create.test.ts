@@ -141,7 +141,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     ws = workspace();
     for (let i = 1; i <= 10; i++) expect((await ws.run(['sandbox', 'create', `test-${i}`])).code).toBe(0);
     const r = await ws.run(['sandbox', 'create', 'test-11']);
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('All 10 sandbox slots are in use:');
     for (let i = 1; i <= 10; i++) expect(r.stderr).toContain(`Slot ${i}: ktrdr--test-${i}`);
     expect(r.stderr).toContain('kinfra sandbox destroy');
@@ -170,5 +170,17 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     const r = await ws.run(['sandbox', 'create', 'x'], { cwd: ws.home });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('is not inside a git repository');
+  });
+
+  it('--verbose shows every command it runs (quoted for a shell) on stderr; --json keeps stderr clean', async () => {
+    ws = workspace();
+    const r = await ws.run(['sandbox', 'create', 'loud', '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`$ git worktree add -b ktrdr--loud ${join(ws.dev, 'ktrdr--loud')} HEAD   # in ${ws.repo}`);
+    expect(r.stderr).toContain("'--format=%(refname:short)'");
+    expect(r.stdout).toContain('Created sandbox ktrdr--loud');
+    const quiet = await ws.run(['sandbox', 'create', 'quiet', '--verbose', '--json']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 });

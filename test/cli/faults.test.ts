@@ -42,7 +42,8 @@ describe('crash safety: kinfra killed at random points', () => {
     const registryFile = join(ws.home, '.ktrdr/sandboxes/registry.json');
 
     // A sandbox with uncommitted work and a commit on no other branch: nothing may ever remove it.
-    expect((await ws.run(['sandbox', 'create', 'precious'])).code).toBe(0);
+    const first = await ws.run(['sandbox', 'create', 'precious']);
+    expect(first.code, first.stderr).toBe(0);
     const precious = join(ws.dev, 'ktrdr--precious');
     writeFileSync(join(precious, 'notes.txt'), 'uncommitted work\n');
 

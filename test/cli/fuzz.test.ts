@@ -170,13 +170,13 @@ describe('bad input through the CLI (generated cases)', () => {
       return r;
     }, [0, 1, 4]); // 1: invalid name, branch or slot; 4: taken by a case running at the same time
     expect(bad).toEqual([]);
-  });
+  }, 400_000);
 
   it(`--from paths for init-shared (seed ${SEED})`, async () => {
     const froms = [...sample(argText(20), 30), '.', '..', '/', '/nonexistent', ws.repo, join(ws.repo, 'README.md'), join(ws.home, '.ktrdr/shared'), ''];
     const bad = await runCases(froms, (from) => ws.run(['sandbox', 'init-shared', '--json', `--from=${from}`]), [0, 1, 4]);
     expect(bad).toEqual([]);
-  });
+  }, 400_000);
 
   it(`kinfra.yaml contents (seed ${SEED})`, async () => {
     const dir = join(ws.root, 'dev', 'yaml-cases');
@@ -189,7 +189,7 @@ describe('bad input through the CLI (generated cases)', () => {
       return ws.run(['sandbox', 'provision', '--dry-run', '--json'], { cwd: repo });
     }, [0, 1]);
     expect(bad).toEqual([]);
-  });
+  }, 400_000);
 
   it(`.env.sandbox contents (seed ${SEED})`, async () => {
     const created = await ws.run(['sandbox', 'create', 'envfuzz', '--json']);
@@ -205,7 +205,7 @@ describe('bad input through the CLI (generated cases)', () => {
     }
     expect(bad).toEqual([]);
     expect((await ws.run(['sandbox', 'destroy', 'envfuzz', '--yes', '--force'])).code).toBe(0);
-  });
+  }, 400_000);
 
   afterAll(() => {
     // Nothing was written outside the sandboxes' own folders and kinfra's state folder, and no shell ran.

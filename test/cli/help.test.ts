@@ -43,3 +43,16 @@ describe('help (seed 000 task 7.3)', () => {
     expect(r.stdout).toContain('--data <json>');
   });
 });
+
+/** Every help text, word for word: a change to any of them shows up in review (update with `npx vitest run test/cli/help.test.ts -u`). */
+describe('help snapshots', () => {
+  const ALL = [
+    [], ['sandbox'], ['api'], ['completion'],
+    ...[...COMMANDS, 'doctor', 'provision', 'slots', 'release'].map((c) => ['sandbox', c]),
+  ];
+  it.each(ALL.map((a) => [a.join(' ') || 'kinfra', a]))('%s --help', async (name, args) => {
+    const r = await ws.run([...(args as string[]), '--help'], { env: { COLUMNS: '100' } });
+    expect(r.code).toBe(0);
+    await expect(r.stdout).toMatchFileSnapshot(`__snapshots__/help/${String(name).replace(/ /g, '-')}.txt`);
+  });
+});

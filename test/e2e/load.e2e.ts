@@ -16,7 +16,7 @@ const AGENTS = 20;
 
 /**
  * Which part of the example stack the agents run. 10 sandboxes at once on the
- * 2-core CI machine (measured, docs/benchmarks.md): the full stack (9
+ * 2-core CI machine (measured 2026-11-25): the full stack (9
  * containers each) had 11 of 20 agents done after 16 minutes, CPU-bound;
  * database + backend took 6.5 minutes, most of it 20 PostgreSQL initdb runs.
  * CI runs the stack's observability stand-ins (3 containers each, gate: Jaeger

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHttp, probeTcp } from '../../src/adapters/probes.js';
 import { parseJson, type Workspace } from '../helpers/cli.js';
+import { successDocument } from '../../src/docs/json-output.js';
 import { buildExampleImages, containerOf, dockerStop, exampleWorkspace, leftovers, removeLeftovers, requireEngine } from '../helpers/docker.js';
 
 /**
@@ -51,13 +52,16 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     expect(ra.stdout).toContain('API: http://localhost:28001/api/v1/docs');
     expect(rb.code, rb.stderr).toBe(0);
     const doc = parseJson(rb.stdout);
+    expect(successDocument('up').safeParse(doc).error?.issues ?? []).toEqual([]);
     expect(doc.data.gate.passed).toBe(true);
     expect(doc.data.gate.checks.map((c: { status: string }) => c.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
   });
 
   it('every published port of both sandboxes answers', async () => {
     for (const dir of [a(), b()]) {
-      const created = parseJson((await run(['sandbox', 'status', '--json'], dir)).stdout).data;
+      const statusDoc = parseJson((await run(['sandbox', 'status', '--json'], dir)).stdout);
+      expect(successDocument('status').safeParse(statusDoc).error?.issues ?? []).toEqual([]);
+      const created = statusDoc.data;
       // Docker's own healthchecks may still be deciding right after the gate passed: never counted as healthy.
       expect(created.containers).toMatchObject({ state: 'running', total: 9, running: 9, unhealthy: 0, withHealthcheck: 2 });
       expect(created.containers.healthy + created.containers.starting).toBe(2);

@@ -74,9 +74,9 @@ export function registerCompletion(program: Command): void {
     .command('completion')
     .summary('print the shell completion script (bash, zsh or fish)')
     .description(
-      'Print a completion script for your shell. Commands, options and their values\n' +
-        'come from this version of kinfra; at completion time the script asks kinfra\n' +
-        'for sandbox names (destroy), the services of the sandbox you are in (logs,\n' +
+      'Print a completion script for your shell. Commands, options and their values ' +
+        'come from this version of kinfra; at completion time the script asks kinfra ' +
+        'for sandbox names (destroy), the services of the sandbox you are in (logs, ' +
         'shell) and pool slots (release, --slot).',
     )
     .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))

@@ -36,8 +36,8 @@ export function registerCreate(sandbox: Command): void {
     .summary('create a sandbox: a git worktree with its own port slot')
     .description(
       'Create a new sandbox instance using a git worktree.\n\n' +
-        'Creates the folder ../<prefix>--<name> beside the main checkout (ktrdr--<name> by default), checks out\n' +
-        'a branch there, allocates the lowest free port slot (or the one given) and writes .env.sandbox.\n' +
+        'Creates the folder ../<prefix>--<name> beside the main checkout (ktrdr--<name> by default), checks out ' +
+        'a branch there, allocates the lowest free port slot (or the one given) and writes .env.sandbox. ' +
         'Run it anywhere in the repository, even inside another sandbox.',
     )
     .argument('<name>', "instance name: 'my-feature' creates ktrdr--my-feature")

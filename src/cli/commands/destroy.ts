@@ -25,10 +25,10 @@ export function registerDestroy(sandbox: Command): void {
     .command('destroy')
     .summary('unregister a sandbox and remove its worktree')
     .description(
-      'Destroy a sandbox: unregister it and remove the git worktree kinfra created for it.\n' +
+      'Destroy a sandbox: unregister it and remove the git worktree kinfra created for it. ' +
         'Without a name, destroys the sandbox that holds the current folder.\n\n' +
-        'It never loses work: with uncommitted changes, or commits that are on no other branch,\n' +
-        'tag or remote, it refuses unless --force, and says what would be lost. The branch itself is\n' +
+        'It never loses work: with uncommitted changes, or commits that are on no other branch, ' +
+        'tag or remote, it refuses unless --force, and says what would be lost. The branch itself is ' +
         'always kept. Folders kinfra did not create (made with init) are only unregistered.',
     )
     .argument('[name]', 'instance id or name (default: the sandbox of the current folder)')

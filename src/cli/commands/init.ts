@@ -7,9 +7,9 @@ export function registerInit(sandbox: Command): void {
     .command('init')
     .summary('make the current clone or worktree a sandbox')
     .description(
-      'Turn the checkout that holds the current folder (an existing clone or worktree) into a sandbox:\n' +
-        'allocate a port slot, write .env.sandbox and register it. Nothing else in the folder changes.\n' +
-        'If the folder already has a .env.sandbox but is not registered (for example after the registry\n' +
+      'Turn the checkout that holds the current folder (an existing clone or worktree) into a sandbox: ' +
+        'allocate a port slot, write .env.sandbox and register it. Nothing else in the folder changes. ' +
+        'If the folder already has a .env.sandbox but is not registered (for example after the registry ' +
         'was lost), it is registered again on the slot its file names, when that slot is still free.',
     )
     .option('-s, --slot <n>', 'use this port slot instead of the lowest free one', wholeNumber('--slot', 0, 999))

@@ -8,9 +8,9 @@ export function registerList(sandbox: Command): void {
     .alias('ls')
     .summary('list every registered sandbox')
     .description(
-      'List every registered sandbox on this machine with its slot, API port, status from Docker\n' +
-        '(running, stopped, partial x/y, missing) and folder. Entries whose folder no longer exists are\n' +
-        'removed first ("Cleaned N stale entries"). Compose projects named like sandboxes that no entry\n' +
+      'List every registered sandbox on this machine with its slot, API port, status from Docker ' +
+        '(running, stopped, partial x/y, missing) and folder. Entries whose folder no longer exists are ' +
+        'removed first ("Cleaned N stale entries"). Compose projects named like sandboxes that no entry ' +
         'owns are reported as orphans, with their volumes and networks; nothing is deleted.',
     )
     .option('--json', 'print the result as JSON')

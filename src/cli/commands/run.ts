@@ -75,8 +75,8 @@ export function registerUp(sandbox: Command): void {
     .command('up')
     .summary('start the sandbox stack and wait until it is ready')
     .description(
-      'Start the stack of the sandbox that holds the current folder: refuse if one of its ports is held by\n' +
-        'anything else (exit 3, naming the holder), run `docker compose up -d`, then the Startability Gate:\n' +
+      'Start the stack of the sandbox that holds the current folder: refuse if one of its ports is held by ' +
+        'anything else (exit 3, naming the holder), run `docker compose up -d`, then the Startability Gate: ' +
         'database, backend health, workers registered, observability. Exit 2 when the gate fails.',
     )
     .option('--no-wait', 'start the containers and return without running the gate')
@@ -97,7 +97,7 @@ export function registerGate(sandbox: Command): void {
     .command('gate')
     .summary('wait for the running sandbox to be ready (the Startability Gate only)')
     .description(
-      'Run only the Startability Gate against the running sandbox, starting nothing. Exit 0 when every\n' +
+      'Run only the Startability Gate against the running sandbox, starting nothing. Exit 0 when every ' +
         'check passes, 2 when one fails before the timeout: scripts and agents can wait for readiness with it.',
     )
     .option('--timeout <seconds>', `how long to wait (default: ${DEFAULT_TIMEOUT_S})`, wholeNumber('--timeout', 1, 3600))

@@ -23,9 +23,9 @@ export function registerShared(sandbox: Command): void {
     .command('init-shared')
     .summary('create the shared data folders, optionally copied from an environment')
     .description(
-      'Create the shared data folders every sandbox mounts (~/.ktrdr/shared/{data,models,strategies} by\n' +
-        'default; see `shared` in kinfra.yaml). With --from, copy each folder from an existing environment,\n' +
-        'showing progress and what was skipped. Files that differ in the target are kept unless you confirm\n' +
+      'Create the shared data folders every sandbox mounts (~/.ktrdr/shared/{data,models,strategies} by ' +
+        'default; see `shared` in kinfra.yaml). With --from, copy each folder from an existing environment, ' +
+        'showing progress and what was skipped. Files that differ in the target are kept unless you confirm ' +
         'or pass --force. An interrupted copy resumes where it stopped when run again.',
     )
     .option('--from <path>', 'copy data/, models/, strategies/ from this folder (e.g. ../ktrdr2)')
@@ -72,9 +72,9 @@ export function registerVerify(sandbox: Command): void {
     .summary('check that a compose file is safe to run as many sandboxes')
     .argument('[file]', 'compose file (default: the one sandboxes use here)')
     .description(
-      'Check a compose file for sandbox safety and say what to fix: every published host port is a\n' +
-        'configured variable whose default is the main checkout\'s port; no container_name; no fixed host\n' +
-        'port; shared mounts have fallbacks; container ports stay fixed. Warns (without failing) about\n' +
+      'Check a compose file for sandbox safety and say what to fix: every published host port is a ' +
+        'configured variable whose default is the main checkout\'s port; no container_name; no fixed host ' +
+        'port; shared mounts have fallbacks; container ports stay fixed. Warns (without failing) about ' +
         'ports published on all interfaces instead of 127.0.0.1. Exit 10 when there is a problem.',
     )
     .option('--json', 'print the result as JSON')

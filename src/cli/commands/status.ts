@@ -17,8 +17,8 @@ export function registerStatus(sandbox: Command): void {
     .command('status')
     .summary('show what runs in this sandbox, with every URL')
     .description(
-      'Show the sandbox that holds the current folder: slot, containers (running and healthy counted\n' +
-        'apart; only containers with a healthcheck can be healthy), every service URL, the workers and\n' +
+      'Show the sandbox that holds the current folder: slot, containers (running and healthy counted ' +
+        'apart; only containers with a healthcheck can be healthy), every service URL, the workers and ' +
         'whether the backend has registered them, and the shared data folders.',
     )
     .option('--json', 'print the result as JSON')

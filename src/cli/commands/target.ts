@@ -14,8 +14,8 @@ export function registerUrl(sandbox: Command): void {
     .command('url')
     .summary('print the API URL commands here talk to, and why')
     .description(
-      'Print the backend URL that `kinfra api` (and other tools using the kinfra resolver) would use from\n' +
-        'the current folder, and where it came from. Order: --url, then --port, then the .env.sandbox of\n' +
+      'Print the backend URL that `kinfra api` (and other tools using the kinfra resolver) would use from ' +
+        'the current folder, and where it came from. Order: --url, then --port, then the .env.sandbox of ' +
         'this folder or a parent, then http://localhost:8000. The file is read, never environment variables.',
     )
     .option('--json', 'print the result as JSON')
@@ -36,8 +36,8 @@ export function registerExec(sandbox: Command): void {
     .command('exec')
     .summary("run a command with this sandbox's variables")
     .description(
-      'Run a command with the variables of the .env.sandbox of this folder (ports, project name, shared\n' +
-        'folders) and its API URL (e.g. KTRDR_API_URL) in that command\'s environment only. Your shell is\n' +
+      'Run a command with the variables of the .env.sandbox of this folder (ports, project name, shared ' +
+        'folders) and its API URL (e.g. KTRDR_API_URL) in that command\'s environment only. Your shell is ' +
         'left untouched, so nothing leaks between terminals. The command runs without a shell.',
     )
     .argument('<command...>', 'the command and its arguments (put -- before it)')
@@ -53,9 +53,9 @@ export function registerApi(program: Command): void {
     .command('api')
     .summary('send one request to the backend of this sandbox')
     .description(
-      'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response:\n' +
-        'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it. A non-2xx\n' +
-        'answer exits 9 with the status on stderr. `ktrdr -p 8002 operations list` of the design reads\n' +
+      'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response: ' +
+        'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it. A non-2xx ' +
+        'answer exits 9 with the status on stderr. `ktrdr -p 8002 operations list` of the design reads ' +
         'here as `kinfra -p 8002 api get operations`.',
     )
     .argument('<method>', `HTTP method: ${METHODS.join(', ')} (any case)`)
