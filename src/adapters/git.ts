@@ -168,7 +168,8 @@ export async function unsharedCommits(worktree: string, ownBranch: string | unde
   if (r.exitCode !== 0) {
     // An unborn HEAD has no commits to lose.
     if (!(await headCommit(worktree))) return [];
-    throw externalError('git-failed', `git could not list the commits of ${worktree}: ${firstLine(r.stderr)}`);
+    throw externalError('git-failed', `git could not list the commits of ${worktree}: ${firstLine(r.stderr)}`,
+      `Run \`git log HEAD --not --branches --tags --remotes\` in ${worktree} to see the full error.`);
   }
   return r.stdout.split('\n').filter(Boolean);
 }

@@ -48,7 +48,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       if (e.code === 'ENOENT') {
         reject(externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`));
       } else {
-        reject(externalError('spawn-failed', `Could not run ${file}: ${e.message}`));
+        reject(externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
       }
     });
     child.on('close', (code, signal) => {
@@ -79,7 +79,7 @@ export function runStreaming(
     child.on('error', (e: NodeJS.ErrnoException) => {
       reject(e.code === 'ENOENT'
         ? externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`)
-        : externalError('spawn-failed', `Could not run ${file}: ${e.message}`));
+        : externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1)));
   });

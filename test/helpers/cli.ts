@@ -15,9 +15,10 @@ export interface CliResult {
 
 /** Environment for a child: a scratch HOME, git identity, no colour, nothing from the real home. */
 export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NO_COLOR: '1', ...extra };
-  delete env.FORCE_COLOR;
-  delete env.XDG_CONFIG_HOME;
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  delete base.FORCE_COLOR;
+  delete base.XDG_CONFIG_HOME;
+  const env: NodeJS.ProcessEnv = { ...base, HOME: home, NO_COLOR: '1', ...extra };
   env.GIT_CONFIG_NOSYSTEM = '1';
   return env;
 }
