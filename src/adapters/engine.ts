@@ -167,3 +167,9 @@ export async function engineVersion(): Promise<string> {
   if (api?.Version) return api.Version;
   return (await docker(['version', '--format', '{{.Server.Version}}'], 'reach the engine')).trim();
 }
+
+/** Whether compose project `project` still has containers or volumes on the engine (two queries). */
+export async function projectHasResources(project: string): Promise<boolean> {
+  const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
+  return containers.some((c) => c.project === project) || volumes.some((v) => v.project === project);
+}

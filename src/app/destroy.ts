@@ -8,6 +8,7 @@ import type { InstanceEntry, InstanceState, Registry } from '../core/registry/mo
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { slugify } from '../core/slug.js';
+import { releaseClaimsOf } from '../core/registry/slots.js';
 import type { AppContext } from './context.js';
 
 export interface DestroyRequest {
@@ -92,12 +93,7 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     }
     delete current.instances[instanceId];
     // Its pool slot (if any) is free again; its volumes were removed above.
-    for (const slot of Object.values(current.slots)) {
-      if (slot.claimed_by === instanceId) {
-        slot.claimed_by = null;
-        slot.claimed_at = null;
-      }
-    }
+    releaseClaimsOf(current, instanceId);
     if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
     // A kept worktree must not keep pointing at the pool slot it gave back.
     else if (entry.pool_slot !== undefined) await rm(join(plan.path, ENV_FILE_NAME), { force: true });

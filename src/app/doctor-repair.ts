@@ -9,9 +9,9 @@ import { isKinfraError } from '../core/errors.js';
 import { poolPlan, slotProject } from '../core/pool.js';
 import { portsForSlot } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { slotUnavailableReason } from '../core/registry/slots.js';
+import { releaseClaimsOf, slotUnavailableReason } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
-import { listContainers, listProjectVolumes } from '../adapters/engine.js';
+import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
 import { diagnoseAll } from './doctor.js';
 import { writeSandboxEnv } from './instance.js';
@@ -107,12 +107,6 @@ async function removeLeftover(path: string): Promise<Applied> {
   }
   await rm(path, { recursive: true, force: true });
   return { done: true, note: `removed ${path}` };
-}
-
-function releaseClaimsOf(registry: Registry, instanceId: string): void {
-  for (const s of Object.values(registry.slots)) {
-    if (s.claimed_by === instanceId) Object.assign(s, { claimed_by: null, claimed_at: null });
-  }
 }
 
 async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {
@@ -221,8 +215,7 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
   const env = (await readEnvFile(path).catch(() => undefined)) ?? {};
   const project = env.COMPOSE_PROJECT_NAME;
   if (project) {
-    const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
-    if (containers.some((c) => c.project === project) || volumes.some((v) => v.project === project)) {
+    if (await projectHasResources(project)) {
       return { done: false, note: `the compose project ${project} of ${path} still has containers or volumes; remove them with: docker compose -p ${project} down --volumes` };
     }
   }

@@ -13,7 +13,7 @@ import { isKinfraError } from '../core/errors.js';
 import { parseRegistryText, type Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
-import { SANDBOX_PROJECT } from './engine-state.js';
+import { SANDBOX_PROJECT, sandboxProjects } from './engine-state.js';
 import { findPortConflicts } from './port-conflicts.js';
 import { resolveSandbox } from './current.js';
 
@@ -26,7 +26,8 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
   const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
   const reg = registry.ok ? registry.value : undefined;
   const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
-  const repos = await knownRepos(ctx, reg, containers);
+  const engineDirs = await engineSandboxDirs(ctx, containers);
+  const repos = await knownRepos(ctx, reg, engineDirs);
   return {
     engine,
     compose,
@@ -34,7 +35,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     registry,
     leftovers: await leftovers(ctx),
     instances,
-    unregistered: await findUnregistered(ctx, reg, repos, containers),
+    unregistered: await findUnregistered(reg, repos, engineDirs),
     slotDirs: await slotDirs(ctx),
     projects: containers ? await projects(containers) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
@@ -121,12 +122,12 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
  * machine, so a compose project's folder adds its repository only when it is
  * this user's: under this HOME, or its .env.sandbox names this HOME.
  */
-async function knownRepos(ctx: AppContext, reg: Registry | undefined, containers: ContainerInfo[] | undefined): Promise<string[]> {
+async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
   for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && existsSync(e.parent_repo)) candidates.add(e.parent_repo);
-  for (const d of await engineSandboxDirs(ctx, containers)) {
+  for (const d of engineDirs) {
     const root = await mainRoot(d).catch(() => undefined);
     if (root) candidates.add(root);
   }
@@ -146,7 +147,7 @@ async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | 
   return mine;
 }
 
-async function findUnregistered(ctx: AppContext, reg: Registry | undefined, repos: string[], containers: ContainerInfo[] | undefined): Promise<DiskSandbox[]> {
+async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
@@ -163,7 +164,7 @@ async function findUnregistered(ctx: AppContext, reg: Registry | undefined, repo
     const parent = dirname(repo);
     for (const name of await readdir(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
   }
-  for (const d of await engineSandboxDirs(ctx, containers)) await consider(d, 'engine');
+  for (const d of engineDirs) await consider(d, 'engine');
   return [...found.values()].sort((a, b) => a.path.localeCompare(b.path));
 }
 
@@ -176,18 +177,7 @@ async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
 
 async function projects(containers: ContainerInfo[]): Promise<ProjectFacts[]> {
   const [volumes, networks] = await Promise.all([listProjectVolumes().catch(() => []), listProjectNetworks().catch(() => [])]);
-  const names = new Set<string>();
-  for (const r of [...containers, ...volumes, ...networks]) if (r.project && SANDBOX_PROJECT.test(r.project)) names.add(r.project);
-  return [...names].sort().map((project) => {
-    const cs = containers.filter((c) => c.project === project);
-    return {
-      project,
-      containers: cs.length,
-      running: cs.filter((c) => c.state === 'running').length,
-      volumes: volumes.filter((v) => v.project === project).map((v) => v.name),
-      networks: networks.filter((n) => n.project === project).map((n) => n.name),
-    };
-  });
+  return sandboxProjects(containers, volumes, networks);
 }
 
 /** Ports of registered sandboxes held by something other than that sandbox (and by what). */

@@ -1,4 +1,4 @@
-import type { ContainerInfo } from '../adapters/engine.js';
+import type { ContainerInfo, LabelledResource } from '../adapters/engine.js';
 
 /** What the engine says about one compose project (counted honestly: running and healthy apart). */
 export interface ProjectState {
@@ -36,3 +36,30 @@ export function stateLabel(p: ProjectState): string {
 
 /** Compose project names of kinfra's shape (`<prefix>--<name>`). */
 export const SANDBOX_PROJECT = /^[a-z0-9][a-z0-9-]*?--[a-z0-9][a-z0-9_-]*$/;
+
+/** A compose project of kinfra's naming as the engine holds it (list's orphans, doctor's facts). */
+export interface ProjectResources {
+  project: string;
+  containers: number;
+  running: number;
+  volumes: string[];
+  networks: string[];
+}
+
+/** Every compose project of kinfra's shape among these containers, volumes and networks. */
+export function sandboxProjects(
+  containers: readonly ContainerInfo[], volumes: readonly LabelledResource[], networks: readonly LabelledResource[],
+): ProjectResources[] {
+  const names = new Set<string>();
+  for (const r of [...containers, ...volumes, ...networks]) if (r.project && SANDBOX_PROJECT.test(r.project)) names.add(r.project);
+  return [...names].sort().map((project) => {
+    const cs = containers.filter((c) => c.project === project);
+    return {
+      project,
+      containers: cs.length,
+      running: cs.filter((c) => c.state === 'running').length,
+      volumes: volumes.filter((v) => v.project === project).map((v) => v.name),
+      networks: networks.filter((n) => n.project === project).map((n) => n.name),
+    };
+  });
+}

@@ -3,7 +3,7 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
-import { projectState, SANDBOX_PROJECT, stateLabel, type ProjectState } from './engine-state.js';
+import { projectState, sandboxProjects, stateLabel, type ProjectResources, type ProjectState } from './engine-state.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface InstanceRow {
@@ -23,13 +23,7 @@ export interface InstanceRow {
   state: string | null;
 }
 
-export interface OrphanProject {
-  project: string;
-  containers: number;
-  running: number;
-  volumes: string[];
-  networks: string[];
-}
+export type OrphanProject = ProjectResources;
 
 export interface ListResult {
   instances: InstanceRow[];
@@ -54,20 +48,7 @@ async function engineView(): Promise<EngineView> {
 }
 
 function orphansOf(view: EngineView, owned: (project: string) => boolean): OrphanProject[] {
-  const projects = new Set<string>();
-  for (const r of [...view.containers, ...view.volumes, ...view.networks]) {
-    if (r.project && SANDBOX_PROJECT.test(r.project) && !owned(r.project)) projects.add(r.project);
-  }
-  return [...projects].sort().map((project) => {
-    const cs = view.containers.filter((c) => c.project === project);
-    return {
-      project,
-      containers: cs.length,
-      running: cs.filter((c) => c.state === 'running').length,
-      volumes: view.volumes.filter((v) => v.project === project).map((v) => v.name),
-      networks: view.networks.filter((n) => n.project === project).map((n) => n.name),
-    };
-  });
+  return sandboxProjects(view.containers, view.volumes, view.networks).filter((p) => !owned(p.project));
 }
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config-loader.js';
 import { composeStream, type ComposeProject } from '../adapters/compose.js';
-import { listContainers, listProjectVolumes } from '../adapters/engine.js';
+import { listContainers, projectHasResources } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { mainRoot } from '../adapters/git.js';
@@ -199,8 +199,7 @@ function slotComposeProject(prefix: string, s: SlotEntry, env: Record<string, st
 /** Stop a slot's containers and remove its volumes, so the next claim starts clean. */
 export async function resetSlot(prefix: string, s: SlotEntry): Promise<void> {
   const project = slotProject(prefix, s.slot_id);
-  const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
-  if (!containers.some((c) => c.project === project) && !volumes.some((v) => v.project === project)) return;
+  if (!(await projectHasResources(project))) return;
   const env = (await readEnvFile(s.infrastructure_path)) ?? {};
   const code = await composeStream(slotComposeProject(prefix, s, env), ['down', '--volumes', '--remove-orphans']);
   if (code !== 0) {

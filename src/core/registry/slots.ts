@@ -86,3 +86,10 @@ export function allocateSlot(
     { slots: Object.fromEntries(owners) },
   );
 }
+
+/** Free every pool slot `instanceId` holds (its volumes are reset at the next claim). */
+export function releaseClaimsOf(registry: Registry, instanceId: string): void {
+  for (const s of Object.values(registry.slots)) {
+    if (s.claimed_by === instanceId) Object.assign(s, { claimed_by: null, claimed_at: null });
+  }
+}
