@@ -20,6 +20,8 @@ export interface ComposeTool {
 export interface ComposeProject {
   name: string;
   file: string;
+  /** Files kinfra generates, given after `file` (its ownership labels); kept in kinfra's state, never in the user's tree. */
+  layers?: readonly string[] | undefined;
   dir: string;
   envFile: string;
   /** The sandbox's variables. Set in the child's environment too: a variable in
@@ -60,7 +62,8 @@ export function detectCompose(): Promise<ComposeTool> {
 }
 
 function args(tool: ComposeTool, p: ComposeProject, sub: readonly string[]): string[] {
-  return [...tool.prefix, '--ansi', 'never', '-p', p.name, '-f', p.file, '--project-directory', p.dir, '--env-file', p.envFile, ...sub];
+  const files = [p.file, ...(p.layers ?? [])].flatMap((f) => ['-f', f]);
+  return [...tool.prefix, '--ansi', 'never', '-p', p.name, ...files, '--project-directory', p.dir, '--env-file', p.envFile, ...sub];
 }
 
 function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
@@ -80,6 +83,21 @@ export async function composeStream(p: ComposeProject, sub: readonly string[], o
 export async function composeCapture(p: ComposeProject, sub: readonly string[]): Promise<RunResult> {
   const tool = await detectCompose();
   return run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p) });
+}
+
+/**
+ * The effective configuration of the user's file alone, with every profile (v2: `--profile '*'`; v1's `config`
+ * lists every service anyway): what the generated layer must cover.
+ */
+export async function composeConfigText(p: ComposeProject): Promise<string> {
+  const tool = await detectCompose();
+  const all = tool.kind === 'v2' ? ['--profile', '*'] : [];
+  const r = await run(tool.file, args(tool, { ...p, layers: [] }, [...all, 'config']), { cwd: p.dir, env: childEnv(p) });
+  if (r.exitCode !== 0) {
+    throw new KinfraError('usage', 'compose-invalid', `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      `Check the file with: docker compose -f ${p.file} config`);
+  }
+  return r.stdout;
 }
 
 /** Service names of the effective compose file (profiles and interpolation applied). */

@@ -1,4 +1,5 @@
 import { KinfraError } from '../core/errors.js';
+import { OWNER_LABEL, PATH_LABEL, SANDBOX_LABEL, type Labelled } from '../core/ownership.js';
 import { engineGet } from './engine-api.js';
 import { run, type RunResult } from './runner.js';
 
@@ -26,18 +27,43 @@ export interface ContainerInfo {
   hostPorts: number[];
   /** The folder compose ran in: for a sandbox, its worktree (doctor finds lost sandboxes by it). */
   workingDir: string | undefined;
+  /** kinfra's ownership labels (dev.kinfra.*) it carries. */
+  labels: Record<string, string>;
+  /** Names of the volumes it mounts. */
+  volumes: string[];
 }
 
 export interface LabelledResource {
   name: string;
   project: string;
+  /** kinfra's ownership labels (dev.kinfra.*) it carries. */
+  labels: Record<string, string>;
+  /** Volumes: when the engine created it. */
+  createdAt?: string | undefined;
+}
+
+const KINFRA_LABELS = [OWNER_LABEL, SANDBOX_LABEL, PATH_LABEL] as const;
+
+function kinfraLabels(all: Record<string, string | undefined> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of KINFRA_LABELS) if (all?.[k]) out[k] = all[k]!;
+  return out;
+}
+
+/** A container as the ownership rules see it. */
+export function containerLabelled(c: ContainerInfo): Labelled {
+  return { kind: 'container', name: c.id, project: c.project, labels: c.labels, workingDir: c.workingDir };
+}
+
+export function resourceLabelled(kind: 'volume' | 'network', r: LabelledResource): Labelled {
+  return { kind, name: r.name, project: r.project, labels: r.labels, createdAt: r.createdAt };
 }
 
 const CONTAINER_FORMAT =
   '{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}},' +
   `"project":{{json (.Label "${PROJECT_LABEL}")}},"service":{{json (.Label "${SERVICE_LABEL}")}},` +
-  `"workingDir":{{json (.Label "${WORKING_DIR_LABEL}")}}}`;
-const RESOURCE_FORMAT = `{"name":{{json .Name}},"project":{{json (.Label "${PROJECT_LABEL}")}}}`;
+  `"workingDir":{{json (.Label "${WORKING_DIR_LABEL}")}},"mounts":{{json .Mounts}},` +
+  `"owner":{{json (.Label "${OWNER_LABEL}")}},"sandbox":{{json (.Label "${SANDBOX_LABEL}")}},"path":{{json (.Label "${PATH_LABEL}")}}}`;
 
 /** Classify a failed docker call into one actionable error (exit 7). */
 export function engineError(r: RunResult | undefined, what: string): KinfraError {
@@ -98,6 +124,7 @@ interface ApiContainer {
   Status?: string;
   Labels?: Record<string, string> | null;
   Ports?: { PublicPort?: number }[] | null;
+  Mounts?: { Type?: string; Name?: string }[] | null;
 }
 
 function fromApi(c: ApiContainer): ContainerInfo {
@@ -112,6 +139,8 @@ function fromApi(c: ApiContainer): ContainerInfo {
     project: labels[PROJECT_LABEL] || undefined,
     service: labels[SERVICE_LABEL] || undefined,
     workingDir: labels[WORKING_DIR_LABEL] || undefined,
+    labels: kinfraLabels(labels),
+    volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
     hostPorts: [...new Set((c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number'))].sort((a, b) => a - b),
   };
 }
@@ -129,7 +158,9 @@ export async function containersFromApi(): Promise<ContainerInfo[] | undefined> 
 
 export async function containersFromCli(): Promise<ContainerInfo[]> {
   const out = await docker(['ps', '-a', '--no-trunc', '--format', CONTAINER_FORMAT], 'list containers');
-  return jsonLines<{ id: string; name: string; state: string; status: string; ports: string; project: string; service: string; workingDir: string }>(out)
+  type Row = { id: string; name: string; state: string; status: string; ports: string; project: string; service: string; workingDir: string;
+    mounts: string; owner: string; sandbox: string; path: string };
+  return jsonLines<Row>(out)
     .map((c) => ({
       id: c.id.slice(0, 12),
       name: c.name,
@@ -139,26 +170,50 @@ export async function containersFromCli(): Promise<ContainerInfo[]> {
       project: c.project || undefined,
       service: c.service || undefined,
       workingDir: c.workingDir || undefined,
+      labels: kinfraLabels({ [OWNER_LABEL]: c.owner, [SANDBOX_LABEL]: c.sandbox, [PATH_LABEL]: c.path }),
+      // The CLI names only volumes here (bind mounts show as paths).
+      volumes: c.mounts.split(',').map((m) => m.trim()).filter((m) => m !== '' && !m.includes('/')),
       hostPorts: parseHostPorts(c.ports),
     }));
 }
 
-type ApiResource = { Name: string; Labels?: Record<string, string> | null };
+type ApiResource = { Name: string; Labels?: Record<string, string> | null; CreatedAt?: string; Created?: string };
 const resources = (list: ApiResource[]): LabelledResource[] =>
-  list.map((r) => ({ name: r.Name, project: r.Labels?.[PROJECT_LABEL] ?? '' })).filter((r) => r.project !== '');
+  list.map((r) => ({ name: r.Name, project: r.Labels?.[PROJECT_LABEL] ?? '', labels: kinfraLabels(r.Labels), createdAt: r.CreatedAt ?? r.Created }))
+    .filter((r) => r.project !== '');
+
+/** `docker volume|network inspect` of every one carrying a compose project label (the CLI's ls has no creation time). */
+async function inspectAll(kind: 'volume' | 'network'): Promise<LabelledResource[]> {
+  const names = (await docker([kind, 'ls', '-q', '--filter', `label=${PROJECT_LABEL}`], `list ${kind}s`)).split('\n').filter(Boolean);
+  if (names.length === 0) return [];
+  return resources(JSON.parse(await docker([kind, 'inspect', ...names], `inspect ${kind}s`)) as ApiResource[]);
+}
 
 export async function listProjectVolumes(): Promise<LabelledResource[]> {
   const api = await engineGet<{ Volumes: ApiResource[] | null }>(`/volumes?filters=${labelFilter}`);
   if (api) return resources(api.Volumes ?? []);
-  const out = await docker(['volume', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list volumes');
-  return jsonLines<LabelledResource>(out);
+  return inspectAll('volume');
 }
 
 export async function listProjectNetworks(): Promise<LabelledResource[]> {
   const api = await engineGet<ApiResource[]>(`/networks?filters=${labelFilter}`);
   if (api) return resources(api);
-  const out = await docker(['network', 'ls', '--filter', `label=${PROJECT_LABEL}`, '--format', RESOURCE_FORMAT], 'list networks');
-  return jsonLines<LabelledResource>(out);
+  return inspectAll('network');
+}
+
+/** Remove containers by id (with their anonymous volumes). Callers pass only ids they proved are theirs. */
+export async function removeContainers(ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await docker(['rm', '--force', '--volumes', ...ids], 'remove containers');
+}
+
+/** Remove volumes by name. Callers pass only names they proved are theirs. */
+export async function removeVolumes(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await docker(['volume', 'rm', ...names], 'remove volumes');
+}
+
+/** Remove networks by name; the engine refuses one that a container still uses. */
+export async function removeNetworks(names: readonly string[]): Promise<void> {
+  if (names.length > 0) await docker(['network', 'rm', ...names], 'remove networks');
 }
 
 /** The Engine's version: proof it answers (doctor). */

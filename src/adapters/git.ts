@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { externalError, usageError } from '../core/errors.js';
 import { run, type RunResult } from './runner.js';
 
@@ -127,10 +128,12 @@ export async function currentBranch(cwd: string): Promise<string | undefined> {
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
-export async function removeWorktree(repo: string, path: string): Promise<void> {
-  // --force: the caller has already checked for work at risk; git would also
-  // refuse over kinfra's own untracked .env.sandbox.
-  const r = await git(repo, ['worktree', 'remove', '--force', path]);
+/**
+ * `git worktree remove`, with --force only when the user asked for it: git then
+ * checks once more, at the very last moment, that nothing is modified or untracked.
+ */
+export async function removeWorktree(repo: string, path: string, force = false): Promise<void> {
+  const r = await git(repo, ['worktree', 'remove', ...(force ? ['--force'] : []), path]);
   if (r.exitCode !== 0) {
     throw externalError('worktree-remove-failed', `git could not remove the worktree ${path}: ${firstLine(r.stderr)}`,
       `Remove it by hand with: git worktree remove ${path}`);
@@ -141,6 +144,24 @@ export async function removeWorktree(repo: string, path: string): Promise<void> 
 /** Delete a branch kinfra itself created moments ago (rollback of a failed create). */
 export async function deleteBranch(repo: string, branch: string): Promise<void> {
   await git(repo, ['branch', '-D', branch]);
+}
+
+/**
+ * What git does not keep of a worktree: uncommitted paths (tracked or untracked, except `ignore`), nested
+ * repositories (git lists those as untracked folders), and git-ignored paths outside `regenerable`.
+ */
+export async function uncommittedWork(
+  worktree: string, ignore: readonly string[], isRegenerable: (path: string) => boolean,
+): Promise<{ uncommitted: string[]; nestedRepos: string[]; ignored: string[] }> {
+  const all = await uncommittedPaths(worktree, ignore);
+  const ignoredOut = await gitOk(worktree, ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=normal'], 'list ignored files');
+  const ignoredAll = ignoredOut.split('\0').filter((f) => f.startsWith('!! ')).map((f) => f.slice(3));
+  const ignored = ignoredAll.filter((p) => !isRegenerable(p));
+  const nestedRepos = [
+    ...all.filter((p) => p.endsWith('/')),
+    ...ignored.filter((p) => p.endsWith('/') && existsSync(join(worktree, p, '.git'))),
+  ].filter((p) => !isRegenerable(p));
+  return { uncommitted: all.filter((p) => !p.endsWith('/')), nestedRepos, ignored: ignored.filter((p) => !nestedRepos.includes(p)) };
 }
 
 /** Paths with uncommitted changes (tracked or untracked), except the ones in `ignore`. */
@@ -159,11 +180,12 @@ export async function uncommittedPaths(worktree: string, ignore: readonly string
   return paths;
 }
 
-/** Commits reachable from HEAD but from no other branch, tag or remote (`%h %s` each). */
-export async function unsharedCommits(worktree: string, ownBranch: string | undefined): Promise<string[]> {
-  const args = ['log', '--format=%h %s', 'HEAD', '--not'];
-  if (ownBranch) args.push(`--exclude=${ownBranch}`);
-  args.push('--branches', '--tags', '--remotes');
+/**
+ * Commits reachable from HEAD but from no branch, tag or remote (`%h %s` each). The worktree's own branch
+ * counts: destroy keeps it, so its commits are not lost (a detached HEAD's commits can be).
+ */
+export async function unsharedCommits(worktree: string): Promise<string[]> {
+  const args = ['log', '--format=%h %s', 'HEAD', '--not', '--branches', '--tags', '--remotes'];
   const r = await git(worktree, args);
   if (r.exitCode !== 0) {
     // An unborn HEAD has no commits to lose.

@@ -15,6 +15,10 @@ export interface StatePaths {
   /** Where a migrated v1 file is copied before anything else happens. */
   registryV1Backup: string;
   sandboxesDir: string;
+  /** The owner id of this kinfra state: the label that proves a Docker resource is this kinfra's. */
+  ownerId: string;
+  /** Compose layers kinfra generates per sandbox (labels; never written into the user's tree). */
+  layersDir: string;
 }
 
 export function statePaths(home: string = homedir()): StatePaths {
@@ -27,6 +31,8 @@ export function statePaths(home: string = homedir()): StatePaths {
     registry: join(sandboxesDir, 'registry.json'),
     registryV1: join(stateDir, 'sandbox', 'instances.json'),
     registryV1Backup: join(sandboxesDir, 'instances.v1.backup.json'),
+    ownerId: join(sandboxesDir, 'owner-id'),
+    layersDir: join(sandboxesDir, 'layers'),
   };
 }
 

@@ -1,18 +1,28 @@
-import { dirname, join } from 'node:path';
 import { composeStream } from '../adapters/compose.js';
 import { KinfraError } from '../core/errors.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox } from './current.js';
+import { assertProjectFree, projectInventory, removeOwned } from './ownership.js';
 
-/** `kinfra sandbox down [-v]`: stop the sandbox's containers (and remove its volumes). */
-export async function downSandbox(ctx: AppContext, opts: { volumes: boolean }): Promise<{ instanceId: string; volumesRemoved: boolean }> {
+/**
+ * `kinfra sandbox down [-v]`: stop the sandbox's containers (and remove its volumes). Refuses when the compose
+ * project holds someone else's resources; with -v removes only volumes proven the sandbox's.
+ */
+export async function downSandbox(ctx: AppContext, opts: { volumes: boolean }): Promise<{ instanceId: string; volumesRemoved: boolean; keptVolumes: string[] }> {
   const s = await resolveSandbox(ctx);
-  const code = await composeStream(s.project, ['down', '--remove-orphans', ...(opts.volumes ? ['--volumes'] : [])]);
-  if (code !== 0) {
-    throw new KinfraError('external', 'compose-down-failed', `docker compose down failed for ${s.instanceId} (exit ${code}); its output is above.`,
-      'Fix what compose reports and run `kinfra sandbox down` again.');
-  }
-  return { instanceId: s.instanceId, volumesRemoved: opts.volumes };
+  const registry = await ctx.registry.read();
+  const inv = await projectInventory(s.stamp, registry);
+  assertProjectFree(inv, s.project.name, `stop ${s.instanceId}`);
+  // With -v: its own containers (and their anonymous volumes) and proven volumes by id, never by project name.
+  const keptVolumes = opts.volumes ? (await removeOwned(inv)).keptVolumes : [];
+  const code = await composeStream(s.project, ['down', '--remove-orphans']);
+  if (code !== 0) throw composeDownFailed(s.instanceId, code, 'run `kinfra sandbox down` again');
+  return { instanceId: s.instanceId, volumesRemoved: opts.volumes, keptVolumes };
+}
+
+export function composeDownFailed(what: string, code: number, then: string): KinfraError {
+  return new KinfraError('external', 'compose-down-failed', `docker compose down failed for ${what} (exit ${code}); its output is above.`,
+    `Fix what compose reports and ${then}.`);
 }
 
 /** `kinfra sandbox logs [service] [-f] [-n N]`: compose logs, straight to the terminal. */
@@ -32,29 +42,3 @@ export async function sandboxShell(ctx: AppContext, opts: { service?: string | u
   return code;
 }
 
-/**
- * Stop a sandbox's containers and remove its volumes before destroy removes
- * its folder (seed 002 ordering). Finds them by project label; needs the
- * compose file only when there is something to remove.
- */
-export async function removeSandboxContainers(instanceId: string, dir: string): Promise<{ containers: number; volumes: number }> {
-  const { listContainers, listProjectVolumes } = await import('../adapters/engine.js');
-  const { readEnvFile } = await import('../adapters/env-store.js');
-  const env = (await readEnvFile(dir).catch(() => undefined)) ?? {};
-  // A pool-slot sandbox runs as the slot's project from the slot's compose file.
-  const name = env.COMPOSE_PROJECT_NAME ?? instanceId;
-  const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
-  const mine = containers.filter((c) => c.project === name).length;
-  const vols = volumes.filter((v) => v.project === name).length;
-  if (mine === 0 && vols === 0) return { containers: 0, volumes: 0 };
-  const { loadConfig } = await import('../adapters/config-loader.js');
-  const { findComposeFile } = await import('./current.js');
-  const file = env.KINFRA_COMPOSE_FILE ?? findComposeFile(dir, await loadConfig(dir));
-  const project = { name, file, dir: env.KINFRA_COMPOSE_FILE ? dirname(file) : dir, envFile: join(dir, '.env.sandbox'), env };
-  const code = await composeStream(project, ['down', '--volumes', '--remove-orphans']);
-  if (code !== 0) {
-    throw new KinfraError('external', 'compose-down-failed', `docker compose down failed for ${instanceId} (exit ${code}); nothing was destroyed.`,
-      'Fix what compose reports and run destroy again.');
-  }
-  return { containers: mine, volumes: vols };
-}

@@ -18,7 +18,9 @@ import { slotProject } from '../core/pool.js';
 import { claimSlotFor } from './pool.js';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
-import { instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
+import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
+import { ownerId } from '../adapters/owner-id.js';
+import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
 import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
@@ -30,6 +32,8 @@ export interface CreateRequest {
   slot?: number | undefined;
   /** Minimum pool profile; claims from the pool when one is provisioned. */
   profile?: string | undefined;
+  /** Add a numeric suffix when the name is taken, instead of refusing. */
+  unique?: boolean | undefined;
 }
 
 /**
@@ -42,14 +46,19 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const root = await mainRoot(ctx.cwd);
   const config = await loadConfig(root);
   if (req.branch !== undefined) await checkBranchName(root, req.branch);
+  const owner = await ownerId(ctx.paths.ownerId);
+  const wanted = instanceIdFor(config.prefix, slug);
+  // Outside the lock (no engine call while other kinfra processes wait); the id is rechecked under it.
+  await assertNameFreeOnEngine(ctx, wanted, join(dirname(root), wanted), owner);
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
   try {
     return await ctx.registry.update(async (registry, save) => {
       const worktrees = await listWorktrees(root);
       const cleaned = removeStaleEntries(registry);
-      const instanceId = uniqueInstanceId(instanceIdFor(config.prefix, slug), (id) => id in registry.instances);
+      const instanceId = freshInstanceId(wanted, (id) => registry.instances[id]?.path, req.unique ?? false);
       const path = join(dirname(root), instanceId);
+      if (instanceId !== wanted) await assertNameFreeOnEngine(ctx, instanceId, path, owner);
       if (existsSync(path)) {
         throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
@@ -85,8 +94,8 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         await addWorktree(root, path, mode);
         made = { path, createdBranch };
         const envFile = poolSlot
-          ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt, true)
-          : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt, true);
+          ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt, true, owner)
+          : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt, true, owner);
         registry.instances[instanceId] = entry;
         return { instanceId, slot, path, branch, ports, profile: poolSlot?.profile, envFile, configSource: config.source, cleaned };
       } catch (e) {
@@ -115,6 +124,7 @@ async function branchMode(root: string, branch: string, worktrees: { path: strin
 }
 
 async function undoWorktree(root: string, path: string, createdBranch: string | undefined): Promise<void> {
-  await removeWorktree(root, path).catch(() => undefined);
+  // --force: kinfra made this worktree moments ago and nothing else wrote to it.
+  await removeWorktree(root, path, true).catch(() => undefined);
   if (createdBranch) await deleteBranch(root, createdBranch).catch(() => undefined);
 }

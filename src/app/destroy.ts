@@ -1,27 +1,38 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listWorktrees, repoToplevel, uncommittedPaths, unsharedCommits, removeWorktree } from '../adapters/git.js';
-import { conflictError, isKinfraError, KinfraError, notFoundError } from '../core/errors.js';
-import { removeSandboxContainers } from './compose-commands.js';
-import type { InstanceEntry, InstanceState, Registry } from '../core/registry/model.js';
-import { CREATED_WORKTREE_KEY, ENV_FILE_NAME } from '../core/sandbox-env.js';
+import { loadConfig } from '../adapters/config-loader.js';
+import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
-import { slugify } from '../core/slug.js';
+import { listWorktrees, removeWorktree, uncommittedWork, unsharedCommits } from '../adapters/git.js';
+import { ownerId } from '../adapters/owner-id.js';
+import type { Config } from '../core/config/config.js';
+import { conflictError, isKinfraError, KinfraError, notFoundError } from '../core/errors.js';
+import type { Stamp } from '../core/ownership.js';
+import type { InstanceEntry, InstanceState, Registry } from '../core/registry/model.js';
 import { releaseClaimsOf } from '../core/registry/slots.js';
+import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import { hasWork, isRegenerable, noWork, workLines, type WorkAtRisk } from '../core/work-at-risk.js';
 import type { AppContext } from './context.js';
+import { entryByName, entryHolding, envDisagreement, envDisagreesError } from './current.js';
+import { forgetAdopted, projectInventory, removeOwned, type Removal } from './ownership.js';
 
 export interface DestroyRequest {
   /** Instance id or name; undefined means the sandbox that holds cwd. */
   name?: string | undefined;
   keepWorktree: boolean;
-  /** Skip the work-at-risk check (and the confirmation). */
+  /** Skip the work-at-risk check (and the confirmations). */
   force: boolean;
   /** Asked once the plan is known; false cancels. */
   confirm: (plan: DestroyPlan) => Promise<boolean>;
+  /**
+   * Asked about volumes of the sandbox's project that carry no owner label and were never adopted (made before
+   * kinfra labelled its resources): true removes them. Not skipped by --yes; --force removes them without asking.
+   */
+  confirmUnlabelled: (volumes: readonly string[]) => Promise<boolean>;
 }
 
-export interface DestroyPlan {
+export interface DestroyPlan extends WorkAtRisk {
   instanceId: string;
   slot: number;
   path: string;
@@ -30,84 +41,141 @@ export interface DestroyPlan {
   removesFolder: boolean;
   /** Why the folder is kept, when it is. */
   keepReason: string | null;
-  uncommitted: string[];
-  unsharedCommits: string[];
 }
 
 export interface DestroyResult extends DestroyPlan {
   cancelled: boolean;
   /** Containers and volumes removed first; null when Docker could not be asked (only with --force). */
   removed: { containers: number; volumes: number } | null;
+  /** Unlabelled volumes of its project that nobody confirmed are its own: left on the engine. */
+  keptVolumes: string[];
   /** Why containers were not removed, when they were not. */
   engineWarning: string | null;
 }
 
 /**
- * `kinfra sandbox destroy`: unregister a sandbox and remove the worktree kinfra
- * made for it. It never removes a folder it did not create, and never one with
- * work at risk unless forced (the branch itself is always kept).
+ * `kinfra sandbox destroy`: remove a sandbox's own containers and volumes,
+ * unregister it and remove the worktree kinfra made for it. The registry
+ * decides what the sandbox is; its .env.sandbox must agree. Work at risk is
+ * checked before anything happens and again at the last moment, under the lock,
+ * and git removes the worktree without --force unless the user gave --force.
  */
 export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Promise<DestroyResult> {
   const registry = await ctx.registry.read();
-  const [instanceId, entry] = await findInstance(ctx, registry, req.name);
-  const plan = await planDestroy(instanceId, entry, req.keepWorktree);
-
-  const atRisk = plan.removesFolder && (plan.uncommitted.length > 0 || plan.unsharedCommits.length > 0);
-  if (atRisk && !req.force) {
-    const lines = [
-      ...plan.uncommitted.slice(0, 10).map((p) => `  uncommitted: ${p}`),
-      ...plan.unsharedCommits.slice(0, 10).map((c) => `  commit on no other branch or remote: ${c}`),
-    ];
-    const more = plan.uncommitted.length + plan.unsharedCommits.length - lines.length;
-    throw conflictError('work-at-risk',
-      `Refusing to destroy ${instanceId}: ${plan.path} has work that would be lost:\n${lines.join('\n')}${more > 0 ? `\n  ... and ${more} more` : ''}`,
-      `Commit and push it (or merge the branch), use --keep-worktree to unregister only, or --force to remove it anyway` +
-        `${plan.branch ? ` (branch ${plan.branch} is kept either way)` : ''}.`,
-      { uncommitted: plan.uncommitted, unsharedCommits: plan.unsharedCommits });
+  const [instanceId, entry] = req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
+  const config = await loadConfig(existsSync(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
+  // --force acts on the registry's project and folder all the same: nothing the file names is followed.
+  if (config && existsSync(entry.path) && !req.force) {
+    const env = await readEnvFile(entry.path).catch((e: unknown) => (e as Error).message);
+    const why = typeof env === 'string' ? `it cannot be read (${env})` : env === undefined ? undefined : envDisagreement(env, instanceId, entry, config);
+    if (why) throw envDisagreesError(instanceId, entry.path, why);
   }
-  if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, engineWarning: null };
+  const regenerable = config?.regenerable ?? [];
+  const plan = await planDestroy(instanceId, entry, req.keepWorktree, regenerable);
+  if (plan.removesFolder && hasWork(plan) && !req.force) throw workAtRisk(plan, plan, false);
+  if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
 
+  const stamp = await stampOf(ctx, registry, instanceId, entry);
   // The intent first: killed after this, the entry says a destroy was under way (doctor reports it).
   await markState(ctx, instanceId, entry, 'destroying');
-  let removed: DestroyResult['removed'] = null;
+  let removal: Removal | null = null;
   let engineWarning: string | null = null;
   try {
-    // Containers and volumes first, while the compose file still exists.
-    removed = await removeSandboxContainers(instanceId, entry.path);
+    const inv = await projectInventory(stamp, registry);
+    const unlabelled = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
+    const confirmed = unlabelled.length > 0 && (req.force || (await req.confirmUnlabelled(unlabelled))) ? unlabelled : [];
+    // Containers and volumes first (seed 002's order), and only those this registry owns.
+    removal = await removeOwned(inv, confirmed);
   } catch (e) {
     if (!(isKinfraError(e) && e.category === 'engine' && req.force)) {
       await markState(ctx, instanceId, entry, undefined).catch(() => undefined);
       if (isKinfraError(e) && e.category === 'engine') {
         throw new KinfraError('engine', e.code, `${e.message} destroy stops the sandbox's containers first.`,
-          `${e.hint ?? ''} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim());
+          `${e.hint} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim());
       }
       throw e;
     }
     engineWarning = `${e.message} Containers of ${instanceId}, if any, were left running.`;
   }
 
-  await ctx.registry.update(async (current) => {
+  await ctx.registry.update(async (current, save) => {
     const now = current.instances[instanceId];
     if (!now || now.path !== entry.path) {
       throw notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');
     }
+    if (plan.removesFolder && existsSync(plan.path)) {
+      await removeFolder(now, plan, req.force, regenerable, save);
+    } else if (existsSync(plan.path)) {
+      // A kept folder must not be able to run on the slot it gives back, nor be registered again from it.
+      await removeOwnEnvFile(plan.path, instanceId);
+    }
     delete current.instances[instanceId];
-    // Its pool slot (if any) is free again; its volumes were removed above.
     releaseClaimsOf(current, instanceId);
-    if (plan.removesFolder && existsSync(plan.path)) await removeWorktree(entry.parent_repo, plan.path);
-    // A kept worktree must not keep pointing at the pool slot it gave back.
-    else if (entry.pool_slot !== undefined) await rm(join(plan.path, ENV_FILE_NAME), { force: true });
-    // A kept folder is the user's now: initialised again, destroy must not remove it.
-    else if (existsSync(plan.path)) await dropCreatedMark(plan.path);
+    if (removal && removal.keptVolumes.length === 0) forgetAdopted(current, stamp.sandbox);
   });
-  return { ...plan, cancelled: false, removed, engineWarning };
+  return {
+    ...plan,
+    cancelled: false,
+    removed: removal && { containers: removal.containers, volumes: removal.volumes },
+    keptVolumes: removal?.keptVolumes ?? [],
+    engineWarning,
+  };
 }
 
-async function dropCreatedMark(dir: string): Promise<void> {
-  const file = join(dir, ENV_FILE_NAME);
-  const text = await readTextIfExists(file);
-  const kept = text?.split('\n').filter((l) => !l.startsWith(`${CREATED_WORKTREE_KEY}=`)).join('\n');
-  if (text !== undefined && kept !== text) await writeTextAtomic(file, kept!);
+/**
+ * Under the registry lock, at the last moment: look at the worktree again (a file may have been written since
+ * the first look), then let git remove it, itself refusing modified or untracked files unless --force.
+ */
+async function removeFolder(now: InstanceEntry, plan: DestroyPlan, force: boolean, regenerable: readonly string[], save: () => Promise<void>): Promise<void> {
+  const latest = await workIn(plan.path, regenerable);
+  if (hasWork(latest) && !force) {
+    delete now.state;
+    await save();
+    throw workAtRisk(plan, latest, true);
+  }
+  // Recorded before git starts: a kill mid-removal leaves an entry saying kinfra had checked and begun (doctor finishes it).
+  now.state = 'removing-worktree';
+  await save();
+  const envFile = join(plan.path, ENV_FILE_NAME);
+  const envText = await readTextIfExists(envFile);
+  // kinfra's own untracked file: git would refuse over it.
+  await rm(envFile, { force: true });
+  try {
+    await removeWorktree(now.parent_repo, plan.path, force);
+  } catch (e) {
+    if (envText !== undefined && existsSync(plan.path)) await writeTextAtomic(envFile, envText).catch(() => undefined);
+    delete now.state;
+    await save();
+    if (isKinfraError(e) && e.code === 'worktree-remove-failed' && existsSync(plan.path)) {
+      throw workAtRisk(plan, await workIn(plan.path, regenerable).catch(() => noWork()), true, e.message);
+    }
+    throw e;
+  }
+}
+
+function workAtRisk(plan: DestroyPlan, w: WorkAtRisk, late: boolean, gitSaid?: string): KinfraError {
+  const lines = workLines(w);
+  const after = late
+    ? ' It appeared after destroy first looked; its containers and volumes are already removed, the folder and its registration are kept.'
+    : '';
+  return conflictError('work-at-risk',
+    `Refusing to destroy ${plan.instanceId}: ${plan.path} has work that would be lost:\n${lines.join('\n') || `  ${gitSaid ?? 'git refused to remove it'}`}${after}`,
+    `Commit and push it (or merge the branch), use --keep-worktree to unregister only, or --force to remove it anyway` +
+      `${plan.branch ? ` (branch ${plan.branch} is kept either way)` : ''}.`,
+    { uncommitted: w.uncommitted, ignored: w.ignored, nestedRepos: w.nestedRepos, unsharedCommits: w.unsharedCommits });
+}
+
+/** Remove the .env.sandbox of a folder destroy keeps, if it is this sandbox's (never someone else's file). */
+async function removeOwnEnvFile(dir: string, instanceId: string): Promise<void> {
+  const env = await readEnvFile(dir).catch(() => undefined);
+  if (env?.INSTANCE_ID === instanceId) await rm(join(dir, ENV_FILE_NAME), { force: true });
+}
+
+/** The labels its resources carry: its own project and folder, or the pool slot's it holds. */
+async function stampOf(ctx: AppContext, registry: Registry, id: string, e: InstanceEntry): Promise<Stamp> {
+  const slot = e.pool_slot !== undefined ? registry.slots[String(e.pool_slot)] : undefined;
+  const heldSlot = slot?.claimed_by === id ? slot : undefined;
+  return { owner: await ownerId(ctx.paths.ownerId), sandbox: e.compose_project ?? id, path: heldSlot?.infrastructure_path ?? e.path };
 }
 
 /** Set (or clear) the in-progress state of an entry, if it is still the same sandbox. */
@@ -122,30 +190,13 @@ async function markState(ctx: AppContext, instanceId: string, entry: InstanceEnt
   });
 }
 
-async function findInstance(ctx: AppContext, registry: Registry, name: string | undefined): Promise<[string, InstanceEntry]> {
-  const all = Object.entries(registry.instances);
-  if (name !== undefined) {
-    const exact = all.find(([id]) => id === name);
-    if (exact) return exact;
-    const slug = slugify(name);
-    const bySlug = all.filter(([id]) => slug !== '' && id.endsWith(`--${slug}`));
-    if (bySlug.length === 1) return bySlug[0]!;
-    if (bySlug.length > 1) {
-      throw notFoundError('ambiguous-name', `${name} matches several sandboxes: ${bySlug.map(([id]) => id).join(', ')}.`, 'Name one by its full id.');
-    }
-    throw notFoundError('unknown-instance', `No sandbox named ${name} is registered.`, 'See the registered sandboxes with: kinfra sandbox list');
-  }
-  const top = await repoToplevel(ctx.cwd).catch(() => undefined);
-  const mine = top && all.find(([, e]) => e.path === top);
-  if (!mine) {
-    throw notFoundError('not-in-sandbox', `${top ?? ctx.cwd} is not a registered sandbox.`,
-      'Run destroy inside a sandbox folder, or name one: kinfra sandbox destroy <name> (see kinfra sandbox list).');
-  }
-  return mine;
+async function workIn(path: string, regenerable: readonly string[]): Promise<WorkAtRisk> {
+  const files = await uncommittedWork(path, [ENV_FILE_NAME], (p) => isRegenerable(p, regenerable));
+  return { ...files, unsharedCommits: await unsharedCommits(path) };
 }
 
-async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: boolean): Promise<DestroyPlan> {
-  const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, uncommitted: [] as string[], unsharedCommits: [] as string[] };
+async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: boolean, regenerable: Config['regenerable']): Promise<DestroyPlan> {
+  const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, ...noWork() };
   const keep = (keepReason: string): DestroyPlan => ({ ...base, removesFolder: false, keepReason });
   if (keepWorktree) return keep('--keep-worktree');
   if (!existsSync(e.path)) return keep('the folder no longer exists');
@@ -154,13 +205,5 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
   const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
   const idx = worktrees.findIndex((w) => w.path === e.path);
   if (idx <= 0) return keep(`it is not a linked worktree of ${e.parent_repo}`);
-  const branch = worktrees[idx]!.branch;
-  return {
-    ...base,
-    branch,
-    removesFolder: true,
-    keepReason: null,
-    uncommitted: await uncommittedPaths(e.path, [ENV_FILE_NAME]),
-    unsharedCommits: await unsharedCommits(e.path, branch),
-  };
+  return { ...base, branch: worktrees[idx]!.branch, removesFolder: true, keepReason: null, ...(await workIn(e.path, regenerable)) };
 }

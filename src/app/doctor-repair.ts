@@ -10,7 +10,9 @@ import { poolPlan, slotProject } from '../core/pool.js';
 import { portsForSlot } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { releaseClaimsOf, slotUnavailableReason } from '../core/registry/slots.js';
-import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv, OWNER_KEY } from '../core/sandbox-env.js';
+import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
+import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
 import { diagnoseAll } from './doctor.js';
@@ -128,13 +130,18 @@ async function forget(reg: Registry, id: string, e: InstanceEntry): Promise<void
 async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
-    if (!e || e.state !== 'destroying') return { done: false, note: 'no longer needed' };
+    if (!e || (e.state !== 'destroying' && e.state !== 'removing-worktree')) return { done: false, note: 'no longer needed' };
     if (!existsSync(e.path)) {
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id} (its folder was already removed)` };
     }
-    if (!existsSync(join(e.path, '.git')) && e.created_worktree) {
-      // git had started removing the worktree kinfra made, after destroy's own work-at-risk check.
+    if (!existsSync(join(e.path, '.git'))) {
+      // git had started removing the worktree: finish only what kinfra provably made and had checked.
+      const why = await whyNotRemovable(ctx, id, e);
+      if (why) {
+        await forget(reg, id, e);
+        return { done: false, note: `unregistered ${id}; left ${e.path} because ${why}: look at it, then remove it by hand` };
+      }
       await rm(e.path, { recursive: true, force: true });
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id}: removed what was left of ${e.path}` };
@@ -154,12 +161,14 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
     }
     if (!existsSync(join(e.path, '.git'))) {
       await forget(reg, id, e);
-      if ((await readdir(e.path)).length === 0) {
+      if (!protectedReason(e.path, guardOf(ctx, e)) && (await readdir(e.path)).length === 0) {
         await rmdir(e.path);
         return { done: true, note: `dropped ${id}: its create was killed before git made the worktree (removed the empty ${e.path})` };
       }
       return { done: false, note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it` };
     }
+    const notOurs = notCreatedWorktree(e.path, id, guardOf(ctx, e));
+    if (notOurs) return { done: false, note: `left ${e.path} alone: ${notOurs}; run kinfra sandbox destroy ${id} --keep-worktree` };
     const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
     if (!worktrees.some((w) => w.path === e.path)) {
       return { done: false, note: `${e.path} is not a worktree of ${e.parent_repo}; look at it, then run kinfra sandbox destroy ${id} --keep-worktree` };
@@ -171,13 +180,31 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
       if (!s || (s.claimed_by && s.claimed_by !== id)) {
         return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${s ? `claimed by ${s.claimed_by}` : 'gone'}; run kinfra sandbox destroy ${id}` };
       }
-      await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true);
+      await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true, await ownerIdOrNone(ctx));
     } else {
-      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, true);
+      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, true, await ownerIdOrNone(ctx));
     }
     delete e.state;
     return { done: true, note: `finished creating ${id} in ${e.path}` };
   });
+}
+
+const guardOf = (ctx: AppContext, e: InstanceEntry) => ({ home: ctx.paths.home, mainCheckout: e.parent_repo });
+
+/**
+ * Why the folder of an interrupted destroy may not be removed: it must be exactly the worktree kinfra creates for
+ * `id`, and either carry kinfra's own marker for it (its .env.sandbox names the sandbox, says create made it and
+ * names this kinfra's owner id) or the registry must say destroy had passed its last-moment check and begun.
+ */
+async function whyNotRemovable(ctx: AppContext, id: string, e: InstanceEntry): Promise<string | undefined> {
+  if (!e.created_worktree) return 'kinfra did not create it';
+  const notOurs = notCreatedWorktree(e.path, id, guardOf(ctx, e));
+  if (notOurs) return notOurs;
+  if (e.state === 'removing-worktree') return undefined;
+  const env = await readEnvFile(e.path).catch(() => undefined);
+  const owner = await ownerIdOrNone(ctx);
+  if (env?.INSTANCE_ID === id && env[CREATED_WORKTREE_KEY] === 'true' && env[OWNER_KEY] === owner) return undefined;
+  return 'it carries no marker of kinfra for this sandbox';
 }
 
 async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
@@ -277,14 +304,16 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
     if (!e || !existsSync(e.path)) return { done: false, note: 'no longer needed' };
+    const guarded = protectedReason(e.path, { home: ctx.paths.home, mainCheckout: e.is_worktree ? e.parent_repo : '' });
+    if (guarded) return { done: false, note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree` };
     const config = await loadConfig(e.path);
     const createdWorktree = e.created_worktree ?? false;
     if (e.pool_slot !== undefined) {
       const s = reg.slots[String(e.pool_slot)];
       if (s?.claimed_by !== id) return { done: false, note: `${id} no longer holds pool slot ${e.pool_slot}; run kinfra sandbox destroy ${id} --keep-worktree` };
-      await writeClaimEnv(ctx, config, s, id, e.path, e.created_at, createdWorktree);
+      await writeClaimEnv(ctx, config, s, id, e.path, e.created_at, createdWorktree, await ownerIdOrNone(ctx));
     } else {
-      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, createdWorktree);
+      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, createdWorktree, await ownerIdOrNone(ctx));
     }
     return { done: true, note: `wrote ${join(e.path, '.env.sandbox')} again from the registry` };
   });

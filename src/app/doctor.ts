@@ -13,7 +13,9 @@ import { isKinfraError } from '../core/errors.js';
 import { parseRegistryText, type Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
-import { SANDBOX_PROJECT, sandboxProjects } from './engine-state.js';
+import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
+import { ownerIdOrNone } from './owner.js';
+import { OWNER_LABEL, PATH_LABEL } from '../core/ownership.js';
 import { findPortConflicts } from './port-conflicts.js';
 import { resolveSandbox } from './current.js';
 
@@ -26,7 +28,8 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
   const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
   const reg = registry.ok ? registry.value : undefined;
   const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
-  const engineDirs = await engineSandboxDirs(ctx, containers);
+  const owner = await ownerIdOrNone(ctx);
+  const engineDirs = await engineSandboxDirs(ctx, containers, owner);
   const repos = await knownRepos(ctx, reg, engineDirs);
   return {
     engine,
@@ -37,7 +40,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     instances,
     unregistered: await findUnregistered(reg, repos, engineDirs),
     slotDirs: await slotDirs(ctx),
-    projects: containers ? await projects(containers) : undefined,
+    projects: containers ? await projects(containers, owner, reg) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
     shared: await sharedDirs(ctx, repos),
   };
@@ -135,9 +138,12 @@ async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs
 }
 
 /** Folders compose projects of kinfra's naming ran from, that belong to this HOME. */
-async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined): Promise<string[]> {
-  const dirs = new Set((containers ?? []).filter((c) => c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
-  const mine: string[] = [];
+async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
+  const all = containers ?? [];
+  // Labelled: its owner label says whose it is. Unlabelled (an older kinfra): only a folder of this HOME's.
+  const labelled = all.filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL]).map((c) => c.labels[PATH_LABEL]!);
+  const dirs = new Set(all.filter((c) => !c.labels[OWNER_LABEL] && c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
+  const mine: string[] = [...new Set(labelled)].filter((d) => existsSync(d));
   for (const d of dirs) {
     if (!existsSync(d)) continue;
     const home = ctx.paths.home.endsWith(sep) ? ctx.paths.home : ctx.paths.home + sep;
@@ -175,9 +181,13 @@ async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
     .sort((a, b) => a.slot - b.slot);
 }
 
-async function projects(containers: ContainerInfo[]): Promise<ProjectFacts[]> {
+async function projects(containers: ContainerInfo[], owner: string, reg: Registry | undefined): Promise<ProjectFacts> {
   const [volumes, networks] = await Promise.all([listProjectVolumes().catch(() => []), listProjectNetworks().catch(() => [])]);
-  return sandboxProjects(containers, volumes, networks);
+  const registered = new Set([
+    ...Object.entries(reg?.instances ?? {}).map(([id, e]) => e.compose_project ?? id),
+    ...Object.values(reg?.slots ?? {}).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string'),
+  ]);
+  return engineProjects(containers, volumes, networks, owner, registered);
 }
 
 /** Ports of registered sandboxes held by something other than that sandbox (and by what). */

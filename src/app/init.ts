@@ -8,7 +8,9 @@ import { conflictError, usageError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
 import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, identityFromEnv } from '../core/sandbox-env.js';
-import { COMPOSE_PROJECT_NAME, instanceIdFor, requireSlug, uniqueInstanceId } from '../core/slug.js';
+import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
+import { ownerId } from '../adapters/owner-id.js';
+import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
 import { writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { claimSlotFor } from './pool.js';
@@ -47,6 +49,9 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const adopt = previous !== undefined && typeof previous !== 'string' && COMPOSE_PROJECT_NAME.test(previous.instanceId) ? previous : undefined;
   const slug = req.name !== undefined ? requireSlug(req.name) : undefined;
   const branch = await currentBranch(top);
+  const owner = await ownerId(ctx.paths.ownerId);
+  const wanted = slug !== undefined ? instanceIdFor(config.prefix, slug) : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
+  await assertNameFreeOnEngine(ctx, wanted, top, owner);
 
   return ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);
@@ -55,10 +60,9 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       throw conflictError('already-initialised', `${top} is already the sandbox ${mine[0]} (slot ${mine[1].slot}).`,
         'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` first to initialise it again.');
     }
-    const baseId = slug !== undefined
-      ? instanceIdFor(config.prefix, slug)
-      : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
-    const instanceId = uniqueInstanceId(baseId, (id) => id in registry.instances);
+    const baseId = wanted;
+    // The safe reading of the design's two answers: a taken id is refused, never silently suffixed.
+    const instanceId = freshInstanceId(baseId, (id) => registry.instances[id]?.path, false, 'init');
     const plan = { maxSlot: config.maxSlot, ports: config.ports };
     const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
     let slot: number;

@@ -24,10 +24,10 @@ export interface SandboxSummary {
 
 /** Write .env.sandbox for `instanceId` on `slot` in `dir`. */
 export async function writeSandboxEnv(
-  config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string, createdWorktree = false,
+  config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string, createdWorktree = false, owner?: string,
 ) {
   const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
-  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot, createdWorktree }));
+  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot, createdWorktree, owner }));
 }
 
 /**

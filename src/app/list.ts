@@ -3,7 +3,8 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
-import { projectState, sandboxProjects, stateLabel, type ProjectResources, type ProjectState } from './engine-state.js';
+import { engineProjects, ownsContainer, projectState, stateLabel, type ForeignProject, type ProjectResources, type ProjectState } from './engine-state.js';
+import { ownerIdOrNone } from './owner.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface InstanceRow {
@@ -29,8 +30,10 @@ export interface ListResult {
   instances: InstanceRow[];
   /** Entries removed because their folder is gone. */
   cleaned: string[];
-  /** Compose projects of kinfra's naming that no registry entry owns (never deleted). */
+  /** Compose projects of this kinfra's (its owner label) that no registry entry owns (never deleted). */
   orphans: OrphanProject[];
+  /** Compose projects that are another kinfra's on this engine, or unlabelled: shown, never offered for removal. */
+  foreign: ForeignProject[];
   /** Why there is no status, when Docker could not be asked. */
   engineError: { code: string; message: string; hint: string | undefined } | null;
 }
@@ -47,15 +50,13 @@ async function engineView(): Promise<EngineView> {
   return { containers, volumes, networks };
 }
 
-function orphansOf(view: EngineView, owned: (project: string) => boolean): OrphanProject[] {
-  return sandboxProjects(view.containers, view.volumes, view.networks).filter((p) => !owned(p.project));
-}
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
 export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   const entriesOf = (registry: Registry, clean: boolean) => {
     const cleaned = clean ? removeStaleEntries(registry) : [];
-    const slotProjects = Object.values(registry.slots).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string');
+    const slotProjects = Object.values(registry.slots).filter((s) => typeof s.compose_project === 'string')
+      .map((s) => ({ project: s.compose_project!, path: s.infrastructure_path }));
     return { entries: Object.entries(registry.instances), cleaned, slotProjects };
   };
   const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => entriesOf(registry, true)).catch(async (e: unknown) => {
@@ -71,15 +72,18 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     if (!isKinfraError(e)) throw e;
     engineError = { code: e.code, message: e.message, hint: e.hint };
   }
-  const instances = await Promise.all(entries.map(([id, e]) => row(id, e, view)));
+  const owner = await ownerIdOrNone(ctx);
+  const slotDirs = new Map(slotProjects.map((p) => [p.project, p.path]));
+  const instances = await Promise.all(entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path)));
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
-  const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects]);
-  const orphans = view ? orphansOf(view, (p) => ids.has(p)) : [];
-  return { instances, cleaned, orphans, engineError };
+  const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects.map((p) => p.project)]);
+  const projects = view ? engineProjects(view.containers, view.volumes, view.networks, owner, ids) : { orphans: [], foreign: [] };
+  return { instances, cleaned, ...projects, engineError };
 }
 
-async function row(instanceId: string, e: InstanceEntry, view: EngineView | undefined): Promise<InstanceRow> {
-  const containers = view ? projectState(view.containers, e.compose_project ?? instanceId) : null;
+async function row(instanceId: string, e: InstanceEntry, view: EngineView | undefined, owner: string, composeDir: string): Promise<InstanceRow> {
+  const project = e.compose_project ?? instanceId;
+  const containers = view ? projectState(view.containers, project, (c) => ownsContainer(c, owner, project, composeDir)) : null;
   // Entries migrated from version 1 carry no ports: read them from the sandbox's file.
   const ports = e.ports ?? (await portsFromEnvFile(e.path));
   return {

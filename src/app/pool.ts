@@ -3,8 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config-loader.js';
-import { composeStream, type ComposeProject } from '../adapters/compose.js';
-import { listContainers, projectHasResources } from '../adapters/engine.js';
+import { listContainers } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { mainRoot } from '../adapters/git.js';
@@ -15,9 +14,16 @@ import { conflictError, KinfraError, notFoundError, usageError } from '../core/e
 import { poolPlan, poolSlotPorts, slotProject, type PoolSlot } from '../core/pool.js';
 import { renderPoolCompose } from '../core/pool-template.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
-import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, SANDBOX_VERSION } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, OWNER_KEY, SANDBOX_VERSION } from '../core/sandbox-env.js';
+import { ownerId } from '../adapters/owner-id.js';
+import { forgetAdopted, projectInventory, removeOwned } from './ownership.js';
 import type { AppContext } from './context.js';
-import { projectState, stateLabel } from './engine-state.js';
+import { ownsContainer, projectState, stateLabel } from './engine-state.js';
+import { ownerIdOrNone } from './owner.js';
+import type { ContainerInfo } from '../adapters/engine.js';
+
+const slotState = (cs: ContainerInfo[], owner: string, project: string, dir: string) =>
+  projectState(cs, project, (c) => ownsContainer(c, owner, project, dir));
 
 /** kinfra's own files (templates/) next to the built bundle or the sources. */
 function packageFile(rel: string): string {
@@ -171,6 +177,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
   });
   const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
   const containers = await listContainers().catch(() => undefined);
+  const owner = await ownerIdOrNone(ctx);
   return {
     released,
     slots: rows.map((s) => ({
@@ -180,32 +187,29 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
       apiPort: s.ports.api ?? null,
       claimedBy: s.claimed_by,
       claimedAt: s.claimed_at,
-      status: containers ? stateLabel(projectState(containers, slotProject(prefix, s.slot_id))) : null,
+      status: containers ? stateLabel(slotState(containers, owner, s.compose_project ?? slotProject(prefix, s.slot_id), s.infrastructure_path)) : null,
       path: s.infrastructure_path,
     })),
   };
 }
 
-function slotComposeProject(prefix: string, s: SlotEntry, env: Record<string, string>): ComposeProject {
-  return {
-    name: slotProject(prefix, s.slot_id),
-    file: join(s.infrastructure_path, 'docker-compose.yml'),
-    dir: s.infrastructure_path,
-    envFile: join(s.infrastructure_path, ENV_FILE_NAME),
-    env,
-  };
-}
-
-/** Stop a slot's containers and remove its volumes, so the next claim starts clean. */
-export async function resetSlot(prefix: string, s: SlotEntry): Promise<void> {
-  const project = slotProject(prefix, s.slot_id);
-  if (!(await projectHasResources(project))) return;
-  const env = (await readEnvFile(s.infrastructure_path)) ?? {};
-  const code = await composeStream(slotComposeProject(prefix, s, env), ['down', '--volumes', '--remove-orphans']);
-  if (code !== 0) {
-    throw new KinfraError('external', 'compose-down-failed', `docker compose down failed for pool slot ${s.slot_id} (exit ${code}).`,
-      'Fix what compose reports and run the command again.');
+/**
+ * Remove a slot's containers and volumes, so the next claim starts clean: only those this registry owns. Volumes
+ * of the slot's project that carry no owner label (made before kinfra labelled its resources, or another kinfra's
+ * pool of the same name) are never removed on a guess: the claim stops and says what to do.
+ */
+export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): Promise<void> {
+  const stamp = { owner: await ownerId(ctx.paths.ownerId), sandbox: s.compose_project ?? slotProject(prefix, s.slot_id), path: s.infrastructure_path };
+  const registry = await ctx.registry.peek();
+  const inv = await projectInventory(stamp, registry);
+  const unproven = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
+  if (unproven.length > 0) {
+    throw conflictError('unlabelled-slot-volumes',
+      `Pool slot ${s.slot_id} has volumes that carry no kinfra owner label, so kinfra cannot prove they are yours: ${unproven.join(', ')}.`,
+      `If they are yours (a pool made before kinfra labelled its resources), remove them with: docker volume rm ${unproven.join(' ')}; ` +
+        'then run the command again.', { volumes: unproven });
   }
+  await removeOwned(inv);
 }
 
 /** `kinfra sandbox release <slot> [-f]`. */
@@ -219,17 +223,24 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
       `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
   }
   const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
-  await resetSlot(prefix, s);
+  await resetSlot(ctx, prefix, s);
   const releasedFrom = s.claimed_by;
-  // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
-  if (owner && existsSync(join(owner.path, ENV_FILE_NAME))) await rm(join(owner.path, ENV_FILE_NAME), { force: true });
-  await ctx.registry.update((r) => {
+  await ctx.registry.update(async (r) => {
     const cur = r.slots[String(slot)];
-    if (cur) {
-      if (cur.claimed_by) delete r.instances[cur.claimed_by];
-      cur.claimed_by = null;
-      cur.claimed_at = null;
+    // Only the claim this command looked at: a sandbox that claimed the slot meanwhile keeps it.
+    if (!cur || cur.claimed_by !== releasedFrom) return;
+    if (cur.claimed_by) {
+      const held = r.instances[cur.claimed_by];
+      // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
+      if (held && existsSync(join(held.path, ENV_FILE_NAME))) {
+        const env = await readEnvFile(held.path).catch(() => undefined);
+        if (env?.INSTANCE_ID === cur.claimed_by) await rm(join(held.path, ENV_FILE_NAME), { force: true });
+      }
+      delete r.instances[cur.claimed_by];
     }
+    cur.claimed_by = null;
+    cur.claimed_at = null;
+    forgetAdopted(r, cur.compose_project ?? slotProject(prefix, slot));
   });
   return { slot, releasedFrom };
 }
@@ -241,10 +252,11 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
  */
 export async function claimSlotFor(
   ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
-  createdWorktree = false,
+  createdWorktree = false, owner?: string,
 ): Promise<string> {
-  await resetSlot(config.prefix, s);
-  const envFile = await writeClaimEnv(ctx, config, s, instanceId, worktree, createdAt, createdWorktree);
+  await resetSlot(ctx, config.prefix, s);
+  forgetAdopted(registry, s.compose_project ?? slotProject(config.prefix, s.slot_id));
+  const envFile = await writeClaimEnv(ctx, config, s, instanceId, worktree, createdAt, createdWorktree, owner);
   s.claimed_by = instanceId;
   s.claimed_at = createdAt;
   registry.slots[String(s.slot_id)] = s;
@@ -254,6 +266,7 @@ export async function claimSlotFor(
 /** The .env.sandbox of a worktree that holds pool slot `s` (also how doctor --repair restores a lost one). */
 export async function writeClaimEnv(
   ctx: AppContext, config: Config, s: SlotEntry, instanceId: string, worktree: string, createdAt: string, createdWorktree: boolean,
+  owner?: string,
 ): Promise<string> {
   const plan = poolPlan(config).find((p) => p.slot === s.slot_id) ?? { slot: s.slot_id, profile: s.profile, workers: s.workers, totalWorkers: Object.values(s.workers).reduce((a, b) => a + b, 0) };
   const lines = slotEnvLines(config, { ...plan, profile: s.profile, workers: s.workers }, ctx.paths.home, {
@@ -263,6 +276,7 @@ export async function writeClaimEnv(
     KINFRA_CODE_DIR: worktree,
     CREATED_AT: createdAt,
     ...(createdWorktree ? { [CREATED_WORKTREE_KEY]: 'true' } : {}),
+    ...(createdWorktree && owner ? { [OWNER_KEY]: owner } : {}),
   });
   return writeEnvFile(worktree, lines);
 }

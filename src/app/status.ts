@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listContainers } from '../adapters/engine.js';
+import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { probeHttp } from '../adapters/probes.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox, sandboxPorts } from './current.js';
-import { projectState, type ProjectState } from './engine-state.js';
+import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
 import { serviceUrls, type ServiceUrl } from './up.js';
 
 export interface WorkerStatus {
@@ -70,7 +70,9 @@ async function registeredWorkers(apiPort: number | undefined, path: string | und
 export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
   const s = await resolveSandbox(ctx);
   const containers = await listContainers();
-  const mine = containers.filter((c) => c.project === s.project.name);
+  // Only its own: another kinfra's stack under the same project name is not this sandbox running.
+  const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
+  const mine = containers.filter(owns);
   const ports = sandboxPorts(s);
   const urls = serviceUrls(s);
   const workersCheck = s.config.gate.find((c) => c.kind === 'workers');
@@ -105,7 +107,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     path: s.path,
     registered: s.entry !== undefined,
     project: s.project.name,
-    containers: projectState(containers, s.project.name),
+    containers: projectState(containers, s.project.name, owns),
     services: urls.map((u) => ({ ...u, port: ports.find((p) => p.name === u.name)!.port })),
     workers,
     shared,

@@ -6,6 +6,8 @@ import type { AppContext } from './context.js';
 import { resolveSandbox, sandboxPorts, type Sandbox } from './current.js';
 import { runSandboxGate } from './gate.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
+import { writeLabelLayer } from './layer.js';
+import { adoptMountedVolumes, assertProjectFree, projectInventory } from './ownership.js';
 
 export interface UpRequest {
   build: boolean;
@@ -44,11 +46,14 @@ export function serviceUrls(s: Sandbox): ServiceUrl[] {
 export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
   const s = await resolveSandbox(ctx);
   const registry = await ctx.registry.read();
+  assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `start ${s.instanceId}`);
   const conflicts = await findPortConflicts(s, await listContainers(), registry);
   if (conflicts.length > 0) throw portConflictError(s, conflicts);
 
   req.onStart?.(s);
-  const code = await composeStream(s.project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
+  // Every resource it starts carries this registry's labels (containers made before labels existed are recreated with them).
+  const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp)] };
+  const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
     throw new KinfraError('interrupted', 'interrupted', `Interrupted while compose was starting ${s.instanceId}.`,
       'See what is running with: kinfra sandbox status');
@@ -60,6 +65,7 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
     throw new KinfraError('external', 'compose-up-failed', `docker compose up failed for ${s.instanceId} (exit ${code}); its output is above.`,
       'Fix what compose reports, then run `kinfra sandbox up` again (`kinfra sandbox down` removes half-started containers).');
   }
+  await adoptMountedVolumes(ctx, s.stamp);
   const gate = req.wait
     ? await runSandboxGate(s, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) })
     : undefined;

@@ -14,6 +14,7 @@ export const EXIT_CODES: Record<ErrorCategory | 'ok' | 'internal', number> = {
   api: 9,
   verify: 10,
   unhealthy: 11,
+  exists: 12,
   internal: 70,
   interrupted: 130,
 };

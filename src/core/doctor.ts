@@ -7,7 +7,7 @@ import type { InstanceEntry, Registry } from './registry/model.js';
  */
 export type CheckName =
   | 'engine' | 'compose' | 'registry' | 'leftovers' | 'interrupted' | 'entries' | 'unregistered'
-  | 'claims' | 'pool' | 'env-files' | 'orphans' | 'ports' | 'shared';
+  | 'claims' | 'pool' | 'env-files' | 'orphans' | 'foreign' | 'ports' | 'shared';
 
 export type Repair =
   | { kind: 'rebuild-registry' }
@@ -51,12 +51,18 @@ export interface InstanceFacts {
   env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
 }
 
-export interface ProjectFacts {
+export interface ProjectRow {
   project: string;
   containers: number;
   running: number;
   volumes: string[];
   networks: string[];
+}
+
+/** The engine's compose projects by owner: this kinfra's that nothing registers, and anyone else's. */
+export interface ProjectFacts {
+  orphans: ProjectRow[];
+  foreign: (ProjectRow & { owner: 'other-kinfra' | 'unlabelled'; path: string | null })[];
 }
 
 export interface PortHolding {
@@ -78,8 +84,8 @@ export interface DoctorFacts {
   unregistered: DiskSandbox[];
   /** Pool slot folders on disk (slot-N under the state folder). */
   slotDirs: { slot: number; path: string }[];
-  /** Compose projects of kinfra's naming; undefined when the Engine could not be asked. */
-  projects: ProjectFacts[] | undefined;
+  /** Compose projects on the engine by owner; undefined when the Engine could not be asked. */
+  projects: ProjectFacts | undefined;
   ports: PortHolding[];
   shared: { path: string; exists: boolean }[];
 }
@@ -174,7 +180,7 @@ function instanceFindings(f: DoctorFacts): Finding[] {
       });
       continue;
     }
-    if (e.state === 'destroying') {
+    if (e.state === 'destroying' || e.state === 'removing-worktree') {
       out.push({
         check: 'interrupted', status: 'problem',
         message: `kinfra sandbox destroy ${id} did not finish (it was killed or crashed).`,
@@ -249,18 +255,20 @@ function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs']): Finding[]
 
 function orphanFindings(f: DoctorFacts): Finding[] {
   if (!f.projects || !f.registry.ok) return [];
-  const r = f.registry.value;
-  const owned = new Set([
-    ...Object.entries(r.instances).map(([id, e]) => e.compose_project ?? id),
-    ...Object.values(r.slots).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string'),
-    ...f.unregistered.map((d) => d.instanceId),
-  ]);
-  return f.projects.filter((p) => !owned.has(p.project)).map((p) => ({
+  const lost = new Set(f.unregistered.map((d) => d.instanceId));
+  const orphans = f.projects.orphans.filter((p) => !lost.has(p.project)).map((p) => ({
     check: 'orphans' as const, status: 'warn' as const,
-    message: `Compose project ${p.project} belongs to no sandbox: ${p.containers} container(s) (${p.running} running), ` +
-      `${p.volumes.length} volume(s), ${p.networks.length} network(s). Its volumes may hold data, so doctor leaves it.`,
+    message: `Compose project ${p.project} carries this kinfra's owner label but belongs to no sandbox: ${p.containers} container(s) ` +
+      `(${p.running} running), ${p.volumes.length} volume(s), ${p.networks.length} network(s). Its volumes may hold data, so doctor leaves it.`,
     fix: `docker compose -p ${p.project} down --volumes (after checking nothing in it is needed)`,
   }));
+  // Someone else's: named, never offered for removal.
+  const foreign = f.projects.foreign.filter((p) => !lost.has(p.project)).map((p) => ({
+    check: 'foreign' as const, status: 'ok' as const,
+    message: `Compose project ${p.project} is ${p.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)'}` +
+      `${p.path ? ` (${p.path})` : ''}: ${p.containers} container(s), ${p.volumes.length} volume(s); kinfra leaves it alone.`,
+  }));
+  return [...orphans, ...foreign];
 }
 
 /** The findings that still need someone: problems and warnings. */

@@ -8,6 +8,7 @@ export type ErrorCategory =
   | 'gate' // the Startability Gate failed
   | 'port-conflict' // a slot port is held by something else
   | 'conflict' // the request clashes with existing state (slot taken, dir exists, work at risk)
+  | 'exists' // a sandbox of that name already exists
   | 'not-found' // no such sandbox, not inside one
   | 'registry' // the registry is unreadable or locked
   | 'engine' // Docker or Compose is missing or unreachable
@@ -43,6 +44,8 @@ export const usageError = (code: string, message: string, hint?: string, details
   new KinfraError('usage', code, message, hint, details);
 export const conflictError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
   new KinfraError('conflict', code, message, hint, details);
+export const existsError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+  new KinfraError('exists', code, message, hint, details);
 export const notFoundError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
   new KinfraError('not-found', code, message, hint, details);
 export const registryError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>

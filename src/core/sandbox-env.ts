@@ -13,10 +13,14 @@ export interface SandboxIdentity {
   sharedRoot: string | undefined;
   /** kinfra made the worktree (create): recorded so a registry rebuilt from disk knows destroy may remove it. */
   createdWorktree?: boolean;
+  /** The owner id of the kinfra that made it: with createdWorktree, the marker that lets repair remove what is left of it. */
+  owner?: string | undefined;
 }
 
 /** Marks a .env.sandbox written by `create`, whose worktree kinfra made. */
 export const CREATED_WORKTREE_KEY = 'KINFRA_CREATED_WORKTREE';
+/** The owner id of the kinfra whose `create` made the worktree. */
+export const OWNER_KEY = 'KINFRA_OWNER';
 
 /** The lines of .env.sandbox, grouped and commented as in seed 001. */
 export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] {
@@ -42,6 +46,7 @@ export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] 
     { key: 'SANDBOX_VERSION', value: SANDBOX_VERSION },
   );
   if (id.createdWorktree) lines.push({ key: CREATED_WORKTREE_KEY, value: 'true' });
+  if (id.createdWorktree && id.owner) lines.push({ key: OWNER_KEY, value: id.owner });
   return lines;
 }
 

@@ -1,4 +1,4 @@
-import { usageError } from './errors.js';
+import { existsError, usageError } from './errors.js';
 
 /** Longest slug we accept: keeps directory, compose project, network and volume names short. */
 export const MAX_SLUG_LENGTH = 48;
@@ -47,4 +47,18 @@ export function uniqueInstanceId(base: string, taken: (id: string) => boolean): 
     if (!taken(candidate)) return candidate;
   }
   throw usageError('name-exhausted', `Every suffix of ${base} is already registered.`, 'Choose another name.');
+}
+
+/**
+ * The id a new sandbox gets. A name that is taken is refused (two agents using one name must not end up
+ * destroying each other's work); a numeric suffix only when the caller asks for one (`--unique`).
+ */
+export function freshInstanceId(base: string, existingPath: (id: string) => string | undefined, unique: boolean, how = 'create'): string {
+  const path = existingPath(base);
+  if (path === undefined) return base;
+  if (unique) return uniqueInstanceId(base, (id) => existingPath(id) !== undefined);
+  throw existsError('sandbox-exists', `A sandbox named ${base} already exists: ${path}.`,
+    `Work in it (cd ${path}), destroy it first (kinfra sandbox destroy ${base}), or choose another name` +
+      `${how === 'create' ? '; --unique adds a numeric suffix' : ' with -n NAME'}.`,
+    { instanceId: base, path });
 }

@@ -34,7 +34,7 @@ const gate = o({
 const serviceUrl = o({ name: str, label: str, url: str });
 
 const finding = o({
-  check: z.enum(['engine', 'compose', 'registry', 'leftovers', 'interrupted', 'entries', 'unregistered', 'claims', 'pool', 'env-files', 'orphans', 'ports', 'shared']),
+  check: z.enum(['engine', 'compose', 'registry', 'leftovers', 'interrupted', 'entries', 'unregistered', 'claims', 'pool', 'env-files', 'orphans', 'foreign', 'ports', 'shared']),
   status: z.enum(['ok', 'warn', 'problem']),
   message: str,
   fix: str.optional(),
@@ -51,16 +51,20 @@ export const JSON_OUTPUT = {
     })),
     cleaned: z.array(str),
     orphans: z.array(o({ project: str, containers: int, running: int, volumes: z.array(str), networks: z.array(str) })),
+    foreign: z.array(o({
+      project: str, owner: z.enum(['other-kinfra', 'unlabelled']), path: nullable(str), containers: int, running: int,
+      volumes: z.array(str), networks: z.array(str),
+    })),
     engineError: nullable(o({ code: str, message: str, hint: str.optional() })),
   }),
   destroy: o({
     instanceId: str, slot: int, path: str, branch: str.optional(), removesFolder: z.boolean(), keepReason: nullable(str),
-    uncommitted: z.array(str), unsharedCommits: z.array(str), cancelled: z.boolean(),
-    removed: nullable(o({ containers: int, volumes: int })), engineWarning: nullable(str),
+    uncommitted: z.array(str), ignored: z.array(str), nestedRepos: z.array(str), unsharedCommits: z.array(str), cancelled: z.boolean(),
+    removed: nullable(o({ containers: int, volumes: int })), keptVolumes: z.array(str), engineWarning: nullable(str),
   }),
   up: o({ instanceId: str, slot: int, gate: nullable(gate), urls: z.array(serviceUrl) }),
   gate: o({ instanceId: str, slot: int, gate, urls: z.array(serviceUrl) }),
-  down: o({ instanceId: str, volumesRemoved: z.boolean() }),
+  down: o({ instanceId: str, volumesRemoved: z.boolean(), keptVolumes: z.array(str) }),
   status: o({
     instanceId: str, slot: int, path: str, registered: z.boolean(), project: str, containers,
     services: z.array(serviceUrl.extend({ port: int })),

@@ -3,7 +3,7 @@ import type { ContainerInfo } from '../../src/adapters/engine.js';
 import { projectState, SANDBOX_PROJECT, stateLabel } from '../../src/app/engine-state.js';
 
 const c = (project: string, state: string, health?: ContainerInfo['health']): ContainerInfo =>
-  ({ id: 'x', name: 'x', state, status: '', health, project, service: 's', hostPorts: [], workingDir: undefined });
+  ({ id: 'x', name: 'x', state, status: '', health, project, service: 's', hostPorts: [], workingDir: undefined, labels: {}, volumes: [] });
 
 describe('project state from engine containers', () => {
   it('counts running and healthy apart, and only containers with a healthcheck can be healthy', () => {

@@ -110,11 +110,15 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     expect(existsSync(join(ws.dev, 'ktrdr--again'))).toBe(false);
   });
 
-  it('gives a registered id a numeric suffix (seed 000) and refuses a folder that exists but is not registered', async () => {
+  it('refuses a name that exists (a suffix only with --unique) and a folder that exists but is not registered', async () => {
     ws = workspace();
     expect((await ws.run(['sandbox', 'create', 'dup'])).code).toBe(0);
-    // Same slug, different spelling: registered already, so it becomes ktrdr--dup-2.
-    const second = await ws.run(['sandbox', 'create', 'DUP', '--json']);
+    // Same slug, different spelling: two agents using one name must not get two sandboxes they then mix up.
+    const again = await ws.run(['sandbox', 'create', 'DUP', '--json']);
+    expect(again.code).toBe(12);
+    expect(parseJson(again.stderr).error.code).toBe('sandbox-exists');
+    expect(parseJson(again.stderr).error.message).toContain(join(ws.dev, 'ktrdr--dup'));
+    const second = await ws.run(['sandbox', 'create', 'DUP', '--unique', '--json']);
     expect(second.code).toBe(0);
     expect(parseJson(second.stdout).data.instanceId).toBe('ktrdr--dup-2');
 

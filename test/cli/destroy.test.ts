@@ -41,7 +41,7 @@ describe('kinfra sandbox destroy', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('refuses to drop commits that are on no other branch or remote; keeps them reachable with --force', async () => {
+  it('keeps the branch, so its commits are not at risk; refuses to drop commits no branch reaches (detached HEAD)', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'commits']);
     const path = join(ws.dev, 'ktrdr--commits');
@@ -49,16 +49,24 @@ describe('kinfra sandbox destroy', () => {
     ws.git(['add', 'feature.txt'], path);
     ws.git(['commit', '-qm', 'precious work'], path);
     const sha = ws.git(['rev-parse', 'HEAD'], path);
-
-    const r = await ws.run(['sandbox', 'destroy', 'commits', '--yes']);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/commit on no other branch or remote: [0-9a-f]+ precious work/);
-
-    // Once the branch is merged elsewhere, nothing is at risk.
-    ws.git(['merge', '-q', '--ff-only', 'ktrdr--commits']);
+    // Everyday local commits on the sandbox's branch: destroy keeps the branch, so nothing is lost.
     const ok = await ws.run(['sandbox', 'destroy', 'commits', '--yes']);
-    expect(ok.code).toBe(0);
-    expect(ws.git(['cat-file', '-t', sha])).toBe('commit');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ws.git(['rev-parse', 'ktrdr--commits'])).toBe(sha);
+
+    await ws.run(['sandbox', 'create', 'detached']);
+    const other = join(ws.dev, 'ktrdr--detached');
+    ws.git(['checkout', '-q', '--detach'], other);
+    writeFileSync(join(other, 'loose.txt'), 'work\n');
+    ws.git(['add', 'loose.txt'], other);
+    ws.git(['commit', '-qm', 'commit on no branch'], other);
+    const loose = ws.git(['rev-parse', 'HEAD'], other);
+    const r = await ws.run(['sandbox', 'destroy', 'detached', '--yes']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/commit on no other branch or remote: [0-9a-f]+ commit on no branch/);
+    const forced = await ws.run(['sandbox', 'destroy', 'detached', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(ws.git(['cat-file', '-t', loose])).toBe('commit');
   });
 
   it('--keep-worktree only unregisters; folders made with init are never removed', async () => {
@@ -68,7 +76,8 @@ describe('kinfra sandbox destroy', () => {
     const r = await ws.run(['sandbox', 'destroy', 'keep', '--keep-worktree', '--yes']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Kept ${path}: --keep-worktree`);
-    expect(existsSync(join(path, '.env.sandbox'))).toBe(true);
+    // A kept folder cannot run on the slot it gave back.
+    expect(existsSync(join(path, '.env.sandbox'))).toBe(false);
 
     // init that folder again (kinfra did not create it this time), then destroy: kept.
     expect((await ws.run(['sandbox', 'init'], { cwd: path })).code).toBe(0);

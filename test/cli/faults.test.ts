@@ -4,18 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRegistryText } from '../../src/core/registry/model.js';
 import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** A small seeded generator, so a failing run can be replayed with FAULT_SEED. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Start the CLI and SIGKILL it after `ms` (it may finish first). */
 function killAfter(ws: Workspace, args: string[], ms: number): Promise<{ killed: boolean; code: number | null }> {

@@ -168,7 +168,7 @@ describe('bad input through the CLI (generated cases)', () => {
         if (d.code !== 0) return d;
       }
       return r;
-    }, [0, 1, 4]); // 1: invalid name, branch or slot; 4: taken by a case running at the same time
+    }, [0, 1, 4, 12]); // 1: invalid name, branch or slot; 4: slot taken by a case running at the same time; 12: same name
     expect(bad).toEqual([]);
   }, 400_000);
 

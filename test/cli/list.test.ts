@@ -49,6 +49,6 @@ describe('kinfra sandbox list', () => {
       ['apiPort', 'branch', 'containers', 'createdAt', 'instanceId', 'isWorktree', 'parentRepo', 'path', 'ports', 'slot', 'state', 'status'],
     );
     expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo, status: 'missing' });
-    expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'instances', 'orphans']);
+    expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'foreign', 'instances', 'orphans']);
   });
 });

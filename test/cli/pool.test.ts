@@ -170,8 +170,9 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     await ws.run(['sandbox', 'create', 'newer', '--profile', 'heavy']);
     // Even with the old file put back, the kept worktree may not take over slot 6.
     writeFileSync(join(kept, '.env.sandbox'), readFileSync(join(ws.root, 'old.env')));
-    const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: kept });
-    expect(up.code).toBe(4);
-    expect(up.stderr).toContain('no longer holds pool slot 6: ktrdr--newer has claimed it');
+    // The registry, not the file, decides: the kept worktree is no registered sandbox.
+    const up = await ws.run(['sandbox', 'up', '--no-wait', '--json'], { cwd: kept });
+    expect(up.code).toBe(5);
+    expect(parseJson(up.stderr).error.code).toBe('not-registered');
   });
 });

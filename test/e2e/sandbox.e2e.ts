@@ -111,12 +111,19 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     holder.kill('SIGKILL');
     holder = undefined;
 
-    // A port held by another sandbox is named as that sandbox: point alpha's API port at beta's.
+    // A port held by another sandbox is named as that sandbox: point alpha's API port at beta's (in the registry
+    // and the file alike: the registry decides, and a file that disagrees with it is refused before any port check).
     const envFile = join(a(), '.env.sandbox');
+    const registryFile = join(ws.home, '.ktrdr/sandboxes/registry.json');
     const original = readFileSync(envFile, 'utf8');
+    const originalRegistry = readFileSync(registryFile, 'utf8');
+    const edited = JSON.parse(originalRegistry);
+    edited.instances['kte--alpha'].ports.api = 28002;
+    writeFileSync(registryFile, JSON.stringify(edited, null, 2));
     writeFileSync(envFile, original.replace('KTRDR_API_PORT=28001', 'KTRDR_API_PORT=28002'));
     const clash = await run(['sandbox', 'up'], a());
     writeFileSync(envFile, original);
+    writeFileSync(registryFile, originalRegistry);
     expect(clash.code).toBe(3);
     expect(clash.stderr).toContain('port 28002 (KTRDR_API_PORT) is held by sandbox kte--beta (service backend)');
     // Nothing was corrupted on the way.

@@ -44,6 +44,7 @@ export function registerCreate(sandbox: Command): void {
     .option('-b, --branch <branch>', 'branch to check out; created from HEAD if it does not exist (default: a new branch named after the folder)')
     .option('-s, --slot <n>', 'use this port slot instead of the lowest free one', wholeNumber('--slot', 0, 999))
     .option('--profile <profile>', 'with a provisioned slot pool: claim the lowest free slot of at least this profile (light, standard, heavy)')
+    .option('--unique', 'when the name is taken, add a numeric suffix (my-feature-2) instead of refusing')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(
       'kinfra sandbox create my-feature',
@@ -52,9 +53,9 @@ export function registerCreate(sandbox: Command): void {
       'kinfra sandbox create test --slot 5',
       'kinfra sandbox create spike --json',
     ))
-    .action(action(async (io, ctx, name: string, opts: { branch?: string; slot?: number; profile?: string }) => {
+    .action(action(async (io, ctx, name: string, opts: { branch?: string; slot?: number; profile?: string; unique?: boolean }) => {
       const { createSandbox } = await import('../../app/create.js');
-      const s = await createSandbox(ctx, { name, branch: opts.branch, slot: opts.slot, profile: opts.profile });
+      const s = await createSandbox(ctx, { name, branch: opts.branch, slot: opts.slot, profile: opts.profile, unique: Boolean(opts.unique) });
       io.result(summaryJson(s), () => renderSummary(io, 'Created', s));
     }));
 }

@@ -5,6 +5,7 @@ import { findPortProblems, type NamedPort } from '../ports.js';
 import { configFileSchema, type GateCheckSpec, type ParsedConfigFile, type ProfileSpec } from './schema.js';
 import { KTRDR_DEFAULT } from './ktrdr-default.js';
 import { checkProfilesFit } from '../pool.js';
+import { DEFAULT_REGENERABLE } from '../work-at-risk.js';
 
 export const CONFIG_FILE_NAME = 'kinfra.yaml';
 export const DEFAULT_COMPOSE_FILES = ['docker-compose.sandbox.yml', 'docker-compose.yml', 'compose.yaml', 'compose.yml'];
@@ -26,6 +27,8 @@ export interface Config {
   pool: { slot: number; profile: string }[];
   /** Pool template path as written in kinfra.yaml (relative to its folder), or undefined for the built-in one. */
   poolTemplate: string | undefined;
+  /** Git-ignored paths destroy may delete without asking: the built-in list plus destroy.regenerable. */
+  regenerable: string[];
 }
 
 export const BUILT_IN_SOURCE = 'built-in KTRDR default';
@@ -134,6 +137,7 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     profiles,
     pool,
     poolTemplate: file.pool?.template,
+    regenerable: [...DEFAULT_REGENERABLE, ...(file.destroy?.regenerable ?? [])],
   };
   checkProfilesFit(config);
   return config;

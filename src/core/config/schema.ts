@@ -71,6 +71,13 @@ export const configFileSchema = z
     shared: shared.optional(),
     gate: z.strictObject({ checks: z.array(gateCheck) }).optional(),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
+    destroy: z
+      .strictObject({
+        regenerable: z
+          .array(z.string().min(1))
+          .describe('Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, dist/, ...): `name/` is a folder at any depth, `*.ext` a file name'),
+      })
+      .optional(),
     pool: z
       .strictObject({
         slots: z.record(z.string().regex(/^[0-9]+$/), z.string()).describe('Slot number -> profile'),

@@ -33,7 +33,8 @@ export interface InstanceEntry {
   [extra: string]: unknown;
 }
 
-export type InstanceState = 'creating' | 'destroying';
+/** `removing-worktree`: destroy passed its last-moment check under the lock and started `git worktree remove`. */
+export type InstanceState = 'creating' | 'destroying' | 'removing-worktree';
 
 export interface SlotEntry {
   slot_id: number;
