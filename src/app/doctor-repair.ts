@@ -138,10 +138,8 @@ async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
     if (!existsSync(join(e.path, '.git'))) {
       // git had started removing the worktree: finish only what kinfra provably made and had checked.
       const why = await whyNotRemovable(ctx, id, e);
-      if (why) {
-        await forget(reg, id, e);
-        return { done: false, note: `unregistered ${id}; left ${e.path} because ${why}: look at it, then remove it by hand` };
-      }
+      // The entry stays (and keeps being reported) until someone who can tell has looked.
+      if (why) return { done: false, note: `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox destroy ${id} --keep-worktree` };
       await rm(e.path, { recursive: true, force: true });
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id}: removed what was left of ${e.path}` };
