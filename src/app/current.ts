@@ -90,7 +90,7 @@ export function envDisagreement(env: EnvMap | undefined, id: string, e: Instance
   if (!env) return 'it is missing';
   const project = e.compose_project ?? id;
   if (env.INSTANCE_ID !== id) return `it names the instance ${JSON.stringify(env.INSTANCE_ID ?? '')}, the registry ${id}`;
-  if ((env.COMPOSE_PROJECT_NAME ?? id) !== project) return `it names the compose project ${env.COMPOSE_PROJECT_NAME}, the registry ${project}`;
+  if (env.COMPOSE_PROJECT_NAME !== project) return `it names the compose project ${JSON.stringify(env.COMPOSE_PROJECT_NAME ?? '')}, the registry ${project}`;
   const slot = env.SLOT_NUMBER ?? env.SLOT_ID;
   if (slot !== String(e.slot)) return `it names slot ${JSON.stringify(slot ?? '')}, the registry slot ${e.slot}`;
   const vars = portVariables(config, Object.keys(e.ports ?? {}));

@@ -17,7 +17,7 @@ import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
 import { OWNER_LABEL, PATH_LABEL } from '../core/ownership.js';
 import { findPortConflicts } from './port-conflicts.js';
-import { resolveSandbox } from './current.js';
+import { envDisagreement, resolveSandbox } from './current.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
@@ -79,12 +79,17 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
   const folderExists = existsSync(entry.path);
+  const env = folderExists ? await envIdentity(entry.path) : undefined;
+  // Every value, ports included: a hand-edited port is a disagreement like any other.
+  const config = folderExists && env && typeof env !== 'string' ? await loadConfig(entry.path).catch(() => undefined) : undefined;
+  const raw = config ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
   return {
     instanceId,
     entry,
     folderExists,
     isCheckout: folderExists && existsSync(join(entry.path, '.git')),
-    env: folderExists ? await envIdentity(entry.path) : undefined,
+    env,
+    disagreement: config && raw ? envDisagreement(raw, instanceId, entry, config) : undefined,
   };
 }
 

@@ -5,7 +5,10 @@ import { probeHttp } from '../adapters/probes.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox, sandboxPorts } from './current.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
-import { serviceUrls, type ServiceUrl } from './up.js';
+import { absentServices, publishes, serviceUrls, type ServiceUrl } from './up.js';
+import { loadStackIfReadable } from './stack.js';
+import { serviceOfPort } from '../core/compose-model.js';
+import { registration, workerList } from '../core/workers.js';
 
 export interface WorkerStatus {
   port: number;
@@ -34,6 +37,8 @@ export interface StatusReport {
   project: string;
   containers: ProjectState;
   services: (ServiceUrl & { port: number })[];
+  /** Services the layout names that the stack does not have. */
+  absent: string[];
   workers: WorkerStatus[];
   shared: { root: string; dirs: SharedDirStatus[] } | null;
 }
@@ -57,13 +62,11 @@ function sizeOf(dir: string): { files: number; bytes: number; partial: boolean }
   return { files, bytes, partial: stack.length > 0 };
 }
 
-/** Worker ids the backend reports as registered, or undefined when it does not answer. */
-async function registeredWorkers(apiPort: number | undefined, path: string | undefined): Promise<Set<string> | undefined> {
+/** The workers the backend lists, or undefined when it does not answer. */
+async function listedWorkers(apiPort: number | undefined, path: string | undefined): Promise<unknown[] | undefined> {
   if (apiPort === undefined || path === undefined) return undefined;
   const o = await probeHttp(apiPort, path, { timeoutMs: 700 });
-  const list = Array.isArray(o.json) ? o.json : (o.json as { workers?: unknown })?.workers;
-  if (!o.ok || !Array.isArray(list)) return undefined;
-  return new Set(list.map((w: { id?: unknown; name?: unknown }) => String(w?.id ?? w?.name ?? '')));
+  return o.ok ? workerList(o.json) : undefined;
 }
 
 /** `kinfra sandbox status`: what runs, every URL, the workers and the shared data (seed 003). */
@@ -74,19 +77,26 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
   const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
   const mine = containers.filter(owns);
   const ports = sandboxPorts(s);
-  const urls = serviceUrls(s);
+  const stack = await loadStackIfReadable(s.project);
+  const urls = serviceUrls(s, stack);
   const workersCheck = s.config.gate.find((c) => c.kind === 'workers');
   const apiPort = ports.find((p) => p.name === workersCheck?.port)?.port;
-  const registered = mine.some((c) => c.state === 'running') ? await registeredWorkers(apiPort, workersCheck?.path) : undefined;
+  const listed = mine.some((c) => c.state === 'running') ? await listedWorkers(apiPort, workersCheck?.path) : undefined;
 
-  const workers = ports.filter((p) => p.worker !== undefined).map((p) => {
-    const c = mine.find((x) => x.hostPorts.includes(p.port));
+  const rows = ports.filter((p) => p.worker !== undefined && publishes(stack, p.port)).map((p) => ({
+    p,
+    service: (stack ? serviceOfPort(stack.model, p.port) : undefined) ?? mine.find((x) => x.hostPorts.includes(p.port))?.service,
+  }));
+  // The gate's own predicate: status never says "not registered" where the gate says registered.
+  const reg = listed ? registration(rows.map((r) => r.service).filter((x): x is string => !!x), listed) : undefined;
+  const workers = rows.map(({ p, service }) => {
+    const c = mine.find((x) => x.service === service) ?? mine.find((x) => x.hostPorts.includes(p.port));
     return {
       port: p.port,
       url: (p.url ?? 'http://localhost:{port}').replace('{port}', String(p.port)),
-      service: c?.service ?? null,
+      service: service ?? null,
       state: c?.state ?? 'not created',
-      registered: registered && c?.service ? registered.has(c.service) : null,
+      registered: reg && service ? reg.byService.get(service) ?? false : null,
     };
   });
 
@@ -109,6 +119,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     project: s.project.name,
     containers: projectState(containers, s.project.name, owns),
     services: urls.map((u) => ({ ...u, port: ports.find((p) => p.name === u.name)!.port })),
+    absent: absentServices(s, stack),
     workers,
     shared,
   };

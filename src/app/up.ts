@@ -1,10 +1,12 @@
 import { composeStream } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError } from '../core/errors.js';
-import type { CheckResult, GateResult } from '../core/gate.js';
+import type { CheckResult } from '../core/gate.js';
+import { serviceOfPort } from '../core/compose-model.js';
+import { loadStack, loadStackIfReadable, type Stack } from './stack.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox, sandboxPorts, type Sandbox } from './current.js';
-import { runSandboxGate } from './gate.js';
+import { runSandboxGate, type SandboxGateResult } from './gate.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
 import { writeLabelLayer } from './layer.js';
 import { adoptMountedVolumes, assertProjectFree, projectInventory } from './ownership.js';
@@ -28,15 +30,25 @@ export interface ServiceUrl {
 export interface UpResult {
   instanceId: string;
   slot: number;
-  gate: GateResult | undefined;
+  gate: SandboxGateResult | undefined;
   urls: ServiceUrl[];
+  /** Services the layout names that no service of the stack publishes (e.g. Grafana in a stack without it). */
+  absent: string[];
 }
 
-/** Every port with a URL template, workers excepted (status lists those). */
-export function serviceUrls(s: Sandbox): ServiceUrl[] {
+/** Does the stack publish this port? Without a readable stack, every configured port counts as there. */
+export const publishes = (stack: Stack | undefined, port: number) => !stack || serviceOfPort(stack.model, port) !== undefined;
+
+/** Every port with a URL template that the stack really publishes, workers excepted (status lists those). */
+export function serviceUrls(s: Sandbox, stack: Stack | undefined): ServiceUrl[] {
   return sandboxPorts(s)
-    .filter((p) => p.url && p.worker === undefined)
+    .filter((p) => p.url && p.worker === undefined && publishes(stack, p.port))
     .map((p) => ({ name: p.name, label: p.label ?? p.name, url: p.url!.replace('{port}', String(p.port)) }));
+}
+
+/** Labels of configured service URLs that the stack does not publish. */
+export function absentServices(s: Sandbox, stack: Stack | undefined): string[] {
+  return sandboxPorts(s).filter((p) => p.url && p.worker === undefined && !publishes(stack, p.port)).map((p) => p.label ?? p.name);
 }
 
 /**
@@ -51,8 +63,9 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   if (conflicts.length > 0) throw portConflictError(s, conflicts);
 
   req.onStart?.(s);
+  const stack = await loadStack(s.project);
   // Every resource it starts carries this registry's labels (containers made before labels existed are recreated with them).
-  const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp)] };
+  const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp, stack)] };
   const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
     throw new KinfraError('interrupted', 'interrupted', `Interrupted while compose was starting ${s.instanceId}.`,
@@ -67,15 +80,16 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   }
   await adoptMountedVolumes(ctx, s.stamp);
   const gate = req.wait
-    ? await runSandboxGate(s, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) })
+    ? await runSandboxGate({ ...s, project }, stack, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) })
     : undefined;
-  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s) };
+  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s, stack), absent: absentServices(s, stack) };
 }
 
 /** `kinfra sandbox gate`: only the gate, against what is running now. */
-export async function gateSandbox(ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>): Promise<UpResult & { gate: GateResult }> {
+export async function gateSandbox(ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>): Promise<UpResult & { gate: SandboxGateResult }> {
   const s = await resolveSandbox(ctx);
   req.onStart?.(s);
-  const gate = await runSandboxGate(s, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) });
-  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s) };
+  const stack = await loadStackIfReadable(s.project);
+  const gate = await runSandboxGate(s, stack, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) });
+  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s, stack), absent: absentServices(s, stack) };
 }

@@ -24,17 +24,18 @@ export function gateView(io: Output): GateView {
   if (io.json) return { onChange: () => undefined, finish: () => undefined };
   const live = Boolean(process.stdout.isTTY);
   if (!live) {
-    const shown = new Set<string>();
-    return {
-      onChange(checks) {
-        for (const c of checks) {
-          if (c.status === 'waiting' || shown.has(c.name)) continue;
-          shown.add(c.name);
-          settledLines(io, c).forEach((l) => io.out(l));
-        }
-      },
-      finish: () => undefined,
+    // In the configured order, as checks settle: a line is printed once every check above it has settled. A failed
+    // check waits for the end (its details gain the service's last log lines).
+    let shown = 0;
+    const flush = (checks: readonly CheckResult[], all: boolean) => {
+      while (shown < checks.length) {
+        const c = checks[shown]!;
+        if (c.status === 'waiting' || (c.status === 'failed' && !all)) break;
+        settledLines(io, c).forEach((l) => io.out(l));
+        shown++;
+      }
     };
+    return { onChange: (checks) => flush(checks, false), finish: (result) => flush(result.checks, true) };
   }
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;

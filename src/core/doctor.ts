@@ -49,6 +49,8 @@ export interface InstanceFacts {
   isCheckout: boolean;
   /** What its .env.sandbox says: undefined when missing, a string when unreadable. */
   env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
+  /** How its values (ports included) differ from the registry's, when they do. */
+  disagreement?: string | undefined;
 }
 
 export interface ProjectRow {
@@ -210,7 +212,7 @@ function instanceFindings(f: DoctorFacts): Finding[] {
         : env.instanceId !== id ? `it names the instance ${env.instanceId}`
           : env.slot !== e.slot ? `it names slot ${env.slot}, the registry slot ${e.slot}`
             : env.project !== undefined && env.project !== wantProject ? `it names the compose project ${env.project}, not ${wantProject}`
-              : undefined;
+              : i.disagreement;
     if (why) {
       out.push({
         check: 'env-files', status: 'problem', message: `The .env.sandbox of ${id} disagrees with the registry: ${why}.`,

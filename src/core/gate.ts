@@ -14,6 +14,8 @@ export interface Verdict {
   passText?: string;
   /** Diagnostic lines when it does not, e.g. "GET http://localhost:8001/api/v1/health returned connection refused". */
   details: string[];
+  /** It can never pass (the container it needs has exited, or nothing runs): fail now, not at the deadline. */
+  final?: boolean;
 }
 
 export interface GateCheck {
@@ -108,6 +110,7 @@ export async function runGate(checks: readonly GateCheck[], opts: GateOptions): 
         settle(i, { status: 'passed', message: last.passText ?? check.passText, details: [] });
         return 'passed';
       }
+      if (last.final) break;
       const wait = Math.min(pollInterval(attempt, maxInterval), deadline - clock.now());
       if (wait <= 0) break;
       await clock.sleep(wait, stop.signal).catch(() => undefined);

@@ -30,6 +30,7 @@ const gate = o({
   checks: z.array(o({
     name: str, status: z.enum(['waiting', 'passed', 'failed', 'skipped']), message: str, details: z.array(str), attempts: int, elapsedMs: int,
   })),
+  omitted: z.array(o({ name: str, reason: str })),
 });
 const serviceUrl = o({ name: str, label: str, url: str });
 
@@ -62,12 +63,12 @@ export const JSON_OUTPUT = {
     uncommitted: z.array(str), ignored: z.array(str), nestedRepos: z.array(str), unsharedCommits: z.array(str), cancelled: z.boolean(),
     removed: nullable(o({ containers: int, volumes: int })), keptVolumes: z.array(str), engineWarning: nullable(str),
   }),
-  up: o({ instanceId: str, slot: int, gate: nullable(gate), urls: z.array(serviceUrl) }),
-  gate: o({ instanceId: str, slot: int, gate, urls: z.array(serviceUrl) }),
+  up: o({ instanceId: str, slot: int, gate: nullable(gate), urls: z.array(serviceUrl), absent: z.array(str) }),
+  gate: o({ instanceId: str, slot: int, gate, urls: z.array(serviceUrl), absent: z.array(str) }),
   down: o({ instanceId: str, volumesRemoved: z.boolean(), keptVolumes: z.array(str) }),
   status: o({
     instanceId: str, slot: int, path: str, registered: z.boolean(), project: str, containers,
-    services: z.array(serviceUrl.extend({ port: int })),
+    services: z.array(serviceUrl.extend({ port: int })), absent: z.array(str),
     workers: z.array(o({ port: int, url: str, service: nullable(str), state: str, registered: nullable(z.boolean()) })),
     shared: nullable(o({
       root: str,

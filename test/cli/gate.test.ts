@@ -5,7 +5,10 @@ import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
 /**
  * `kinfra sandbox gate` against real local HTTP servers standing in for a
- * sandbox's services (the Docker E2E suite covers the real stack).
+ * sandbox's services (the Docker E2E suite covers the real stack). The stack's
+ * containers are real but idle: they publish the sandbox's ports on 127.0.0.2,
+ * so the gate sees them running (it fails at once for a service whose container
+ * is gone) while the stand-ins answer on 127.0.0.1.
  */
 const BASE = 39300;
 const CONFIG = `prefix: kgt
@@ -19,11 +22,12 @@ gate:
     - { name: Workers, kind: workers, port: api, path: /api/v1/workers, after: [Backend] }
     - { name: UI, kind: http, port: ui, path: /, status: [200, 302] }
 `;
+const idle = 'image: debian:bookworm-slim, pull_policy: never, init: true, command: [sleep, infinity]';
 const COMPOSE = `services:
-  backend: { image: x }
-  backtest-worker-1: { image: x }
-  training-worker-1: { image: x }
-  ui: { image: x }
+  backend: { ${idle}, ports: ["127.0.0.2:\${GT_API_PORT:-${BASE}}:8000"] }
+  backtest-worker-1: { ${idle} }
+  training-worker-1: { ${idle} }
+  ui: { ${idle}, ports: ["127.0.0.2:\${GT_UI_PORT:-${BASE + 50}}:80"] }
 `;
 
 let ws: Workspace;
@@ -31,8 +35,11 @@ let servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   servers = [];
+  if (ws && started) await ws.run(['sandbox', 'destroy', 'g', '--force']);
+  started = false;
   ws?.cleanup();
 });
+let started = false;
 
 function serve(port: number, handler: (path: string) => [number, unknown]): Promise<void> {
   const s = createServer((req, res) => {
@@ -48,7 +55,11 @@ async function sandbox(): Promise<string> {
   ws = workspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
   const r = await ws.run(['sandbox', 'create', 'g', '-s', '1']);
   expect(r.code, r.stderr).toBe(0);
-  return join(ws.dev, 'kgt--g');
+  const dir = join(ws.dev, 'kgt--g');
+  const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir });
+  started = true;
+  expect(up.code, up.stderr).toBe(0);
+  return dir;
 }
 
 describe('kinfra sandbox gate', () => {

@@ -11,7 +11,8 @@ import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
 let ws: Workspace;
 let sandbox: string;
 beforeAll(async () => {
-  ws = workspace();
+  // A stack that publishes the backend's port (never started here): the gate has a check to fail.
+  ws = workspace({ 'docker-compose.yml': 'services:\n  backend: { image: debian:bookworm-slim, ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"] }\n' });
   const r = await ws.run(['sandbox', 'create', 'shape', '--json']);
   expect(r.code, r.stderr).toBe(0);
   sandbox = parseJson(r.stdout).data.path;

@@ -7,4 +7,5 @@ import './sandbox.e2e.js';
 import './pool.e2e.js';
 import './faults.e2e.js';
 import './ownership.e2e.js';
+import './env-edits.e2e.js';
 import './load.e2e.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KinfraError } from '../../core/errors.js';
-import type { GateResult } from '../../core/gate.js';
+import type { SandboxGateResult } from '../../app/gate.js';
 import type { UpRequest, UpResult } from '../../app/up.js';
 import { action, examples, wholeNumber } from '../action.js';
 import { gateView } from '../gate-view.js';
@@ -16,21 +16,28 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
   return { signal: ac.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
 }
 
-function gateJson(g: GateResult) {
+function gateJson(g: SandboxGateResult) {
   return {
     passed: g.passed,
     interrupted: g.interrupted,
     durationMs: Math.round(g.durationMs),
     checks: g.checks.map((c) => ({ name: c.name, status: c.status, message: c.message, details: c.details, attempts: c.attempts, elapsedMs: Math.round(c.elapsedMs) })),
+    omitted: g.omitted,
   };
 }
 
 function upJson(r: UpResult) {
-  return { instanceId: r.instanceId, slot: r.slot, gate: r.gate ? gateJson(r.gate) : null, urls: r.urls };
+  return { instanceId: r.instanceId, slot: r.slot, gate: r.gate ? gateJson(r.gate) : null, urls: r.urls, absent: r.absent };
+}
+
+/** Checks left out and services the layout names but the stack lacks: said, not hidden. */
+function leftOut(io: Output, r: UpResult): void {
+  for (const o of r.gate?.omitted ?? []) io.out(`  ${io.c.dim('-')} ${o.name} left out: ${o.reason}`);
 }
 
 /** After the gate: PASSED and the URLs, or an error that exits 2 (130 when interrupted). */
-function concludeGate(io: Output, r: UpResult, gate: GateResult): void {
+function concludeGate(io: Output, r: UpResult, gate: SandboxGateResult): void {
+  if (!io.json) leftOut(io, r);
   if (gate.interrupted) {
     throw new KinfraError('interrupted', 'interrupted', `Interrupted while waiting for the Startability Gate of ${r.instanceId}; its containers keep running.`,
       'See where it stands with: kinfra sandbox status (or wait for it: kinfra sandbox gate)', { gate: gateJson(gate) });
@@ -44,6 +51,7 @@ function concludeGate(io: Output, r: UpResult, gate: GateResult): void {
     io.out(`\n${io.c.green('Startability Gate: PASSED')} (${(gate.durationMs / 1000).toFixed(1)}s)\n`);
     io.out('Instance ready:');
     for (const u of r.urls) io.out(`  ${u.label}: ${u.url}`);
+    if (r.absent.length > 0) io.out(`  (not in this stack: ${r.absent.join(', ')})`);
   });
 }
 

@@ -39,6 +39,7 @@ export function registerStatus(sandbox: Command): void {
         io.out(io.c.bold('Services:'));
         const w = Math.max(0, ...r.services.map((s) => s.label.length)) + 1;
         for (const s of r.services) io.out(`  ${`${s.label}:`.padEnd(w)} ${s.url}`);
+        if (r.absent.length > 0) io.out(`  (configured but not in this stack: ${r.absent.join(', ')})`);
         if (r.workers.length > 0) {
           io.out('');
           io.out(io.c.bold('Workers:'));

@@ -1,0 +1,78 @@
+/**
+ * What a compose project has, read from its effective configuration
+ * (`docker compose config`): services and the host ports they publish. Compose
+ * v2 prints ports in the long form with `published` as a string; v1 mixes the
+ * short form (`127.0.0.1:8001:8000/tcp`) and the long one with numbers. Pure.
+ */
+export interface PublishedPort {
+  host: number;
+  container: number | undefined;
+  protocol: 'tcp' | 'udp';
+  hostIp: string | undefined;
+}
+
+export interface ServiceModel {
+  name: string;
+  ports: PublishedPort[];
+}
+
+export interface StackModel {
+  services: ServiceModel[];
+}
+
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n > 0 && n <= 65535 ? n : undefined;
+};
+
+/** `a-b` or `a` as the list of ports it stands for (a range moves as a block). */
+function range(text: string): number[] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  if (!m) return [];
+  const from = Number(m[1]);
+  const to = m[2] ? Number(m[2]) : from;
+  if (to < from || to - from > 1000) return [];
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i).filter((p) => p > 0 && p <= 65535);
+}
+
+/** One `ports:` entry in either form; a container-only entry publishes no fixed host port. */
+export function parsePortEntry(entry: unknown): PublishedPort[] {
+  if (typeof entry === 'number') return [];
+  if (typeof entry === 'string') {
+    const [spec, proto] = entry.split('/');
+    const protocol = proto === 'udp' ? 'udp' : 'tcp';
+    // [ip:]host:container, where ip may be [v6]
+    const m = /^(?:(\[[^\]]+\]|[^:]*):)?([\d-]+):([\d-]+)$/.exec(spec!.trim());
+    if (!m) return [];
+    const hosts = range(m[2]!);
+    const containers = range(m[3]!);
+    const hostIp = m[1] ? m[1].replace(/^\[|\]$/g, '') : undefined;
+    return hosts.map((host, i) => ({ host, container: containers[i] ?? containers[0], protocol, hostIp: hostIp || undefined }));
+  }
+  if (entry && typeof entry === 'object') {
+    const e = entry as { published?: unknown; target?: unknown; protocol?: unknown; host_ip?: unknown };
+    const hosts = typeof e.published === 'string' ? range(e.published) : num(e.published) ? [num(e.published)!] : [];
+    return hosts.map((host) => ({
+      host,
+      container: num(e.target),
+      protocol: e.protocol === 'udp' ? 'udp' : 'tcp',
+      hostIp: typeof e.host_ip === 'string' && e.host_ip !== '' ? e.host_ip : undefined,
+    }));
+  }
+  return [];
+}
+
+export function stackModel(config: unknown): StackModel {
+  const services = (config as { services?: Record<string, { ports?: unknown[] } | null> } | null)?.services ?? {};
+  return {
+    services: Object.entries(services).map(([name, s]) => ({
+      name,
+      ports: (Array.isArray(s?.ports) ? s.ports : []).flatMap(parsePortEntry),
+    })),
+  };
+}
+
+/** The service that publishes host port `port`, if any. */
+export function serviceOfPort(stack: StackModel, port: number): string | undefined {
+  return stack.services.find((s) => s.ports.some((p) => p.host === port))?.name;
+}
