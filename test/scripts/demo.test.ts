@@ -11,8 +11,8 @@ import { REPO_ROOT } from '../helpers/cli.js';
  * sandboxes come up. A fake `docker` on PATH stands in for the engine: it
  * logs how it was called and prints a build's worth of output.
  */
-let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+let dir: string | undefined;
+afterEach(() => void (dir && rmSync(dir, { recursive: true, force: true })));
 
 const FAKE_DOCKER = `#!/bin/sh
 echo "$PWD: $*" >> "$FAKE_LOG"
@@ -22,6 +22,10 @@ exit "\${FAKE_EXIT:-0}"
 `;
 
 function buildImages(exit: number) {
+  // Importing a demo.mjs without the step (or without its run-as-a-script guard) would run the whole demo.
+  const source = readFileSync(join(REPO_ROOT, 'scripts/demo.mjs'), 'utf8');
+  expect(source).toMatch(/^export function buildImages\(/m);
+  expect(source).toMatch(/^if \(process\.argv\[1\] && resolve\(process\.argv\[1\]\) === fileURLToPath\(import\.meta\.url\)\) \{$/m);
   dir = mkdtempSync(join(tmpdir(), 'kinfra-demo-test-'));
   const bin = join(dir, 'bin');
   const repo = join(dir, 'repo');
@@ -31,7 +35,7 @@ function buildImages(exit: number) {
   chmodSync(join(bin, 'docker'), 0o755);
   const demo = pathToFileURL(join(REPO_ROOT, 'scripts/demo.mjs')).href;
   const script = `import { buildImages } from ${JSON.stringify(demo)}; process.exitCode = (await buildImages(${JSON.stringify(repo)}, process.env)) ? 0 : 1;`;
-  const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, FAKE_LOG: join(dir, 'log'), FAKE_EXIT: String(exit) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, FAKE_LOG: join(dir, 'log'), FAKE_EXIT: String(exit) };
   delete env.KINFRA_COMPOSE;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
   const calls = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n');
