@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist/kinfra.js');
@@ -40,6 +41,48 @@ function kinfraAsync(args, cwd, env) {
   });
 }
 
+/** Compose as kinfra picks it: v2 (`docker compose`) when it works, v1 otherwise; KINFRA_COMPOSE=v1|v2 forces one. */
+function composeCommand(env) {
+  const forced = env.KINFRA_COMPOSE;
+  if (forced === 'v1') return ['docker-compose'];
+  if (forced === 'v2' || spawnSync('docker', ['compose', 'version'], { env, stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
+  return ['docker-compose'];
+}
+
+/**
+ * Build the example images once, before either sandbox starts. Both sandboxes
+ * run the same fixed-tag images: two `up`s building them at once did the work
+ * twice, printed about a thousand lines of build output and left the loser's
+ * image dangling. One fixed project name, the one the E2E tests build under
+ * (test/helpers/docker.ts), because Compose labels a built image with its project:
+ * under another name the same files make another image, and the old one dangles.
+ * The output is kept and shown only when the build fails; the user sees one line
+ * (with the elapsed time, on a terminal).
+ */
+export function buildImages(repo, env, out = process.stdout) {
+  const [file, ...prefix] = composeCommand(env);
+  const args = [...prefix, '--ansi', 'never', '-p', 'kinfra-build', '-f', 'docker-compose.yml', 'build'];
+  const label = 'Building the example images once, for both sandboxes ...';
+  const started = Date.now();
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
+  out.write(label);
+  const ticker = out.isTTY ? setInterval(() => out.write(`\r${label} ${elapsed()}`), 1000) : undefined;
+  return new Promise((resolvePromise) => {
+    const child = spawn(file, args, { cwd: repo, env });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const finish = (ok, why) => {
+      clearInterval(ticker);
+      out.write(`${out.isTTY ? `\r${label}` : ''} ${ok ? 'done' : `failed (${why})`} (${elapsed()})\n`);
+      if (!ok) process.stderr.write(`\n$ ${[file, ...args].join(' ')}   (in ${repo})\n${log}\n`);
+      resolvePromise(ok);
+    };
+    child.on('error', (e) => finish(false, e.message));
+    child.on('close', (code, signal) => finish(code === 0, signal ?? `exit ${code}`));
+  });
+}
+
 async function up() {
   if (existsSync(LAST)) down();
   const base = mkdtempSync(join(tmpdir(), 'kinfra-demo-'));
@@ -58,7 +101,9 @@ async function up() {
   if (kinfra(['sandbox', 'create', 'demo-a'], { cwd: repo, env }) !== 0) return fail(base);
   if (kinfra(['sandbox', 'create', 'demo-b', '--branch', 'feature/b'], { cwd: repo, env }) !== 0) return fail(base);
 
-  console.log('\n$ kinfra sandbox up   (in both sandboxes at once; the first run builds the example images)');
+  console.log('');
+  if (!(await buildImages(repo, env))) return fail(base);
+  console.log('\n$ kinfra sandbox up   (in both sandboxes at once, on the images just built)');
   const results = await Promise.all(sandboxes.map((dir) => kinfraAsync(['sandbox', 'up', '--timeout', '300'], dir, env)));
   results.forEach((r, i) => console.log(`\n--- ${sandboxes[i]} (exit ${r.code}) ---\n${r.out.trim()}`));
   kinfra(['sandbox', 'list'], { cwd: repo, env });
@@ -78,5 +123,8 @@ function fail(base) {
   process.exitCode = 1;
 }
 
-if (process.argv.includes('--down')) down();
-else await up();
+// Run as a script, not when a test imports buildImages.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--down')) down();
+  else await up();
+}

@@ -15,6 +15,7 @@ import { loadConfig } from '../adapters/config-loader.js';
 import { conflictError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
 import { slotProject } from '../core/pool.js';
+import { findComposeFile } from './current.js';
 import { claimSlotFor } from './pool.js';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
@@ -45,6 +46,8 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const slug = requireSlug(req.name);
   const root = await mainRoot(ctx.cwd);
   const config = await loadConfig(root);
+  // A checkout with no compose file (kinfra's own clone, say) would make a sandbox that only `up` refuses.
+  findComposeFile(root, config);
   if (req.branch !== undefined) await checkBranchName(root, req.branch);
   const owner = await ownerId(ctx.paths.ownerId);
   const wanted = instanceIdFor(config.prefix, slug);

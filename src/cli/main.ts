@@ -1,8 +1,8 @@
-import { CommanderError } from 'commander';
-import { KinfraError } from '../core/errors.js';
+import { type Command, CommanderError } from 'commander';
 import { EXIT_CODES } from './exit-codes.js';
 import { createOutput } from './output.js';
 import { buildProgram } from './program.js';
+import { commanderUsageError } from './usage-errors.js';
 
 // `kinfra ... | head`: the reader went away; stop quietly, as other tools do, instead of a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -15,10 +15,17 @@ for (const stream of [process.stdout, process.stderr]) {
 async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const program = buildProgram();
-  program.exitOverride();
+  // The command whose parsing failed, so the hint can name its --help.
+  let refusedBy: Command | undefined;
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride();
-    if (json) cmd.configureOutput({ writeErr: () => undefined });
+    cmd.configureOutput({
+      // Rejected command lines are printed below, in kinfra's Error/Hint form (or as the --json document).
+      outputError: () => void (refusedBy = cmd),
+      // Besides errors, commander writes to stderr only the help of a bare `kinfra` or `kinfra sandbox`:
+      // help the user asked for by giving no command, so it goes where --help goes.
+      writeErr: (text) => void process.stdout.write(text),
+    });
   }
   try {
     await program.parseAsync(argv);
@@ -28,10 +35,7 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 0;
         return;
       }
-      if (json) {
-        const message = e.message.replace(/^error: /, '');
-        createOutput({ json, verbose: false }).error(new KinfraError('usage', 'usage', message, 'Run the command with --help for its usage.'));
-      }
+      createOutput({ json, verbose: false }).error(commanderUsageError(e, refusedBy));
       process.exitCode = EXIT_CODES.usage;
       return;
     }
@@ -40,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-function allCommands(cmd: import('commander').Command): import('commander').Command[] {
+function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
 }
 

@@ -21,7 +21,6 @@ export function buildProgram(): Command {
     .option('--verbose', 'show stack traces and the commands kinfra runs')
     .option('-u, --url <url>', 'backend URL for commands that talk to the API (overrides everything)')
     .option('-p, --port <port>', 'backend port on localhost (shorthand for --url http://localhost:PORT)')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', examples('kinfra sandbox create my-feature', 'kinfra sandbox list', 'kinfra sandbox --help'));
 
   const sandbox = program

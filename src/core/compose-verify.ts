@@ -97,8 +97,9 @@ function checkVolumes(service: string, volumes: unknown, config: Config, out: Fi
     const source = typeof v === 'string' ? v.split(':')[0]! : String((v as { source?: unknown })?.source ?? '');
     for (const m of source.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)?[^}]*\}/g)) {
       if (sharedVars.has(m[1]!) && !m[2]) {
+        const local = `./${config.shared.dirs.find((d) => d.env === m[1])?.name ?? 'data'}`;
         out.push({ severity: 'error', service, message: `volume ${source} has no fallback, so it breaks without a sandbox`,
-          fix: `write \${${m[1]}:-./${config.shared.dirs.find((d) => d.env === m[1])?.name ?? 'data'}} (seed decision 7)` });
+          fix: `write \${${m[1]}:-${local}} (the shared folder in a sandbox, ${local} without one)` });
       }
     }
   }

@@ -52,14 +52,43 @@ describe('bad names and branches', () => {
     ws = workspace();
     const unknown = await ws.run(['sandbox', 'create', 'x', '--frobnicate']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain("unknown option '--frobnicate'");
-    expect(unknown.stderr).toContain('--help');
+    expect(unknown.stderr).toBe("Error: Unknown option '--frobnicate'.\nHint: Run `kinfra sandbox create --help` for its usage.\n");
     const missing = await ws.run(['sandbox', 'create']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("missing required argument 'name'");
+    expect(missing.stderr).toBe("Error: Missing required argument 'name'.\nHint: Run `kinfra sandbox create --help` for its usage.\n");
     const json = await ws.run(['sandbox', 'create', '--json']);
     expect(json.code).toBe(1);
-    expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'usage' } });
+    expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: "Missing required argument 'name'." } });
+  });
+
+  it('says unknown commands and options in kinfra\'s Error/Hint form, with commander\'s suggestion as the hint', async () => {
+    ws = workspace();
+    const cases: [string[], string, string][] = [
+      [['frobnicate'], "Unknown command 'frobnicate'.", 'Run `kinfra --help` for its usage.'],
+      [['sandbox', 'lst'], "Unknown command 'lst'.", 'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.'],
+      [['sandbox', 'list', '--jsno'], "Unknown option '--jsno'.", 'Did you mean --json? Run `kinfra sandbox list --help` for its usage.'],
+      [['sandbox', 'up', '--timeout', 'soon'], "Option '--timeout <seconds>' argument 'soon' is invalid. --timeout must be a whole number from 1 to 3600.",
+        'Run `kinfra sandbox up --help` for its usage.'],
+    ];
+    for (const [args, message, hint] of cases) {
+      const r = await ws.run(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`Error: ${message}\nHint: ${hint}\n`);
+      const json = await ws.run([...args, '--json']);
+      expect(json.code).toBe(1);
+      expect(parseJson(json.stderr)).toEqual({ schemaVersion: 1, ok: false, error: { code: 'usage', message: expect.any(String), hint: expect.any(String) } });
+    }
+  });
+
+  it('kinfra or kinfra sandbox without a command prints the help on stdout and exits 0', async () => {
+    ws = workspace();
+    for (const args of [[], ['sandbox']]) {
+      const r = await ws.run(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe((await ws.run([...args, '--help'])).stdout);
+    }
   });
 });
 

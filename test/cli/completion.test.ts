@@ -148,7 +148,7 @@ describe('kinfra completion <shell>', () => {
     expect(r.stderr).toContain('bash, zsh, fish');
     const none = await ws.run(['completion']);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain("missing required argument 'shell'");
+    expect(none.stderr).toContain("Error: Missing required argument 'shell'.");
   });
 
   it('is listed in kinfra --help with examples; __complete is not', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnvText } from '../../src/core/env-file.js';
@@ -167,6 +167,26 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     expect(ws.git(['branch', '--list'])).toBe(before);
     const list = await ws.run(['sandbox', 'list', '--json']);
     expect(parseJson(list.stdout).data.instances).toEqual([]);
+  });
+
+  it('refuses a checkout with no compose file before making anything, naming the files it looked for', async () => {
+    ws = workspace();
+    ws.git(['rm', '-q', 'docker-compose.yml']);
+    ws.git(['commit', '-qm', 'no compose file']);
+    const r = await ws.run(['sandbox', 'create', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Error: No compose file in ${ws.repo} (looked for docker-compose.sandbox.yml, docker-compose.yml).`);
+    expect(r.stderr).toContain('compose_files in kinfra.yaml');
+    expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
+    expect(ws.git(['branch', '--list'])).not.toContain('ktrdr--x');
+    expect(existsSync(join(ws.home, '.ktrdr/sandboxes/registry.json')) ? Object.keys(registryOf(ws).instances) : []).toEqual([]);
+    const json = await ws.run(['sandbox', 'create', 'x', '--json']);
+    expect(json.code).toBe(1);
+    expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'no-compose-file' } });
+    // A compose file named in kinfra.yaml is found.
+    writeFileSync(join(ws.repo, 'kinfra.yaml'), 'prefix: ktrdr\ncompose_files: [compose.dev.yml]\nports:\n  api: { env: API_PORT, base: 8000 }\n');
+    writeFileSync(join(ws.repo, 'compose.dev.yml'), 'services: {}\n');
+    expect((await ws.run(['sandbox', 'create', 'x'])).code).toBe(0);
   });
 
   it('says clearly when run outside a git repository', async () => {

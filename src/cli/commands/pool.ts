@@ -7,7 +7,7 @@ export function registerPool(sandbox: Command): void {
     .command('provision')
     .summary('create the pre-provisioned slot pool')
     .description(
-      'Create the slot pool (seed 004): ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
+      'Create the slot pool: ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
         '(slots 1-4 light, 5 standard, 6 heavy by default), each with .env.sandbox and a docker-compose.yml ' +
         'rendered for its profile. Running it again skips existing slots, refreshes unclaimed ones whose ' +
         'configuration changed, and never touches a claimed slot.',

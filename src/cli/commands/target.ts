@@ -55,7 +55,7 @@ export function registerApi(program: Command): void {
     .description(
       'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response: ' +
         'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it. A non-2xx ' +
-        'answer exits 9 with the status on stderr. `ktrdr -p 8002 operations list` of the design reads ' +
+        'answer exits 9 with the status on stderr. The ktrdr CLI\'s `ktrdr -p 8002 operations list` reads ' +
         'here as `kinfra -p 8002 api get operations`.',
     )
     .argument('<method>', `HTTP method: ${METHODS.join(', ')} (any case)`)
