@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readEnvFile } from '../adapters/env-store.js';
 import { runStreaming } from '../adapters/runner.js';
-import { notFoundError } from '../core/errors.js';
+import { notFoundError, usageError } from '../core/errors.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { findSandboxDir } from './current.js';
@@ -13,6 +13,12 @@ import { resolveApiUrl, apiPortSpec } from './resolve-url.js';
  * (never exported to the shell: decision 4). No shell: the words run as given.
  */
 export async function execInSandbox(ctx: AppContext, command: string[]): Promise<number> {
+  const [file, ...args] = command;
+  // spawn throws on an empty name (which would read as a kinfra bug) instead of failing like a missing command.
+  if (file === undefined || file.trim() === '') {
+    throw usageError('invalid-command', `${JSON.stringify(file ?? '')} is not a command to run.`,
+      'Put the command and its arguments after --, for example: kinfra sandbox exec -- env');
+  }
   const dir = findSandboxDir(ctx.cwd);
   if (!dir) {
     throw notFoundError('not-in-sandbox', `${ctx.cwd} is not inside a sandbox (no ${ENV_FILE_NAME} here or above).`,
@@ -21,8 +27,7 @@ export async function execInSandbox(ctx: AppContext, command: string[]): Promise
   const env = (await readEnvFile(dir)) ?? {};
   const resolved = await resolveApiUrl({ cwd: dir });
   const urlVar = apiPortSpec(resolved.config).env.replace(/_PORT$/, '') + '_URL';
-  const [file, ...args] = command;
-  return runStreaming(file!, args, {
+  return runStreaming(file, args, {
     cwd: ctx.cwd,
     env: { ...process.env, ...env, [urlVar]: resolved.url, KINFRA_SANDBOX_DIR: dir, KINFRA_ENV_FILE: join(dir, ENV_FILE_NAME) },
     output: 'terminal',

@@ -4,15 +4,16 @@ import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { CONFIG_FILE_NAME } from '../core/config/config.js';
-import { conflictError, usageError } from '../core/errors.js';
+import { conflictError, isKinfraError, usageError } from '../core/errors.js';
+import type { EnvMap } from '../core/env-file.js';
 import { portsForSlot } from '../core/ports.js';
 import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core/registry/slots.js';
-import { CREATED_WORKTREE_KEY, identityFromEnv } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { claimSlotFor } from './pool.js';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { slotProject } from '../core/pool.js';
@@ -44,9 +45,8 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
     throw usageError('not-a-project', `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
       `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`);
   }
-  const existing = await readEnvFile(top);
-  const previous = existing ? identityFromEnv(existing) : undefined;
-  const adopt = previous !== undefined && typeof previous !== 'string' && COMPOSE_PROJECT_NAME.test(previous.instanceId) ? previous : undefined;
+  const adopt = await readAdoptable(top);
+  const existing = adopt?.env;
   const slug = req.name !== undefined ? requireSlug(req.name) : undefined;
   const branch = await currentBranch(top);
   const owner = await ownerId(ctx.paths.ownerId);
@@ -63,13 +63,15 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
     const baseId = wanted;
     // The safe reading of the design's two answers: a taken id is refused, never silently suffixed.
     const instanceId = freshInstanceId(baseId, (id) => registry.instances[id]?.path, false, 'init');
+    // Slots other unregistered sandboxes of this repository still hold: the rule create follows (this folder's own file is the one being adopted).
+    const reserved = await unregisteredSlots(worktrees.filter((w) => w.path !== top), registry);
     const plan = { maxSlot: config.maxSlot, ports: config.ports };
     const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
     let slot: number;
     if (poolSlot) slot = poolSlot.slot_id;
-    else if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot);
-    else if (adopt && adopt.slot >= 1 && adopt.slot <= config.maxSlot && !slotUnavailableReason(registry, plan, adopt.slot)) slot = adopt.slot;
-    else slot = allocateSlot(registry, plan);
+    else if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot, reserved);
+    else if (adopt && adopt.slot >= 1 && adopt.slot <= config.maxSlot && !slotUnavailableReason(registry, plan, adopt.slot, reserved)) slot = adopt.slot;
+    else slot = allocateSlot(registry, plan, reserved);
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const envFile = poolSlot
@@ -101,6 +103,30 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       adopted: adopt !== undefined,
     };
   });
+}
+
+/**
+ * The sandbox the .env.sandbox already in `top` names, for re-registering it. A
+ * file init cannot read, or one that names no usable sandbox, is refused, never
+ * written over: existing files are used as they are (docs/migration.md), and it
+ * may be the only record left of a sandbox whose registry entry was lost.
+ */
+async function readAdoptable(top: string): Promise<{ env: EnvMap; instanceId: string; slot: number } | undefined> {
+  const file = join(top, ENV_FILE_NAME);
+  let why: string;
+  try {
+    const env = await readEnvFile(top);
+    if (!env) return undefined;
+    const id = identityFromEnv(env);
+    if (typeof id !== 'string' && COMPOSE_PROJECT_NAME.test(id.instanceId)) return { env, ...id };
+    why = typeof id === 'string' ? id : `its INSTANCE_ID ${JSON.stringify(id.instanceId)} is not a compose project name`;
+  } catch (e) {
+    if (!isKinfraError(e) || e.code !== 'invalid-env-file') throw e;
+    why = `it cannot be read: ${e.message}`;
+  }
+  throw conflictError('already-initialised', `${top} is already initialised: it has a ${ENV_FILE_NAME}, but ${why}.`,
+    `To start over, remove ${file} and run \`kinfra sandbox init\` again; \`kinfra sandbox doctor\` shows whether a sandbox still uses it.`,
+    { file });
 }
 
 /** `ktrdr--feat` stays `ktrdr--feat`; `my-clone` becomes `ktrdr--my-clone`. */

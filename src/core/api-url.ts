@@ -69,8 +69,11 @@ export function resolveUrl(inputs: UrlInputs): ResolvedUrl {
   }
   if (inputs.envFile) {
     const { path, variable, value } = inputs.envFile;
-    if (value === undefined) {
-      throw usageError('invalid-env-file', `${path} has no ${variable}.`, `Write it again with: cd ${path.replace(/\/[^/]*$/, '')} && kinfra sandbox init`);
+    // Never the default instead: an empty or cut-short file must not send this sandbox's requests to the main checkout's backend.
+    if (value === undefined || value.trim() === '') {
+      throw usageError('invalid-env-file', `${path} has no ${variable} (the API port), so it does not say which backend this sandbox uses.`,
+        'Name the backend with --url or --port. To mend the file, see `kinfra sandbox doctor`; in a folder that is no ' +
+          'registered sandbox, remove it and run `kinfra sandbox init`.', { file: path, variable });
     }
     const port = parsePort(value, `${variable} in ${path}`);
     return { url: `http://localhost:${port}`, source: 'env-file', envFile: path, detail: `${path} (${variable})` };
@@ -82,4 +85,23 @@ export function resolveUrl(inputs: UrlInputs): ResolvedUrl {
 export function apiPath(path: string, prefix = '/api/v1'): string {
   const p = path.startsWith('/') ? path : `/${path}`;
   return p === prefix || p.startsWith(`${prefix}/`) || p.startsWith(`${prefix}?`) ? p : `${prefix}${p}`;
+}
+
+/** A base URL whose path ends in an API version: `http://h:8000/api/v2`. */
+const API_VERSION_PATH = /\/api\/v\d+$/;
+
+/**
+ * The URL of one request to the backend at `base` (a resolved URL). A base that
+ * already ends in an API path keeps it and the request path goes below it
+ * (`--url http://h/api/v2` + `x` -> `/api/v2/x`); any other base gets /api/v1.
+ * A request path that already starts with that API path does not get it twice.
+ */
+export function apiRequestUrl(base: string, path: string): string {
+  const u = new URL(base);
+  const version = API_VERSION_PATH.exec(u.pathname);
+  const root = version ? u.pathname.slice(0, version.index) : u.pathname.replace(/\/+$/, '');
+  const target = `${root}${apiPath(path, version?.[0])}`;
+  // A query the base URL carried goes after the path, not before it.
+  const query = u.search === '' ? '' : `${target.includes('?') ? '&' : '?'}${u.search.slice(1)}`;
+  return `${u.protocol}//${u.host}${target}${query}`;
 }

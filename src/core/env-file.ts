@@ -3,6 +3,9 @@
  * plain are single-quoted (both Compose v1 and v2 take single-quoted values
  * literally, no interpolation); a value that itself holds a single quote is
  * double-quoted with backslash escapes. parseEnvText(formatEnvText(x)) === x.
+ * Lines end where Compose ends them, at \n; U+2028 and U+2029 are ordinary
+ * characters of a value (Compose reads them literally inside quotes, where
+ * kinfra writes them).
  */
 export type EnvMap = Record<string, string>;
 
@@ -10,6 +13,10 @@ export type EnvMap = Record<string, string>;
 export type EnvLine = { key: string; value: string } | { comment: string };
 
 const PLAIN = /^[A-Za-z0-9_./:@+,-]*$/;
+/** Where a line ends, for the writer and the parser alike (a lone \r is no line end, nor written). */
+const LINE_END = /\r?\n/;
+/** What no value can hold: a line end or a part of one, and NUL (environment strings end there). */
+const UNWRITABLE = /[\n\r\0]/;
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class EnvParseError extends Error {
@@ -22,7 +29,7 @@ export class EnvParseError extends Error {
 }
 
 export function quoteEnvValue(value: string): string {
-  if (value.includes('\n') || value.includes('\r') || value.includes('\0')) {
+  if (UNWRITABLE.test(value)) {
     throw new Error('an .env value cannot hold a line break or NUL');
   }
   if (PLAIN.test(value)) return value;
@@ -72,10 +79,11 @@ function unquote(raw: string, lineNo: number): string {
 /** Parse .env text; comments and blank lines are ignored; `export KEY=...` is accepted. */
 export function parseEnvText(text: string): EnvMap {
   const env: EnvMap = {};
-  text.split(/\r?\n/).forEach((line, i) => {
+  text.split(LINE_END).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(trimmed);
+    // The s flag: without it `.` stops at U+2028 and U+2029 (line ends to JavaScript, not to .env files) and the line reads as malformed.
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(trimmed);
     if (!m) throw new EnvParseError(i + 1, `expected KEY=VALUE, got ${JSON.stringify(trimmed.slice(0, 40))}`);
     env[m[1]!] = unquote(m[2]!, i + 1);
   });

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
@@ -89,6 +90,38 @@ describe('bad names and branches', () => {
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe((await ws.run([...args, '--help'])).stdout);
     }
+  });
+});
+
+describe('input that used to be an internal error (exit 70)', () => {
+  it('exec with an empty command is a usage error, in a sandbox or not', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'x']);
+    for (const [cwd, word] of [[join(ws.dev, 'ktrdr--x'), ''], [join(ws.dev, 'ktrdr--x'), '  '], [ws.repo, '']] as const) {
+      const r = await ws.run(['sandbox', 'exec', '--', word, 'arg'], { cwd });
+      expect(r.code, `${cwd} ${JSON.stringify(word)}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).not.toMatch(STACK_TRACE);
+      expect(r.stderr).toContain(`Error: ${JSON.stringify(word)} is not a command to run.`);
+      expect(r.stderr).toContain('Hint: Put the command and its arguments after --, for example: kinfra sandbox exec -- env');
+    }
+  });
+
+  it.each([
+    ['shared.root', 'shared:\n  env: KB_SHARED\n  root: "/tmp/shared\\nroot"\n  dirs: { data: KB_DATA }\n'],
+    ['compose_files.0', 'compose_files: ["docker-compose\\n.yml", docker-compose.yml]\n'],
+  ])('a line break in a configured path (%s) is a usage error naming the key; nothing is created', async (key, extra) => {
+    ws = workspace({ 'kinfra.yaml': `prefix: kb\nports:\n  api: { env: KB_API_PORT, base: 38800 }\n${extra}` });
+    for (const args of [['sandbox', 'init', '--json'], ['sandbox', 'create', 'y', '--json']]) {
+      const r = await ws.run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).not.toMatch(STACK_TRACE);
+      const error = parseJson(r.stderr).error;
+      expect(error).toMatchObject({ code: 'invalid-config', details: { key } });
+      expect(error.message).toContain('a path on one line');
+      expect(error.hint).toContain(`Fix ${key} in`);
+    }
+    expect(existsSync(join(ws.repo, '.env.sandbox'))).toBe(false);
+    expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
   });
 });
 

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
@@ -51,6 +52,31 @@ describe('kinfra sandbox url', () => {
     expect(r.stdout.trim()).toBe(`http://localhost:${BASE}`);
   });
 
+  it("takes http://localhost without a port as http's own port 80 (issue 12 item 15 d)", async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    const r = await ws.run(['--url', 'http://localhost', 'sandbox', 'url', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseJson(r.stdout).data).toMatchObject({ url: 'http://localhost', source: 'flag --url' });
+    const bare = await ws.run(['--url', 'localhost', 'sandbox', 'url']);
+    expect(bare.stdout.trim()).toBe(`http://localhost:${BASE}`);
+  });
+
+  it('refuses an empty .env.sandbox with exit 1 naming the API port variable, never falls back to the default (item 15 e)', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    await ws.run(['sandbox', 'create', 'a']);
+    const sandbox = join(ws.dev, 'ktg--a');
+    writeFileSync(join(sandbox, '.env.sandbox'), '');
+    const r = await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox });
+    expect(r.code).toBe(1);
+    const error = parseJson(r.stderr).error;
+    expect(error).toMatchObject({ code: 'invalid-env-file', details: { file: join(sandbox, '.env.sandbox'), variable: 'TG_API_PORT' } });
+    expect(error.message).toContain('has no TG_API_PORT');
+    expect(error.hint).toContain('--url or --port');
+    expect((await ws.run(['api', 'get', 'health'], { cwd: sandbox })).code).toBe(1);
+    // Naming the backend still works there.
+    expect((await ws.run(['-p', '8002', 'sandbox', 'url'], { cwd: sandbox })).stdout.trim()).toBe('http://localhost:8002');
+  });
+
   it('rejects a bad --port with exit 1', async () => {
     ws = workspace();
     const r = await ws.run(['-p', 'eighty', 'sandbox', 'url']);
@@ -70,6 +96,23 @@ describe('kinfra api', () => {
 
     const post = await ws.run(['-p', String(BASE + 1), 'api', 'POST', '/api/v1/workers/register', '--data', '{"id":"w1"}']);
     expect(JSON.parse(post.stdout)).toEqual({ method: 'POST', url: '/api/v1/workers/register', body: { id: 'w1' } });
+  });
+
+  it('keeps the API path a --url already has, and puts the request path below it (issue 12 item 12)', async () => {
+    ws = workspace({ 'kinfra.yaml': CONFIG });
+    await backend(BASE + 5);
+    const get = async (url: string, path: string) => {
+      const r = await ws.run(['--url', url, 'api', 'get', path]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).url as string;
+    };
+    const host = `http://127.0.0.1:${BASE + 5}`;
+    expect(await get(`${host}/api/v1`, 'x')).toBe('/api/v1/x');
+    expect(await get(`${host}/api/v1/`, '/api/v1/x')).toBe('/api/v1/x');
+    expect(await get(`${host}/api/v2`, 'operations')).toBe('/api/v2/operations');
+    expect(await get(host, 'operations')).toBe('/api/v1/operations');
+    const missing = await ws.run(['--url', `${host}/api/v2`, 'api', 'get', 'missing']);
+    expect(missing.stderr).toContain(`GET ${host}/api/v2/missing returned 404`);
   });
 
   it('exits 9 on a non-2xx answer or an unreachable backend, and 1 on bad input', async () => {

@@ -347,6 +347,18 @@ pool:
   });
 
   it.each([
+    ['shared.root', `shared:\n  env: MYAPP_SHARED\n  root: "/data\\nroot"\n  dirs: {}\n`],
+    ['compose_files.1', 'compose_files: [compose.yml, "a\\rb.yml"]\n'],
+    ['pool.template', 'pool:\n  slots: {}\n  template: "t\\0.yml"\n'],
+    ['destroy.regenerable.0', 'destroy:\n  regenerable: ["cache/\\n"]\n'],
+    ['gate.checks.0.path', 'gate:\n  checks:\n    - { name: Api, kind: http, port: api, path: "/x\\ny" }\n'],
+  ])('a path with a line break or NUL (%s): .env.sandbox, compose and git cannot carry it', (key, extra) => {
+    const err = configError(`${MINIMAL}${extra}`);
+    expect(err.message).toContain(`${key}: a path on one line`);
+    expect(err.details).toMatchObject({ key });
+  });
+
+  it.each([
     ['above slots.max', '11'],
     ['slot 0', '0'],
   ])('a pool slot out of range (%s)', (_label, slot) => {

@@ -5,7 +5,7 @@ import { EnvParseError, formatEnvText, parseEnvText, quoteEnvValue, type EnvLine
 const keyArb = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,15}$/);
 const noBreak = (s: string) => !s.includes('\n') && !s.includes('\r') && !s.includes('\0');
 /** Values biased towards characters that matter to .env syntax. */
-const trickyChar = fc.constantFrom(' ', '\t', "'", '"', '$', '#', '\\', '=', '`', '{', '}', '(', ')', ';', '&', '|', '*', 'é', '日', '🚀', 'n', 'a', '0', '/', ':', '-');
+const trickyChar = fc.constantFrom(' ', '\t', "'", '"', '$', '#', '\\', '=', '`', '{', '}', '(', ')', ';', '&', '|', '*', 'é', '日', '🚀', 'n', 'a', '0', '/', ':', '-', '\u2028', '\u2029', '\u0085', '\u00a0', '\ufeff');
 const valueArb = fc
   .oneof(
     fc.string({ unit: 'binary', maxLength: 40 }),
@@ -42,6 +42,10 @@ describe('formatEnvText / parseEnvText round trip', () => {
     ['backtick', '`whoami`'],
     ['only quote', "'"],
     ['only double quote', '"'],
+    ['U+2028 (line separator)', 'a\u2028b'],
+    ['U+2029 (paragraph separator)', '\u2029'],
+    ['U+2028 and a single quote', "it's\u2028"],
+    ['U+0085 (next line)', 'a\u0085b'],
   ])('keeps a value with %s exactly', (_label, value) => {
     expect(roundTrip({ VALUE: value })).toEqual({ VALUE: value });
   });
@@ -169,6 +173,12 @@ describe('parseEnvText', () => {
 
   it('decodes \\n inside double quotes', () => {
     expect(parseEnvText('A="a\\nb"\n')).toEqual({ A: 'a\nb' });
+  });
+
+  it('takes U+2028 and U+2029 inside quotes as ordinary characters, as Compose does (only \\n ends a line)', () => {
+    // JavaScript alone counts them as line terminators: a regular expression's `.` stops at them.
+    expect(parseEnvText("A='x\u2028y'\nB=\"it's\u2029\"\n")).toEqual({ A: 'x\u2028y', B: "it's\u2029" });
+    expect(parseEnvText("A='x\u2028B=1'\n")).toEqual({ A: 'x\u2028B=1' });
   });
 
   it('keeps the last of repeated keys', () => {

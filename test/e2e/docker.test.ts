@@ -3,6 +3,7 @@
  * prefix (kte--), so they run one after the other from this one file, never in
  * parallel with each other.
  */
+import './env-file.e2e.js';
 import './sandbox.e2e.js';
 import './pool.e2e.js';
 import './faults.e2e.js';

@@ -13,7 +13,7 @@ export function registerInit(sandbox: Command): void {
         'was lost), it is registered again on the slot its file names, when that slot is still free.',
     )
     .option('-s, --slot <n>', 'use this port slot instead of the lowest free one', wholeNumber('--slot', 0, 999))
-    .option('-n, --name <name>', 'instance name (default: the folder name)')
+    .option('-n, --name <name>', 'instance name: the id is <prefix>--<name>, as with create (default: the folder name)')
     .option('--profile <profile>', 'with a provisioned slot pool: claim the lowest free slot of at least this profile')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(

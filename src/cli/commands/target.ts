@@ -54,9 +54,9 @@ export function registerApi(program: Command): void {
     .summary('send one request to the backend of this sandbox')
     .description(
       'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response: ' +
-        'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it. A non-2xx ' +
-        'answer exits 9 with the status on stderr. The ktrdr CLI\'s `ktrdr -p 8002 operations list` reads ' +
-        'here as `kinfra -p 8002 api get operations`.',
+        'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it; a --url that ' +
+        'ends in an API path (e.g. http://host:8000/api/v2) keeps that one instead. A non-2xx answer exits 9 ' +
+        'with the status on stderr. The ktrdr CLI\'s `ktrdr -p 8002 operations list` reads here as `kinfra -p 8002 api get operations`.',
     )
     .argument('<method>', `HTTP method: ${METHODS.join(', ')} (any case)`)
     .argument('<path>', 'path, e.g. operations or /api/v1/health')
@@ -79,11 +79,11 @@ export function registerApi(program: Command): void {
         }
       }
       const o = cmd.optsWithGlobals<Targeting>();
-      const [{ resolveApiUrl }, { sendRequest }, { apiPath }] = await Promise.all([
+      const [{ resolveApiUrl }, { sendRequest }, { apiRequestUrl }] = await Promise.all([
         import('../../app/resolve-url.js'), import('../../adapters/http-client.js'), import('../../core/api-url.js'),
       ]);
       const base = await resolveApiUrl({ cwd: ctx.cwd, url: o.url, port: o.port });
-      const url = `${base.url}${apiPath(path)}`;
+      const url = apiRequestUrl(base.url, path);
       const res = await sendRequest(verb, url, opts.data);
       let body = res.body;
       if (process.stdout.isTTY && /json/.test(res.contentType)) {
@@ -96,7 +96,7 @@ export function registerApi(program: Command): void {
       if (body) io.out(body.replace(/\n$/, ''));
       if (res.status < 200 || res.status > 299) {
         throw new KinfraError('api', 'api-status', `${verb} ${url} returned ${res.status}.`,
-          res.status === 404 ? 'Check the path; kinfra adds /api/v1 to paths that lack it.' : undefined, { status: res.status });
+          res.status === 404 ? 'Check the path; kinfra adds the API path (/api/v1, or the one --url ends in) to paths that lack it.' : undefined, { status: res.status });
       }
     }));
 }

@@ -8,6 +8,12 @@ import { z } from 'zod';
 const envName = z
   .string()
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in UPPER_SNAKE_CASE, e.g. MYAPP_API_PORT');
+/**
+ * A path: of a file, a folder or a URL. kinfra writes some into .env.sandbox and
+ * hands others to compose, git or an HTTP request line, none of which can carry a
+ * line break or NUL: refused here, once, with the key that holds it.
+ */
+const onePath = z.string().min(1).regex(/^[^\n\r\0]*$/, 'a path on one line (no line break or NUL character)');
 const portNumber = z.number().int().min(1).max(65535);
 const portName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lowercase name such as api or jaeger_ui');
 
@@ -33,7 +39,7 @@ const workers = z.strictObject({
 
 const shared = z.strictObject({
   env: envName.describe('Variable that carries the shared root, e.g. KTRDR_SHARED_DIR'),
-  root: z.string().min(1).describe('Shared root; ~ is the home folder'),
+  root: onePath.describe('Shared root; ~ is the home folder'),
   dirs: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'a plain folder name'), envName)
     .describe('Folder under root -> variable that carries its absolute path'),
@@ -48,7 +54,7 @@ const gateCheck = z.strictObject({
     .optional()
     .describe('workers: regular expression matching the worker services; their count is the number expected (default: worker)'),
   port: portName.describe('Name of a port from `ports`'),
-  path: z.string().startsWith('/').optional(),
+  path: onePath.startsWith('/').optional(),
   status: z.union([httpStatus, z.array(httpStatus).min(1)]).optional(),
   after: z.array(z.string()).optional().describe('Checks that must pass before this one runs'),
 });
@@ -64,7 +70,7 @@ export const configFileSchema = z
       .regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$/, 'lowercase letters, digits and dashes, e.g. myapp')
       .max(20)
       .describe('Instance ids are <prefix>--<name>'),
-    compose_files: z.array(z.string().min(1)).min(1).optional().describe('Looked for in this order'),
+    compose_files: z.array(onePath).min(1).optional().describe('Looked for in this order'),
     slots: z.strictObject({ max: z.number().int().min(1).max(99) }).optional(),
     ports: z.record(portName, portSpec).refine((p) => Object.keys(p).length > 0, 'at least one port'),
     workers: workers.optional(),
@@ -74,14 +80,14 @@ export const configFileSchema = z
     destroy: z
       .strictObject({
         regenerable: z
-          .array(z.string().min(1))
+          .array(onePath)
           .describe('Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, dist/, ...): `name/` is a folder at any depth, `*.ext` a file name'),
       })
       .optional(),
     pool: z
       .strictObject({
         slots: z.record(z.string().regex(/^[0-9]+$/), z.string()).describe('Slot number -> profile'),
-        template: z.string().min(1).optional().describe('Compose template of a pool slot, relative to the repository (default: the built-in KTRDR template)'),
+        template: onePath.optional().describe('Compose template of a pool slot, relative to the repository (default: the built-in KTRDR template)'),
       })
       .optional(),
   })
