@@ -11,11 +11,21 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** The child missed its deadline and was killed (exitCode 124, as timeout(1) says). */
+  timedOut?: boolean;
 }
 
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface CaptureOptions extends RunOptions {
+  /**
+   * Kill the child when it has not finished after this long. For queries only (engine-deadline.ts): a command
+   * whose output the user watches may be slow and still working, so runStreaming has no deadline.
+   */
+  timeoutMs?: number;
 }
 
 let echo: ((line: string) => void) | undefined;
@@ -36,15 +46,24 @@ function show(file: string, args: readonly string[], cwd: string | undefined): v
   echo?.(`$ ${[file, ...args].map(quote).join(' ')}${cwd ? `   # in ${cwd}` : ''}`);
 }
 
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(file: string, args: readonly string[], opts: CaptureOptions = {}): Promise<RunResult> {
   show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      child.kill('SIGKILL');
+      // Resolve now rather than on 'close': a grandchild (the docker CLI's compose plugin) may hold the pipes open.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ exitCode: 124, stdout: text(out), stderr: text(err), timedOut: true });
+    }, opts.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (e.code === 'ENOENT') {
         reject(externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`));
       } else {
@@ -52,11 +71,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       }
     });
     child.on('close', (code, signal) => {
-      resolve({
-        exitCode: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8').replace(/\r?\n$/, ''),
-        stderr: Buffer.concat(err).toString('utf8').replace(/\r?\n$/, ''),
-      });
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: text(out), stderr: text(err) });
     });
   });
 }
