@@ -82,6 +82,15 @@ export function run(file: string, args: readonly string[], opts: CaptureOptions 
  * the child shares our stdin/stdout/stderr (logs, shell). `stderr`: its stdout
  * and stderr both go to our stderr, keeping our stdout clean for --json.
  * Resolves with the exit code (128+n when killed by a signal).
+ *
+ * The child dies with kinfra: a Ctrl-C reaches the whole process group, but a
+ * SIGINT, SIGTERM or SIGHUP sent to kinfra's pid alone (a supervisor, `kill`,
+ * a closed terminal) would end kinfra and leave `compose logs --follow`
+ * running as an orphan. So while the child runs, those signals are forwarded
+ * to it, kinfra waits for it to end, and then exits with 128+n as the signal
+ * would have made it. A caller that already listened for the signal when the
+ * child started (`up`, which turns a Ctrl-C into its own "interrupted" error)
+ * handles it itself: it gets the exit code.
  */
 export function runStreaming(
   file: string,
@@ -92,13 +101,32 @@ export function runStreaming(
   return new Promise((resolve, reject) => {
     const stdio = opts.output === 'terminal' ? 'inherit' : (['ignore', 2, 2] as const);
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: stdio as never });
+    const handledByCaller = new Set<NodeJS.Signals>(FORWARDED.filter((s) => process.listenerCount(s) > 0));
+    let received: NodeJS.Signals | undefined;
+    // A child that ignores the signal is waited for all the same; a second Ctrl-C is forwarded again.
+    const forward = (signal: NodeJS.Signals) => {
+      received ??= signal;
+      child.kill(signal);
+    };
+    for (const s of FORWARDED) process.on(s, forward);
+    const stopForwarding = () => {
+      for (const s of FORWARDED) process.removeListener(s, forward);
+    };
     child.on('error', (e: NodeJS.ErrnoException) => {
+      stopForwarding();
       reject(e.code === 'ENOENT'
         ? externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`)
         : externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
     });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1)));
+    child.on('close', (code, signal) => {
+      stopForwarding();
+      if (received && !handledByCaller.has(received)) process.exit(128 + signalNumber[received]!);
+      resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1));
+    });
   });
 }
+
+/** The signals that end kinfra (and so must end its child); SIGKILL cannot be caught, by anyone. */
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const satisfies readonly NodeJS.Signals[];
 
 const signalNumber: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
