@@ -1,6 +1,7 @@
 import { KinfraError } from '../core/errors.js';
 import { engineError } from './engine.js';
 import type { EnvMap } from '../core/env-file.js';
+import { notResponding, TOOL_MS } from './engine-deadline.js';
 import { run, runStreaming, type RunResult } from './runner.js';
 
 /**
@@ -33,12 +34,15 @@ let detected: Promise<ComposeTool> | undefined;
 
 /** The version a tool prints, undefined when it fails, null when it is not installed at all. */
 async function tryVersion(file: string, args: string[]): Promise<string | undefined | null> {
+  let r: RunResult;
   try {
-    const r = await run(file, args);
-    return r.exitCode === 0 ? r.stdout.trim().replace(/^v/, '') : undefined;
+    r = await run(file, args, { timeoutMs: TOOL_MS });
   } catch {
     return null;
   }
+  // A hung tool is not a missing one: say so rather than try the other and report neither installed.
+  if (r.timedOut) throw notResponding(`\`${[file, ...args].join(' ')}\``, TOOL_MS);
+  return r.exitCode === 0 ? r.stdout.trim().replace(/^v/, '') : undefined;
 }
 
 export function detectCompose(): Promise<ComposeTool> {
@@ -73,16 +77,24 @@ function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Run compose with its output shown to the user (on stderr unless `terminal`). */
+/**
+ * Run compose with its output shown to the user (on stderr unless `terminal`). No deadline: up, build and down
+ * may take minutes and still be working, and the user sees that they are.
+ */
 export async function composeStream(p: ComposeProject, sub: readonly string[], output: 'terminal' | 'stderr' = 'stderr'): Promise<number> {
   const tool = await detectCompose();
   return runStreaming(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), output });
 }
 
-/** Run compose and capture its output. */
+/**
+ * Run compose and capture its output: only for what compose answers from the files (config), hence the client's
+ * deadline; a missed one throws docker-not-responding.
+ */
 export async function composeCapture(p: ComposeProject, sub: readonly string[]): Promise<RunResult> {
   const tool = await detectCompose();
-  return run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p) });
+  const r = await run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), timeoutMs: TOOL_MS });
+  if (r.timedOut) throw notResponding(`\`${tool.file} ${[...tool.prefix, ...sub].join(' ')}\``, TOOL_MS);
+  return r;
 }
 
 /**
@@ -92,7 +104,7 @@ export async function composeCapture(p: ComposeProject, sub: readonly string[]):
 export async function composeConfigText(p: ComposeProject): Promise<string> {
   const tool = await detectCompose();
   const all = tool.kind === 'v2' ? ['--profile', '*'] : [];
-  const r = await run(tool.file, args(tool, { ...p, layers: [] }, [...all, 'config']), { cwd: p.dir, env: childEnv(p) });
+  const r = await composeCapture({ ...p, layers: [] }, [...all, 'config']);
   if (r.exitCode !== 0) {
     throw new KinfraError('usage', 'compose-invalid', `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
       `Check the file with: docker compose -f ${p.file} config`);

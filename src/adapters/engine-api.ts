@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { assertResponding, notResponding, QUERY_MS } from './engine-deadline.js';
 import { echoStep } from './runner.js';
 
 /**
@@ -9,7 +10,8 @@ import { echoStep } from './runner.js';
  * the 45 MB docker CLI, which is most of what `list` costs. Used only where it
  * means exactly what the CLI would: a unix socket from DOCKER_HOST or the
  * default one, and no docker context in force. Anything else (and any error)
- * returns undefined, and callers fall back to the CLI, which also words errors.
+ * returns undefined, and callers fall back to the CLI, which also words errors;
+ * only a missed deadline is an error here (see engineGet).
  */
 async function socketPath(): Promise<string | undefined> {
   if (process.env.DOCKER_CONTEXT && process.env.DOCKER_CONTEXT !== 'default') return undefined;
@@ -28,27 +30,40 @@ async function socketPath(): Promise<string | undefined> {
   return process.platform === 'win32' ? undefined : '/var/run/docker.sock';
 }
 
-/** GET a path of the Engine API; undefined when the fast path does not apply or fails. */
-export async function engineGet<T>(path: string, timeoutMs = 10_000): Promise<T | undefined> {
+/**
+ * GET a path of the Engine API; undefined when the fast path does not apply or fails (the CLI then words the
+ * error). A daemon that accepts the connection and does not answer within the deadline throws
+ * docker-not-responding instead: the CLI would only wait on the same daemon again.
+ */
+export async function engineGet<T>(path: string, timeoutMs = QUERY_MS): Promise<T | undefined> {
+  assertResponding();
   const socket = await socketPath();
   if (!socket) return undefined;
   echoStep(`GET ${decodeURIComponent(path)}   # Docker Engine API on ${socket}`);
-  return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path, method: 'GET', timeout: timeoutMs, headers: { host: 'docker' } }, (res) => {
+  return new Promise((resolve, reject) => {
+    // A deadline for the whole answer: the socket's own timeout only notices silence, not a trickle.
+    const deadline = setTimeout(() => {
+      req.destroy();
+      reject(notResponding(`the Engine API request GET ${path.split('?')[0]}`, timeoutMs));
+    }, timeoutMs);
+    const done = (value: T | undefined) => {
+      clearTimeout(deadline);
+      resolve(value);
+    };
+    const req = request({ socketPath: socket, path, method: 'GET', headers: { host: 'docker' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {
-        if (res.statusCode !== 200) return resolve(undefined);
+        if (res.statusCode !== 200) return done(undefined);
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+          done(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
         } catch {
-          resolve(undefined);
+          done(undefined);
         }
       });
-      res.on('error', () => resolve(undefined));
+      res.on('error', () => done(undefined));
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
+    req.on('error', () => done(undefined));
     req.end();
   });
 }

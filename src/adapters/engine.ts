@@ -1,6 +1,7 @@
 import { KinfraError } from '../core/errors.js';
 import { OWNER_LABEL, PATH_LABEL, SANDBOX_LABEL, type Labelled } from '../core/ownership.js';
 import { engineGet } from './engine-api.js';
+import { assertResponding, CHANGE_MS, notResponding, QUERY_MS } from './engine-deadline.js';
 import { run, type RunResult } from './runner.js';
 
 /**
@@ -84,16 +85,29 @@ export function engineError(r: RunResult | undefined, what: string): KinfraError
   return new KinfraError('engine', 'docker-failed', `docker could not ${what}: ${last}`, 'Check that Docker works: docker info');
 }
 
-async function docker(args: string[], what: string): Promise<string> {
+/** One docker CLI call, with a deadline: a query's unless it changes something (engine-deadline.ts). */
+async function docker(args: string[], what: string, deadlineMs = QUERY_MS): Promise<string> {
+  assertResponding();
   let r: RunResult;
   try {
-    r = await run('docker', args);
+    r = await run('docker', args, { timeoutMs: deadlineMs });
   } catch (e) {
     if ((e as KinfraError).code === 'tool-missing') throw engineError(undefined, what);
     throw e;
   }
+  if (r.timedOut) throw notResponding(`\`${commandName(args)}\``, deadlineMs);
   if (r.exitCode !== 0) throw engineError(r, what);
   return r.stdout;
+}
+
+/** `docker ps`, `docker volume ls`: the command without its options and names. */
+function commandName(args: readonly string[]): string {
+  const words: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('-') || words.length === 2) break;
+    words.push(a);
+  }
+  return ['docker', ...words].join(' ');
 }
 
 function jsonLines<T>(text: string): T[] {
@@ -203,17 +217,17 @@ export async function listProjectNetworks(): Promise<LabelledResource[]> {
 
 /** Remove containers by id (with their anonymous volumes). Callers pass only ids they proved are theirs. */
 export async function removeContainers(ids: readonly string[]): Promise<void> {
-  if (ids.length > 0) await docker(['rm', '--force', '--volumes', ...ids], 'remove containers');
+  if (ids.length > 0) await docker(['rm', '--force', '--volumes', ...ids], 'remove containers', CHANGE_MS);
 }
 
 /** Remove volumes by name. Callers pass only names they proved are theirs. */
 export async function removeVolumes(names: readonly string[]): Promise<void> {
-  if (names.length > 0) await docker(['volume', 'rm', ...names], 'remove volumes');
+  if (names.length > 0) await docker(['volume', 'rm', ...names], 'remove volumes', CHANGE_MS);
 }
 
 /** Remove networks by name; the engine refuses one that a container still uses. */
 export async function removeNetworks(names: readonly string[]): Promise<void> {
-  if (names.length > 0) await docker(['network', 'rm', ...names], 'remove networks');
+  if (names.length > 0) await docker(['network', 'rm', ...names], 'remove networks', CHANGE_MS);
 }
 
 /** The Engine's version: proof it answers (doctor). */

@@ -11,11 +11,21 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** The child missed its deadline and was killed (exitCode 124, as timeout(1) says). */
+  timedOut?: boolean;
 }
 
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface CaptureOptions extends RunOptions {
+  /**
+   * Kill the child when it has not finished after this long. For queries only (engine-deadline.ts): a command
+   * whose output the user watches may be slow and still working, so runStreaming has no deadline.
+   */
+  timeoutMs?: number;
 }
 
 let echo: ((line: string) => void) | undefined;
@@ -36,15 +46,24 @@ function show(file: string, args: readonly string[], cwd: string | undefined): v
   echo?.(`$ ${[file, ...args].map(quote).join(' ')}${cwd ? `   # in ${cwd}` : ''}`);
 }
 
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(file: string, args: readonly string[], opts: CaptureOptions = {}): Promise<RunResult> {
   show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      child.kill('SIGKILL');
+      // Resolve now rather than on 'close': a grandchild (the docker CLI's compose plugin) may hold the pipes open.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ exitCode: 124, stdout: text(out), stderr: text(err), timedOut: true });
+    }, opts.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (e.code === 'ENOENT') {
         reject(externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`));
       } else {
@@ -52,11 +71,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       }
     });
     child.on('close', (code, signal) => {
-      resolve({
-        exitCode: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8').replace(/\r?\n$/, ''),
-        stderr: Buffer.concat(err).toString('utf8').replace(/\r?\n$/, ''),
-      });
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: text(out), stderr: text(err) });
     });
   });
 }
@@ -66,6 +82,15 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
  * the child shares our stdin/stdout/stderr (logs, shell). `stderr`: its stdout
  * and stderr both go to our stderr, keeping our stdout clean for --json.
  * Resolves with the exit code (128+n when killed by a signal).
+ *
+ * The child dies with kinfra: a Ctrl-C reaches the whole process group, but a
+ * SIGINT, SIGTERM or SIGHUP sent to kinfra's pid alone (a supervisor, `kill`,
+ * a closed terminal) would end kinfra and leave `compose logs --follow`
+ * running as an orphan. So while the child runs, those signals are forwarded
+ * to it, kinfra waits for it to end, and then exits with 128+n as the signal
+ * would have made it. A caller that already listened for the signal when the
+ * child started (`up`, which turns a Ctrl-C into its own "interrupted" error)
+ * handles it itself: it gets the exit code.
  */
 export function runStreaming(
   file: string,
@@ -76,13 +101,32 @@ export function runStreaming(
   return new Promise((resolve, reject) => {
     const stdio = opts.output === 'terminal' ? 'inherit' : (['ignore', 2, 2] as const);
     const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: stdio as never });
+    const handledByCaller = new Set<NodeJS.Signals>(FORWARDED.filter((s) => process.listenerCount(s) > 0));
+    let received: NodeJS.Signals | undefined;
+    // A child that ignores the signal is waited for all the same; a second Ctrl-C is forwarded again.
+    const forward = (signal: NodeJS.Signals) => {
+      received ??= signal;
+      child.kill(signal);
+    };
+    for (const s of FORWARDED) process.on(s, forward);
+    const stopForwarding = () => {
+      for (const s of FORWARDED) process.removeListener(s, forward);
+    };
     child.on('error', (e: NodeJS.ErrnoException) => {
+      stopForwarding();
       reject(e.code === 'ENOENT'
         ? externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`)
         : externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
     });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1)));
+    child.on('close', (code, signal) => {
+      stopForwarding();
+      if (received && !handledByCaller.has(received)) process.exit(128 + signalNumber[received]!);
+      resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1));
+    });
   });
 }
+
+/** The signals that end kinfra (and so must end its child); SIGKILL cannot be caught, by anyone. */
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const satisfies readonly NodeJS.Signals[];
 
 const signalNumber: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };

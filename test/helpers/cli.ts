@@ -23,16 +23,27 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
   return env;
 }
 
+export interface RunOpts {
+  env?: Record<string, string>;
+  input?: string;
+  /** SIGKILL the CLI after this long (a hang becomes a failed assertion, not a test timeout): code -1. */
+  killAfterMs?: number;
+}
+
 /** Run the built CLI and wait for it. */
-export function kinfra(args: string[], opts: { cwd: string; home: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
+export function kinfra(args: string[], opts: RunOpts & { cwd: string; home: string }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: cliEnv(opts.home, opts.env) });
     let stdout = '';
     let stderr = '';
+    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
@@ -52,7 +63,7 @@ export interface Workspace {
   dev: string;
   /** Main checkout of the project. */
   repo: string;
-  run(args: string[], opts?: { cwd?: string; env?: Record<string, string>; input?: string }): Promise<CliResult>;
+  run(args: string[], opts?: RunOpts & { cwd?: string }): Promise<CliResult>;
   git(args: string[], cwd?: string): string;
   cleanup(): void;
 }
@@ -82,7 +93,7 @@ export function workspace(files: Record<string, string> = {}): Workspace {
     home,
     dev,
     repo,
-    run: (args, o = {}) => kinfra(args, { cwd: o.cwd ?? repo, home, env: o.env, input: o.input }),
+    run: (args, o = {}) => kinfra(args, { ...o, cwd: o.cwd ?? repo, home }),
     git: (args, cwd = repo) => git(cwd, args, home),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };

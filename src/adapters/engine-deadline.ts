@@ -1,0 +1,41 @@
+import { KinfraError } from '../core/errors.js';
+
+/**
+ * How long kinfra waits for the Docker Engine. A hung daemon accepts connections and never answers; without a
+ * deadline every command that asks it anything (`list`, `doctor`) would wait for ever. Only queries and
+ * removals get one: work the user watches as it streams (compose up, build, down, logs) may be slow and still
+ * be working, so it has none.
+ *
+ * KINFRA_ENGINE_TIMEOUT_MS overrides the query deadline; it exists for tests, which need no other way in.
+ */
+export const QUERY_MS = positive(process.env.KINFRA_ENGINE_TIMEOUT_MS) ?? 5_000;
+/** Removing containers, volumes and networks: the engine stops containers first, which can take a while. */
+export const CHANGE_MS = 120_000;
+/** `docker compose version` and the like: the client alone, but a large binary that may start slowly when cold. */
+export const TOOL_MS = Math.max(QUERY_MS, 15_000);
+
+function positive(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+let missed: KinfraError | undefined;
+
+/**
+ * The error for a missed deadline (`what`: the request or command, e.g. `docker ps`). It is remembered: once the daemon has not answered, later calls in the same
+ * command fail at once (assertResponding) instead of waiting on the same daemon again, so `list` and `doctor`
+ * answer after one deadline, not one per query.
+ */
+export function notResponding(what: string, ms: number): KinfraError {
+  missed ??= new KinfraError('engine', 'docker-not-responding',
+    `Docker is not responding: ${what} got no answer within ${seconds(ms)}.`,
+    'Restart Docker (sudo systemctl restart docker, or restart Docker Desktop), check that `docker info` answers, and run the command again.');
+  return missed;
+}
+
+/** Throws the remembered error when an earlier call of this command found the daemon not responding. */
+export function assertResponding(): void {
+  if (missed) throw missed;
+}
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
