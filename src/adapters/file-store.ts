@@ -44,6 +44,13 @@ function fileError(e: unknown, verb: string, path: string): Error {
     { errno: code });
 }
 
+let onWait: ((message: string) => void) | undefined;
+
+/** Where to say that this command waits for another kinfra process (the CLI's stderr; nothing with --json). */
+export function noticeLockWaits(to: ((message: string) => void) | undefined): void {
+  onWait = to;
+}
+
 export interface LockOptions {
   /** How long to wait for another process to release the lock. */
   waitMs?: number;
@@ -59,6 +66,7 @@ export async function withFileLock<T>(path: string, fn: (assertHeld: () => void)
   });
   const waitMs = opts.waitMs ?? 60_000;
   const started = Date.now();
+  let told = false;
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   // Retry only while another process holds the lock: proper-lockfile's own retries would also
@@ -81,6 +89,10 @@ export async function withFileLock<T>(path: string, fn: (assertHeld: () => void)
         throw registryError('registry-locked', `Another kinfra process held the lock on ${path} all the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
           `Wait for it to finish and run the command again. A lock of a killed kinfra is taken over after 10 s; if none is running, ` +
             `kinfra sandbox doctor --repair removes it.`);
+      }
+      if (!told && Date.now() - started >= 1000) {
+        told = true;
+        onWait?.(`Waiting for another kinfra process to finish with ${path} ...`);
       }
       await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
     }

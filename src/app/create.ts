@@ -16,7 +16,7 @@ import { conflictError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
 import { slotProject } from '../core/pool.js';
 import { findComposeFile } from './current.js';
-import { claimSlotFor } from './pool.js';
+import { recordClaim, resetSlot } from './pool.js';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
 import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
@@ -25,7 +25,7 @@ import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
 import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
-import type { InstanceEntry } from '../core/registry/model.js';
+import type { InstanceEntry, SlotEntry } from '../core/registry/model.js';
 
 export interface CreateRequest {
   name: string;
@@ -55,8 +55,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   await assertNameFreeOnEngine(ctx, wanted, join(dirname(root), wanted), owner);
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
+  let claimed: { summary: SandboxSummary; slot: SlotEntry | undefined };
   try {
-    return await ctx.registry.update(async (registry, save) => {
+    claimed = await ctx.registry.update(async (registry, save) => {
       const worktrees = await listWorktrees(root);
       const cleaned = removeStaleEntries(registry);
       const instanceId = freshInstanceId(wanted, (id) => registry.instances[id]?.path, req.unique ?? false);
@@ -97,10 +98,14 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         await addWorktree(root, path, mode);
         made = { path, createdBranch };
         const envFile = poolSlot
-          ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, path, createdAt, true, owner)
+          ? await recordClaim(ctx, config, registry, poolSlot, instanceId, path, createdAt, true, owner)
           : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt, true, owner);
-        registry.instances[instanceId] = entry;
-        return { instanceId, slot, path, branch, ports, profile: poolSlot?.profile, envFile, configSource: config.source, cleaned };
+        // A pool claim stays "creating" until its slot is reset, outside the lock (it talks to Docker).
+        registry.instances[instanceId] = poolSlot ? { ...entry, state: 'creating' } : entry;
+        return {
+          summary: { instanceId, slot, path, branch, ports, profile: poolSlot?.profile, envFile, configSource: config.source, cleaned },
+          slot: poolSlot ? { ...poolSlot } : undefined,
+        };
       } catch (e) {
         delete registry.instances[instanceId];
         if (poolSlot) Object.assign(poolSlot, { claimed_by: null, claimed_at: null });
@@ -112,6 +117,33 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
     if (made) await undoWorktree(root, made.path, made.createdBranch);
     throw e;
   }
+  if (claimed.slot) await finishPoolClaim(ctx, config.prefix, claimed.summary, claimed.slot, () => undoWorktree(root, made!.path, made!.createdBranch));
+  return claimed.summary;
+}
+
+/**
+ * Reset a freshly claimed pool slot (a reused slot must not inherit the previous database) with the registry lock
+ * released, so a slow engine never blocks every other kinfra command; then the claim is complete. If the reset
+ * fails, the claim is undone.
+ */
+export async function finishPoolClaim(
+  ctx: AppContext, prefix: string, s: SandboxSummary, slot: SlotEntry, undo: () => Promise<void>,
+): Promise<void> {
+  try {
+    await resetSlot(ctx, prefix, slot);
+  } catch (e) {
+    await ctx.registry.update((r) => {
+      if (r.instances[s.instanceId]?.path === s.path) delete r.instances[s.instanceId];
+      const cur = r.slots[String(slot.slot_id)];
+      if (cur?.claimed_by === s.instanceId) Object.assign(cur, { claimed_by: null, claimed_at: null });
+    }).catch(() => undefined);
+    await undo().catch(() => undefined);
+    throw e;
+  }
+  await ctx.registry.update((r) => {
+    const e = r.instances[s.instanceId];
+    if (e?.path === s.path && e.state === 'creating') delete e.state;
+  });
 }
 
 async function branchMode(root: string, branch: string, worktrees: { path: string; branch: string | undefined }[]): Promise<BranchMode> {

@@ -3,7 +3,8 @@ import { OWNER_LABEL, projectOwner, SANDBOX_LABEL, type Labelled } from '../core
 
 /** What the engine says about one compose project (counted honestly: running and healthy apart). */
 export interface ProjectState {
-  state: 'running' | 'stopped' | 'partial' | 'missing';
+  /** One vocabulary everywhere (list, slots, status): stopped means no container runs, none existing included. */
+  state: 'running' | 'stopped' | 'partial';
   total: number;
   running: number;
   /** Containers whose healthcheck reports healthy; containers without a healthcheck are not counted. */
@@ -29,7 +30,7 @@ export function projectState(containers: readonly ContainerInfo[], project: stri
   const mine = containers.filter((c) => c.project === project && (owns ? owns(c) : true));
   const running = mine.filter((c) => c.state === 'running').length;
   const withHealthcheck = mine.filter((c) => c.health !== undefined).length;
-  const state = mine.length === 0 ? 'missing' : running === mine.length ? 'running' : running === 0 ? 'stopped' : 'partial';
+  const state = mine.length > 0 && running === mine.length ? 'running' : running === 0 ? 'stopped' : 'partial';
   return {
     state,
     total: mine.length,
@@ -41,7 +42,7 @@ export function projectState(containers: readonly ContainerInfo[], project: stri
   };
 }
 
-/** "running", "stopped", "partial 3/8", "missing" (the list's Status column). */
+/** "running", "stopped", "partial 3/8" (the Status column of list and slots; list says "missing" for a folder that is gone). */
 export function stateLabel(p: ProjectState): string {
   return p.state === 'partial' ? `partial ${p.running}/${p.total}` : p.state;
 }

@@ -14,7 +14,9 @@ import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
 import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
-import { claimSlotFor } from './pool.js';
+import { recordClaim } from './pool.js';
+import { finishPoolClaim } from './create.js';
+import { rm } from 'node:fs/promises';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { slotProject } from '../core/pool.js';
 import { removeStaleEntries } from './stale.js';
@@ -53,7 +55,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const wanted = slug !== undefined ? instanceIdFor(config.prefix, slug) : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
   await assertNameFreeOnEngine(ctx, wanted, top, owner);
 
-  return ctx.registry.update(async (registry) => {
+  const done = await ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);
     const mine = Object.entries(registry.instances).find(([, e]) => e.path === top);
     if (mine) {
@@ -75,7 +77,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const envFile = poolSlot
-      ? await claimSlotFor(ctx, config, registry, poolSlot, instanceId, top, createdAt)
+      ? await recordClaim(ctx, config, registry, poolSlot, instanceId, top, createdAt)
       : await writeSandboxEnv(config, top, instanceId, slot, ctx.paths.home, createdAt);
     const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
     registry.instances[instanceId] = {
@@ -101,8 +103,13 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       configSource: config.source,
       cleaned,
       adopted: adopt !== undefined,
+      claimed: poolSlot ? { ...poolSlot } : undefined,
     };
   });
+  const { claimed, ...summary } = done;
+  // The slot's reset talks to Docker: outside the lock. If it fails, the folder is not a sandbox after all.
+  if (claimed) await finishPoolClaim(ctx, config.prefix, summary, claimed, () => rm(summary.envFile, { force: true }));
+  return summary;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo, type LabelledResource } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { isKinfraError } from '../core/errors.js';
@@ -96,7 +97,8 @@ async function row(instanceId: string, e: InstanceEntry, view: EngineView | unde
     parentRepo: e.parent_repo,
     createdAt: e.created_at,
     ports,
-    status: containers ? stateLabel(containers) : null,
+    // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
+    status: !existsSync(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,
     state: e.state ?? null,
   };

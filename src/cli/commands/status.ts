@@ -30,7 +30,7 @@ export function registerStatus(sandbox: Command): void {
         const c = r.containers;
         const colour = c.state === 'running' ? io.c.green : c.state === 'partial' ? io.c.yellow : io.c.red;
         io.out(`${io.c.bold('Instance:')} ${r.instanceId} (slot ${r.slot})${r.registered ? '' : io.c.yellow('  not registered: run kinfra sandbox init')}`);
-        io.out(`${io.c.bold('Status:')} ${colour(c.state === 'partial' ? `partial (${c.running}/${c.total})` : c.state === 'missing' ? 'not started' : c.state)}`);
+        io.out(`${io.c.bold('Status:')} ${colour(c.state === 'partial' ? `partial (${c.running}/${c.total})` : c.state)}`);
         io.out(`${io.c.bold('Containers:')} ${c.running}/${c.total} running` +
           (c.withHealthcheck > 0
             ? `, ${c.healthy}/${c.withHealthcheck} healthy${c.unhealthy ? `, ${c.unhealthy} unhealthy` : ''}${c.starting ? `, ${c.starting} starting` : ''}`
