@@ -3,7 +3,10 @@ import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
+// The version lives in package.json alone; the bundle gets it at build time.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const common = {
+  define: { __KINFRA_VERSION__: JSON.stringify(version) },
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -12,7 +12,9 @@ import { registerDoctor } from './commands/doctor.js';
 import { examples } from './action.js';
 import { registerCompletion } from './commands/completion.js';
 
-export const VERSION = '0.1.0';
+declare const __KINFRA_VERSION__: string;
+/** From package.json, put in by the build (scripts/build.mjs): no version string lives in the source. */
+export const VERSION = typeof __KINFRA_VERSION__ === 'string' ? __KINFRA_VERSION__ : 'dev';
 
 export function buildProgram(): Command {
   const program = new Command('kinfra')

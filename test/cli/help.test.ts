@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace, type Workspace } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, workspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 beforeAll(() => {
@@ -14,6 +16,8 @@ describe('help (seed 000 task 7.3)', () => {
     const r = await ws.run(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // The one place the version lives.
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
   });
 
   it('kinfra sandbox --help lists every command in groups, with examples', async () => {
