@@ -28,7 +28,7 @@ function describe(o: ProbeOutcome): string {
 const verdict = (o: ProbeOutcome): Verdict => ({ ok: o.ok, details: o.ok ? [] : [describe(o)] });
 
 /** The worker services this sandbox runs: its compose services that match the check's pattern. */
-function workerServices(s: Sandbox, stack: Stack | undefined, spec: GateCheckSpec): string[] | undefined {
+function workerServices(stack: Stack | undefined, spec: GateCheckSpec): string[] | undefined {
   const pattern = new RegExp(spec.services ?? 'worker', 'i');
   return stack?.model.services.map((x) => x.name).filter((n) => pattern.test(n));
 }
@@ -105,7 +105,7 @@ export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { check
         break;
       }
       case 'workers': {
-        const services = workerServices(s, stack, spec);
+        const services = workerServices(stack, spec);
         const expected = services?.length ?? s.config.workerCount;
         add(`${spec.name} registered (${expected})`, `${spec.name} not registered`, async (timeoutMs, signal) => {
           const o = await probeHttp(port, path, { timeoutMs, signal });
@@ -131,7 +131,6 @@ async function withLastLogs(s: Sandbox, result: GateResult, checks: readonly { n
   const logs = new Map<string, string[]>();
   for (const service of new Set(failed.map((c) => checks.find((x) => x.name === c.name)?.service).filter((x): x is string => !!x))) {
     const r = await composeCapture(s.project, ['logs', '--no-color', '--tail', '10', service]).catch(() => undefined);
-    // eslint-disable-next-line no-control-regex -- compose writes terminal escapes even with --no-color
     const lines = (r?.stdout ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-10);
     if (lines.length > 0) logs.set(service, lines);
   }

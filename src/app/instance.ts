@@ -4,8 +4,8 @@ import { expandHome } from '../adapters/paths.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import type { Config } from '../core/config/config.js';
 import { identityFromEnv, sandboxEnvLines } from '../core/sandbox-env.js';
-import { portsForSlot, type SlotPort } from '../core/ports.js';
-import type { InstanceEntry, Registry } from '../core/registry/model.js';
+import type { SlotPort } from '../core/ports.js';
+import type { Registry } from '../core/registry/model.js';
 import type { Worktree } from '../adapters/git.js';
 
 /** What create and init report. */

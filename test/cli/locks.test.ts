@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ describe('the registry lock', () => {
     const list = start(['sandbox', 'list'], ws.repo);
     setTimeout(() => {
       clearInterval(renew);
-      import('node:fs').then((fs) => fs.rmSync(lock, { recursive: true, force: true }));
+      rmSync(lock, { recursive: true, force: true });
     }, 3000);
     const r = await list.done;
     clearInterval(renew);
