@@ -28,12 +28,15 @@ export function composeDownFailed(what: string, code: number, then: string): Kin
 /** `kinfra sandbox logs [service] [-f] [-n N]`: compose logs, straight to the terminal. */
 export async function sandboxLogs(ctx: AppContext, opts: { service?: string | undefined; follow: boolean; tail: number }): Promise<number> {
   const s = await resolveSandbox(ctx);
+  // Compose finds containers by project name: another kinfra's under the same name would show as this one's.
+  assertProjectFree(await projectInventory(s.stamp, await ctx.registry.read()), s.project.name, `show the logs of ${s.instanceId}`);
   return composeStream(s.project, ['logs', '--tail', String(opts.tail), ...(opts.follow ? ['--follow'] : []), ...(opts.service ? [opts.service] : [])], 'terminal');
 }
 
 /** `kinfra sandbox shell [service]`: bash in the service's container, sh when it has no bash. */
 export async function sandboxShell(ctx: AppContext, opts: { service?: string | undefined }): Promise<number> {
   const s = await resolveSandbox(ctx);
+  assertProjectFree(await projectInventory(s.stamp, await ctx.registry.read()), s.project.name, `open a shell in ${s.instanceId}`);
   const service = opts.service ?? 'backend';
   const tty = process.stdin.isTTY ? [] : ['-T'];
   const code = await composeStream(s.project, ['exec', ...tty, service, 'bash'], 'terminal');
