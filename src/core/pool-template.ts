@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 import { usageError } from './errors.js';
 
 /**
@@ -17,9 +17,11 @@ export interface RenderInput {
 export function renderPoolCompose(template: string, source: string, input: RenderInput): string {
   const doc = parseDocument(template, { merge: true, logLevel: 'error' });
   if (doc.errors.length > 0) throw usageError('invalid-template', `${source}: ${doc.errors[0]!.message}`, 'Fix the pool template.');
-  const prototype = doc.get('x-kinfra-worker', true) as { toJSON(): unknown } | undefined;
-  const services = doc.get('services', true) as { set(k: string, v: unknown): void } | undefined;
-  if (!services) throw usageError('invalid-template', `${source}: no services`, 'A pool template is a compose file.');
+  // Resolved as the whole document (aliases and merge keys of the prototype point elsewhere in it).
+  const prototype = doc.has('x-kinfra-worker') ? { toJSON: () => (doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>)['x-kinfra-worker'] } : undefined;
+  const node = doc.get('services', true);
+  if (!isMap(node)) throw usageError('invalid-template', `${source}: no services`, 'A pool template is a compose file.');
+  const services = node;
   if (!prototype) {
     if (Object.values(input.workers).some((n) => n > 0)) {
       throw usageError('invalid-template', `${source}: no x-kinfra-worker prototype, but the profile runs workers`, 'Add an x-kinfra-worker service prototype.');

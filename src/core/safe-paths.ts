@@ -31,6 +31,8 @@ export function protectedReason(path: string, guard: Protected): string | undefi
 
 /** Why `path` is not the folder `create` makes for `instanceId` beside `mainCheckout`, or undefined when it is. */
 export function notCreatedWorktree(path: string, instanceId: string, guard: Protected): string | undefined {
+  // An id is one folder name: `a/b` or `..` would point the "sibling" anywhere (inside the checkout, into HOME).
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(instanceId) || instanceId.includes('..')) return `${JSON.stringify(instanceId)} is not a sandbox id`;
   const why = protectedReason(path, guard);
   if (why) return why;
   const expected = join(dirname(norm(guard.mainCheckout)), instanceId);
