@@ -15,9 +15,10 @@ import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
-import { diagnoseAll } from './doctor.js';
 import { writeSandboxEnv } from './instance.js';
 import { claimSlotFor, provisionPool, writeClaimEnv } from './pool.js';
+import { withFileLock } from '../adapters/file-store.js';
+import { diagnoseAll, TEMP_SAFE_AGE_MS } from './doctor.js';
 import { poolPorts } from './pool-claim.js';
 
 export interface RepairOutcome {
@@ -76,7 +77,7 @@ type Applied = { done: boolean; note: string };
 async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
   switch (r.kind) {
     case 'rebuild-registry': return rebuildRegistry(ctx);
-    case 'remove-leftover': return removeLeftover(r.path);
+    case 'remove-leftover': return removeLeftover(ctx, r.path);
     case 'drop-entry': return dropEntry(ctx, r.instanceId);
     case 'finish-destroy': return finishDestroy(ctx, r.instanceId);
     case 'finish-create': return finishCreate(ctx, r.instanceId);
@@ -101,14 +102,28 @@ async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
   }
 }
 
-async function removeLeftover(path: string): Promise<Applied> {
-  if (path.endsWith('.lock')) {
-    // Only if still not renewed: a live kinfra renews its lock every 2 s.
-    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
-    if (age < 10_000) return { done: false, note: 'the lock is in use again' };
+/**
+ * Only under the registry lock, so no kinfra is writing the registry meanwhile: a temp file only once it is older
+ * than any write takes (a writer that lost its lock to a stale takeover may still be finishing one), a lock folder
+ * only when it is stale, which the lock library itself decides: taking the lock takes over a stale one and waits
+ * for a live one.
+ */
+async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
+  if (path === `${ctx.paths.registry}.lock`) {
+    const stale = existsSync(path);
+    await withFileLock(ctx.paths.registry, async () => undefined);
+    return stale ? { done: true, note: `took over and removed the stale lock ${path}` } : { done: false, note: 'no longer needed' };
   }
-  await rm(path, { recursive: true, force: true });
-  return { done: true, note: `removed ${path}` };
+  return withFileLock(ctx.paths.registry, async () => {
+    const mtime = await stat(path).then((s) => s.mtimeMs).catch(() => undefined);
+    if (mtime === undefined) return { done: false, note: 'no longer needed' };
+    const age = Date.now() - mtime;
+    if (age < TEMP_SAFE_AGE_MS) {
+      return { done: false, note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute` };
+    }
+    await rm(path, { force: true });
+    return { done: true, note: `removed ${path}` };
+  });
 }
 
 async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {

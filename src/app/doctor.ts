@@ -21,6 +21,11 @@ import { envDisagreement, resolveSandbox } from './current.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
+/**
+ * A registry temp file younger than this may be a write still under way (a writer that lost its lock to a stale
+ * takeover can still be finishing it): --repair leaves it. A write takes milliseconds; a minute is far beyond any.
+ */
+export const TEMP_SAFE_AGE_MS = 60_000;
 
 /** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
 export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
@@ -115,7 +120,10 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
     const path = join(dir, name);
     // write-file-atomic writes `<file>.<hash>` and renames it over the file.
     if (name.startsWith(`${base}.`) && /^\d+$|^[0-9a-f]{6,}$/.test(name.slice(base.length + 1))) {
-      found.push({ path, what: 'Temp file of a registry write that was killed' });
+      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      found.push(age >= TEMP_SAFE_AGE_MS
+        ? { path, what: 'Temp file of a registry write that was killed' }
+        : { path, what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)` });
     } else if (name === `${base}.lock`) {
       const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
       if (age > STALE_LOCK_MS) found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });

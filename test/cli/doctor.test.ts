@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
@@ -120,24 +121,40 @@ describe('kinfra sandbox doctor', () => {
     expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(original);
   });
 
-  it('names leftovers of killed writes and removes them', async () => {
+  it('names leftovers of killed writes and removes them: a temp file only once it is old, and only under the registry lock', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'a']);
+    const old = new Date(Date.now() - 120_000);
     const temp = `${registryFile()}.3f9a21c7`;
     writeFileSync(temp, '{"half":');
+    utimesSync(temp, old, old);
+    // A write that may still be under way: a temp file made just now.
+    const fresh = `${registryFile()}.4477190351`;
+    writeFileSync(fresh, '{"being written":');
     const lock = `${registryFile()}.lock`;
     mkdirSync(lock);
-    const old = new Date(Date.now() - 60_000);
-    const { utimesSync } = await import('node:fs');
     utimesSync(lock, old, old);
 
     const seen = await doctor();
     const left = seen.data.findings.filter((f: any) => f.check === 'leftovers').map((f: any) => f.message).join('\n');
     expect(left).toContain(temp);
+    expect(left).toContain(fresh);
     expect(left).toMatch(/Registry lock not renewed/);
-    await doctor('--repair');
+    const fixed = await doctor('--repair');
     expect(existsSync(temp)).toBe(false);
     expect(existsSync(lock)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/left .*4477190351: it is \d+ s old, and its writer may still be running/);
+
+    // While another kinfra holds the lock, even an old temp file is left until it lets go.
+    utimesSync(fresh, old, old);
+    const release = await lockfile.lock(registryFile(), { realpath: false, stale: 10_000, update: 2_000 });
+    const repairing = doctor('--repair');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(fresh)).toBe(true);
+    await release();
+    await repairing;
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it('finds a sandbox folder with no entry beside the checkout and registers it; an entry with no folder is dropped', async () => {
@@ -176,4 +193,5 @@ describe('kinfra sandbox doctor', () => {
     expect(registry().slots['1'].claimed_by).toBeNull();
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
   });
+
 });
