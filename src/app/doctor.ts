@@ -74,10 +74,20 @@ async function checkCompose(): Promise<DoctorFacts['compose']> {
   }
 }
 
-/** Read without the lock and without moving a bad file aside: doctor only looks. */
+/**
+ * Read without the lock and without moving a bad file aside: doctor only looks. A registry that cannot even be
+ * read as a file (a folder in its place, no permission) is a finding like one that does not parse, not a failure
+ * of doctor itself.
+ */
 async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
-  const text = await readTextIfExists(ctx.paths.registry);
-  if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  let text: string | undefined;
+  try {
+    text = await readTextIfExists(ctx.paths.registry);
+    if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    return { ok: false, reason: e.message, unreadable: true };
+  }
   const parsed = parseRegistryText(text);
   return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
 }
@@ -190,7 +200,10 @@ async function findUnregistered(reg: Registry | undefined, repos: string[], engi
 async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
   const names = await readdir(ctx.paths.sandboxesDir).catch(() => [] as string[]);
   return names.map((n) => /^slot-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ slot: Number(m[1]), path: join(ctx.paths.sandboxesDir, m[0]) }))
+    .map((m) => {
+      const path = join(ctx.paths.sandboxesDir, m[0]);
+      return { slot: Number(m[1]), path, hasCompose: existsSync(join(path, 'docker-compose.yml')) };
+    })
     .sort((a, b) => a.slot - b.slot);
 }
 

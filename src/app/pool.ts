@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,11 +116,15 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       const composeFile = join(dir, 'docker-compose.yml');
       const envFile = join(dir, ENV_FILE_NAME);
       const current = existing && existsSync(dir);
+      // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
+      const onDisk = current ? await readTextIfExists(composeFile) : undefined;
       if (current && existing.claimed_by) {
-        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: 'exists' });
+        // A claimed slot's files are not rewritten under its sandbox; a lost compose file is written again (its stack cannot run without one).
+        if (onDisk === undefined) await writeTextAtomic(composeFile, compose);
+        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: onDisk === undefined ? 'refreshed' : 'exists' });
         continue;
       }
-      const changed = !current || readFileSync(composeFile, 'utf8') !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
+      const changed = !current || onDisk !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
       if (changed) {
         await mkdir(dir, { recursive: true });
         await writeTextAtomic(composeFile, compose);

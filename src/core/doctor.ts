@@ -78,14 +78,14 @@ export interface DoctorFacts {
   engine: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   compose: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   registryFile: string;
-  /** The registry, or why it cannot be read. */
-  registry: { ok: true; value: Registry } | { ok: false; reason: string };
+  /** The registry, or why it cannot be read: `unreadable` when not even its bytes can be (a folder in its place, no permission). */
+  registry: { ok: true; value: Registry } | { ok: false; reason: string; unreadable?: boolean };
   /** Temp files of killed atomic writes, lock folders nobody renews. */
   leftovers: { path: string; what: string }[];
   instances: InstanceFacts[];
   unregistered: DiskSandbox[];
-  /** Pool slot folders on disk (slot-N under the state folder). */
-  slotDirs: { slot: number; path: string }[];
+  /** Pool slot folders on disk (slot-N under the state folder), and whether each still has its compose file. */
+  slotDirs: { slot: number; path: string; hasCompose: boolean }[];
   /** Compose projects on the engine by owner; undefined when the Engine could not be asked. */
   projects: ProjectFacts | undefined;
   ports: PortHolding[];
@@ -101,7 +101,14 @@ export function diagnose(f: DoctorFacts): Finding[] {
   out.push(f.compose.ok ? ok('compose', `Compose found (${f.compose.detail})`)
     : { check: 'compose', status: 'problem', message: f.compose.message, fix: f.compose.hint ?? 'Install Docker Compose v2.' });
 
-  if (!f.registry.ok) {
+  if (!f.registry.ok && f.registry.unreadable) {
+    // The store cannot move aside what it cannot read: only the user can say what that folder or file is.
+    out.push({
+      check: 'registry', status: 'problem',
+      message: `The registry cannot be read, nor moved aside by doctor --repair: ${f.registry.reason}`,
+      fix: `Look at ${f.registryFile}, move it aside (mv ${f.registryFile} ${f.registryFile}.aside), then run kinfra sandbox doctor --repair`,
+    });
+  } else if (!f.registry.ok) {
     out.push({
       check: 'registry', status: 'problem',
       message: `The registry ${f.registryFile} cannot be read: ${f.registry.reason}.`,
@@ -232,9 +239,12 @@ function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs']): Finding[]
         fix: `kinfra sandbox release ${s.slot_id}`, repair: { kind: 'release-claim', slot: s.slot_id },
       });
     }
-    if (!slotDirs.some((d) => d.slot === s.slot_id)) {
+    const dir = slotDirs.find((d) => d.slot === s.slot_id);
+    if (!dir || !dir.hasCompose) {
       out.push({
-        check: 'pool', status: 'problem', message: `Pool slot ${s.slot_id} is registered but its folder ${s.infrastructure_path} is missing.`,
+        check: 'pool', status: 'problem',
+        message: dir ? `Pool slot ${s.slot_id} is registered but its folder ${dir.path} has lost its docker-compose.yml.`
+          : `Pool slot ${s.slot_id} is registered but its folder ${s.infrastructure_path} is missing.`,
         fix: 'kinfra sandbox provision', repair: { kind: 'provision' },
       });
     }

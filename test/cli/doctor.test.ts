@@ -194,4 +194,19 @@ describe('kinfra sandbox doctor', () => {
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
   });
 
+  it('reports a registry.json that is a folder instead of failing itself', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    rmSync(registryFile());
+    mkdirSync(registryFile());
+    for (const args of [[], ['--repair']]) {
+      const r = await doctor(...args);
+      expect(r.code).toBe(11);
+      const found = problems(r.data).find((f: any) => f.check === 'registry');
+      expect(found.message).toMatch(/The registry cannot be read, nor moved aside by doctor --repair: .*EISDIR/);
+      expect(found.fix).toContain(`mv ${registryFile()} ${registryFile()}.aside`);
+      expect(found.repairable).toBe(false);
+    }
+  });
+
 });

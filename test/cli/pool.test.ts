@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnvText } from '../../src/core/env-file.js';
@@ -145,6 +145,23 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     expect(readFileSync(join(sandboxes(ws), 'slot-3/docker-compose.yml'), 'utf8')).toContain('backtest-worker-1:');
   });
 
+  it('a registered slot folder that lost its compose file: doctor names it, provision writes it again (claimed or not) instead of crashing', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    await ws.run(['sandbox', 'create', 'big', '--profile', 'heavy']);
+    for (const n of [1, 6]) rmSync(join(sandboxes(ws), `slot-${n}`, 'docker-compose.yml'));
+    const seen = parseJson((await ws.run(['sandbox', 'doctor', '--json'])).stdout).data;
+    const messages = seen.findings.filter((f: any) => f.check === 'pool').map((f: any) => f.message).join('\n');
+    expect(messages).toMatch(/Pool slot 1 is registered but its folder .*slot-1 has lost its docker-compose.yml/);
+    expect(messages).toMatch(/Pool slot 6 is registered but its folder .*slot-6 has lost its docker-compose.yml/);
+    const r = await ws.run(['sandbox', 'provision', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const actions = Object.fromEntries(parseJson(r.stdout).data.slots.map((s: any) => [s.slot, s.action]));
+    expect(actions).toMatchObject({ 1: 'refreshed', 2: 'exists', 6: 'refreshed' });
+    for (const n of [1, 6]) expect(readFileSync(join(sandboxes(ws), `slot-${n}`, 'docker-compose.yml'), 'utf8')).toContain('backtest-worker-1:');
+    expect(JSON.parse(readFileSync(join(sandboxes(ws), 'registry.json'), 'utf8')).slots['6'].claimed_by).toBe('ktrdr--big');
+  });
+
   it('parallel creates claim distinct pool slots: 8 at once for 6 slots end with 6 claims and 2 clean errors', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'provision']);
@@ -175,4 +192,5 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
     expect(up.code).toBe(5);
     expect(parseJson(up.stderr).error.code).toBe('not-registered');
   });
+
 });

@@ -10,7 +10,7 @@ export function registerPool(sandbox: Command): void {
       'Create the slot pool: ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
         '(slots 1-4 light, 5 standard, 6 heavy by default), each with .env.sandbox and a docker-compose.yml ' +
         'rendered for its profile. Running it again skips existing slots, refreshes unclaimed ones whose ' +
-        'configuration changed, and never touches a claimed slot.',
+        'configuration changed, and never rewrites a claimed slot (a claimed slot\'s lost docker-compose.yml is written again).',
     )
     .option('--dry-run', 'show what would be created, writing nothing')
     .option('--json', 'print the result as JSON')
