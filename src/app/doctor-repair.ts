@@ -9,7 +9,7 @@ import { isKinfraError } from '../core/errors.js';
 import { poolPlan, slotProject } from '../core/pool.js';
 import { portsForSlot } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { releaseClaimsOf, slotUnavailableReason } from '../core/registry/slots.js';
+import { releaseClaimsOf, slotConflict, slotUnavailableReason } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv, OWNER_KEY } from '../core/sandbox-env.js';
 import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
@@ -269,10 +269,11 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
 /** Put a sandbox found on disk back in the registry, on the slot its .env.sandbox names. */
 async function register(ctx: AppContext, path: string): Promise<Applied> {
   const env = await readEnvFile(path);
-  const id = env && identityFromEnv(env);
-  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox` };
-  const root = await mainRoot(path);
   const config = await loadConfig(path);
+  // Range-checked against this layout: a slot beyond slots.max or a port beyond 65535 is never registered.
+  const id = env && identityFromEnv(env, config);
+  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}` };
+  const root = await mainRoot(path);
   const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
   const branch = await currentBranch(path);
   const poolSlot = env.KINFRA_POOL_SLOT;
@@ -293,18 +294,22 @@ async function register(ctx: AppContext, path: string): Promise<Applied> {
       ports: {},
     };
     if (poolSlot !== undefined) {
-      const s = reg.slots[poolSlot];
-      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned; run kinfra sandbox provision, then doctor --repair again` };
+      const s = /^\d+$/.test(poolSlot) && Number(poolSlot) === id.slot ? reg.slots[String(id.slot)] : undefined;
+      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned (or is not the slot ${id.slot} the file names); run kinfra sandbox provision, then doctor --repair again` };
+      const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>`;
       if (s.claimed_by && s.claimed_by !== id.instanceId && reg.instances[s.claimed_by]) {
-        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>` };
+        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; ${claimAnother}` };
       }
+      const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
+      if (sharer) return { done: false, note: `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}` };
       // No reset: the slot's volumes are this sandbox's data.
       Object.assign(s, { claimed_by: id.instanceId, claimed_at: entry.created_at });
       entry.ports = Object.fromEntries(poolPorts(config, s).map((p) => [p.name, p.port]));
       entry.pool_slot = s.slot_id;
       entry.compose_project = slotProject(config.prefix, s.slot_id);
     } else {
-      const taken = slotUnavailableReason(reg, { maxSlot: Math.max(config.maxSlot, id.slot), ports: config.ports }, id.slot);
+      // Slot 0 is the main checkout's ports, never a sandbox's.
+      const taken = id.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, { maxSlot: config.maxSlot, ports: config.ports }, id.slot);
       if (taken) return { done: false, note: `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init` };
       entry.ports = Object.fromEntries(portsForSlot(config.ports, id.slot).map((p) => [p.name, p.port]));
     }
@@ -320,6 +325,10 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
     const guarded = protectedReason(e.path, { home: ctx.paths.home, mainCheckout: e.is_worktree ? e.parent_repo : '' });
     if (guarded) return { done: false, note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree` };
     const config = await loadConfig(e.path);
+    const clash = slotConflict(reg, { maxSlot: config.maxSlot, ports: config.ports }, id);
+    if (clash) {
+      return { done: false, note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder` };
+    }
     const createdWorktree = e.created_worktree ?? false;
     if (e.pool_slot !== undefined) {
       const s = reg.slots[String(e.pool_slot)];

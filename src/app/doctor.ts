@@ -11,7 +11,7 @@ import { expandHome } from '../adapters/paths.js';
 import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
 import { parseRegistryText, type Registry } from '../core/registry/model.js';
-import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
+import { ENV_FILE_NAME, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
@@ -94,10 +94,10 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
   const folderExists = existsSync(entry.path);
-  const env = folderExists ? await envIdentity(entry.path) : undefined;
+  const config = folderExists ? await loadConfig(entry.path).catch(() => undefined) : undefined;
+  const env = folderExists ? await envIdentity(entry.path, config) : undefined;
   // Every value, ports included: a hand-edited port is a disagreement like any other.
-  const config = folderExists && env && typeof env !== 'string' ? await loadConfig(entry.path).catch(() => undefined) : undefined;
-  const raw = config ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
+  const raw = config && env && typeof env !== 'string' ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
   return {
     instanceId,
     entry,
@@ -108,15 +108,15 @@ async function instanceFacts(instanceId: string, entry: Registry['instances'][st
   };
 }
 
-async function envIdentity(dir: string): Promise<InstanceFacts['env']> {
+async function envIdentity(dir: string, layout: EnvLayout | undefined): Promise<InstanceFacts['env']> {
   let env;
   try {
     env = await readEnvFile(dir);
   } catch (e) {
-    return (e as Error).message;
+    return `it cannot be read (${(e as Error).message})`;
   }
   if (!env) return undefined;
-  const id = identityFromEnv(env);
+  const id = identityFromEnv(env, layout);
   return typeof id === 'string' ? id : { ...id, project: env.COMPOSE_PROJECT_NAME };
 }
 
@@ -182,10 +182,14 @@ async function findUnregistered(reg: Registry | undefined, repos: string[], engi
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
     if (registered.has(path) || found.has(path) || !existsSync(join(path, ENV_FILE_NAME))) return;
     const env = await readEnvFile(path).catch(() => undefined);
-    const id = env && identityFromEnv(env);
-    if (!env || !id || typeof id === 'string') return;
+    if (!env?.INSTANCE_ID) return;
+    // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
+    const id = identityFromEnv(env, await loadConfig(path).catch(() => undefined));
     const pool = env.KINFRA_POOL_SLOT;
-    found.set(path, { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
+    const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '') ? Number(env.SLOT_NUMBER ?? env.SLOT_ID) : undefined;
+    found.set(path, typeof id === 'string'
+      ? { path, instanceId: env.INSTANCE_ID, slot, poolSlot: undefined, foundBy, unusable: id }
+      : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
   };
   for (const repo of repos) {
     for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');

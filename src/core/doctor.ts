@@ -35,10 +35,13 @@ export interface Finding {
 export interface DiskSandbox {
   path: string;
   instanceId: string;
-  slot: number;
+  /** undefined only when `unusable` (no readable slot number). */
+  slot: number | undefined;
   poolSlot: number | undefined;
   /** Where it was found: a worktree of a known repository, a sibling folder, or a compose project's working_dir label. */
   foundBy: 'worktree' | 'sibling' | 'engine';
+  /** Why its .env.sandbox cannot be registered as it is (a slot or port out of range): reported, never repaired. */
+  unusable?: string | undefined;
 }
 
 export interface InstanceFacts {
@@ -47,7 +50,7 @@ export interface InstanceFacts {
   folderExists: boolean;
   /** The folder is still a git checkout (a killed `git worktree remove` leaves a part of one). */
   isCheckout: boolean;
-  /** What its .env.sandbox says: undefined when missing, a string when unreadable. */
+  /** What its .env.sandbox says: undefined when missing, a string saying why it is unusable (unreadable, a value out of range). */
   env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
   /** How its values (ports included) differ from the registry's, when they do. */
   disagreement?: string | undefined;
@@ -126,6 +129,14 @@ export function diagnose(f: DoctorFacts): Finding[] {
   out.push(...instanceFindings(f));
   for (const d of f.unregistered) {
     const where = d.foundBy === 'engine' ? 'a compose project runs from it' : d.foundBy === 'worktree' ? 'a worktree with a .env.sandbox' : 'a folder with a .env.sandbox';
+    if (d.unusable) {
+      out.push({
+        check: 'unregistered', status: 'problem',
+        message: `${d.path} has the .env.sandbox of ${d.instanceId} but no registry entry (${where}), and cannot be registered from it: ${d.unusable}.`,
+        fix: `Look at ${d.path}/.env.sandbox; to make the folder a sandbox on a free slot: cd ${d.path} && rm .env.sandbox && kinfra sandbox init`,
+      });
+      continue;
+    }
     out.push({
       check: 'unregistered', status: 'problem',
       message: `${d.path} is the sandbox ${d.instanceId} (slot ${d.slot}${d.poolSlot ? ', pool' : ''}) but has no registry entry (${where}).`,
@@ -215,7 +226,7 @@ function instanceFindings(f: DoctorFacts): Finding[] {
     const wantProject = e.compose_project ?? id;
     const env = i.env;
     const why = env === undefined ? 'it is missing'
-      : typeof env === 'string' ? `it cannot be read (${env})`
+      : typeof env === 'string' ? env
         : env.instanceId !== id ? `it names the instance ${env.instanceId}`
           : env.slot !== e.slot ? `it names slot ${env.slot}, the registry slot ${e.slot}`
             : env.project !== undefined && env.project !== wantProject ? `it names the compose project ${env.project}, not ${wantProject}`

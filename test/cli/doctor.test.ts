@@ -194,6 +194,100 @@ describe('kinfra sandbox doctor', () => {
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
   });
 
+  it('never writes a .env.sandbox onto a slot the registry lists twice: the repair refuses and the findings stay', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    await ws.run(['sandbox', 'create', 'b']);
+    const b = join(ws.dev, 'ktrdr--b');
+    const correct = readFileSync(join(b, '.env.sandbox'), 'utf8');
+    // A hand-merged registry: b listed on a's slot 1, while b's own file (correctly) says slot 2.
+    const reg = registry();
+    reg.instances['ktrdr--b'].slot = 1;
+    reg.instances['ktrdr--b'].ports = reg.instances['ktrdr--a'].ports;
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(correct);
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/);
+    const left = problems(fixed.data).map((f: any) => `${f.check}: ${f.message}`).join('\n');
+    expect(left).toMatch(/registry: Slot 1 is registered to several sandboxes: ktrdr--a, ktrdr--b/);
+    expect(left).toMatch(/env-files: The .env.sandbox of ktrdr--b disagrees/);
+  });
+
+  it('never registers or writes a sandbox onto a pool slot another entry also holds', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    for (const n of ['p1', 'p2', 'p3']) expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
+    const p3 = join(ws.dev, 'ktrdr--p3');
+    const x = join(ws.dev, 'x');
+    mkdirSync(x);
+    ws.git(['init', '-q', '-b', 'main'], x);
+    // p3 lost its entry; a hand edit put an ad-hoc entry x on pool slot 3's number.
+    const reg = registry();
+    delete reg.instances['ktrdr--p3'];
+    reg.slots['3'].claimed_by = null;
+    reg.slots['3'].claimed_at = null;
+    reg.instances['ktrdr--x'] = { slot: 3, path: x, created_at: '2026-01-01T00:00:00Z', is_worktree: false, parent_repo: x, ports: {} };
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    const after = registry();
+    expect(after.instances['ktrdr--p3']).toBeUndefined();
+    expect(after.slots['3'].claimed_by).toBeNull();
+    expect(existsSync(join(x, '.env.sandbox'))).toBe(false);
+    const notes = fixed.data.repairs.map((r: any) => r.note).join('\n');
+    expect(notes).toMatch(/slot 3 is also registered to ktrdr--x/);
+    expect(notes).toMatch(/did not write .*x\/\.env\.sandbox from the registry: slot 3 is used by pool slot 3/);
+    const left = problems(fixed.data).map((f: any) => f.check);
+    expect(left).toContain('unregistered');
+    expect(left).toContain('env-files');
+  });
+
+  it('range-checks every slot and port a .env.sandbox names: slot 99 and port 70000 are findings, never registered', async () => {
+    ws = workspace();
+    for (const n of ['a', 'b', 'c']) await ws.run(['sandbox', 'create', n]);
+    const b = join(ws.dev, 'ktrdr--b');
+    const c = join(ws.dev, 'ktrdr--c');
+    const reg = registry();
+    delete reg.instances['ktrdr--b'];
+    delete reg.instances['ktrdr--c'];
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    // The built-in layout has slots 1-10.
+    writeFileSync(join(b, '.env.sandbox'), readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'));
+    writeFileSync(join(c, '.env.sandbox'), readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+
+    const seen = await doctor();
+    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    expect(messages).toMatch(/ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/);
+    expect(messages).toMatch(/ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    expect(Object.keys(registry().instances)).toEqual(['ktrdr--a']);
+    expect(problems(fixed.data).filter((f: any) => f.check === 'unregistered')).toHaveLength(2);
+  });
+
+  it('reports an out-of-range port in a registered .env.sandbox (exit 11, not a crash) and writes the file again', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const a = join(ws.dev, 'ktrdr--a');
+    // An entry without its ports (as the Python tool's are): nothing to compare the file's ports with.
+    const reg = registry();
+    delete reg.instances['ktrdr--a'].ports;
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    writeFileSync(join(a, '.env.sandbox'), readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+
+    const seen = await doctor();
+    expect(seen.code).toBe(11);
+    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
+      .toMatch(/The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    const status = await ws.run(['sandbox', 'status', '--json'], { cwd: a });
+    expect(parseJson(status.stderr).error.code).toBe('env-file-disagrees');
+    expect((await doctor('--repair')).code).toBe(0);
+    expect(readFileSync(join(a, '.env.sandbox'), 'utf8')).toMatch(/^KTRDR_API_PORT=8001$/m);
+  });
+
   it('reports a registry.json that is a folder instead of failing itself', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'a']);
