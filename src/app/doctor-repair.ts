@@ -6,7 +6,7 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { currentBranch, listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
 import { openFindings, type Finding, type Repair } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
-import { poolPlan, slotProject } from '../core/pool.js';
+import { poolPlan, releaseMark, slotProject } from '../core/pool.js';
 import { portsForSlot } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { releaseClaimsOf, slotConflict, slotUnavailableReason } from '../core/registry/slots.js';
@@ -16,7 +16,8 @@ import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
 import { writeSandboxEnv } from './instance.js';
-import { claimSlotFor, provisionPool, writeClaimEnv } from './pool.js';
+import { claimSlotFor, completeRelease, provisionPool, writeClaimEnv } from './pool.js';
+import { processRuns } from '../adapters/processes.js';
 import { withFileLock } from '../adapters/file-store.js';
 import { diagnoseAll, TEMP_SAFE_AGE_MS } from './doctor.js';
 import { poolPorts } from './pool-claim.js';
@@ -36,7 +37,7 @@ export interface RepairReport {
 
 /** Repairs in an order where each can rely on the ones before (a pool before its claims). */
 const ORDER: Repair['kind'][] = [
-  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'release-claim', 'remove-slot-dir', 'provision',
+  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'finish-release', 'release-claim', 'remove-slot-dir', 'provision',
   'register', 'rewrite-env',
 ];
 
@@ -82,6 +83,7 @@ async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
     case 'finish-destroy': return finishDestroy(ctx, r.instanceId);
     case 'finish-create': return finishCreate(ctx, r.instanceId);
     case 'release-claim': return releaseClaim(ctx, r.slot);
+    case 'finish-release': return finishRelease(ctx, r.slot);
     case 'provision': return reprovision(ctx);
     case 'remove-slot-dir': return removeSlotDir(ctx, r.slot, r.path);
     case 'register': return register(ctx, r.path);
@@ -190,8 +192,9 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
     const config = await loadConfig(e.parent_repo);
     if (e.pool_slot !== undefined) {
       const s = reg.slots[String(e.pool_slot)];
-      if (!s || (s.claimed_by && s.claimed_by !== id)) {
-        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${s ? `claimed by ${s.claimed_by}` : 'gone'}; run kinfra sandbox destroy ${id}` };
+      // A slot being released is not claimed again here: the release unregisters this entry when it finishes.
+      if (!s || (s.claimed_by && s.claimed_by !== id) || releaseMark(s)) {
+        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${!s ? 'gone' : s.claimed_by && s.claimed_by !== id ? `claimed by ${s.claimed_by}` : 'being released'}; run kinfra sandbox destroy ${id}` };
       }
       await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true, await ownerIdOrNone(ctx));
     } else {
@@ -218,6 +221,19 @@ async function whyNotRemovable(ctx: AppContext, id: string, e: InstanceEntry): P
   const owner = await ownerIdOrNone(ctx);
   if (env?.INSTANCE_ID === id && env[CREATED_WORKTREE_KEY] === 'true' && env[OWNER_KEY] === owner) return undefined;
   return 'it carries no marker of kinfra for this sandbox';
+}
+
+/** A release killed between its two locked steps: finish its last one (the slot's resources are reset at the next claim). */
+async function finishRelease(ctx: AppContext, slot: number): Promise<Applied> {
+  return ctx.registry.update(async (reg) => {
+    const s = reg.slots[String(slot)];
+    const mark = s && releaseMark(s);
+    if (!s || !mark) return { done: false, note: 'no longer needed' };
+    if (mark.pid !== undefined && processRuns(mark.pid)) return { done: false, note: `kinfra pid ${mark.pid} is releasing it` };
+    // Its resources may not have been reset: their adoption records stay, so the next claim's reset can still prove them ours.
+    const from = await completeRelease(reg, s, undefined);
+    return { done: true, note: `finished the interrupted release of pool slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; its volumes are reset at the next claim` };
+  });
 }
 
 async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
@@ -302,6 +318,7 @@ async function register(ctx: AppContext, path: string): Promise<Applied> {
       }
       const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
       if (sharer) return { done: false, note: `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}` };
+      if (releaseMark(s)) return { done: false, note: `pool slot ${poolSlot} is being released; ${claimAnother}` };
       // No reset: the slot's volumes are this sandbox's data.
       Object.assign(s, { claimed_by: id.instanceId, claimed_at: entry.created_at });
       entry.ports = Object.fromEntries(poolPorts(config, s).map((p) => [p.name, p.port]));

@@ -11,6 +11,8 @@ import { expandHome } from '../adapters/paths.js';
 import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
 import { parseRegistryText, type Registry } from '../core/registry/model.js';
+import { releaseMark } from '../core/pool.js';
+import { processRuns } from '../adapters/processes.js';
 import { ENV_FILE_NAME, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
@@ -45,6 +47,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     instances,
     unregistered: await findUnregistered(reg, repos, engineDirs),
     slotDirs: await slotDirs(ctx),
+    liveReleases: liveReleases(reg),
     projects: containers ? await projects(containers, owner, reg) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
     shared: await sharedDirs(ctx, repos),
@@ -209,6 +212,14 @@ async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
       return { slot: Number(m[1]), path, hasCompose: existsSync(join(path, 'docker-compose.yml')) };
     })
     .sort((a, b) => a.slot - b.slot);
+}
+
+/** Slots whose release mark names a process that still runs: a release under way, not one to finish. */
+function liveReleases(reg: Registry | undefined): number[] {
+  return Object.values(reg?.slots ?? {}).filter((s) => {
+    const pid = releaseMark(s)?.pid;
+    return pid !== undefined && processRuns(pid);
+  }).map((s) => s.slot_id);
 }
 
 async function projects(containers: ContainerInfo[], owner: string, reg: Registry | undefined): Promise<ProjectFacts> {

@@ -1,3 +1,4 @@
+import { releaseMark } from './pool.js';
 import type { InstanceEntry, Registry } from './registry/model.js';
 
 /**
@@ -19,7 +20,8 @@ export type Repair =
   | { kind: 'release-claim'; slot: number }
   | { kind: 'provision' }
   | { kind: 'remove-slot-dir'; slot: number; path: string }
-  | { kind: 'rewrite-env'; instanceId: string };
+  | { kind: 'rewrite-env'; instanceId: string }
+  | { kind: 'finish-release'; slot: number };
 
 export interface Finding {
   check: CheckName;
@@ -89,6 +91,8 @@ export interface DoctorFacts {
   unregistered: DiskSandbox[];
   /** Pool slot folders on disk (slot-N under the state folder), and whether each still has its compose file. */
   slotDirs: { slot: number; path: string; hasCompose: boolean }[];
+  /** Pool slots marked as being released whose releasing process still runs (the others were killed midway). */
+  liveReleases: number[];
   /** Compose projects on the engine by owner; undefined when the Engine could not be asked. */
   projects: ProjectFacts | undefined;
   ports: PortHolding[];
@@ -144,7 +148,7 @@ export function diagnose(f: DoctorFacts): Finding[] {
       repair: { kind: 'register', path: d.path },
     });
   }
-  if (f.registry.ok) out.push(...poolFindings(f.registry.value, f.slotDirs));
+  if (f.registry.ok) out.push(...poolFindings(f.registry.value, f.slotDirs, f.liveReleases));
   out.push(...orphanFindings(f));
   for (const p of f.ports) {
     out.push({
@@ -241,9 +245,19 @@ function instanceFindings(f: DoctorFacts): Finding[] {
   return out;
 }
 
-function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs']): Finding[] {
+function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs'], liveReleases: readonly number[]): Finding[] {
   const out: Finding[] = [];
   for (const s of Object.values(r.slots)) {
+    const release = releaseMark(s);
+    if (release && !liveReleases.includes(s.slot_id)) {
+      out.push({
+        check: 'claims', status: 'problem',
+        message: `Pool slot ${s.slot_id} is marked as being released${release.pid ? ` by kinfra pid ${release.pid}` : ''}, which no longer runs: ` +
+          `a release was interrupted${release.from ? ` (it was freeing the claim of ${release.from})` : ''}; no claim can take the slot until it is finished.`,
+        fix: `kinfra sandbox doctor --repair (finishes it), or kinfra sandbox release ${s.slot_id}${release.from ? ' -f' : ''}`,
+        repair: { kind: 'finish-release', slot: s.slot_id },
+      });
+    }
     if (s.claimed_by && !r.instances[s.claimed_by]) {
       out.push({
         check: 'claims', status: 'problem', message: `Pool slot ${s.slot_id} is claimed by ${s.claimed_by}, which is not registered.`,

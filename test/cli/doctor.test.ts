@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { gatedEngine } from '../helpers/docker.js';
 
 /** Doctor on real git repositories with a scratch HOME; Docker is asked but no container is made. */
 describe('kinfra sandbox doctor', () => {
@@ -192,6 +194,42 @@ describe('kinfra sandbox doctor', () => {
     expect((await doctor('--repair')).code).toBe(0);
     expect(registry().slots['1'].claimed_by).toBeNull();
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
+  });
+
+  it('a release killed between its two locked steps leaves the slot marked: no claim takes it, doctor names it, --repair finishes it', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    expect((await ws.run(['sandbox', 'create', 'a', '--profile', 'light'])).code).toBe(0);
+    const a = join(ws.dev, 'ktrdr--a');
+    const engine = await gatedEngine(ws.root);
+    const child = spawn(process.execPath, [CLI, 'sandbox', 'release', '1', '-f'], {
+      cwd: ws.repo, env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }), stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    await engine.held; // in the middle of resetting slot 1, outside the lock
+    child.kill('SIGKILL');
+    await exited;
+    await engine.close();
+    expect(registry().slots['1'].releasing).toMatchObject({ pid: child.pid, from: 'ktrdr--a' });
+
+    const b = await ws.run(['sandbox', 'create', 'b', '--profile', 'light', '--json']);
+    expect(parseJson(b.stdout).data.slot).toBe(2);
+    const seen = await doctor();
+    expect(seen.code).toBe(11);
+    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
+      .toMatch(new RegExp(`Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`));
+
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(fixed.code).toBe(0);
+    const after = registry();
+    expect(after.slots['1']).toMatchObject({ claimed_by: null });
+    expect(after.slots['1'].releasing).toBeUndefined();
+    expect(after.instances['ktrdr--a']).toBeUndefined();
+    expect(existsSync(join(a, '.env.sandbox'))).toBe(false);
+    expect(existsSync(a)).toBe(true); // the worktree itself is never removed by a release
+    const c = await ws.run(['sandbox', 'create', 'c', '--profile', 'light', '--json']);
+    expect(parseJson(c.stdout).data.slot).toBe(1);
   });
 
   it('never writes a .env.sandbox onto a slot the registry lists twice: the repair refuses and the findings stay', async () => {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { builtInConfig } from '../../src/core/config/config.js';
 import { KinfraError } from '../../src/core/errors.js';
 import { emptyRegistry, type InstanceEntry, type Registry, type SlotEntry } from '../../src/core/registry/model.js';
+import { choosePoolSlot } from '../../src/core/pool.js';
 import {
   allocateSlot,
   checkRequestedSlot,
@@ -290,5 +291,14 @@ describe('slotConflict: whether the registry gives an entry a slot of its own (r
     r.instances['ktrdr--x'] = instance(4);
     r.slots['4'] = poolSlot(4, 'ktrdr--a');
     expect(slotConflict(r, plan, 'ktrdr--a')).toBe('slot 4 is also registered to ktrdr--x');
+  });
+});
+
+describe('choosePoolSlot and a release under way', () => {
+  it('skips a slot marked as being released, and says so when none is left', () => {
+    const r: Registry = { ...emptyRegistry(), slots: { '1': { ...poolSlot(1, null), profile: 'light', releasing: { pid: 1, started_at: 'x', from: null } }, '2': { ...poolSlot(2, null), profile: 'light' } } };
+    expect(choosePoolSlot(r, config, 'light').slot_id).toBe(2);
+    r.slots['2']!.claimed_by = 'ktrdr--b';
+    expect(() => choosePoolSlot(r, config, 'light')).toThrow(/Slot 1 \(light\): being released/);
   });
 });

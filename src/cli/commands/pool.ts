@@ -56,7 +56,8 @@ export function registerPool(sandbox: Command): void {
   sandbox
     .command('release')
     .summary('free a pool slot: stop it, remove its volumes')
-    .description('Stop a pool slot\'s containers, remove its volumes (the next claim gets a fresh database) and free it.\nRefuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).')
+    .description('Stop a pool slot\'s containers, remove its volumes (the next claim gets a fresh database) and free it.\nRefuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).\n' +
+      'While it resets the slot, no claim takes it; a release that was killed is finished by kinfra sandbox doctor --repair.')
     .argument('<slot>', 'slot number', wholeNumber('slot', 1, 999))
     .option('-f, --force', 'release even though the claiming worktree still exists')
     .option('--json', 'print the result as JSON')
