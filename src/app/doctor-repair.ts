@@ -265,7 +265,9 @@ async function reprovision(ctx: AppContext): Promise<Applied> {
 /** A slot folder an interrupted provision wrote: only kinfra's two generated files, and nothing running from it. */
 async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promise<Applied> {
   const files = await readdir(path).catch(() => [] as string[]);
-  if (files.some((f) => f !== 'docker-compose.yml' && f !== ENV_FILE_NAME)) {
+  // Its two files, and the temp files of their atomic writes that a provision killed mid-write leaves (`<name>.<digits>`).
+  const ours = (f: string) => /^(docker-compose\.yml|\.env\.sandbox)(\.\d+)?$/.test(f);
+  if (!files.every(ours)) {
     return { done: false, note: `${path} holds files kinfra did not write; look at it, then remove it` };
   }
   const env = (await readEnvFile(path).catch(() => undefined)) ?? {};

@@ -341,4 +341,15 @@ describe('kinfra sandbox doctor', () => {
     }
   });
 
+  it('removes a slot folder an interrupted provision left, with the temp file of the write it was killed in', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
+    const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
+    writeFileSync(join(dir, 'docker-compose.yml.2769480125'), 'serv');
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
 });
