@@ -9,7 +9,7 @@ import type { EnvMap } from '../core/env-file.js';
 import { conflictError, notFoundError, usageError } from '../core/errors.js';
 import type { Stamp } from '../core/ownership.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import { slugify } from '../core/slug.js';
 import type { AppContext } from './context.js';
 import { existingLayer } from './layer.js';
@@ -98,7 +98,9 @@ export function envDisagreement(env: EnvMap | undefined, id: string, e: Instance
     const v = vars.get(name);
     if (v !== undefined && env[v] !== String(port)) return `${v} is ${JSON.stringify(env[v] ?? '')}, the registry's ${name} port ${port}`;
   }
-  return undefined;
+  // Values the registry does not list (an entry without ports, a hand-added worker) are still range-checked before anything binds them.
+  const identity = identityFromEnv(env, config);
+  return typeof identity === 'string' ? identity : undefined;
 }
 
 export function envDisagreesError(id: string, path: string, why: string) {

@@ -6,18 +6,20 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { currentBranch, listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
 import { openFindings, type Finding, type Repair } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
-import { poolPlan, slotProject } from '../core/pool.js';
+import { poolPlan, releaseMark, slotProject } from '../core/pool.js';
 import { portsForSlot } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { releaseClaimsOf, slotUnavailableReason } from '../core/registry/slots.js';
+import { releaseClaimsOf, slotConflict, slotUnavailableReason } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv, OWNER_KEY } from '../core/sandbox-env.js';
 import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
-import { diagnoseAll } from './doctor.js';
 import { writeSandboxEnv } from './instance.js';
-import { claimSlotFor, provisionPool, writeClaimEnv } from './pool.js';
+import { claimSlotFor, completeRelease, provisionPool, writeClaimEnv } from './pool.js';
+import { processRuns } from '../adapters/processes.js';
+import { withFileLock } from '../adapters/file-store.js';
+import { diagnoseAll, TEMP_SAFE_AGE_MS } from './doctor.js';
 import { poolPorts } from './pool-claim.js';
 
 export interface RepairOutcome {
@@ -35,7 +37,7 @@ export interface RepairReport {
 
 /** Repairs in an order where each can rely on the ones before (a pool before its claims). */
 const ORDER: Repair['kind'][] = [
-  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'release-claim', 'remove-slot-dir', 'provision',
+  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'finish-release', 'release-claim', 'remove-slot-dir', 'provision',
   'register', 'rewrite-env',
 ];
 
@@ -76,11 +78,12 @@ type Applied = { done: boolean; note: string };
 async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
   switch (r.kind) {
     case 'rebuild-registry': return rebuildRegistry(ctx);
-    case 'remove-leftover': return removeLeftover(r.path);
+    case 'remove-leftover': return removeLeftover(ctx, r.path);
     case 'drop-entry': return dropEntry(ctx, r.instanceId);
     case 'finish-destroy': return finishDestroy(ctx, r.instanceId);
     case 'finish-create': return finishCreate(ctx, r.instanceId);
     case 'release-claim': return releaseClaim(ctx, r.slot);
+    case 'finish-release': return finishRelease(ctx, r.slot);
     case 'provision': return reprovision(ctx);
     case 'remove-slot-dir': return removeSlotDir(ctx, r.slot, r.path);
     case 'register': return register(ctx, r.path);
@@ -101,14 +104,28 @@ async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
   }
 }
 
-async function removeLeftover(path: string): Promise<Applied> {
-  if (path.endsWith('.lock')) {
-    // Only if still not renewed: a live kinfra renews its lock every 2 s.
-    const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
-    if (age < 10_000) return { done: false, note: 'the lock is in use again' };
+/**
+ * Only under the registry lock, so no kinfra is writing the registry meanwhile: a temp file only once it is older
+ * than any write takes (a writer that lost its lock to a stale takeover may still be finishing one), a lock folder
+ * only when it is stale, which the lock library itself decides: taking the lock takes over a stale one and waits
+ * for a live one.
+ */
+async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
+  if (path === `${ctx.paths.registry}.lock`) {
+    const stale = existsSync(path);
+    await withFileLock(ctx.paths.registry, async () => undefined);
+    return stale ? { done: true, note: `took over and removed the stale lock ${path}` } : { done: false, note: 'no longer needed' };
   }
-  await rm(path, { recursive: true, force: true });
-  return { done: true, note: `removed ${path}` };
+  return withFileLock(ctx.paths.registry, async () => {
+    const mtime = await stat(path).then((s) => s.mtimeMs).catch(() => undefined);
+    if (mtime === undefined) return { done: false, note: 'no longer needed' };
+    const age = Date.now() - mtime;
+    if (age < TEMP_SAFE_AGE_MS) {
+      return { done: false, note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute` };
+    }
+    await rm(path, { force: true });
+    return { done: true, note: `removed ${path}` };
+  });
 }
 
 async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {
@@ -175,8 +192,9 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
     const config = await loadConfig(e.parent_repo);
     if (e.pool_slot !== undefined) {
       const s = reg.slots[String(e.pool_slot)];
-      if (!s || (s.claimed_by && s.claimed_by !== id)) {
-        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${s ? `claimed by ${s.claimed_by}` : 'gone'}; run kinfra sandbox destroy ${id}` };
+      // A slot being released is not claimed again here: the release unregisters this entry when it finishes.
+      if (!s || (s.claimed_by && s.claimed_by !== id) || releaseMark(s)) {
+        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${!s ? 'gone' : s.claimed_by && s.claimed_by !== id ? `claimed by ${s.claimed_by}` : 'being released'}; run kinfra sandbox destroy ${id}` };
       }
       await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true, await ownerIdOrNone(ctx));
     } else {
@@ -203,6 +221,19 @@ async function whyNotRemovable(ctx: AppContext, id: string, e: InstanceEntry): P
   const owner = await ownerIdOrNone(ctx);
   if (env?.INSTANCE_ID === id && env[CREATED_WORKTREE_KEY] === 'true' && env[OWNER_KEY] === owner) return undefined;
   return 'it carries no marker of kinfra for this sandbox';
+}
+
+/** A release killed between its two locked steps: finish its last one (the slot's resources are reset at the next claim). */
+async function finishRelease(ctx: AppContext, slot: number): Promise<Applied> {
+  return ctx.registry.update(async (reg) => {
+    const s = reg.slots[String(slot)];
+    const mark = s && releaseMark(s);
+    if (!s || !mark) return { done: false, note: 'no longer needed' };
+    if (mark.pid !== undefined && processRuns(mark.pid)) return { done: false, note: `kinfra pid ${mark.pid} is releasing it` };
+    // Its resources may not have been reset: their adoption records stay, so the next claim's reset can still prove them ours.
+    const from = await completeRelease(reg, s, undefined);
+    return { done: true, note: `finished the interrupted release of pool slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; its volumes are reset at the next claim` };
+  });
 }
 
 async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
@@ -234,7 +265,9 @@ async function reprovision(ctx: AppContext): Promise<Applied> {
 /** A slot folder an interrupted provision wrote: only kinfra's two generated files, and nothing running from it. */
 async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promise<Applied> {
   const files = await readdir(path).catch(() => [] as string[]);
-  if (files.some((f) => f !== 'docker-compose.yml' && f !== ENV_FILE_NAME)) {
+  // Its two files, and the temp files of their atomic writes that a provision killed mid-write leaves (`<name>.<digits>`).
+  const ours = (f: string) => /^(docker-compose\.yml|\.env\.sandbox)(\.\d+)?$/.test(f);
+  if (!files.every(ours)) {
     return { done: false, note: `${path} holds files kinfra did not write; look at it, then remove it` };
   }
   const env = (await readEnvFile(path).catch(() => undefined)) ?? {};
@@ -254,10 +287,11 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
 /** Put a sandbox found on disk back in the registry, on the slot its .env.sandbox names. */
 async function register(ctx: AppContext, path: string): Promise<Applied> {
   const env = await readEnvFile(path);
-  const id = env && identityFromEnv(env);
-  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox` };
-  const root = await mainRoot(path);
   const config = await loadConfig(path);
+  // Range-checked against this layout: a slot beyond slots.max or a port beyond 65535 is never registered.
+  const id = env && identityFromEnv(env, config);
+  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}` };
+  const root = await mainRoot(path);
   const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
   const branch = await currentBranch(path);
   const poolSlot = env.KINFRA_POOL_SLOT;
@@ -278,18 +312,23 @@ async function register(ctx: AppContext, path: string): Promise<Applied> {
       ports: {},
     };
     if (poolSlot !== undefined) {
-      const s = reg.slots[poolSlot];
-      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned; run kinfra sandbox provision, then doctor --repair again` };
+      const s = /^\d+$/.test(poolSlot) && Number(poolSlot) === id.slot ? reg.slots[String(id.slot)] : undefined;
+      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned (or is not the slot ${id.slot} the file names); run kinfra sandbox provision, then doctor --repair again` };
+      const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>`;
       if (s.claimed_by && s.claimed_by !== id.instanceId && reg.instances[s.claimed_by]) {
-        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>` };
+        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; ${claimAnother}` };
       }
+      const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
+      if (sharer) return { done: false, note: `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}` };
+      if (releaseMark(s)) return { done: false, note: `pool slot ${poolSlot} is being released; ${claimAnother}` };
       // No reset: the slot's volumes are this sandbox's data.
       Object.assign(s, { claimed_by: id.instanceId, claimed_at: entry.created_at });
       entry.ports = Object.fromEntries(poolPorts(config, s).map((p) => [p.name, p.port]));
       entry.pool_slot = s.slot_id;
       entry.compose_project = slotProject(config.prefix, s.slot_id);
     } else {
-      const taken = slotUnavailableReason(reg, { maxSlot: Math.max(config.maxSlot, id.slot), ports: config.ports }, id.slot);
+      // Slot 0 is the main checkout's ports, never a sandbox's.
+      const taken = id.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, { maxSlot: config.maxSlot, ports: config.ports }, id.slot);
       if (taken) return { done: false, note: `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init` };
       entry.ports = Object.fromEntries(portsForSlot(config.ports, id.slot).map((p) => [p.name, p.port]));
     }
@@ -305,6 +344,10 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
     const guarded = protectedReason(e.path, { home: ctx.paths.home, mainCheckout: e.is_worktree ? e.parent_repo : '' });
     if (guarded) return { done: false, note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree` };
     const config = await loadConfig(e.path);
+    const clash = slotConflict(reg, { maxSlot: config.maxSlot, ports: config.ports }, id);
+    if (clash) {
+      return { done: false, note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder` };
+    }
     const createdWorktree = e.created_worktree ?? false;
     if (e.pool_slot !== undefined) {
       const s = reg.slots[String(e.pool_slot)];

@@ -11,7 +11,9 @@ import { expandHome } from '../adapters/paths.js';
 import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
 import { parseRegistryText, type Registry } from '../core/registry/model.js';
-import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
+import { releaseMark } from '../core/pool.js';
+import { processRuns } from '../adapters/processes.js';
+import { ENV_FILE_NAME, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
@@ -21,6 +23,11 @@ import { envDisagreement, resolveSandbox } from './current.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
+/**
+ * A registry temp file younger than this may be a write still under way (a writer that lost its lock to a stale
+ * takeover can still be finishing it): --repair leaves it. A write takes milliseconds; a minute is far beyond any.
+ */
+export const TEMP_SAFE_AGE_MS = 60_000;
 
 /** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
 export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
@@ -40,6 +47,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     instances,
     unregistered: await findUnregistered(reg, repos, engineDirs),
     slotDirs: await slotDirs(ctx),
+    liveReleases: liveReleases(reg),
     projects: containers ? await projects(containers, owner, reg) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
     shared: await sharedDirs(ctx, repos),
@@ -69,20 +77,30 @@ async function checkCompose(): Promise<DoctorFacts['compose']> {
   }
 }
 
-/** Read without the lock and without moving a bad file aside: doctor only looks. */
+/**
+ * Read without the lock and without moving a bad file aside: doctor only looks. A registry that cannot even be
+ * read as a file (a folder in its place, no permission) is a finding like one that does not parse, not a failure
+ * of doctor itself.
+ */
 async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
-  const text = await readTextIfExists(ctx.paths.registry);
-  if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  let text: string | undefined;
+  try {
+    text = await readTextIfExists(ctx.paths.registry);
+    if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    return { ok: false, reason: e.message, unreadable: true };
+  }
   const parsed = parseRegistryText(text);
   return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
 }
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
   const folderExists = existsSync(entry.path);
-  const env = folderExists ? await envIdentity(entry.path) : undefined;
+  const config = folderExists ? await loadConfig(entry.path).catch(() => undefined) : undefined;
+  const env = folderExists ? await envIdentity(entry.path, config) : undefined;
   // Every value, ports included: a hand-edited port is a disagreement like any other.
-  const config = folderExists && env && typeof env !== 'string' ? await loadConfig(entry.path).catch(() => undefined) : undefined;
-  const raw = config ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
+  const raw = config && env && typeof env !== 'string' ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
   return {
     instanceId,
     entry,
@@ -93,15 +111,15 @@ async function instanceFacts(instanceId: string, entry: Registry['instances'][st
   };
 }
 
-async function envIdentity(dir: string): Promise<InstanceFacts['env']> {
+async function envIdentity(dir: string, layout: EnvLayout | undefined): Promise<InstanceFacts['env']> {
   let env;
   try {
     env = await readEnvFile(dir);
   } catch (e) {
-    return (e as Error).message;
+    return `it cannot be read (${(e as Error).message})`;
   }
   if (!env) return undefined;
-  const id = identityFromEnv(env);
+  const id = identityFromEnv(env, layout);
   return typeof id === 'string' ? id : { ...id, project: env.COMPOSE_PROJECT_NAME };
 }
 
@@ -115,7 +133,10 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
     const path = join(dir, name);
     // write-file-atomic writes `<file>.<hash>` and renames it over the file.
     if (name.startsWith(`${base}.`) && /^\d+$|^[0-9a-f]{6,}$/.test(name.slice(base.length + 1))) {
-      found.push({ path, what: 'Temp file of a registry write that was killed' });
+      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      found.push(age >= TEMP_SAFE_AGE_MS
+        ? { path, what: 'Temp file of a registry write that was killed' }
+        : { path, what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)` });
     } else if (name === `${base}.lock`) {
       const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
       if (age > STALE_LOCK_MS) found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });
@@ -164,10 +185,14 @@ async function findUnregistered(reg: Registry | undefined, repos: string[], engi
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
     if (registered.has(path) || found.has(path) || !existsSync(join(path, ENV_FILE_NAME))) return;
     const env = await readEnvFile(path).catch(() => undefined);
-    const id = env && identityFromEnv(env);
-    if (!env || !id || typeof id === 'string') return;
+    if (!env?.INSTANCE_ID) return;
+    // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
+    const id = identityFromEnv(env, await loadConfig(path).catch(() => undefined));
     const pool = env.KINFRA_POOL_SLOT;
-    found.set(path, { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
+    const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '') ? Number(env.SLOT_NUMBER ?? env.SLOT_ID) : undefined;
+    found.set(path, typeof id === 'string'
+      ? { path, instanceId: env.INSTANCE_ID, slot, poolSlot: undefined, foundBy, unusable: id }
+      : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
   };
   for (const repo of repos) {
     for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');
@@ -182,8 +207,19 @@ async function findUnregistered(reg: Registry | undefined, repos: string[], engi
 async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
   const names = await readdir(ctx.paths.sandboxesDir).catch(() => [] as string[]);
   return names.map((n) => /^slot-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ slot: Number(m[1]), path: join(ctx.paths.sandboxesDir, m[0]) }))
+    .map((m) => {
+      const path = join(ctx.paths.sandboxesDir, m[0]);
+      return { slot: Number(m[1]), path, hasCompose: existsSync(join(path, 'docker-compose.yml')) };
+    })
     .sort((a, b) => a.slot - b.slot);
+}
+
+/** Slots whose release mark names a process that still runs: a release under way, not one to finish. */
+function liveReleases(reg: Registry | undefined): number[] {
+  return Object.values(reg?.slots ?? {}).filter((s) => {
+    const pid = releaseMark(s)?.pid;
+    return pid !== undefined && processRuns(pid);
+  }).map((s) => s.slot_id);
 }
 
 async function projects(containers: ContainerInfo[], owner: string, reg: Registry | undefined): Promise<ProjectFacts> {

@@ -1,6 +1,6 @@
 import type { Config } from '../core/config/config.js';
 import { usageError, conflictError } from '../core/errors.js';
-import { choosePoolSlot, isPoolProvisioned, poolPlan, poolSlotPorts } from '../core/pool.js';
+import { choosePoolSlot, isPoolProvisioned, poolPlan, poolSlotPorts, releaseMark } from '../core/pool.js';
 import type { SlotPort } from '../core/ports.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
 
@@ -19,6 +19,7 @@ export function pickPoolSlot(registry: Registry, config: Config, slot: number | 
     const s = registry.slots[String(slot)];
     if (!s) throw usageError('not-a-pool-slot', `Slot ${slot} is not a pool slot.`, 'See the pool with: kinfra sandbox slots');
     if (s.claimed_by) throw conflictError('slot-taken', `Slot ${slot} is not free: it is claimed by ${s.claimed_by}.`, 'Leave out --slot to take the lowest free one.');
+    if (releaseMark(s)) throw conflictError('slot-taken', `Slot ${slot} is not free: it is being released.`, 'Leave out --slot to take the lowest free one, or wait for the release to finish.');
     return s;
   }
   return choosePoolSlot(registry, config, profile);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,8 @@ import { expandHome } from '../adapters/paths.js';
 import type { Config } from '../core/config/config.js';
 import { formatEnvText, type EnvLine } from '../core/env-file.js';
 import { conflictError, KinfraError, notFoundError, usageError } from '../core/errors.js';
-import { poolPlan, poolSlotPorts, slotProject, type PoolSlot } from '../core/pool.js';
+import { poolPlan, poolSlotPorts, releaseMark, sameRelease, setReleaseMark, slotProject, type PoolSlot, type SlotRelease } from '../core/pool.js';
+import { processRuns } from '../adapters/processes.js';
 import { renderPoolCompose } from '../core/pool-template.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, OWNER_KEY, SANDBOX_VERSION } from '../core/sandbox-env.js';
@@ -116,11 +117,15 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       const composeFile = join(dir, 'docker-compose.yml');
       const envFile = join(dir, ENV_FILE_NAME);
       const current = existing && existsSync(dir);
+      // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
+      const onDisk = current ? await readTextIfExists(composeFile) : undefined;
       if (current && existing.claimed_by) {
-        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: 'exists' });
+        // A claimed slot's files are not rewritten under its sandbox; a lost compose file is written again (its stack cannot run without one).
+        if (onDisk === undefined) await writeTextAtomic(composeFile, compose);
+        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: onDisk === undefined ? 'refreshed' : 'exists' });
         continue;
       }
-      const changed = !current || readFileSync(composeFile, 'utf8') !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
+      const changed = !current || onDisk !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
       if (changed) {
         await mkdir(dir, { recursive: true });
         await writeTextAtomic(composeFile, compose);
@@ -212,37 +217,78 @@ export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): 
   await removeOwned(inv);
 }
 
-/** `kinfra sandbox release <slot> [-f]`. */
+/**
+ * `kinfra sandbox release <slot> [-f]`, in three steps, so that every read-check-write of the slot's ownership is
+ * one locked decision and no Docker call happens under the lock:
+ * 1. under the lock: check who holds the slot and mark it as being released (no claim takes it from then on);
+ * 2. outside it: reset its containers and volumes;
+ * 3. under the lock again: free it and unregister the claim step 1 checked (nobody else can have claimed it).
+ * Killed between 1 and 3, the mark stays, with a pid that no longer runs: doctor reports it and --repair finishes it.
+ */
 export async function releaseSlot(ctx: AppContext, slot: number, force: boolean): Promise<{ slot: number; releasedFrom: string | null }> {
-  const registry = await ctx.registry.read();
-  const s = registry.slots[String(slot)];
-  if (!s) throw notFoundError('unknown-slot', `Slot ${slot} is not a provisioned pool slot.`, 'See the pool with: kinfra sandbox slots');
-  const owner = s.claimed_by ? registry.instances[s.claimed_by] : undefined;
-  if (owner && existsSync(owner.path) && !force) {
-    throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
-      `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
-  }
   const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
-  await resetSlot(ctx, prefix, s);
-  const releasedFrom = s.claimed_by;
+  const { entry, mark } = await ctx.registry.update((r) => {
+    const s = r.slots[String(slot)];
+    if (!s) throw notFoundError('unknown-slot', `Slot ${slot} is not a provisioned pool slot.`, 'See the pool with: kinfra sandbox slots');
+    const running = releaseMark(s);
+    // A mark whose process is gone is an interrupted release: this one takes it over.
+    if (running?.pid !== undefined && processRuns(running.pid)) {
+      throw conflictError('slot-being-released', `Slot ${slot} is being released by another kinfra process (pid ${running.pid}).`,
+        'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).');
+    }
+    const owner = s.claimed_by ? r.instances[s.claimed_by] : undefined;
+    if (owner && existsSync(owner.path) && !force) {
+      throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
+        `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
+    }
+    const mark: SlotRelease = { pid: process.pid, startedAt: new Date().toISOString(), from: s.claimed_by };
+    setReleaseMark(s, mark);
+    return { entry: structuredClone(s), mark };
+  });
+  try {
+    await resetSlot(ctx, prefix, entry);
+  } catch (e) {
+    // Nothing was freed: the slot goes back to how step 1 found it.
+    await ctx.registry.update((r) => {
+      const cur = r.slots[String(slot)];
+      if (cur && sameRelease(releaseMark(cur), mark)) setReleaseMark(cur, undefined);
+    }).catch(() => undefined);
+    throw e;
+  }
   await ctx.registry.update(async (r) => {
     const cur = r.slots[String(slot)];
-    // Only the claim this command looked at: a sandbox that claimed the slot meanwhile keeps it.
-    if (!cur || cur.claimed_by !== releasedFrom) return;
-    if (cur.claimed_by) {
-      const held = r.instances[cur.claimed_by];
-      // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
-      if (held && existsSync(join(held.path, ENV_FILE_NAME))) {
-        const env = await readEnvFile(held.path).catch(() => undefined);
-        if (env?.INSTANCE_ID === cur.claimed_by) await rm(join(held.path, ENV_FILE_NAME), { force: true });
-      }
-      delete r.instances[cur.claimed_by];
-    }
-    cur.claimed_by = null;
-    cur.claimed_at = null;
-    forgetAdopted(r, cur.compose_project ?? slotProject(prefix, slot));
+    // Finished meanwhile by doctor --repair (it took this process for dead): nothing left to do.
+    if (!cur || !sameRelease(releaseMark(cur), mark)) return;
+    await completeRelease(r, cur, cur.compose_project ?? slotProject(prefix, slot));
   });
-  return { slot, releasedFrom };
+  return { slot, releasedFrom: mark.from };
+}
+
+/**
+ * Under the lock: the last step of a release whose mark `s` carries (release itself, or doctor --repair after a
+ * killed one). Frees the slot and unregisters the claim the release checked; a claim made by anyone else is kept,
+ * since the release never looked at it (claims skip a slot being released, so only a hand edit gets there).
+ * `resetProject`: the compose project whose resources were reset, so its adoption records can go.
+ */
+export async function completeRelease(r: Registry, s: SlotEntry, resetProject: string | undefined): Promise<string | null> {
+  const from = releaseMark(s)?.from ?? null;
+  setReleaseMark(s, undefined);
+  if (s.claimed_by && s.claimed_by !== from) return null;
+  if (s.claimed_by) {
+    const held = r.instances[s.claimed_by];
+    // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
+    if (held && (held.pool_slot === undefined || held.pool_slot === s.slot_id)) {
+      if (existsSync(join(held.path, ENV_FILE_NAME))) {
+        const env = await readEnvFile(held.path).catch(() => undefined);
+        if (env?.INSTANCE_ID === s.claimed_by) await rm(join(held.path, ENV_FILE_NAME), { force: true });
+      }
+      delete r.instances[s.claimed_by];
+    }
+  }
+  s.claimed_by = null;
+  s.claimed_at = null;
+  if (resetProject !== undefined) forgetAdopted(r, resetProject);
+  return from;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { releaseMark } from './pool.js';
 import type { InstanceEntry, Registry } from './registry/model.js';
 
 /**
@@ -19,7 +20,8 @@ export type Repair =
   | { kind: 'release-claim'; slot: number }
   | { kind: 'provision' }
   | { kind: 'remove-slot-dir'; slot: number; path: string }
-  | { kind: 'rewrite-env'; instanceId: string };
+  | { kind: 'rewrite-env'; instanceId: string }
+  | { kind: 'finish-release'; slot: number };
 
 export interface Finding {
   check: CheckName;
@@ -35,10 +37,13 @@ export interface Finding {
 export interface DiskSandbox {
   path: string;
   instanceId: string;
-  slot: number;
+  /** undefined only when `unusable` (no readable slot number). */
+  slot: number | undefined;
   poolSlot: number | undefined;
   /** Where it was found: a worktree of a known repository, a sibling folder, or a compose project's working_dir label. */
   foundBy: 'worktree' | 'sibling' | 'engine';
+  /** Why its .env.sandbox cannot be registered as it is (a slot or port out of range): reported, never repaired. */
+  unusable?: string | undefined;
 }
 
 export interface InstanceFacts {
@@ -47,7 +52,7 @@ export interface InstanceFacts {
   folderExists: boolean;
   /** The folder is still a git checkout (a killed `git worktree remove` leaves a part of one). */
   isCheckout: boolean;
-  /** What its .env.sandbox says: undefined when missing, a string when unreadable. */
+  /** What its .env.sandbox says: undefined when missing, a string saying why it is unusable (unreadable, a value out of range). */
   env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
   /** How its values (ports included) differ from the registry's, when they do. */
   disagreement?: string | undefined;
@@ -78,14 +83,16 @@ export interface DoctorFacts {
   engine: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   compose: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   registryFile: string;
-  /** The registry, or why it cannot be read. */
-  registry: { ok: true; value: Registry } | { ok: false; reason: string };
+  /** The registry, or why it cannot be read: `unreadable` when not even its bytes can be (a folder in its place, no permission). */
+  registry: { ok: true; value: Registry } | { ok: false; reason: string; unreadable?: boolean };
   /** Temp files of killed atomic writes, lock folders nobody renews. */
   leftovers: { path: string; what: string }[];
   instances: InstanceFacts[];
   unregistered: DiskSandbox[];
-  /** Pool slot folders on disk (slot-N under the state folder). */
-  slotDirs: { slot: number; path: string }[];
+  /** Pool slot folders on disk (slot-N under the state folder), and whether each still has its compose file. */
+  slotDirs: { slot: number; path: string; hasCompose: boolean }[];
+  /** Pool slots marked as being released whose releasing process still runs (the others were killed midway). */
+  liveReleases: number[];
   /** Compose projects on the engine by owner; undefined when the Engine could not be asked. */
   projects: ProjectFacts | undefined;
   ports: PortHolding[];
@@ -101,7 +108,14 @@ export function diagnose(f: DoctorFacts): Finding[] {
   out.push(f.compose.ok ? ok('compose', `Compose found (${f.compose.detail})`)
     : { check: 'compose', status: 'problem', message: f.compose.message, fix: f.compose.hint ?? 'Install Docker Compose v2.' });
 
-  if (!f.registry.ok) {
+  if (!f.registry.ok && f.registry.unreadable) {
+    // The store cannot move aside what it cannot read: only the user can say what that folder or file is.
+    out.push({
+      check: 'registry', status: 'problem',
+      message: `The registry cannot be read, nor moved aside by doctor --repair: ${f.registry.reason}`,
+      fix: `Look at ${f.registryFile}, move it aside (mv ${f.registryFile} ${f.registryFile}.aside), then run kinfra sandbox doctor --repair`,
+    });
+  } else if (!f.registry.ok) {
     out.push({
       check: 'registry', status: 'problem',
       message: `The registry ${f.registryFile} cannot be read: ${f.registry.reason}.`,
@@ -119,6 +133,14 @@ export function diagnose(f: DoctorFacts): Finding[] {
   out.push(...instanceFindings(f));
   for (const d of f.unregistered) {
     const where = d.foundBy === 'engine' ? 'a compose project runs from it' : d.foundBy === 'worktree' ? 'a worktree with a .env.sandbox' : 'a folder with a .env.sandbox';
+    if (d.unusable) {
+      out.push({
+        check: 'unregistered', status: 'problem',
+        message: `${d.path} has the .env.sandbox of ${d.instanceId} but no registry entry (${where}), and cannot be registered from it: ${d.unusable}.`,
+        fix: `Look at ${d.path}/.env.sandbox; to make the folder a sandbox on a free slot: cd ${d.path} && rm .env.sandbox && kinfra sandbox init`,
+      });
+      continue;
+    }
     out.push({
       check: 'unregistered', status: 'problem',
       message: `${d.path} is the sandbox ${d.instanceId} (slot ${d.slot}${d.poolSlot ? ', pool' : ''}) but has no registry entry (${where}).`,
@@ -126,7 +148,7 @@ export function diagnose(f: DoctorFacts): Finding[] {
       repair: { kind: 'register', path: d.path },
     });
   }
-  if (f.registry.ok) out.push(...poolFindings(f.registry.value, f.slotDirs));
+  if (f.registry.ok) out.push(...poolFindings(f.registry.value, f.slotDirs, f.liveReleases));
   out.push(...orphanFindings(f));
   for (const p of f.ports) {
     out.push({
@@ -208,7 +230,7 @@ function instanceFindings(f: DoctorFacts): Finding[] {
     const wantProject = e.compose_project ?? id;
     const env = i.env;
     const why = env === undefined ? 'it is missing'
-      : typeof env === 'string' ? `it cannot be read (${env})`
+      : typeof env === 'string' ? env
         : env.instanceId !== id ? `it names the instance ${env.instanceId}`
           : env.slot !== e.slot ? `it names slot ${env.slot}, the registry slot ${e.slot}`
             : env.project !== undefined && env.project !== wantProject ? `it names the compose project ${env.project}, not ${wantProject}`
@@ -223,18 +245,31 @@ function instanceFindings(f: DoctorFacts): Finding[] {
   return out;
 }
 
-function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs']): Finding[] {
+function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs'], liveReleases: readonly number[]): Finding[] {
   const out: Finding[] = [];
   for (const s of Object.values(r.slots)) {
+    const release = releaseMark(s);
+    if (release && !liveReleases.includes(s.slot_id)) {
+      out.push({
+        check: 'claims', status: 'problem',
+        message: `Pool slot ${s.slot_id} is marked as being released${release.pid ? ` by kinfra pid ${release.pid}` : ''}, which no longer runs: ` +
+          `a release was interrupted${release.from ? ` (it was freeing the claim of ${release.from})` : ''}; no claim can take the slot until it is finished.`,
+        fix: `kinfra sandbox doctor --repair (finishes it), or kinfra sandbox release ${s.slot_id}${release.from ? ' -f' : ''}`,
+        repair: { kind: 'finish-release', slot: s.slot_id },
+      });
+    }
     if (s.claimed_by && !r.instances[s.claimed_by]) {
       out.push({
         check: 'claims', status: 'problem', message: `Pool slot ${s.slot_id} is claimed by ${s.claimed_by}, which is not registered.`,
         fix: `kinfra sandbox release ${s.slot_id}`, repair: { kind: 'release-claim', slot: s.slot_id },
       });
     }
-    if (!slotDirs.some((d) => d.slot === s.slot_id)) {
+    const dir = slotDirs.find((d) => d.slot === s.slot_id);
+    if (!dir || !dir.hasCompose) {
       out.push({
-        check: 'pool', status: 'problem', message: `Pool slot ${s.slot_id} is registered but its folder ${s.infrastructure_path} is missing.`,
+        check: 'pool', status: 'problem',
+        message: dir ? `Pool slot ${s.slot_id} is registered but its folder ${dir.path} has lost its docker-compose.yml.`
+          : `Pool slot ${s.slot_id} is registered but its folder ${s.infrastructure_path} is missing.`,
         fix: 'kinfra sandbox provision', repair: { kind: 'provision' },
       });
     }

@@ -63,6 +63,45 @@ export function isPoolProvisioned(registry: Registry): boolean {
   return Object.keys(registry.slots).length > 0;
 }
 
+/**
+ * A release under way (`kinfra sandbox release`), recorded on the slot under the registry lock before its
+ * resources are reset outside it, and removed under the lock when the slot is freed. While it is there no claim
+ * takes the slot; left by a killed release (its process is gone), doctor reports it and --repair finishes it.
+ * Kept as an extra field of the slot entry, which the registry format preserves.
+ */
+export interface SlotRelease {
+  /** The releasing kinfra process; undefined when the field was edited into something else. */
+  pid: number | undefined;
+  startedAt: string | undefined;
+  /** The claim the release checked and will clear (null: the slot was free). */
+  from: string | null;
+}
+
+export function releaseMark(s: SlotEntry): SlotRelease | undefined {
+  const m = s.releasing;
+  if (m === undefined || m === null) return undefined;
+  const o = (typeof m === 'object' ? m : {}) as Record<string, unknown>;
+  return {
+    pid: Number.isInteger(o.pid) && (o.pid as number) > 0 ? (o.pid as number) : undefined,
+    startedAt: typeof o.started_at === 'string' ? o.started_at : undefined,
+    from: typeof o.from === 'string' ? o.from : null,
+  };
+}
+
+export function setReleaseMark(s: SlotEntry, mark: SlotRelease | undefined): void {
+  if (mark) s.releasing = { pid: mark.pid, started_at: mark.startedAt, from: mark.from };
+  else delete s.releasing;
+}
+
+export function sameRelease(a: SlotRelease | undefined, b: SlotRelease): boolean {
+  return a !== undefined && a.pid === b.pid && a.startedAt === b.startedAt && a.from === b.from;
+}
+
+/** Free to claim: nobody holds it and no release of it is under way. */
+export function isClaimable(s: SlotEntry): boolean {
+  return !s.claimed_by && releaseMark(s) === undefined;
+}
+
 /** The lowest free pool slot whose profile is at least `minProfile`, or an error that says why none is. */
 export function choosePoolSlot(registry: Registry, config: Config, minProfile: string | undefined): SlotEntry {
   const order = profileOrder(config);
@@ -72,9 +111,9 @@ export function choosePoolSlot(registry: Registry, config: Config, minProfile: s
   const rank = (p: string) => order.indexOf(p);
   const minRank = minProfile === undefined ? 0 : rank(minProfile);
   const slots = Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id);
-  const free = slots.find((s) => !s.claimed_by && rank(s.profile) >= minRank);
+  const free = slots.find((s) => isClaimable(s) && rank(s.profile) >= minRank);
   if (free) return free;
-  const rows = slots.map((s) => `  Slot ${s.slot_id} (${s.profile}): ${s.claimed_by ?? 'free'}`);
+  const rows = slots.map((s) => `  Slot ${s.slot_id} (${s.profile}): ${s.claimed_by ?? (releaseMark(s) ? 'being released' : 'free')}`);
   throw conflictError('pool-exhausted',
     `No free pool slot${minProfile ? ` with profile ${minProfile} or larger` : ''}:\n${rows.join('\n')}`,
     'Release one with: kinfra sandbox release <slot> (or destroy a sandbox that holds one).', { slots: rows });

@@ -24,6 +24,8 @@ export interface SlotPort {
 }
 
 export const MAX_PORT = 65535;
+/** The highest slot any layout may have (slots.max in kinfra.yaml). */
+export const SLOT_LIMIT = 99;
 
 export function portFor(spec: NamedPort, slot: number): number {
   if (slot === 0 && spec.main !== undefined) return spec.main;

@@ -1,7 +1,10 @@
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { gatedEngine } from '../helpers/docker.js';
 
 /** Doctor on real git repositories with a scratch HOME; Docker is asked but no container is made. */
 describe('kinfra sandbox doctor', () => {
@@ -120,24 +123,40 @@ describe('kinfra sandbox doctor', () => {
     expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(original);
   });
 
-  it('names leftovers of killed writes and removes them', async () => {
+  it('names leftovers of killed writes and removes them: a temp file only once it is old, and only under the registry lock', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'a']);
+    const old = new Date(Date.now() - 120_000);
     const temp = `${registryFile()}.3f9a21c7`;
     writeFileSync(temp, '{"half":');
+    utimesSync(temp, old, old);
+    // A write that may still be under way: a temp file made just now.
+    const fresh = `${registryFile()}.4477190351`;
+    writeFileSync(fresh, '{"being written":');
     const lock = `${registryFile()}.lock`;
     mkdirSync(lock);
-    const old = new Date(Date.now() - 60_000);
-    const { utimesSync } = await import('node:fs');
     utimesSync(lock, old, old);
 
     const seen = await doctor();
     const left = seen.data.findings.filter((f: any) => f.check === 'leftovers').map((f: any) => f.message).join('\n');
     expect(left).toContain(temp);
+    expect(left).toContain(fresh);
     expect(left).toMatch(/Registry lock not renewed/);
-    await doctor('--repair');
+    const fixed = await doctor('--repair');
     expect(existsSync(temp)).toBe(false);
     expect(existsSync(lock)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/left .*4477190351: it is \d+ s old, and its writer may still be running/);
+
+    // While another kinfra holds the lock, even an old temp file is left until it lets go.
+    utimesSync(fresh, old, old);
+    const release = await lockfile.lock(registryFile(), { realpath: false, stale: 10_000, update: 2_000 });
+    const repairing = doctor('--repair');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(fresh)).toBe(true);
+    await release();
+    await repairing;
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it('finds a sandbox folder with no entry beside the checkout and registers it; an entry with no folder is dropped', async () => {
@@ -175,5 +194,162 @@ describe('kinfra sandbox doctor', () => {
     expect((await doctor('--repair')).code).toBe(0);
     expect(registry().slots['1'].claimed_by).toBeNull();
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
+  });
+
+  it('a release killed between its two locked steps leaves the slot marked: no claim takes it, doctor names it, --repair finishes it', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    expect((await ws.run(['sandbox', 'create', 'a', '--profile', 'light'])).code).toBe(0);
+    const a = join(ws.dev, 'ktrdr--a');
+    const engine = await gatedEngine(ws.root);
+    const child = spawn(process.execPath, [CLI, 'sandbox', 'release', '1', '-f'], {
+      cwd: ws.repo, env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }), stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    await engine.held; // in the middle of resetting slot 1, outside the lock
+    child.kill('SIGKILL');
+    await exited;
+    await engine.close();
+    expect(registry().slots['1'].releasing).toMatchObject({ pid: child.pid, from: 'ktrdr--a' });
+
+    const b = await ws.run(['sandbox', 'create', 'b', '--profile', 'light', '--json']);
+    expect(parseJson(b.stdout).data.slot).toBe(2);
+    const seen = await doctor();
+    expect(seen.code).toBe(11);
+    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
+      .toMatch(new RegExp(`Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`));
+
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(fixed.code).toBe(0);
+    const after = registry();
+    expect(after.slots['1']).toMatchObject({ claimed_by: null });
+    expect(after.slots['1'].releasing).toBeUndefined();
+    expect(after.instances['ktrdr--a']).toBeUndefined();
+    expect(existsSync(join(a, '.env.sandbox'))).toBe(false);
+    expect(existsSync(a)).toBe(true); // the worktree itself is never removed by a release
+    const c = await ws.run(['sandbox', 'create', 'c', '--profile', 'light', '--json']);
+    expect(parseJson(c.stdout).data.slot).toBe(1);
+  });
+
+  it('never writes a .env.sandbox onto a slot the registry lists twice: the repair refuses and the findings stay', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    await ws.run(['sandbox', 'create', 'b']);
+    const b = join(ws.dev, 'ktrdr--b');
+    const correct = readFileSync(join(b, '.env.sandbox'), 'utf8');
+    // A hand-merged registry: b listed on a's slot 1, while b's own file (correctly) says slot 2.
+    const reg = registry();
+    reg.instances['ktrdr--b'].slot = 1;
+    reg.instances['ktrdr--b'].ports = reg.instances['ktrdr--a'].ports;
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(correct);
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/);
+    const left = problems(fixed.data).map((f: any) => `${f.check}: ${f.message}`).join('\n');
+    expect(left).toMatch(/registry: Slot 1 is registered to several sandboxes: ktrdr--a, ktrdr--b/);
+    expect(left).toMatch(/env-files: The .env.sandbox of ktrdr--b disagrees/);
+  });
+
+  it('never registers or writes a sandbox onto a pool slot another entry also holds', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'provision']);
+    for (const n of ['p1', 'p2', 'p3']) expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
+    const p3 = join(ws.dev, 'ktrdr--p3');
+    const x = join(ws.dev, 'x');
+    mkdirSync(x);
+    ws.git(['init', '-q', '-b', 'main'], x);
+    // p3 lost its entry; a hand edit put an ad-hoc entry x on pool slot 3's number.
+    const reg = registry();
+    delete reg.instances['ktrdr--p3'];
+    reg.slots['3'].claimed_by = null;
+    reg.slots['3'].claimed_at = null;
+    reg.instances['ktrdr--x'] = { slot: 3, path: x, created_at: '2026-01-01T00:00:00Z', is_worktree: false, parent_repo: x, ports: {} };
+    writeFileSync(registryFile(), JSON.stringify(reg));
+
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    const after = registry();
+    expect(after.instances['ktrdr--p3']).toBeUndefined();
+    expect(after.slots['3'].claimed_by).toBeNull();
+    expect(existsSync(join(x, '.env.sandbox'))).toBe(false);
+    const notes = fixed.data.repairs.map((r: any) => r.note).join('\n');
+    expect(notes).toMatch(/slot 3 is also registered to ktrdr--x/);
+    expect(notes).toMatch(/did not write .*x\/\.env\.sandbox from the registry: slot 3 is used by pool slot 3/);
+    const left = problems(fixed.data).map((f: any) => f.check);
+    expect(left).toContain('unregistered');
+    expect(left).toContain('env-files');
+  });
+
+  it('range-checks every slot and port a .env.sandbox names: slot 99 and port 70000 are findings, never registered', async () => {
+    ws = workspace();
+    for (const n of ['a', 'b', 'c']) await ws.run(['sandbox', 'create', n]);
+    const b = join(ws.dev, 'ktrdr--b');
+    const c = join(ws.dev, 'ktrdr--c');
+    const reg = registry();
+    delete reg.instances['ktrdr--b'];
+    delete reg.instances['ktrdr--c'];
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    // The built-in layout has slots 1-10.
+    writeFileSync(join(b, '.env.sandbox'), readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'));
+    writeFileSync(join(c, '.env.sandbox'), readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+
+    const seen = await doctor();
+    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    expect(messages).toMatch(/ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/);
+    expect(messages).toMatch(/ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(11);
+    expect(Object.keys(registry().instances)).toEqual(['ktrdr--a']);
+    expect(problems(fixed.data).filter((f: any) => f.check === 'unregistered')).toHaveLength(2);
+  });
+
+  it('reports an out-of-range port in a registered .env.sandbox (exit 11, not a crash) and writes the file again', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const a = join(ws.dev, 'ktrdr--a');
+    // An entry without its ports (as the Python tool's are): nothing to compare the file's ports with.
+    const reg = registry();
+    delete reg.instances['ktrdr--a'].ports;
+    writeFileSync(registryFile(), JSON.stringify(reg));
+    writeFileSync(join(a, '.env.sandbox'), readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+
+    const seen = await doctor();
+    expect(seen.code).toBe(11);
+    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
+      .toMatch(/The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    const status = await ws.run(['sandbox', 'status', '--json'], { cwd: a });
+    expect(parseJson(status.stderr).error.code).toBe('env-file-disagrees');
+    expect((await doctor('--repair')).code).toBe(0);
+    expect(readFileSync(join(a, '.env.sandbox'), 'utf8')).toMatch(/^KTRDR_API_PORT=8001$/m);
+  });
+
+  it('reports a registry.json that is a folder instead of failing itself', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    rmSync(registryFile());
+    mkdirSync(registryFile());
+    for (const args of [[], ['--repair']]) {
+      const r = await doctor(...args);
+      expect(r.code).toBe(11);
+      const found = problems(r.data).find((f: any) => f.check === 'registry');
+      expect(found.message).toMatch(/The registry cannot be read, nor moved aside by doctor --repair: .*EISDIR/);
+      expect(found.fix).toContain(`mv ${registryFile()} ${registryFile()}.aside`);
+      expect(found.repairable).toBe(false);
+    }
+  });
+
+  it('removes a slot folder an interrupted provision left, with the temp file of the write it was killed in', async () => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
+    const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
+    writeFileSync(join(dir, 'docker-compose.yml.2769480125'), 'serv');
+    const fixed = await doctor('--repair');
+    expect(problems(fixed.data)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -135,3 +135,62 @@ export function engineProxy(dir: string, target = '/var/run/docker.sock'): Engin
     },
   };
 }
+
+/**
+ * A stand-in for the daemon's socket that holds every connection until open() is called (or, with `autoOpenMs`,
+ * that long after the first one), then forwards to the real one. `held` resolves at the first connection: the
+ * command under test is then inside its first engine call, which is how a test pins a command in the middle of
+ * what it does (e.g. a release resetting a slot) while other commands run. `heldAt` and `openedAt` say when.
+ */
+export interface GatedEngine {
+  host: string;
+  held: Promise<void>;
+  heldAt: number | undefined;
+  openedAt: number | undefined;
+  open(): void;
+  close(): Promise<void>;
+}
+
+export async function gatedEngine(dir: string, opts: { name?: string; autoOpenMs?: number } = {}, target = '/var/run/docker.sock'): Promise<GatedEngine> {
+  const net = await import('node:net');
+  const path = join(dir, `${opts.name ?? 'gated'}-docker.sock`);
+  const sockets = new Set<import('node:net').Socket>();
+  const waiting: (() => void)[] = [];
+  let first!: () => void;
+  const held = new Promise<void>((resolve) => (first = resolve));
+  let timer: NodeJS.Timeout | undefined;
+  const engine: GatedEngine = {
+    host: `unix://${path}`,
+    held,
+    heldAt: undefined,
+    openedAt: undefined,
+    open() {
+      engine.openedAt ??= Date.now();
+      for (const f of waiting.splice(0)) f();
+    },
+    close() {
+      clearTimeout(timer);
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => undefined);
+    if (engine.heldAt === undefined) {
+      engine.heldAt = Date.now();
+      if (opts.autoOpenMs !== undefined) timer = setTimeout(() => engine.open(), opts.autoOpenMs);
+      first();
+    }
+    const forward = () => {
+      const upstream = net.connect(target);
+      sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    };
+    if (engine.openedAt !== undefined) forward();
+    else waiting.push(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return engine;
+}

@@ -10,7 +10,7 @@ export function registerPool(sandbox: Command): void {
       'Create the slot pool: ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
         '(slots 1-4 light, 5 standard, 6 heavy by default), each with .env.sandbox and a docker-compose.yml ' +
         'rendered for its profile. Running it again skips existing slots, refreshes unclaimed ones whose ' +
-        'configuration changed, and never touches a claimed slot.',
+        'configuration changed, and never rewrites a claimed slot (a claimed slot\'s lost docker-compose.yml is written again).',
     )
     .option('--dry-run', 'show what would be created, writing nothing')
     .option('--json', 'print the result as JSON')
@@ -56,7 +56,8 @@ export function registerPool(sandbox: Command): void {
   sandbox
     .command('release')
     .summary('free a pool slot: stop it, remove its volumes')
-    .description('Stop a pool slot\'s containers, remove its volumes (the next claim gets a fresh database) and free it.\nRefuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).')
+    .description('Stop a pool slot\'s containers, remove its volumes (the next claim gets a fresh database) and free it.\nRefuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).\n' +
+      'While it resets the slot, no claim takes it; a release that was killed is finished by kinfra sandbox doctor --repair.')
     .argument('<slot>', 'slot number', wholeNumber('slot', 1, 999))
     .option('-f, --force', 'release even though the claiming worktree still exists')
     .option('--json', 'print the result as JSON')

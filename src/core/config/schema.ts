@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PORT, SLOT_LIMIT } from '../ports.js';
 
 /**
  * The schema of kinfra.yaml. Keys are snake_case in the file (like compose files);
@@ -14,7 +15,7 @@ const envName = z
  * line break or NUL: refused here, once, with the key that holds it.
  */
 const onePath = z.string().min(1).regex(/^[^\n\r\0]*$/, 'a path on one line (no line break or NUL character)');
-const portNumber = z.number().int().min(1).max(65535);
+const portNumber = z.number().int().min(1).max(MAX_PORT);
 const portName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lowercase name such as api or jaeger_ui');
 
 const portSpec = z.strictObject({
@@ -71,7 +72,7 @@ export const configFileSchema = z
       .max(20)
       .describe('Instance ids are <prefix>--<name>'),
     compose_files: z.array(onePath).min(1).optional().describe('Looked for in this order'),
-    slots: z.strictObject({ max: z.number().int().min(1).max(99) }).optional(),
+    slots: z.strictObject({ max: z.number().int().min(1).max(SLOT_LIMIT) }).optional(),
     ports: z.record(portName, portSpec).refine((p) => Object.keys(p).length > 0, 'at least one port'),
     workers: workers.optional(),
     shared: shared.optional(),

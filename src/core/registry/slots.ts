@@ -49,6 +49,23 @@ export function slotUnavailableReason(
   return undefined;
 }
 
+/**
+ * Why the slot the registry gives `instanceId` is not its alone, or is outside the layout's slots; undefined when it
+ * is fine. Repairs that write a .env.sandbox from the registry ask first: writing one onto a slot two entries share
+ * (a hand edit, a merge of registries) would turn a conflict on paper into two sandboxes on one slot.
+ */
+export function slotConflict(registry: Registry, plan: SlotPlan, instanceId: string): string | undefined {
+  const e = registry.instances[instanceId];
+  if (!e) return undefined;
+  const others = Object.entries(registry.instances).filter(([id]) => id !== instanceId);
+  if (e.pool_slot !== undefined) {
+    const other = others.find(([, o]) => o.slot === e.pool_slot || o.pool_slot === e.pool_slot);
+    return other ? `slot ${e.pool_slot} is also registered to ${other[0]}` : undefined;
+  }
+  if (!Number.isInteger(e.slot) || e.slot < 1 || e.slot > plan.maxSlot) return `slot ${e.slot} is outside the slots 1-${plan.maxSlot}`;
+  return slotUnavailableReason({ ...registry, instances: Object.fromEntries(others) }, plan, e.slot);
+}
+
 export function checkRequestedSlot(
   registry: Registry,
   plan: SlotPlan,
