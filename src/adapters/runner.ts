@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 
@@ -46,6 +47,16 @@ function show(file: string, args: readonly string[], cwd: string | undefined): v
   echo?.(`$ ${[file, ...args].map(quote).join(' ')}${cwd ? `   # in ${cwd}` : ''}`);
 }
 
+/** Why a process could not start, in words: ENOENT is also what a vanished working folder gives. */
+function spawnError(file: string, cwd: string | undefined, e: NodeJS.ErrnoException) {
+  if (e.code === 'ENOENT' && cwd !== undefined && !existsSync(cwd)) {
+    return externalError('folder-gone', `${cwd} no longer exists (another process removed it meanwhile?).`,
+      'See what is registered with: kinfra sandbox list, and run the command again.');
+  }
+  if (e.code === 'ENOENT') return externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`);
+  return externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`);
+}
+
 export function run(file: string, args: readonly string[], opts: CaptureOptions = {}): Promise<RunResult> {
   show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
@@ -64,11 +75,7 @@ export function run(file: string, args: readonly string[], opts: CaptureOptions 
     }, opts.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === 'ENOENT') {
-        reject(externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`));
-      } else {
-        reject(externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
-      }
+      reject(spawnError(file, opts.cwd, e));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -114,9 +121,7 @@ export function runStreaming(
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
       stopForwarding();
-      reject(e.code === 'ENOENT'
-        ? externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`)
-        : externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`));
+      reject(spawnError(file, opts.cwd, e));
     });
     child.on('close', (code, signal) => {
       stopForwarding();

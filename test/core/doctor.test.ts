@@ -29,6 +29,7 @@ function facts(overrides: Partial<DoctorFacts> = {}): DoctorFacts {
     projects: { orphans: [], foreign: [] },
     ports: [],
     shared: [],
+    liveReleases: [],
     ...overrides,
   };
 }
@@ -79,7 +80,7 @@ describe('diagnose: a healthy machine', () => {
 
   it('names the engine and compose versions and counts the registry', () => {
     const reg = registryOf({ 'ktrdr--a': sandboxEntry(1, 'a'), 'ktrdr--b': sandboxEntry(2, 'b') }, [pooled(5, 'light')]);
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 5, path: `${HOME}/.kinfra/slot-5` }] }));
+    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 5, path: `${HOME}/.kinfra/slot-5`, hasCompose: true }] }));
     expect(only(findings, 'engine').message).toContain('Docker 27.1');
     expect(only(findings, 'compose').message).toContain('v2.29');
     expect(only(findings, 'registry').message).toBe('Registry parses: 2 sandbox(es), 1 pool slot(s)');
@@ -122,7 +123,7 @@ describe('diagnose: the registry', () => {
   const unreadable = facts({
     registry: { ok: false, reason: 'not valid JSON (Unexpected end)' },
     projects: { orphans: [row('ktrdr--lost')], foreign: [] },
-    slotDirs: [{ slot: 3, path: `${HOME}/.kinfra/slot-3` }],
+    slotDirs: [{ slot: 3, path: `${HOME}/.kinfra/slot-3`, hasCompose: true }],
   });
 
   it('an unreadable registry is a problem repaired by rebuilding it', () => {
@@ -151,7 +152,7 @@ describe('diagnose: the registry', () => {
 
   it('an ad-hoc sandbox on a pool slot number is a clash', () => {
     const reg = registryOf({ 'ktrdr--a': sandboxEntry(2, 'a') }, [pooled(2, 'light')]);
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2` }] }));
+    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }] }));
     const clash = findings.filter((f) => f.check === 'registry' && f.status === 'problem');
     expect(clash.map((f) => f.message)).toEqual(['Slot 2 is registered to ktrdr--a and is also a pool slot.']);
   });
@@ -164,7 +165,7 @@ describe('diagnose: the registry', () => {
       },
       [pooled(2, 'light', 'ktrdr--a')],
     );
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2` }] }));
+    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }] }));
     expect(openFindings(findings)).toEqual([]);
   });
 });
@@ -243,7 +244,7 @@ describe('diagnose: registered folders', () => {
 describe('diagnose: .env.sandbox against the registry', () => {
   it.each<[string, Partial<InstanceFacts>, Partial<InstanceEntry>, string]>([
     ['missing', { env: undefined }, {}, 'it is missing'],
-    ['unreadable', { env: 'EACCES: permission denied' }, {}, 'it cannot be read (EACCES: permission denied)'],
+    ['unreadable', { env: 'EACCES: permission denied' }, {}, 'EACCES: permission denied'],
     ['another instance', { env: { instanceId: 'ktrdr--b', slot: 1, project: undefined } }, {}, 'it names the instance ktrdr--b'],
     ['another slot', { env: { instanceId: 'ktrdr--a', slot: 4, project: undefined } }, {}, 'it names slot 4, the registry slot 1'],
     ['another project', { env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--x' } }, {}, 'it names the compose project ktrdr--x, not ktrdr--a'],
@@ -310,7 +311,7 @@ describe('diagnose: unregistered sandbox folders', () => {
 });
 
 describe('diagnose: the pool', () => {
-  const dir = (slot: number) => ({ slot, path: `${HOME}/.kinfra/slot-${slot}` });
+  const dir = (slot: number) => ({ slot, path: `${HOME}/.kinfra/slot-${slot}`, hasCompose: true });
 
   it('a claim by a sandbox that is not registered is released by --repair', () => {
     const reg = registryOf({}, [pooled(1, 'light', 'ktrdr--gone')]);
@@ -460,7 +461,7 @@ describe('diagnose: what --repair may do', () => {
         healthy('ktrdr--twin', e['ktrdr--twin']!),
       ],
       unregistered: [{ path: `${HOME}/src/ktrdr--lost`, instanceId: 'ktrdr--lost', slot: 9, poolSlot: undefined, foundBy: 'sibling' }],
-      slotDirs: [{ slot: 7, path: `${HOME}/.kinfra/slot-7` }, { slot: 4, path: `${HOME}/.kinfra/slot-4` }],
+      slotDirs: [{ slot: 7, path: `${HOME}/.kinfra/slot-7`, hasCompose: true }, { slot: 4, path: `${HOME}/.kinfra/slot-4`, hasCompose: true }],
       projects: { orphans: [row('ktrdr--orphan')], foreign: [{ ...row('ktrdr--theirs'), owner: 'other-kinfra', path: '/home/x' }] },
       ports: [{ instanceId: 'ktrdr--twin', port: 8005, env: 'KTRDR_API_PORT', holder: 'nginx' }],
       shared: [{ path: '/shared/data', exists: false }],
