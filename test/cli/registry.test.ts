@@ -40,6 +40,24 @@ describe('the registry', () => {
     expect(r.stderr).toContain('version 3');
   });
 
+  it.each([
+    ['port 70000', (e: any) => { e.ports.api = 70000; }, 'instances.ktrdr--a.ports.api: expected a port number (1-65535), got 70000'],
+    ['slot 100', (e: any) => { e.slot = 100; }, 'instances.ktrdr--a.slot: expected a slot number (0-99), got 100'],
+  ])('reports a hand-edited %s as unreadable data, naming the field, instead of using it', async (_label, edit, reason) => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
+    edit(reg.instances['ktrdr--a']);
+    writeFileSync(regFile(ws), JSON.stringify(reg, null, 2));
+    const seen = await ws.run(['sandbox', 'doctor', '--json']);
+    expect(seen.code).toBe(11);
+    expect(parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry').message).toContain(reason);
+    const r = await ws.run(['sandbox', 'list', '--json']);
+    expect(r.code).toBe(6);
+    expect(parseJson(r.stderr).error).toMatchObject({ code: 'registry-corrupt' });
+    expect(parseJson(r.stderr).error.message).toContain(reason);
+  });
+
   it('migrates a version 1 registry on first use, keeps a backup, and loses nothing', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'legacy']);

@@ -66,32 +66,46 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const str: Check = (v) => typeof v === 'string';
 const nonEmpty: Check = (v) => typeof v === 'string' && v.length > 0;
 const bool: Check = (v) => typeof v === 'boolean';
-const int = (min: number): Check => (v) => Number.isInteger(v) && (v as number) >= min;
-const intRecord: Check = (v) => isObject(v) && Object.values(v).every(int(0));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 const orNull = (c: Check): Check => (v) => v === null || c(v);
 
-type Shape = Record<string, { check: Check; expected: string; optional?: boolean }>;
+/**
+ * The widest ranges any layout can use (kinfra.yaml allows slots up to 99). A
+ * number outside them was not written by kinfra: a hand edit or another tool.
+ * Used as it is, slot 100 or port 70000 would make every port of the plan
+ * wrong, so such a file is reported as unreadable, naming the field.
+ */
+export const MAX_REGISTRY_SLOT = 99;
+export const MAX_PORT_NUMBER = 65535;
+const slotNumber = (min: number) => int(min, MAX_REGISTRY_SLOT);
+const portNumber = int(1, MAX_PORT_NUMBER);
+
+/** A field's rule; `each` checks every value of a map field, so the report names the key. */
+type Rule = { check: Check; expected: string; optional?: boolean; each?: { check: Check; expected: string } };
+type Shape = Record<string, Rule>;
+
+const portMap: Pick<Rule, 'check' | 'each'> = { check: isObject, each: { check: portNumber, expected: `a port number (1-${MAX_PORT_NUMBER})` } };
 
 const INSTANCE: Shape = {
-  slot: { check: int(0), expected: 'a whole number' },
+  slot: { check: slotNumber(0), expected: `a slot number (0-${MAX_REGISTRY_SLOT})` },
   path: { check: nonEmpty, expected: 'a folder path' },
   created_at: { check: str, expected: 'a timestamp string' },
   is_worktree: { check: bool, expected: 'true or false' },
   parent_repo: { check: str, expected: 'a folder path' },
   branch: { check: str, expected: 'a branch name', optional: true },
   created_worktree: { check: bool, expected: 'true or false', optional: true },
-  ports: { check: intRecord, expected: 'a map of port numbers', optional: true },
-  pool_slot: { check: int(1), expected: 'a slot number', optional: true },
+  ports: { ...portMap, expected: 'a map of port numbers', optional: true },
+  pool_slot: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})`, optional: true },
   compose_project: { check: str, expected: 'a compose project name', optional: true },
   // Any string: a newer kinfra may add states, and an unknown one must not make the registry unreadable.
   state: { check: str, expected: 'a state name', optional: true },
 };
 
 const SLOT: Shape = {
-  slot_id: { check: int(1), expected: 'a slot number' },
+  slot_id: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})` },
   profile: { check: str, expected: 'a profile name' },
-  workers: { check: intRecord, expected: 'a map of worker counts' },
-  ports: { check: intRecord, expected: 'a map of port numbers' },
+  workers: { check: isObject, expected: 'a map of worker counts', each: { check: int(0), expected: 'a worker count' } },
+  ports: { ...portMap, expected: 'a map of port numbers' },
   infrastructure_path: { check: str, expected: 'a folder path' },
   claimed_by: { check: orNull(str), expected: 'an instance id or null' },
   claimed_at: { check: orNull(str), expected: 'a timestamp or null' },
@@ -105,6 +119,10 @@ function misfit(value: unknown, shape: Shape, where: string): string | undefined
       if (!rule.optional) return `${where}.${key}: missing (expected ${rule.expected})`;
     } else if (!rule.check(value[key])) {
       return `${where}.${key}: expected ${rule.expected}, got ${JSON.stringify(value[key])}`;
+    } else if (rule.each) {
+      for (const [k, v] of Object.entries(value[key] as Record<string, unknown>)) {
+        if (!rule.each.check(v)) return `${where}.${key}.${k}: expected ${rule.each.expected}, got ${JSON.stringify(v)}`;
+      }
     }
   }
   return undefined;
