@@ -15,6 +15,11 @@ export interface StatePaths {
   /** Where a migrated v1 file is copied before anything else happens. */
   registryV1Backup: string;
   sandboxesDir: string;
+  /**
+   * Every repository the registry has named (one folder a line), kept beside it like the owner id: a lost
+   * registry is rebuilt by looking for sandboxes in them.
+   */
+  repositories: string;
   /** The owner id of this kinfra state: the label that proves a Docker resource is this kinfra's. */
   ownerId: string;
   /** Compose layers kinfra generates per sandbox (labels; never written into the user's tree). */
@@ -31,6 +36,7 @@ export function statePaths(home: string = homedir()): StatePaths {
     registry: join(sandboxesDir, 'registry.json'),
     registryV1: join(stateDir, 'sandbox', 'instances.json'),
     registryV1Backup: join(sandboxesDir, 'instances.v1.backup.json'),
+    repositories: join(sandboxesDir, 'repositories'),
     ownerId: join(sandboxesDir, 'owner-id'),
     layersDir: join(sandboxesDir, 'layers'),
   };

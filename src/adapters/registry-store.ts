@@ -1,19 +1,46 @@
-import { rename } from 'node:fs/promises';
-import { registryError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import { readdir, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { registryError, type KinfraError } from '../core/errors.js';
 import {
   emptyRegistry,
   formatRegistry,
   migrateV1Text,
   parseRegistryText,
+  salvageRegistryText,
   type Registry,
 } from '../core/registry/model.js';
 import { readTextIfExists, withFileLock, writeTextAtomic } from './file-store.js';
 import type { StatePaths } from './paths.js';
 
+/** Moved-aside registries are named `registry.json.corrupt-<time>`; once rebuilt from, `.rebuilt` is added. */
+const ASIDE = '.corrupt-';
+const REBUILT = '.rebuilt';
+
+/**
+ * Signs that a registry existed and is gone: moved-aside files nothing was
+ * rebuilt from, and the copy of the version 1 file taken when it was migrated.
+ */
+export interface RegistryLoss {
+  movedAside: string[];
+  backups: string[];
+}
+
+/** What a rebuild starts from: every entry of the moved-aside files that is valid on its own. */
+export interface RebuildSources {
+  salvaged: Registry;
+  /** Entries of the moved-aside files left out, with why. */
+  dropped: string[];
+  movedAside: string[];
+  /** The version 1 registry as migrated (its folders name repositories to look in). */
+  imported: Registry[];
+}
+
 /**
  * The registry on disk. `update` is the only way to change it: lock, read,
  * change, write atomically, unlock. A file that does not parse is moved aside and
- * reported; it is never read as an empty registry.
+ * reported; it is never read as an empty registry, and while it is lost (missing
+ * after a registry existed) every command refuses until `rebuild` has run.
  */
 export class RegistryStore {
   constructor(private readonly paths: StatePaths) {}
@@ -31,9 +58,10 @@ export class RegistryStore {
         'Run `kinfra sandbox doctor --repair`: it moves it aside and registers the sandboxes on disk again.');
       return parsed.registry;
     }
+    const loss = await this.loss();
+    if (loss) throw this.lostError(loss);
     const v1 = await readTextIfExists(this.paths.registryV1);
-    const done = (await readTextIfExists(this.paths.registryV1Backup)) !== undefined;
-    const migrated = v1 === undefined || done ? undefined : migrateV1Text(v1);
+    const migrated = v1 === undefined ? undefined : migrateV1Text(v1);
     return migrated?.ok ? migrated.registry : emptyRegistry();
   }
 
@@ -64,16 +92,99 @@ export class RegistryStore {
       const before = formatRegistry(registry);
       const save = async () => {
         assertHeld();
+        await this.rememberRepositories(registry);
         await writeTextAtomic(this.paths.registry, formatRegistry(registry));
       };
       const result = await change(registry, save);
       const after = formatRegistry(registry);
       if (after !== before || migrated || opts.writeIfUnchanged) {
         assertHeld();
+        await this.rememberRepositories(registry);
         await writeTextAtomic(this.paths.registry, after);
       }
       return result;
     });
+  }
+
+  /**
+   * Rebuild a lost registry in one locked step, so no command can hand out a
+   * slot between its parts. An unreadable registry.json is moved aside first.
+   * `build` gets what the moved-aside files still hold and returns the whole
+   * registry; it is written, and only then are the moved-aside files marked
+   * rebuilt (killed in between, the registry is still lost and the next
+   * rebuild starts again). Undefined when nothing is lost.
+   */
+  async rebuild<T>(build: (sources: RebuildSources) => Promise<{ registry: Registry; result: T }>): Promise<{ result: T; sources: RebuildSources } | undefined> {
+    return withFileLock(this.paths.registry, async (assertHeld) => {
+      const text = await readTextIfExists(this.paths.registry);
+      if (text !== undefined) {
+        if (parseRegistryText(text).ok) return undefined;
+        await this.moveAside();
+      }
+      const loss = await this.loss();
+      if (!loss) return undefined;
+      const sources: RebuildSources = { salvaged: emptyRegistry(), dropped: [], movedAside: loss.movedAside, imported: [] };
+      for (const file of loss.movedAside) {
+        const found = salvageRegistryText((await readTextIfExists(file)) ?? '');
+        // Oldest first: a later file's entry is the newer one.
+        Object.assign(sources.salvaged.instances, found.registry.instances);
+        Object.assign(sources.salvaged.slots, found.registry.slots);
+        sources.dropped.push(...found.dropped.map((d) => `${basename(file)}: ${d}`), ...(found.unreadable ? [`${basename(file)}: ${found.unreadable}`] : []));
+      }
+      for (const file of loss.backups) {
+        const parsed = migrateV1Text((await readTextIfExists(file)) ?? '');
+        if (parsed.ok) sources.imported.push(parsed.registry);
+      }
+      const { registry, result } = await build(sources);
+      assertHeld();
+      await this.rememberRepositories(registry);
+      await writeTextAtomic(this.paths.registry, formatRegistry(registry));
+      for (const file of loss.movedAside) await rename(file, file + REBUILT).catch(() => undefined);
+      return { result, sources };
+    });
+  }
+
+  /** Every repository a registry entry has named since this was kept, whether or not it still exists. */
+  async knownRepositories(): Promise<string[]> {
+    const text = await readTextIfExists(this.paths.repositories).catch(() => undefined);
+    return (text ?? '').split('\n').filter((l) => l.startsWith('/'));
+  }
+
+  /**
+   * Add the repositories `registry` names to the list kept beside it, before the registry itself is written (a kill in
+   * between leaves one name too many, never one too few). Best effort: the list only says where to look after a loss.
+   */
+  private async rememberRepositories(registry: Registry): Promise<void> {
+    const known = await this.knownRepositories();
+    const added = [...new Set(Object.values(registry.instances).map((e) => e.parent_repo))].filter((p) => p.startsWith('/') && !known.includes(p));
+    if (added.length > 0) await writeTextAtomic(this.paths.repositories, [...known, ...added].join('\n') + '\n').catch(() => undefined);
+  }
+
+  /** Whether the registry is lost: registry.json is missing (or unreadable) although a registry existed. */
+  async loss(): Promise<RegistryLoss | undefined> {
+    const dir = dirname(this.paths.registry);
+    const prefix = basename(this.paths.registry) + ASIDE;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const movedAside = names.filter((n) => n.startsWith(prefix) && !n.endsWith(REBUILT)).sort().map((n) => join(dir, n));
+    const backups = [this.paths.registryV1Backup].filter((f) => existsSync(f));
+    return movedAside.length > 0 || backups.length > 0 ? { movedAside, backups } : undefined;
+  }
+
+  private async moveAside(): Promise<string> {
+    const aside = `${this.paths.registry}${ASIDE}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.paths.registry, aside).catch(() => undefined);
+    return aside;
+  }
+
+  private lostError(loss: RegistryLoss): KinfraError {
+    const why = loss.movedAside.length > 0
+      ? `it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+      : `a registry existed (kinfra migrated the version 1 registry into it; the copy taken then is ${loss.backups.join(', ')}) and it was removed since`;
+    return registryError('registry-lost', `The sandbox registry ${this.paths.registry} is missing: ${why}. ` +
+      'No command hands out a slot until it is rebuilt, so no sandbox gets a slot that another one still holds.',
+    'Run `kinfra sandbox doctor --repair`: it rebuilds the registry from what was moved aside, the .env.sandbox files of your ' +
+      'repositories and the Docker engine\'s labels, then says what it registered.',
+    { file: this.paths.registry, ...loss });
   }
 
   private async load(): Promise<{ registry: Registry; migrated: boolean }> {
@@ -81,27 +192,27 @@ export class RegistryStore {
     if (text !== undefined) {
       const parsed = parseRegistryText(text);
       if (parsed.ok) return { registry: parsed.registry, migrated: false };
-      const aside = `${this.paths.registry}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(this.paths.registry, aside).catch(() => undefined);
+      const aside = await this.moveAside();
       throw registryError(
         'registry-corrupt',
         `The sandbox registry ${this.paths.registry} cannot be read: ${parsed.reason}. It was moved to ${aside}.`,
-        'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair` to ' +
-          'register them again on the slots their .env.sandbox files name (or `kinfra sandbox init` inside each folder).',
+        'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair`: it rebuilds the ' +
+          'registry from the moved file, the .env.sandbox files and the engine\'s labels. Until then no command hands out a slot.',
         { file: this.paths.registry, movedTo: aside },
       );
     }
+    // A registry existed and is gone: starting empty would hand out slots that sandboxes on disk still hold.
+    const loss = await this.loss();
+    if (loss) throw this.lostError(loss);
     const v1 = await readTextIfExists(this.paths.registryV1);
-    // Migrated once already (its backup exists): the v2 file was lost or moved aside since, and the
-    // old v1 data is out of date. Start empty; doctor --repair rebuilds from the sandboxes on disk.
-    if (v1 === undefined || (await readTextIfExists(this.paths.registryV1Backup)) !== undefined) return { registry: emptyRegistry(), migrated: false };
+    if (v1 === undefined) return { registry: emptyRegistry(), migrated: false };
     const parsed = migrateV1Text(v1);
     if (!parsed.ok) {
       throw registryError('registry-v1-corrupt', `The version 1 registry ${this.paths.registryV1} cannot be migrated: ${parsed.reason}.`,
         `Fix or remove ${this.paths.registryV1}; kinfra will not start from an empty registry while it is there.`);
     }
+    // The copy first: it records that a registry existed (a registry.json missing after it is lost, not new).
     await writeTextAtomic(this.paths.registryV1Backup, v1);
     return { registry: parsed.registry, migrated: true };
   }
 }
-

@@ -72,7 +72,16 @@ async function checkCompose(): Promise<DoctorFacts['compose']> {
 /** Read without the lock and without moving a bad file aside: doctor only looks. */
 async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
   const text = await readTextIfExists(ctx.paths.registry);
-  if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
+  if (text === undefined) {
+    const loss = await ctx.registry.loss();
+    if (loss) {
+      const why = loss.movedAside.length > 0
+        ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+        : `it is missing, although a registry existed (it migrated the version 1 registry, copied to ${loss.backups.join(', ')})`;
+      return { ok: false, reason: `${why}; until it is rebuilt, no command hands out a slot` };
+    }
+    return { ok: true, value: await ctx.registry.peek() };
+  }
   const parsed = parseRegistryText(text);
   return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
 }
@@ -130,7 +139,7 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
  * machine, so a compose project's folder adds its repository only when it is
  * this user's: under this HOME, or its .env.sandbox names this HOME.
  */
-async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
+export async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
@@ -143,7 +152,7 @@ async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs
 }
 
 /** Folders compose projects of kinfra's naming ran from, that belong to this HOME. */
-async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
+export async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
   const all = containers ?? [];
   // Labelled: its owner label says whose it is. Unlabelled (an older kinfra): only a folder of this HOME's.
   const labelled = all.filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL]).map((c) => c.labels[PATH_LABEL]!);
@@ -158,7 +167,7 @@ async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | 
   return mine;
 }
 
-async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
+export async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {

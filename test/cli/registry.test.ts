@@ -17,17 +17,19 @@ describe('the registry', () => {
     const r = await ws.run(['sandbox', 'create', 'next']);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`The sandbox registry ${regFile(ws)} cannot be read`);
-    expect(r.stderr).toContain('kinfra sandbox init');
+    expect(r.stderr).toContain('kinfra sandbox doctor --repair');
     expect(existsSync(join(ws.dev, 'ktrdr--next'))).toBe(false);
     const aside = readdirSync(regDir(ws)).filter((f) => f.startsWith('registry.json.corrupt-'));
     expect(aside).toHaveLength(1);
     expect(readFileSync(join(regDir(ws), aside[0]!), 'utf8')).toContain('ktrdr--precious');
 
+    // The bad file is aside now, and the registry is lost, not empty: even list stops until it is rebuilt.
     const json = await ws.run(['sandbox', 'list', '--json']);
-    // The bad file is aside now; list starts clean but the sandbox on disk can be re-registered.
-    expect(json.code).toBe(0);
-    const init = await ws.run(['sandbox', 'init', '--json'], { cwd: join(ws.dev, 'ktrdr--precious') });
-    expect(parseJson(init.stdout).data).toMatchObject({ instanceId: 'ktrdr--precious', slot: 1 });
+    expect(json.code).toBe(6);
+    expect(parseJson(json.stderr).error.code).toBe('registry-lost');
+    expect((await ws.run(['sandbox', 'doctor', '--repair'])).code).toBe(0);
+    const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
+    expect(list.data.instances).toMatchObject([{ instanceId: 'ktrdr--precious', slot: 1 }]);
   });
 
   it('reports a registry of an unknown version instead of overwriting it', async () => {

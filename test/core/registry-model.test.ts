@@ -6,6 +6,7 @@ import {
   formatRegistry,
   migrateV1Text,
   parseRegistryText,
+  salvageRegistryText,
   type ParsedRegistry,
   type Registry,
 } from '../../src/core/registry/model.js';
@@ -268,6 +269,33 @@ describe('migrateV1Text', () => {
     ['an instance without a path', JSON.stringify({ version: 1, instances: { x: { slot: 1 } } }), /instances\.x\.path/],
   ])('is not ok for %s', (_label, text, reason) => {
     expect(notOk(migrateV1Text(text))).toMatch(reason);
+  });
+});
+
+describe('salvageRegistryText', () => {
+  it('keeps every entry that is valid on its own and says why the others were left out', () => {
+    const doc: any = structuredClone(V2);
+    doc.version = 3;
+    doc.instances.bad = { ...doc.instances['ktrdr--feat-operation-metrics'], ports: { api: 70000 } };
+    doc.slots['9'] = { ...doc.slots['1'], slot_id: 'nine' };
+    const s = salvageRegistryText(JSON.stringify(doc));
+    expect(Object.keys(s.registry.instances)).toEqual(['ktrdr--feat-operation-metrics']);
+    expect(Object.keys(s.registry.slots).sort()).toEqual(['1', '5']);
+    expect(s.registry.version).toBe(2);
+    expect(s.dropped).toEqual(['instances.bad.ports.api: expected a port number (1-65535), got 70000', 'slots.9.slot_id: expected a slot number (1-99), got "nine"']);
+    expect(parseRegistryText(formatRegistry(s.registry)).ok).toBe(true);
+  });
+
+  it('keeps nothing of text that is not JSON, and says so', () => {
+    const s = salvageRegistryText(JSON.stringify(V2).slice(0, 80));
+    expect(s.registry).toEqual(emptyRegistry());
+    expect(s.unreadable).toMatch(/not valid JSON/);
+  });
+
+  it('property: whatever it keeps is a registry that parses', () => {
+    fc.assert(fc.property(fc.json(), (text) => {
+      expect(parseRegistryText(formatRegistry(salvageRegistryText(text).registry)).ok).toBe(true);
+    }), { numRuns: 500 });
   });
 });
 

@@ -159,6 +159,11 @@ export function parseRegistryText(text: string): ParsedRegistry {
   return { ok: true, registry: raw as Registry };
 }
 
+/** Why `value` is not a usable instance entry, as `where.field: expected X` (undefined when it is one). */
+export const instanceMisfit = (value: unknown, where: string) => misfit(value, INSTANCE, where);
+/** Why `value` is not a usable pool slot entry (undefined when it is one). */
+export const slotMisfit = (value: unknown, where: string) => misfit(value, SLOT, where);
+
 /**
  * Version 1 (`~/.ktrdr/sandbox/instances.json`, seed 001) to version 2. Every
  * field of every entry is carried over; fields v1 may lack get neutral values.
@@ -182,6 +187,43 @@ export function migrateV1Text(text: string): ParsedRegistry {
     } as InstanceEntry;
   }
   return { ok: true, registry };
+}
+
+/** What could be kept of an unreadable registry.json. */
+export interface Salvaged {
+  registry: Registry;
+  /** Entries left out, each with why (`instances.x.slot: expected ...`). */
+  dropped: string[];
+  /** Why nothing at all could be read, when the text is not a JSON object. */
+  unreadable?: string;
+}
+
+/**
+ * Keep every instance and pool slot entry of a registry file that is valid on
+ * its own: one bad entry, or a wrong version number, does not lose the others.
+ * Text that is not JSON yields nothing (its sandboxes are found on disk instead).
+ */
+export function salvageRegistryText(text: string): Salvaged {
+  const registry = emptyRegistry();
+  const json = parseJson(text);
+  if (!json.ok) return { registry, dropped: [], unreadable: json.reason };
+  const raw = json.value;
+  if (!isObject(raw)) return { registry, dropped: [], unreadable: 'top level: expected an object' };
+  const dropped: string[] = [];
+  const keep = <T>(map: unknown, where: string, why: (v: unknown, w: string) => string | undefined, into: Record<string, T>) => {
+    if (!isObject(map)) {
+      if (map !== undefined) dropped.push(`${where}: expected an object`);
+      return;
+    }
+    for (const [id, entry] of Object.entries(map)) {
+      const problem = why(entry, `${where}.${id}`);
+      if (problem) dropped.push(problem);
+      else into[id] = entry as T;
+    }
+  };
+  keep(raw.instances, 'instances', instanceMisfit, registry.instances);
+  keep(raw.slots, 'slots', slotMisfit, registry.slots);
+  return { registry, dropped };
 }
 
 export function formatRegistry(registry: Registry): string {
