@@ -5,11 +5,11 @@ import { registryError, type KinfraError } from '../core/errors.js';
 import {
   emptyRegistry,
   formatRegistry,
-  migrateV1Text,
   parseRegistryText,
   salvageRegistryText,
   type Registry,
 } from '../core/registry/model.js';
+import { parsePythonRegistry } from '../core/registry/python.js';
 import { readTextIfExists, withFileLock, writeTextAtomic } from './file-store.js';
 import type { StatePaths } from './paths.js';
 
@@ -19,12 +19,25 @@ const REBUILT = '.rebuilt';
 
 /**
  * Signs that a registry existed and is gone: moved-aside files nothing was
- * rebuilt from, and the copy of the version 1 file taken when it was migrated.
+ * rebuilt from, and copies of the Python tool's file taken when it was imported.
  */
 export interface RegistryLoss {
   movedAside: string[];
   backups: string[];
 }
+
+/** The Python ktrdr's registry file, as kinfra sees it. */
+export type PythonFile =
+  | { state: 'absent'; file: string }
+  | { state: 'unreadable'; file: string; reason: string; imported: boolean }
+  /** kinfra's registry does not exist yet: the next command imports it. */
+  | { state: 'pending'; file: string; registry: Registry; version: 1 | 2; text: string }
+  /** Imported, and the same as the copy taken then. */
+  | { state: 'imported'; file: string; backup: string; registry: Registry; version: 1 | 2 }
+  /** Imported, and written since (the Python tool is still in use on this machine). */
+  | { state: 'changed'; file: string; backup: string; registry: Registry; version: 1 | 2 }
+  /** Never imported: kinfra's registry existed first. */
+  | { state: 'not-imported'; file: string; registry: Registry; version: 1 | 2 };
 
 /** What a rebuild starts from: every entry of the moved-aside files that is valid on its own. */
 export interface RebuildSources {
@@ -32,7 +45,7 @@ export interface RebuildSources {
   /** Entries of the moved-aside files left out, with why. */
   dropped: string[];
   movedAside: string[];
-  /** The version 1 registry as migrated (its folders name repositories to look in). */
+  /** The Python file as imported (its folders name repositories to look in). */
   imported: Registry[];
 }
 
@@ -49,7 +62,7 @@ export class RegistryStore {
     return this.paths.registry;
   }
 
-  /** What the registry holds, writing nothing at all (for --dry-run): a v1 file is migrated in memory only. */
+  /** What the registry holds, writing nothing at all (for --dry-run): the Python file is imported in memory only. */
   async peek(): Promise<Registry> {
     const text = await readTextIfExists(this.paths.registry);
     if (text !== undefined) {
@@ -60,9 +73,9 @@ export class RegistryStore {
     }
     const loss = await this.loss();
     if (loss) throw this.lostError(loss);
-    const v1 = await readTextIfExists(this.paths.registryV1);
-    const migrated = v1 === undefined ? undefined : migrateV1Text(v1);
-    return migrated?.ok ? migrated.registry : emptyRegistry();
+    const py = await this.python();
+    if (py.state === 'unreadable') throw this.pythonError(py.reason);
+    return py.state === 'pending' ? py.registry : emptyRegistry();
   }
 
   /** A consistent snapshot without taking the lock (writes are atomic renames). */
@@ -72,7 +85,7 @@ export class RegistryStore {
       const parsed = parseRegistryText(text);
       if (parsed.ok) return parsed.registry;
     }
-    // Missing, corrupt or still v1: settle it under the lock.
+    // Missing, corrupt or not imported yet: settle it under the lock.
     return this.update((r) => r, { writeIfUnchanged: false });
   }
 
@@ -132,7 +145,7 @@ export class RegistryStore {
         sources.dropped.push(...found.dropped.map((d) => `${basename(file)}: ${d}`), ...(found.unreadable ? [`${basename(file)}: ${found.unreadable}`] : []));
       }
       for (const file of loss.backups) {
-        const parsed = migrateV1Text((await readTextIfExists(file)) ?? '');
+        const parsed = parsePythonRegistry((await readTextIfExists(file)) ?? '');
         if (parsed.ok) sources.imported.push(parsed.registry);
       }
       const { registry, result } = await build(sources);
@@ -166,8 +179,33 @@ export class RegistryStore {
     const prefix = basename(this.paths.registry) + ASIDE;
     const names = await readdir(dir).catch(() => [] as string[]);
     const movedAside = names.filter((n) => n.startsWith(prefix) && !n.endsWith(REBUILT)).sort().map((n) => join(dir, n));
-    const backups = [this.paths.registryV1Backup].filter((f) => existsSync(f));
+    const backups = Object.values(this.paths.pythonBackups).filter((f) => existsSync(f));
     return movedAside.length > 0 || backups.length > 0 ? { movedAside, backups } : undefined;
+  }
+
+  /** The Python tool's file: absent, unreadable, waiting to be imported, imported (changed since or not), or never imported. */
+  async python(): Promise<PythonFile> {
+    const file = this.paths.pythonRegistry;
+    const copies: { path: string; text: string | undefined }[] = [];
+    for (const path of Object.values(this.paths.pythonBackups)) copies.push({ path, text: await readTextIfExists(path).catch(() => undefined) });
+    const imported = copies.filter((c) => c.text !== undefined);
+    let text: string | undefined;
+    try {
+      text = await readTextIfExists(file);
+    } catch (e) {
+      // A folder or a file this user cannot read: said so, never a reason for every command to fail.
+      return { state: 'unreadable', file, reason: (e as Error).message, imported: imported.length > 0 };
+    }
+    if (text === undefined) return { state: 'absent', file };
+    const parsed = parsePythonRegistry(text);
+    if (!parsed.ok) return { state: 'unreadable', file, reason: parsed.reason, imported: imported.length > 0 };
+    const { registry, version } = parsed;
+    if (imported.length > 0) {
+      // The copy taken at the import is the record of what was imported: the same bytes mean the file has not changed.
+      const same = imported.find((c) => c.text === text);
+      return { state: same ? 'imported' : 'changed', file, backup: (same ?? imported[0]!).path, registry, version };
+    }
+    return existsSync(this.paths.registry) ? { state: 'not-imported', file, registry, version } : { state: 'pending', file, registry, version, text };
   }
 
   private async moveAside(): Promise<string> {
@@ -179,12 +217,21 @@ export class RegistryStore {
   private lostError(loss: RegistryLoss): KinfraError {
     const why = loss.movedAside.length > 0
       ? `it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
-      : `a registry existed (kinfra migrated the version 1 registry into it; the copy taken then is ${loss.backups.join(', ')}) and it was removed since`;
+      : `a registry existed (kinfra imported Python ktrdr's registry into it; the copy taken then is ${loss.backups.join(', ')}) and it was removed since`;
     return registryError('registry-lost', `The sandbox registry ${this.paths.registry} is missing: ${why}. ` +
       'No command hands out a slot until it is rebuilt, so no sandbox gets a slot that another one still holds.',
     'Run `kinfra sandbox doctor --repair`: it rebuilds the registry from what was moved aside, the .env.sandbox files of your ' +
       'repositories and the Docker engine\'s labels, then says what it registered.',
     { file: this.paths.registry, ...loss });
+  }
+
+  private pythonError(reason: string): KinfraError {
+    const file = this.paths.pythonRegistry;
+    return registryError('python-registry-unreadable', `Python ktrdr's registry ${file} cannot be imported: ${reason}.`,
+      'kinfra imports it once, before it starts its own registry, and will not start from an empty one while that file may list ' +
+        'sandboxes. Fix it (or let the Python tool write it again). If the Python tool is no longer used, move it away: its ' +
+        'sandboxes keep their .env.sandbox files, and `kinfra sandbox init` in each folder registers them.',
+      { file });
   }
 
   private async load(): Promise<{ registry: Registry; migrated: boolean }> {
@@ -204,15 +251,11 @@ export class RegistryStore {
     // A registry existed and is gone: starting empty would hand out slots that sandboxes on disk still hold.
     const loss = await this.loss();
     if (loss) throw this.lostError(loss);
-    const v1 = await readTextIfExists(this.paths.registryV1);
-    if (v1 === undefined) return { registry: emptyRegistry(), migrated: false };
-    const parsed = migrateV1Text(v1);
-    if (!parsed.ok) {
-      throw registryError('registry-v1-corrupt', `The version 1 registry ${this.paths.registryV1} cannot be migrated: ${parsed.reason}.`,
-        `Fix or remove ${this.paths.registryV1}; kinfra will not start from an empty registry while it is there.`);
-    }
-    // The copy first: it records that a registry existed (a registry.json missing after it is lost, not new).
-    await writeTextAtomic(this.paths.registryV1Backup, v1);
-    return { registry: parsed.registry, migrated: true };
+    const py = await this.python();
+    if (py.state === 'unreadable') throw this.pythonError(py.reason);
+    if (py.state !== 'pending') return { registry: emptyRegistry(), migrated: false };
+    // The copy first: it records that the import happened and what was imported (a later change shows against it).
+    await writeTextAtomic(this.paths.pythonBackups[py.version], py.text);
+    return { registry: py.registry, migrated: true };
   }
 }

@@ -8,9 +8,10 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists } from '../adapters/file-store.js';
 import { listWorktrees, mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
-import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
+import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts, type PythonFacts } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
-import { parseRegistryText, type Registry } from '../core/registry/model.js';
+import { emptyRegistry, parseRegistryText, type Registry } from '../core/registry/model.js';
+import { pythonHeldSlots } from '../core/registry/python.js';
 import { ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
@@ -24,7 +25,7 @@ const STALE_LOCK_MS = 10_000;
 
 /** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
 export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
-  const [engine, compose, registry] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx)]);
+  const [engine, compose, registry, python] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx), pythonFacts(ctx)]);
   const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
   const reg = registry.ok ? registry.value : undefined;
   const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
@@ -36,6 +37,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     compose,
     registryFile: ctx.paths.registry,
     registry,
+    python,
     leftovers: await leftovers(ctx),
     instances,
     unregistered: await findUnregistered(reg, repos, engineDirs),
@@ -77,13 +79,34 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
     if (loss) {
       const why = loss.movedAside.length > 0
         ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
-        : `it is missing, although a registry existed (it migrated the version 1 registry, copied to ${loss.backups.join(', ')})`;
+        : `it is missing, although a registry existed (it imported Python ktrdr's registry, copied to ${loss.backups.join(', ')})`;
       return { ok: false, reason: `${why}; until it is rebuilt, no command hands out a slot` };
     }
-    return { ok: true, value: await ctx.registry.peek() };
+    // An unreadable Python file that was never imported: the python finding says so; there is no registry yet.
+    const py = await ctx.registry.python();
+    return { ok: true, value: py.state === 'pending' ? py.registry : emptyRegistry() };
   }
   const parsed = parseRegistryText(text);
   return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
+}
+
+/** The Python tool's file: undefined when there is none. */
+async function pythonFacts(ctx: AppContext): Promise<PythonFacts | undefined> {
+  const py = await ctx.registry.python();
+  if (py.state === 'absent') return undefined;
+  if (py.state === 'unreadable') {
+    // Never imported and no registry yet: every command refuses to start one (registry-store.ts load).
+    const blocking = !py.imported && !existsSync(ctx.paths.registry) && !(await ctx.registry.loss());
+    return { file: py.file, state: 'unreadable', reason: py.reason, imported: py.imported, blocking };
+  }
+  return {
+    file: py.file,
+    state: py.state,
+    version: py.version,
+    backup: 'backup' in py ? py.backup : undefined,
+    sandboxes: Object.keys(py.registry.instances).length,
+    held: pythonHeldSlots(py.registry).map(({ slot, instanceId }) => ({ slot, instanceId })),
+  };
 }
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {

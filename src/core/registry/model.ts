@@ -163,6 +163,22 @@ export function parseRegistryText(text: string): ParsedRegistry {
 export const instanceMisfit = (value: unknown, where: string) => misfit(value, INSTANCE, where);
 /** Why `value` is not a usable pool slot entry (undefined when it is one). */
 export const slotMisfit = (value: unknown, where: string) => misfit(value, SLOT, where);
+/** What every registry format has for an instance: a slot and a folder. */
+const SLOT_AND_PATH: Shape = { slot: INSTANCE.slot!, path: INSTANCE.path! };
+/** Why `value` lacks a slot or a folder (undefined when it has both). */
+export const slotAndPathMisfit = (value: unknown, where: string) => misfit(value, SLOT_AND_PATH, where);
+export { isObject, parseJson };
+
+/** An entry of the Python tool's registry, with neutral values for the fields it may lack; every other field is kept as it is. */
+export function withNeutralFields(e: Record<string, unknown>): InstanceEntry {
+  return {
+    ...e,
+    created_at: str(e.created_at) ? (e.created_at as string) : '',
+    is_worktree: bool(e.is_worktree) ? (e.is_worktree as boolean) : false,
+    // The Python tool writes null for a clone's parent.
+    parent_repo: str(e.parent_repo) ? (e.parent_repo as string) : '',
+  } as InstanceEntry;
+}
 
 /**
  * Version 1 (`~/.ktrdr/sandbox/instances.json`, seed 001) to version 2. Every
@@ -173,19 +189,11 @@ export function migrateV1Text(text: string): ParsedRegistry {
   if (!json.ok) return json;
   const raw = json.value;
   if (!isObject(raw) || raw.version !== 1) return { ok: false, reason: 'expected a version 1 registry' };
-  const required = { slot: INSTANCE.slot!, path: INSTANCE.path! };
-  const problem = misfitMap(raw.instances, required, 'instances');
+  const problem = misfitMap(raw.instances, SLOT_AND_PATH, 'instances');
   if (problem) return { ok: false, reason: problem };
   const { version: _v, instances, ...rest } = raw;
   const registry: Registry = { ...rest, version: REGISTRY_VERSION, instances: {}, slots: {} };
-  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) {
-    registry.instances[id] = {
-      ...e,
-      created_at: str(e.created_at) ? (e.created_at as string) : '',
-      is_worktree: bool(e.is_worktree) ? (e.is_worktree as boolean) : false,
-      parent_repo: str(e.parent_repo) ? (e.parent_repo as string) : '',
-    } as InstanceEntry;
-  }
+  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) registry.instances[id] = withNeutralFields(e);
   return { ok: true, registry };
 }
 
