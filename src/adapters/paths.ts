@@ -10,11 +10,19 @@ export interface StatePaths {
   stateDir: string;
   /** Version 2 registry (seed 004). */
   registry: string;
-  /** Version 1 registry of the Python tool (seed 001), migrated on first use. */
-  registryV1: string;
-  /** Where a migrated v1 file is copied before anything else happens. */
-  registryV1Backup: string;
+  /** The Python ktrdr's registry (version 1, or version 2 since its slot pool), imported once. */
+  pythonRegistry: string;
+  /**
+   * Copies of the Python file as it was when kinfra imported it, by the version it had: written before
+   * the import, they say an import happened (a registry existed) and what the file held then.
+   */
+  pythonBackups: { 1: string; 2: string };
   sandboxesDir: string;
+  /**
+   * Every repository the registry has named (one folder a line), kept beside it like the owner id: a lost
+   * registry is rebuilt by looking for sandboxes in them.
+   */
+  repositories: string;
   /** The owner id of this kinfra state: the label that proves a Docker resource is this kinfra's. */
   ownerId: string;
   /** Compose layers kinfra generates per sandbox (labels; never written into the user's tree). */
@@ -29,8 +37,9 @@ export function statePaths(home: string = homedir()): StatePaths {
     stateDir,
     sandboxesDir,
     registry: join(sandboxesDir, 'registry.json'),
-    registryV1: join(stateDir, 'sandbox', 'instances.json'),
-    registryV1Backup: join(sandboxesDir, 'instances.v1.backup.json'),
+    pythonRegistry: join(stateDir, 'sandbox', 'instances.json'),
+    pythonBackups: { 1: join(sandboxesDir, 'instances.v1.backup.json'), 2: join(sandboxesDir, 'instances.v2.backup.json') },
+    repositories: join(sandboxesDir, 'repositories'),
     ownerId: join(sandboxesDir, 'owner-id'),
     layersDir: join(sandboxesDir, 'layers'),
   };

@@ -1,19 +1,59 @@
-import { rename } from 'node:fs/promises';
-import { registryError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import { readdir, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { registryError, type KinfraError } from '../core/errors.js';
 import {
   emptyRegistry,
   formatRegistry,
-  migrateV1Text,
   parseRegistryText,
+  salvageRegistryText,
   type Registry,
 } from '../core/registry/model.js';
+import { parsePythonRegistry } from '../core/registry/python.js';
 import { readTextIfExists, withFileLock, writeTextAtomic } from './file-store.js';
 import type { StatePaths } from './paths.js';
+
+/** Moved-aside registries are named `registry.json.corrupt-<time>`; once rebuilt from, `.rebuilt` is added. */
+const ASIDE = '.corrupt-';
+const REBUILT = '.rebuilt';
+
+/**
+ * Signs that a registry existed and is gone: moved-aside files nothing was
+ * rebuilt from, and copies of the Python tool's file taken when it was imported.
+ */
+export interface RegistryLoss {
+  movedAside: string[];
+  backups: string[];
+}
+
+/** The Python ktrdr's registry file, as kinfra sees it. */
+export type PythonFile =
+  | { state: 'absent'; file: string }
+  | { state: 'unreadable'; file: string; reason: string; imported: boolean }
+  /** kinfra's registry does not exist yet: the next command imports it. */
+  | { state: 'pending'; file: string; registry: Registry; version: 1 | 2; text: string }
+  /** Imported, and the same as the copy taken then. */
+  | { state: 'imported'; file: string; backup: string; registry: Registry; version: 1 | 2 }
+  /** Imported, and written since (the Python tool is still in use on this machine). */
+  | { state: 'changed'; file: string; backup: string; registry: Registry; version: 1 | 2 }
+  /** Never imported: kinfra's registry existed first. */
+  | { state: 'not-imported'; file: string; registry: Registry; version: 1 | 2 };
+
+/** What a rebuild starts from: every entry of the moved-aside files that is valid on its own. */
+export interface RebuildSources {
+  salvaged: Registry;
+  /** Entries of the moved-aside files left out, with why. */
+  dropped: string[];
+  movedAside: string[];
+  /** The Python file as imported (its folders name repositories to look in). */
+  imported: Registry[];
+}
 
 /**
  * The registry on disk. `update` is the only way to change it: lock, read,
  * change, write atomically, unlock. A file that does not parse is moved aside and
- * reported; it is never read as an empty registry.
+ * reported; it is never read as an empty registry, and while it is lost (missing
+ * after a registry existed) every command refuses until `rebuild` has run.
  */
 export class RegistryStore {
   constructor(private readonly paths: StatePaths) {}
@@ -22,7 +62,7 @@ export class RegistryStore {
     return this.paths.registry;
   }
 
-  /** What the registry holds, writing nothing at all (for --dry-run): a v1 file is migrated in memory only. */
+  /** What the registry holds, writing nothing at all (for --dry-run): the Python file is imported in memory only. */
   async peek(): Promise<Registry> {
     const text = await readTextIfExists(this.paths.registry);
     if (text !== undefined) {
@@ -31,10 +71,11 @@ export class RegistryStore {
         'Run `kinfra sandbox doctor --repair`: it moves it aside and registers the sandboxes on disk again.');
       return parsed.registry;
     }
-    const v1 = await readTextIfExists(this.paths.registryV1);
-    const done = (await readTextIfExists(this.paths.registryV1Backup)) !== undefined;
-    const migrated = v1 === undefined || done ? undefined : migrateV1Text(v1);
-    return migrated?.ok ? migrated.registry : emptyRegistry();
+    const loss = await this.loss();
+    if (loss) throw this.lostError(loss);
+    const py = await this.python();
+    if (py.state === 'unreadable') throw this.pythonError(py.reason);
+    return py.state === 'pending' ? py.registry : emptyRegistry();
   }
 
   /** A consistent snapshot without taking the lock (writes are atomic renames). */
@@ -44,7 +85,7 @@ export class RegistryStore {
       const parsed = parseRegistryText(text);
       if (parsed.ok) return parsed.registry;
     }
-    // Missing, corrupt or still v1: settle it under the lock.
+    // Missing, corrupt or not imported yet: settle it under the lock.
     return this.update((r) => r, { writeIfUnchanged: false });
   }
 
@@ -64,16 +105,133 @@ export class RegistryStore {
       const before = formatRegistry(registry);
       const save = async () => {
         assertHeld();
+        await this.rememberRepositories(registry);
         await writeTextAtomic(this.paths.registry, formatRegistry(registry));
       };
       const result = await change(registry, save);
       const after = formatRegistry(registry);
       if (after !== before || migrated || opts.writeIfUnchanged) {
         assertHeld();
+        await this.rememberRepositories(registry);
         await writeTextAtomic(this.paths.registry, after);
       }
       return result;
     });
+  }
+
+  /**
+   * Rebuild a lost registry in one locked step, so no command can hand out a
+   * slot between its parts. An unreadable registry.json is moved aside first.
+   * `build` gets what the moved-aside files still hold and returns the whole
+   * registry; it is written, and only then are the moved-aside files marked
+   * rebuilt (killed in between, the registry is still lost and the next
+   * rebuild starts again). Undefined when nothing is lost.
+   */
+  async rebuild<T>(build: (sources: RebuildSources) => Promise<{ registry: Registry; result: T }>): Promise<{ result: T; sources: RebuildSources } | undefined> {
+    return withFileLock(this.paths.registry, async (assertHeld) => {
+      const text = await readTextIfExists(this.paths.registry);
+      if (text !== undefined) {
+        if (parseRegistryText(text).ok) return undefined;
+        await this.moveAside();
+      }
+      const loss = await this.loss();
+      if (!loss) return undefined;
+      const sources: RebuildSources = { salvaged: emptyRegistry(), dropped: [], movedAside: loss.movedAside, imported: [] };
+      for (const file of loss.movedAside) {
+        const found = salvageRegistryText((await readTextIfExists(file)) ?? '');
+        // Oldest first: a later file's entry is the newer one.
+        Object.assign(sources.salvaged.instances, found.registry.instances);
+        Object.assign(sources.salvaged.slots, found.registry.slots);
+        sources.dropped.push(...found.dropped.map((d) => `${basename(file)}: ${d}`), ...(found.unreadable ? [`${basename(file)}: ${found.unreadable}`] : []));
+      }
+      for (const file of loss.backups) {
+        const parsed = parsePythonRegistry((await readTextIfExists(file)) ?? '');
+        if (parsed.ok) sources.imported.push(parsed.registry);
+      }
+      const { registry, result } = await build(sources);
+      assertHeld();
+      await this.rememberRepositories(registry);
+      await writeTextAtomic(this.paths.registry, formatRegistry(registry));
+      for (const file of loss.movedAside) await rename(file, file + REBUILT).catch(() => undefined);
+      return { result, sources };
+    });
+  }
+
+  /** Every repository a registry entry has named since this was kept, whether or not it still exists. */
+  async knownRepositories(): Promise<string[]> {
+    const text = await readTextIfExists(this.paths.repositories).catch(() => undefined);
+    return (text ?? '').split('\n').filter((l) => l.startsWith('/'));
+  }
+
+  /**
+   * Add the repositories `registry` names to the list kept beside it, before the registry itself is written (a kill in
+   * between leaves one name too many, never one too few). Best effort: the list only says where to look after a loss.
+   */
+  private async rememberRepositories(registry: Registry): Promise<void> {
+    const known = await this.knownRepositories();
+    const added = [...new Set(Object.values(registry.instances).map((e) => e.parent_repo))].filter((p) => p.startsWith('/') && !known.includes(p));
+    if (added.length > 0) await writeTextAtomic(this.paths.repositories, [...known, ...added].join('\n') + '\n').catch(() => undefined);
+  }
+
+  /** Whether the registry is lost: registry.json is missing (or unreadable) although a registry existed. */
+  async loss(): Promise<RegistryLoss | undefined> {
+    const dir = dirname(this.paths.registry);
+    const prefix = basename(this.paths.registry) + ASIDE;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const movedAside = names.filter((n) => n.startsWith(prefix) && !n.endsWith(REBUILT)).sort().map((n) => join(dir, n));
+    const backups = Object.values(this.paths.pythonBackups).filter((f) => existsSync(f));
+    return movedAside.length > 0 || backups.length > 0 ? { movedAside, backups } : undefined;
+  }
+
+  /** The Python tool's file: absent, unreadable, waiting to be imported, imported (changed since or not), or never imported. */
+  async python(): Promise<PythonFile> {
+    const file = this.paths.pythonRegistry;
+    const copies: { path: string; text: string | undefined }[] = [];
+    for (const path of Object.values(this.paths.pythonBackups)) copies.push({ path, text: await readTextIfExists(path).catch(() => undefined) });
+    const imported = copies.filter((c) => c.text !== undefined);
+    let text: string | undefined;
+    try {
+      text = await readTextIfExists(file);
+    } catch (e) {
+      // A folder or a file this user cannot read: said so, never a reason for every command to fail.
+      return { state: 'unreadable', file, reason: (e as Error).message, imported: imported.length > 0 };
+    }
+    if (text === undefined) return { state: 'absent', file };
+    const parsed = parsePythonRegistry(text);
+    if (!parsed.ok) return { state: 'unreadable', file, reason: parsed.reason, imported: imported.length > 0 };
+    const { registry, version } = parsed;
+    if (imported.length > 0) {
+      // The copy taken at the import is the record of what was imported: the same bytes mean the file has not changed.
+      const same = imported.find((c) => c.text === text);
+      return { state: same ? 'imported' : 'changed', file, backup: (same ?? imported[0]!).path, registry, version };
+    }
+    return existsSync(this.paths.registry) ? { state: 'not-imported', file, registry, version } : { state: 'pending', file, registry, version, text };
+  }
+
+  private async moveAside(): Promise<string> {
+    const aside = `${this.paths.registry}${ASIDE}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.paths.registry, aside).catch(() => undefined);
+    return aside;
+  }
+
+  private lostError(loss: RegistryLoss): KinfraError {
+    const why = loss.movedAside.length > 0
+      ? `it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+      : `a registry existed (kinfra imported Python ktrdr's registry into it; the copy taken then is ${loss.backups.join(', ')}) and it was removed since`;
+    return registryError('registry-lost', `The sandbox registry ${this.paths.registry} is missing: ${why}. ` +
+      'No command hands out a slot until it is rebuilt, so no sandbox gets a slot that another one still holds.',
+    'Run `kinfra sandbox doctor --repair`: it rebuilds the registry from what was moved aside, the .env.sandbox files of your ' +
+      'repositories and the Docker engine\'s labels, then says what it registered.',
+    { file: this.paths.registry, ...loss });
+  }
+
+  private pythonError(reason: string): KinfraError {
+    const file = this.paths.pythonRegistry;
+    return registryError('python-registry-unreadable', `Python ktrdr's registry ${file} cannot be imported: ${reason}.`,
+      'kinfra imports it once, before it starts its own registry, and will not start from an empty one while that file may list ' +
+        'sandboxes. Fix it (or let the Python tool write it again). If the Python tool is no longer used, move it away: its ' +
+        'sandboxes keep their .env.sandbox files, and `kinfra sandbox init` in each folder registers them.',
+      { file });
   }
 
   private async load(): Promise<{ registry: Registry; migrated: boolean }> {
@@ -81,27 +239,23 @@ export class RegistryStore {
     if (text !== undefined) {
       const parsed = parseRegistryText(text);
       if (parsed.ok) return { registry: parsed.registry, migrated: false };
-      const aside = `${this.paths.registry}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(this.paths.registry, aside).catch(() => undefined);
+      const aside = await this.moveAside();
       throw registryError(
         'registry-corrupt',
         `The sandbox registry ${this.paths.registry} cannot be read: ${parsed.reason}. It was moved to ${aside}.`,
-        'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair` to ' +
-          'register them again on the slots their .env.sandbox files name (or `kinfra sandbox init` inside each folder).',
+        'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair`: it rebuilds the ' +
+          'registry from the moved file, the .env.sandbox files and the engine\'s labels. Until then no command hands out a slot.',
         { file: this.paths.registry, movedTo: aside },
       );
     }
-    const v1 = await readTextIfExists(this.paths.registryV1);
-    // Migrated once already (its backup exists): the v2 file was lost or moved aside since, and the
-    // old v1 data is out of date. Start empty; doctor --repair rebuilds from the sandboxes on disk.
-    if (v1 === undefined || (await readTextIfExists(this.paths.registryV1Backup)) !== undefined) return { registry: emptyRegistry(), migrated: false };
-    const parsed = migrateV1Text(v1);
-    if (!parsed.ok) {
-      throw registryError('registry-v1-corrupt', `The version 1 registry ${this.paths.registryV1} cannot be migrated: ${parsed.reason}.`,
-        `Fix or remove ${this.paths.registryV1}; kinfra will not start from an empty registry while it is there.`);
-    }
-    await writeTextAtomic(this.paths.registryV1Backup, v1);
-    return { registry: parsed.registry, migrated: true };
+    // A registry existed and is gone: starting empty would hand out slots that sandboxes on disk still hold.
+    const loss = await this.loss();
+    if (loss) throw this.lostError(loss);
+    const py = await this.python();
+    if (py.state === 'unreadable') throw this.pythonError(py.reason);
+    if (py.state !== 'pending') return { registry: emptyRegistry(), migrated: false };
+    // The copy first: it records that the import happened and what was imported (a later change shows against it).
+    await writeTextAtomic(this.paths.pythonBackups[py.version], py.text);
+    return { registry: py.registry, migrated: true };
   }
 }
-

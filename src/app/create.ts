@@ -23,7 +23,7 @@ import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { reservedSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
 import type { InstanceEntry, SlotEntry } from '../core/registry/model.js';
 
@@ -67,9 +67,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
       }
-      const reserved = await unregisteredSlots(worktrees, registry);
+      const reserved = await reservedSlots(ctx, worktrees, registry);
       const plan = { maxSlot: config.maxSlot, ports: config.ports };
-      const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
+      const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile, reserved);
       const slot = poolSlot ? poolSlot.slot_id
         : req.slot !== undefined ? checkRequestedSlot(registry, plan, req.slot, reserved) : allocateSlot(registry, plan, reserved);
 

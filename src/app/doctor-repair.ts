@@ -3,14 +3,13 @@ import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
-import { currentBranch, listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
+import { listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
 import { openFindings, type Finding, type Repair } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
-import { poolPlan, releaseMark, slotProject } from '../core/pool.js';
-import { portsForSlot } from '../core/ports.js';
+import { poolPlan, releaseMark } from '../core/pool.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
-import { releaseClaimsOf, slotConflict, slotUnavailableReason } from '../core/registry/slots.js';
-import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv, OWNER_KEY } from '../core/sandbox-env.js';
+import { releaseClaimsOf, slotConflict } from '../core/registry/slots.js';
+import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, OWNER_KEY } from '../core/sandbox-env.js';
 import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
@@ -20,7 +19,7 @@ import { claimSlotFor, completeRelease, provisionPool, writeClaimEnv } from './p
 import { processRuns } from '../adapters/processes.js';
 import { withFileLock } from '../adapters/file-store.js';
 import { diagnoseAll, TEMP_SAFE_AGE_MS } from './doctor.js';
-import { poolPorts } from './pool-claim.js';
+import { readFound, rebuildLostRegistry, registerFound } from './registry-rebuild.js';
 
 export interface RepairOutcome {
   finding: Finding;
@@ -91,17 +90,19 @@ async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
   }
 }
 
+/** The whole rebuild in one locked step, so no command can hand out a slot between its parts. */
 async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
-  try {
-    await ctx.registry.update(() => undefined);
-    return { done: true, note: 'the registry reads again' };
-  } catch (e) {
-    if (isKinfraError(e) && e.code === 'registry-corrupt') {
-      // The store moved it aside; the next rounds register the sandboxes found on disk.
-      return { done: true, note: `moved the unreadable registry to ${String(e.details?.movedTo)}; sandboxes on disk are registered again` };
-    }
-    throw e;
-  }
+  const r = await rebuildLostRegistry(ctx);
+  if (!r) return { done: false, note: 'no longer needed: the registry reads' };
+  const from = r.movedAside.length > 0 ? `rebuilt the registry from ${r.movedAside.join(', ')} (marked .rebuilt)` : 'rebuilt the registry';
+  const parts = [
+    `${from} and the sandboxes on disk`,
+    r.kept.length > 0 ? `kept ${r.kept.length} entr${r.kept.length === 1 ? 'y' : 'ies'} of the old file (${r.kept.join(', ')})` : 'nothing of the old file could be kept',
+    r.registered.length > 0 ? `registered ${r.registered.join('; ')}` : 'found no other sandbox on disk',
+    ...(r.pool.length > 0 ? [`restored pool slot${r.pool.length === 1 ? '' : 's'} ${r.pool.join(', ')}`] : []),
+    ...(r.skipped.length > 0 ? [`left out: ${r.skipped.join('; ')}`] : []),
+  ];
+  return { done: true, note: parts.join('; ') };
 }
 
 /**
@@ -286,55 +287,10 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
 
 /** Put a sandbox found on disk back in the registry, on the slot its .env.sandbox names. */
 async function register(ctx: AppContext, path: string): Promise<Applied> {
-  const env = await readEnvFile(path);
-  const config = await loadConfig(path);
-  // Range-checked against this layout: a slot beyond slots.max or a port beyond 65535 is never registered.
-  const id = env && identityFromEnv(env, config);
-  if (!env || !id || typeof id === 'string') return { done: false, note: `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}` };
-  const root = await mainRoot(path);
-  const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
-  const branch = await currentBranch(path);
-  const poolSlot = env.KINFRA_POOL_SLOT;
-  return ctx.registry.update((reg) => {
-    if (Object.values(reg.instances).some((e) => e.path === path)) return { done: false, note: 'no longer needed' };
-    const other = reg.instances[id.instanceId];
-    if (other) {
-      return { done: false, note: `the id ${id.instanceId} is registered for ${other.path}; keeping both would share one compose project. Run \`cd ${path} && kinfra sandbox init --name <new-name>\`` };
-    }
-    const entry: InstanceEntry = {
-      slot: id.slot,
-      path,
-      created_at: env.CREATED_AT ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      is_worktree: path !== root,
-      parent_repo: root,
-      ...(branch ? { branch } : {}),
-      created_worktree: linked && env[CREATED_WORKTREE_KEY] === 'true',
-      ports: {},
-    };
-    if (poolSlot !== undefined) {
-      const s = /^\d+$/.test(poolSlot) && Number(poolSlot) === id.slot ? reg.slots[String(id.slot)] : undefined;
-      if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned (or is not the slot ${id.slot} the file names); run kinfra sandbox provision, then doctor --repair again` };
-      const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>`;
-      if (s.claimed_by && s.claimed_by !== id.instanceId && reg.instances[s.claimed_by]) {
-        return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; ${claimAnother}` };
-      }
-      const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
-      if (sharer) return { done: false, note: `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}` };
-      if (releaseMark(s)) return { done: false, note: `pool slot ${poolSlot} is being released; ${claimAnother}` };
-      // No reset: the slot's volumes are this sandbox's data.
-      Object.assign(s, { claimed_by: id.instanceId, claimed_at: entry.created_at });
-      entry.ports = Object.fromEntries(poolPorts(config, s).map((p) => [p.name, p.port]));
-      entry.pool_slot = s.slot_id;
-      entry.compose_project = slotProject(config.prefix, s.slot_id);
-    } else {
-      // Slot 0 is the main checkout's ports, never a sandbox's.
-      const taken = id.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, { maxSlot: config.maxSlot, ports: config.ports }, id.slot);
-      if (taken) return { done: false, note: `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init` };
-      entry.ports = Object.fromEntries(portsForSlot(config.ports, id.slot).map((p) => [p.name, p.port]));
-    }
-    reg.instances[id.instanceId] = entry;
-    return { done: true, note: `registered ${path} as ${id.instanceId} on slot ${id.slot}` };
-  });
+  const found = await readFound(path);
+  if (typeof found === 'string') return { done: false, note: found };
+  // While the registry is lost, update refuses: registering one sandbox at a time would let a create take a slot in between.
+  return ctx.registry.update((reg) => registerFound(reg, found));
 }
 
 async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {

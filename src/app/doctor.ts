@@ -8,9 +8,10 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists } from '../adapters/file-store.js';
 import { listWorktrees, mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
-import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts } from '../core/doctor.js';
+import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts, type PythonFacts } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
-import { parseRegistryText, type Registry } from '../core/registry/model.js';
+import { emptyRegistry, parseRegistryText, type Registry } from '../core/registry/model.js';
+import { pythonHeldSlots } from '../core/registry/python.js';
 import { releaseMark } from '../core/pool.js';
 import { processRuns } from '../adapters/processes.js';
 import { ENV_FILE_NAME, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
@@ -31,7 +32,7 @@ export const TEMP_SAFE_AGE_MS = 60_000;
 
 /** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
 export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
-  const [engine, compose, registry] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx)]);
+  const [engine, compose, registry, python] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx), pythonFacts(ctx)]);
   const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
   const reg = registry.ok ? registry.value : undefined;
   const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
@@ -43,6 +44,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     compose,
     registryFile: ctx.paths.registry,
     registry,
+    python,
     leftovers: await leftovers(ctx),
     instances,
     unregistered: await findUnregistered(reg, repos, engineDirs),
@@ -86,13 +88,43 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
   let text: string | undefined;
   try {
     text = await readTextIfExists(ctx.paths.registry);
-    if (text === undefined) return { ok: true, value: await ctx.registry.peek() };
   } catch (e) {
     if (!isKinfraError(e)) throw e;
     return { ok: false, reason: e.message, unreadable: true };
   }
+  if (text === undefined) {
+    const loss = await ctx.registry.loss();
+    if (loss) {
+      const why = loss.movedAside.length > 0
+        ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+        : `it is missing, although a registry existed (it imported Python ktrdr's registry, copied to ${loss.backups.join(', ')})`;
+      return { ok: false, reason: `${why}; until it is rebuilt, no command hands out a slot` };
+    }
+    // An unreadable Python file that was never imported: the python finding says so; there is no registry yet.
+    const py = await ctx.registry.python();
+    return { ok: true, value: py.state === 'pending' ? py.registry : emptyRegistry() };
+  }
   const parsed = parseRegistryText(text);
   return parsed.ok ? { ok: true, value: parsed.registry } : { ok: false, reason: parsed.reason };
+}
+
+/** The Python tool's file: undefined when there is none. */
+async function pythonFacts(ctx: AppContext): Promise<PythonFacts | undefined> {
+  const py = await ctx.registry.python();
+  if (py.state === 'absent') return undefined;
+  if (py.state === 'unreadable') {
+    // Never imported and no registry yet: every command refuses to start one (registry-store.ts load).
+    const blocking = !py.imported && !existsSync(ctx.paths.registry) && !(await ctx.registry.loss());
+    return { file: py.file, state: 'unreadable', reason: py.reason, imported: py.imported, blocking };
+  }
+  return {
+    file: py.file,
+    state: py.state,
+    version: py.version,
+    backup: 'backup' in py ? py.backup : undefined,
+    sandboxes: Object.keys(py.registry.instances).length,
+    held: pythonHeldSlots(py.registry).map(({ slot, instanceId }) => ({ slot, instanceId })),
+  };
 }
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
@@ -151,7 +183,7 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
  * machine, so a compose project's folder adds its repository only when it is
  * this user's: under this HOME, or its .env.sandbox names this HOME.
  */
-async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
+export async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
@@ -164,7 +196,7 @@ async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs
 }
 
 /** Folders compose projects of kinfra's naming ran from, that belong to this HOME. */
-async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
+export async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
   const all = containers ?? [];
   // Labelled: its owner label says whose it is. Unlabelled (an older kinfra): only a folder of this HOME's.
   const labelled = all.filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL]).map((c) => c.labels[PATH_LABEL]!);
@@ -179,7 +211,7 @@ async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | 
   return mine;
 }
 
-async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
+export async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {

@@ -13,7 +13,7 @@ import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } fro
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { unregisteredSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { reservedSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
 import { recordClaim } from './pool.js';
 import { finishPoolClaim } from './create.js';
 import { rm } from 'node:fs/promises';
@@ -65,10 +65,11 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
     const baseId = wanted;
     // The safe reading of the design's two answers: a taken id is refused, never silently suffixed.
     const instanceId = freshInstanceId(baseId, (id) => registry.instances[id]?.path, false, 'init');
-    // Slots other unregistered sandboxes of this repository still hold: the rule create follows (this folder's own file is the one being adopted).
-    const reserved = await unregisteredSlots(worktrees.filter((w) => w.path !== top), registry);
+    // Slots other unregistered sandboxes of this repository, or the Python tool, still hold: the rule create follows
+    // (this folder's own file, and its own Python entry, are the ones being adopted).
+    const reserved = await reservedSlots(ctx, worktrees.filter((w) => w.path !== top), registry, top);
     const plan = { maxSlot: config.maxSlot, ports: config.ports };
-    const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile);
+    const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile, reserved);
     let slot: number;
     if (poolSlot) slot = poolSlot.slot_id;
     else if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot, reserved);

@@ -6,7 +6,9 @@ import type { Config } from '../core/config/config.js';
 import { identityFromEnv, sandboxEnvLines } from '../core/sandbox-env.js';
 import type { SlotPort } from '../core/ports.js';
 import type { Registry } from '../core/registry/model.js';
+import { pythonHeldSlots, pythonHolder } from '../core/registry/python.js';
 import type { Worktree } from '../adapters/git.js';
+import type { AppContext } from './context.js';
 
 /** What create and init report. */
 export interface SandboxSummary {
@@ -47,3 +49,20 @@ export async function unregisteredSlots(worktrees: readonly Worktree[], registry
   return reserved;
 }
 
+
+/**
+ * Slots the Python ktrdr's registry lists while that tool is still in use (its
+ * file changed since kinfra imported it, or was never imported): it hands out
+ * slots without knowing kinfra's, so kinfra keeps its slots free. `except` is a
+ * folder being registered itself (init adopting a Python sandbox).
+ */
+export async function pythonReservedSlots(ctx: AppContext, except?: string): Promise<Map<number, string>> {
+  const py = await ctx.registry.python();
+  if (py.state !== 'changed' && py.state !== 'not-imported') return new Map();
+  return new Map(pythonHeldSlots(py.registry).filter((h) => h.path !== except).map((h) => [h.slot, pythonHolder(h.instanceId)]));
+}
+
+/** Every slot the allocator must not hand out beyond the registry's own: one rule for create and init. */
+export async function reservedSlots(ctx: AppContext, worktrees: readonly Worktree[], registry: Registry, except?: string): Promise<Map<number, string>> {
+  return new Map([...(await pythonReservedSlots(ctx, except)), ...(await unregisteredSlots(worktrees, registry))]);
+}

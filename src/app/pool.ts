@@ -10,7 +10,7 @@ import { mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
 import type { Config } from '../core/config/config.js';
 import { formatEnvText, type EnvLine } from '../core/env-file.js';
-import { conflictError, KinfraError, notFoundError, usageError } from '../core/errors.js';
+import { conflictError, notFoundError, usageError } from '../core/errors.js';
 import { poolPlan, poolSlotPorts, releaseMark, sameRelease, setReleaseMark, slotProject, type PoolSlot, type SlotRelease } from '../core/pool.js';
 import { processRuns } from '../adapters/processes.js';
 import { renderPoolCompose } from '../core/pool-template.js';

@@ -8,7 +8,7 @@ import type { InstanceEntry, Registry } from './registry/model.js';
  */
 export type CheckName =
   | 'engine' | 'compose' | 'registry' | 'leftovers' | 'interrupted' | 'entries' | 'unregistered'
-  | 'claims' | 'pool' | 'env-files' | 'orphans' | 'foreign' | 'ports' | 'shared';
+  | 'claims' | 'pool' | 'env-files' | 'orphans' | 'foreign' | 'ports' | 'shared' | 'python';
 
 export type Repair =
   | { kind: 'rebuild-registry' }
@@ -79,12 +79,28 @@ export interface PortHolding {
   holder: string;
 }
 
+/** The Python ktrdr's registry (~/.ktrdr/sandbox/instances.json), when there is one. */
+export type PythonFacts =
+  | { file: string; state: 'unreadable'; reason: string; imported: boolean; /** kinfra refuses to start its registry without it. */ blocking: boolean }
+  | {
+    file: string;
+    /** pending: imported by the next command; changed: written since the import; not-imported: kinfra's registry came first. */
+    state: 'pending' | 'imported' | 'changed' | 'not-imported';
+    version: 1 | 2;
+    /** The copy taken at the import. */
+    backup: string | undefined;
+    sandboxes: number;
+    /** The slots it lists (its instances' and its claimed pool slots). */
+    held: { slot: number; instanceId: string }[];
+  };
+
 export interface DoctorFacts {
   engine: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   compose: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   registryFile: string;
   /** The registry, or why it cannot be read: `unreadable` when not even its bytes can be (a folder in its place, no permission). */
   registry: { ok: true; value: Registry } | { ok: false; reason: string; unreadable?: boolean };
+  python?: PythonFacts | undefined;
   /** Temp files of killed atomic writes, lock folders nobody renews. */
   leftovers: { path: string; what: string }[];
   instances: InstanceFacts[];
@@ -122,11 +138,19 @@ export function diagnose(f: DoctorFacts): Finding[] {
       fix: 'kinfra sandbox doctor --repair (moves it aside and rebuilds it from the sandboxes on disk)',
       repair: { kind: 'rebuild-registry' },
     });
+  } else if (f.python?.state === 'unreadable' && f.python.blocking) {
+    out.push({
+      check: 'registry', status: 'problem',
+      message: `There is no registry ${f.registryFile} yet, and kinfra will not start one: Python ktrdr's registry ${f.python.file}, ` +
+        `which it imports first, cannot be read: ${f.python.reason}. Every command stops (exit 6) until it can.`,
+      fix: `Fix ${f.python.file} (or let the Python tool write it again); if that tool is no longer used, move the file away and run kinfra sandbox init in each of its sandboxes`,
+    });
   } else {
     const r = f.registry.value;
     out.push(ok('registry', `Registry parses: ${Object.keys(r.instances).length} sandbox(es), ${Object.keys(r.slots).length} pool slot(s)`));
     out.push(...clashes(r));
   }
+  if (f.python) out.push(...pythonFindings(f.python));
   for (const l of f.leftovers) {
     out.push({ check: 'leftovers', status: 'warn', message: `${l.what}: ${l.path}`, fix: `rm -rf ${l.path}`, repair: { kind: 'remove-leftover', path: l.path } });
   }
@@ -189,6 +213,37 @@ function clashes(r: Registry): Finding[] {
       message: `Slot ${slot} is registered to ${ids.length > 1 ? `several sandboxes: ${ids.join(', ')}` : `${ids[0]} and is also a pool slot`}.`,
       fix: `Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder to move it to a free slot.`,
     }));
+}
+
+/** What the Python tool's file means for kinfra: imported, changed since (its slots are kept free), or unreadable. */
+function pythonFindings(p: PythonFacts): Finding[] {
+  if (p.state === 'unreadable') {
+    if (p.blocking) return []; // the registry finding says it
+    return [{
+      check: 'python', status: 'warn',
+      message: `Python ktrdr's registry ${p.file} cannot be read: ${p.reason}. ` +
+        `${p.imported ? 'It was imported before; ' : "It was never imported (kinfra's registry came first); "}the slots it lists now cannot be kept free.`,
+      fix: `Fix ${p.file} (or let the Python tool write it again), or move it away if that tool is no longer used`,
+    }];
+  }
+  const what = `Python ktrdr's registry ${p.file} (version ${p.version}, ${p.sandboxes} sandbox(es))`;
+  const held = p.held.map((h) => `slot ${h.slot} (${h.instanceId})`).join(', ');
+  switch (p.state) {
+    case 'pending': return [ok('python', `${what} is imported by the next command that reads the registry`)];
+    case 'imported': return [ok('python', `${what} was imported (copy: ${p.backup}) and has not changed since`)];
+    case 'changed':
+    case 'not-imported': {
+      const why = p.state === 'changed'
+        ? `has changed since kinfra imported it (copy: ${p.backup}): the Python tool is still in use on this machine`
+        : "was never imported: kinfra's registry came first";
+      if (p.held.length === 0) return [ok('python', `${what} ${why}; it lists no slot`)];
+      return [{
+        check: 'python', status: 'warn',
+        message: `${what} ${why}. kinfra keeps the slots it lists free: ${held}.`,
+        fix: `Use one tool per machine: register its sandboxes with kinfra (cd <folder> && kinfra sandbox init), then move ${p.file} away`,
+      }];
+    }
+  }
 }
 
 function instanceFindings(f: DoctorFacts): Finding[] {

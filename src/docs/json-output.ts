@@ -35,7 +35,7 @@ const gate = o({
 const serviceUrl = o({ name: str, label: str, url: str });
 
 const finding = o({
-  check: z.enum(['engine', 'compose', 'registry', 'leftovers', 'interrupted', 'entries', 'unregistered', 'claims', 'pool', 'env-files', 'orphans', 'foreign', 'ports', 'shared']),
+  check: z.enum(['engine', 'compose', 'registry', 'leftovers', 'interrupted', 'entries', 'unregistered', 'claims', 'pool', 'env-files', 'orphans', 'foreign', 'ports', 'shared', 'python']),
   status: z.enum(['ok', 'warn', 'problem']),
   message: str,
   fix: str.optional(),

@@ -257,7 +257,6 @@ describe('kinfra sandbox doctor', () => {
     ws = workspace();
     await ws.run(['sandbox', 'provision']);
     for (const n of ['p1', 'p2', 'p3']) expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
-    const p3 = join(ws.dev, 'ktrdr--p3');
     const x = join(ws.dev, 'x');
     mkdirSync(x);
     ws.git(['init', '-q', '-b', 'main'], x);

@@ -17,17 +17,19 @@ describe('the registry', () => {
     const r = await ws.run(['sandbox', 'create', 'next']);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`The sandbox registry ${regFile(ws)} cannot be read`);
-    expect(r.stderr).toContain('kinfra sandbox init');
+    expect(r.stderr).toContain('kinfra sandbox doctor --repair');
     expect(existsSync(join(ws.dev, 'ktrdr--next'))).toBe(false);
     const aside = readdirSync(regDir(ws)).filter((f) => f.startsWith('registry.json.corrupt-'));
     expect(aside).toHaveLength(1);
     expect(readFileSync(join(regDir(ws), aside[0]!), 'utf8')).toContain('ktrdr--precious');
 
+    // The bad file is aside now, and the registry is lost, not empty: even list stops until it is rebuilt.
     const json = await ws.run(['sandbox', 'list', '--json']);
-    // The bad file is aside now; list starts clean but the sandbox on disk can be re-registered.
-    expect(json.code).toBe(0);
-    const init = await ws.run(['sandbox', 'init', '--json'], { cwd: join(ws.dev, 'ktrdr--precious') });
-    expect(parseJson(init.stdout).data).toMatchObject({ instanceId: 'ktrdr--precious', slot: 1 });
+    expect(json.code).toBe(6);
+    expect(parseJson(json.stderr).error.code).toBe('registry-lost');
+    expect((await ws.run(['sandbox', 'doctor', '--repair'])).code).toBe(0);
+    const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
+    expect(list.data.instances).toMatchObject([{ instanceId: 'ktrdr--precious', slot: 1 }]);
   });
 
   it('reports a registry of an unknown version instead of overwriting it', async () => {
@@ -38,6 +40,24 @@ describe('the registry', () => {
     expect(r.code).toBe(6);
     expect(parseJson(r.stderr).error).toMatchObject({ code: 'registry-corrupt' });
     expect(r.stderr).toContain('version 3');
+  });
+
+  it.each([
+    ['port 70000', (e: any) => { e.ports.api = 70000; }, 'instances.ktrdr--a.ports.api: expected a port number (1-65535), got 70000'],
+    ['slot 100', (e: any) => { e.slot = 100; }, 'instances.ktrdr--a.slot: expected a slot number (0-99), got 100'],
+  ])('reports a hand-edited %s as unreadable data, naming the field, instead of using it', async (_label, edit, reason) => {
+    ws = workspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
+    edit(reg.instances['ktrdr--a']);
+    writeFileSync(regFile(ws), JSON.stringify(reg, null, 2));
+    const seen = await ws.run(['sandbox', 'doctor', '--json']);
+    expect(seen.code).toBe(11);
+    expect(parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry').message).toContain(reason);
+    const r = await ws.run(['sandbox', 'list', '--json']);
+    expect(r.code).toBe(6);
+    expect(parseJson(r.stderr).error).toMatchObject({ code: 'registry-corrupt' });
+    expect(parseJson(r.stderr).error.message).toContain(reason);
   });
 
   it('migrates a version 1 registry on first use, keeps a backup, and loses nothing', async () => {

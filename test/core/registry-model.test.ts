@@ -6,6 +6,7 @@ import {
   formatRegistry,
   migrateV1Text,
   parseRegistryText,
+  salvageRegistryText,
   type ParsedRegistry,
   type Registry,
 } from '../../src/core/registry/model.js';
@@ -154,6 +155,30 @@ describe('parseRegistryText', () => {
     expect(reason).toContain(where);
   });
 
+  it.each([
+    ['an instance slot above 99', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].slot = 100; }, 'instances.ktrdr--feat-operation-metrics.slot: expected a slot number (0-99), got 100'],
+    ['an instance port above 65535', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].ports.api = 70000; }, 'instances.ktrdr--feat-operation-metrics.ports.api: expected a port number (1-65535), got 70000'],
+    ['an instance port 0', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].ports.db = 0; }, 'instances.ktrdr--feat-operation-metrics.ports.db: expected a port number (1-65535), got 0'],
+    ['a pool_slot 0', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].pool_slot = 0; }, 'instances.ktrdr--feat-operation-metrics.pool_slot: expected a slot number (1-99), got 0'],
+    ['a pool_slot above 99', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].pool_slot = 250; }, 'pool_slot: expected a slot number (1-99), got 250'],
+    ['a pool slot_id above 99', (d: any) => { d.slots['5'].slot_id = 100; }, 'slots.5.slot_id: expected a slot number (1-99), got 100'],
+    ['a pool slot port above 65535', (d: any) => { d.slots['1'].ports.api = 65536; }, 'slots.1.ports.api: expected a port number (1-65535), got 65536'],
+    ['a negative worker count', (d: any) => { d.slots['1'].workers.backtest = -1; }, 'slots.1.workers.backtest: expected a worker count, got -1'],
+  ])('range-checks every slot and port: is not ok for %s, naming the field', (_label, edit, reason) => {
+    const doc = structuredClone(V2);
+    edit(doc);
+    expect(notOk(parseRegistryText(JSON.stringify(doc)))).toContain(reason);
+  });
+
+  it('accepts the edges of the ranges: slot 0 (the main checkout) and 99, ports 1 and 65535', () => {
+    const doc: any = structuredClone(V2);
+    doc.instances['ktrdr--feat-operation-metrics'].slot = 99;
+    doc.instances['ktrdr--feat-operation-metrics'].ports = { api: 1, db: 65535 };
+    doc.instances.main = { ...doc.instances['ktrdr--feat-operation-metrics'], slot: 0 };
+    doc.slots['5'].slot_id = 99;
+    expect(ok(parseRegistryText(JSON.stringify(doc)))).toEqual(doc);
+  });
+
   it('is not ok when an instance misses a required field', () => {
     const { parent_repo: _p, ...entry } = V1_SEED.instances['ktrdr--feat-operation-metrics'];
     const reason = notOk(parseRegistryText(JSON.stringify({ version: 2, instances: { x: entry }, slots: {} })));
@@ -244,6 +269,33 @@ describe('migrateV1Text', () => {
     ['an instance without a path', JSON.stringify({ version: 1, instances: { x: { slot: 1 } } }), /instances\.x\.path/],
   ])('is not ok for %s', (_label, text, reason) => {
     expect(notOk(migrateV1Text(text))).toMatch(reason);
+  });
+});
+
+describe('salvageRegistryText', () => {
+  it('keeps every entry that is valid on its own and says why the others were left out', () => {
+    const doc: any = structuredClone(V2);
+    doc.version = 3;
+    doc.instances.bad = { ...doc.instances['ktrdr--feat-operation-metrics'], ports: { api: 70000 } };
+    doc.slots['9'] = { ...doc.slots['1'], slot_id: 'nine' };
+    const s = salvageRegistryText(JSON.stringify(doc));
+    expect(Object.keys(s.registry.instances)).toEqual(['ktrdr--feat-operation-metrics']);
+    expect(Object.keys(s.registry.slots).sort()).toEqual(['1', '5']);
+    expect(s.registry.version).toBe(2);
+    expect(s.dropped).toEqual(['instances.bad.ports.api: expected a port number (1-65535), got 70000', 'slots.9.slot_id: expected a slot number (1-99), got "nine"']);
+    expect(parseRegistryText(formatRegistry(s.registry)).ok).toBe(true);
+  });
+
+  it('keeps nothing of text that is not JSON, and says so', () => {
+    const s = salvageRegistryText(JSON.stringify(V2).slice(0, 80));
+    expect(s.registry).toEqual(emptyRegistry());
+    expect(s.unreadable).toMatch(/not valid JSON/);
+  });
+
+  it('property: whatever it keeps is a registry that parses', () => {
+    fc.assert(fc.property(fc.json(), (text) => {
+      expect(parseRegistryText(formatRegistry(salvageRegistryText(text).registry)).ok).toBe(true);
+    }), { numRuns: 500 });
   });
 });
 

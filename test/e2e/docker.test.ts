@@ -10,3 +10,4 @@ import './faults.e2e.js';
 import './ownership.e2e.js';
 import './env-edits.e2e.js';
 import './load.e2e.js';
+import './registry-loss.e2e.js';

@@ -13,9 +13,11 @@ export function registerDoctor(sandbox: Command): void {
         'the registry against the disk (entries without folders, sandbox folders without entries, found by ' +
         'their .env.sandbox or the Engine\'s labels), creates and destroys that were killed midway, pool claims ' +
         'of missing sandboxes, orphaned compose projects, volumes and networks, sandbox ports held by something ' +
-        'else, shared data folders, and .env.sandbox files that disagree with the registry.\n\n' +
-        'With --repair, fix what can be fixed without losing anything (rebuild an unreadable registry from the ' +
-        'sandboxes on disk, finish interrupted creates, release stale claims, write a lost .env.sandbox again) ' +
+        'else, shared data folders, .env.sandbox files that disagree with the registry, and the Python tool\'s ' +
+        'registry (imported, changed since, unreadable).\n\n' +
+        'With --repair, fix what can be fixed without losing anything (rebuild an unreadable or lost registry, in one ' +
+        'step, from what is left of it and the sandboxes on disk; finish interrupted creates, release stale claims, ' +
+        'write a lost .env.sandbox again) ' +
         'and list what is left for you. It never removes a folder with work in it, and never a volume.\n\n' +
         'Exit 0 when no problem is left, 11 when one is (warnings alone do not fail).',
     )

@@ -66,32 +66,46 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const str: Check = (v) => typeof v === 'string';
 const nonEmpty: Check = (v) => typeof v === 'string' && v.length > 0;
 const bool: Check = (v) => typeof v === 'boolean';
-const int = (min: number): Check => (v) => Number.isInteger(v) && (v as number) >= min;
-const intRecord: Check = (v) => isObject(v) && Object.values(v).every(int(0));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 const orNull = (c: Check): Check => (v) => v === null || c(v);
 
-type Shape = Record<string, { check: Check; expected: string; optional?: boolean }>;
+/**
+ * The widest ranges any layout can use (kinfra.yaml allows slots up to 99). A
+ * number outside them was not written by kinfra: a hand edit or another tool.
+ * Used as it is, slot 100 or port 70000 would make every port of the plan
+ * wrong, so such a file is reported as unreadable, naming the field.
+ */
+export const MAX_REGISTRY_SLOT = 99;
+export const MAX_PORT_NUMBER = 65535;
+const slotNumber = (min: number) => int(min, MAX_REGISTRY_SLOT);
+const portNumber = int(1, MAX_PORT_NUMBER);
+
+/** A field's rule; `each` checks every value of a map field, so the report names the key. */
+type Rule = { check: Check; expected: string; optional?: boolean; each?: { check: Check; expected: string } };
+type Shape = Record<string, Rule>;
+
+const portMap: Pick<Rule, 'check' | 'each'> = { check: isObject, each: { check: portNumber, expected: `a port number (1-${MAX_PORT_NUMBER})` } };
 
 const INSTANCE: Shape = {
-  slot: { check: int(0), expected: 'a whole number' },
+  slot: { check: slotNumber(0), expected: `a slot number (0-${MAX_REGISTRY_SLOT})` },
   path: { check: nonEmpty, expected: 'a folder path' },
   created_at: { check: str, expected: 'a timestamp string' },
   is_worktree: { check: bool, expected: 'true or false' },
   parent_repo: { check: str, expected: 'a folder path' },
   branch: { check: str, expected: 'a branch name', optional: true },
   created_worktree: { check: bool, expected: 'true or false', optional: true },
-  ports: { check: intRecord, expected: 'a map of port numbers', optional: true },
-  pool_slot: { check: int(1), expected: 'a slot number', optional: true },
+  ports: { ...portMap, expected: 'a map of port numbers', optional: true },
+  pool_slot: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})`, optional: true },
   compose_project: { check: str, expected: 'a compose project name', optional: true },
   // Any string: a newer kinfra may add states, and an unknown one must not make the registry unreadable.
   state: { check: str, expected: 'a state name', optional: true },
 };
 
 const SLOT: Shape = {
-  slot_id: { check: int(1), expected: 'a slot number' },
+  slot_id: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})` },
   profile: { check: str, expected: 'a profile name' },
-  workers: { check: intRecord, expected: 'a map of worker counts' },
-  ports: { check: intRecord, expected: 'a map of port numbers' },
+  workers: { check: isObject, expected: 'a map of worker counts', each: { check: int(0), expected: 'a worker count' } },
+  ports: { ...portMap, expected: 'a map of port numbers' },
   infrastructure_path: { check: str, expected: 'a folder path' },
   claimed_by: { check: orNull(str), expected: 'an instance id or null' },
   claimed_at: { check: orNull(str), expected: 'a timestamp or null' },
@@ -105,6 +119,10 @@ function misfit(value: unknown, shape: Shape, where: string): string | undefined
       if (!rule.optional) return `${where}.${key}: missing (expected ${rule.expected})`;
     } else if (!rule.check(value[key])) {
       return `${where}.${key}: expected ${rule.expected}, got ${JSON.stringify(value[key])}`;
+    } else if (rule.each) {
+      for (const [k, v] of Object.entries(value[key] as Record<string, unknown>)) {
+        if (!rule.each.check(v)) return `${where}.${key}.${k}: expected ${rule.each.expected}, got ${JSON.stringify(v)}`;
+      }
     }
   }
   return undefined;
@@ -141,6 +159,27 @@ export function parseRegistryText(text: string): ParsedRegistry {
   return { ok: true, registry: raw as Registry };
 }
 
+/** Why `value` is not a usable instance entry, as `where.field: expected X` (undefined when it is one). */
+export const instanceMisfit = (value: unknown, where: string) => misfit(value, INSTANCE, where);
+/** Why `value` is not a usable pool slot entry (undefined when it is one). */
+export const slotMisfit = (value: unknown, where: string) => misfit(value, SLOT, where);
+/** What every registry format has for an instance: a slot and a folder. */
+const SLOT_AND_PATH: Shape = { slot: INSTANCE.slot!, path: INSTANCE.path! };
+/** Why `value` lacks a slot or a folder (undefined when it has both). */
+export const slotAndPathMisfit = (value: unknown, where: string) => misfit(value, SLOT_AND_PATH, where);
+export { isObject, parseJson };
+
+/** An entry of the Python tool's registry, with neutral values for the fields it may lack; every other field is kept as it is. */
+export function withNeutralFields(e: Record<string, unknown>): InstanceEntry {
+  return {
+    ...e,
+    created_at: str(e.created_at) ? (e.created_at as string) : '',
+    is_worktree: bool(e.is_worktree) ? (e.is_worktree as boolean) : false,
+    // The Python tool writes null for a clone's parent.
+    parent_repo: str(e.parent_repo) ? (e.parent_repo as string) : '',
+  } as InstanceEntry;
+}
+
 /**
  * Version 1 (`~/.ktrdr/sandbox/instances.json`, seed 001) to version 2. Every
  * field of every entry is carried over; fields v1 may lack get neutral values.
@@ -150,20 +189,49 @@ export function migrateV1Text(text: string): ParsedRegistry {
   if (!json.ok) return json;
   const raw = json.value;
   if (!isObject(raw) || raw.version !== 1) return { ok: false, reason: 'expected a version 1 registry' };
-  const required = { slot: INSTANCE.slot!, path: INSTANCE.path! };
-  const problem = misfitMap(raw.instances, required, 'instances');
+  const problem = misfitMap(raw.instances, SLOT_AND_PATH, 'instances');
   if (problem) return { ok: false, reason: problem };
   const { version: _v, instances, ...rest } = raw;
   const registry: Registry = { ...rest, version: REGISTRY_VERSION, instances: {}, slots: {} };
-  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) {
-    registry.instances[id] = {
-      ...e,
-      created_at: str(e.created_at) ? (e.created_at as string) : '',
-      is_worktree: bool(e.is_worktree) ? (e.is_worktree as boolean) : false,
-      parent_repo: str(e.parent_repo) ? (e.parent_repo as string) : '',
-    } as InstanceEntry;
-  }
+  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) registry.instances[id] = withNeutralFields(e);
   return { ok: true, registry };
+}
+
+/** What could be kept of an unreadable registry.json. */
+export interface Salvaged {
+  registry: Registry;
+  /** Entries left out, each with why (`instances.x.slot: expected ...`). */
+  dropped: string[];
+  /** Why nothing at all could be read, when the text is not a JSON object. */
+  unreadable?: string;
+}
+
+/**
+ * Keep every instance and pool slot entry of a registry file that is valid on
+ * its own: one bad entry, or a wrong version number, does not lose the others.
+ * Text that is not JSON yields nothing (its sandboxes are found on disk instead).
+ */
+export function salvageRegistryText(text: string): Salvaged {
+  const registry = emptyRegistry();
+  const json = parseJson(text);
+  if (!json.ok) return { registry, dropped: [], unreadable: json.reason };
+  const raw = json.value;
+  if (!isObject(raw)) return { registry, dropped: [], unreadable: 'top level: expected an object' };
+  const dropped: string[] = [];
+  const keep = <T>(map: unknown, where: string, why: (v: unknown, w: string) => string | undefined, into: Record<string, T>) => {
+    if (!isObject(map)) {
+      if (map !== undefined) dropped.push(`${where}: expected an object`);
+      return;
+    }
+    for (const [id, entry] of Object.entries(map)) {
+      const problem = why(entry, `${where}.${id}`);
+      if (problem) dropped.push(problem);
+      else into[id] = entry as T;
+    }
+  };
+  keep(raw.instances, 'instances', instanceMisfit, registry.instances);
+  keep(raw.slots, 'slots', slotMisfit, registry.slots);
+  return { registry, dropped };
 }
 
 export function formatRegistry(registry: Registry): string {
