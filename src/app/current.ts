@@ -70,7 +70,12 @@ export function entryHolding(registry: Registry, cwd: string): [string, Instance
       `kinfra never runs a folder it does not register on a slot. Register it again with: cd ${dir} && kinfra sandbox init ` +
         '(or see kinfra sandbox doctor).');
   }
-  throw notFoundError('not-in-sandbox', `${cwd} is not a registered sandbox and is not inside a sandbox.`,
+  throw notInSandbox(cwd);
+}
+
+/** The one wording of "you are not in a sandbox", for every command that needs one. */
+export function notInSandbox(cwd: string) {
+  return notFoundError('not-in-sandbox', `${cwd} is not a registered sandbox and is not inside a sandbox.`,
     'cd into a sandbox (see kinfra sandbox list), or create one: kinfra sandbox create <name>');
 }
 

@@ -101,7 +101,7 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
   await ctx.registry.update(async (current, save) => {
     const now = current.instances[instanceId];
     if (!now || now.path !== entry.path) {
-      throw notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');
+      throw goneMeanwhile(instanceId);
     }
     if (plan.removesFolder && existsSync(plan.path)) {
       await removeFolder(now, plan, req.force, regenerable, save);
@@ -183,7 +183,7 @@ async function markState(ctx: AppContext, instanceId: string, entry: InstanceEnt
   await ctx.registry.update((current) => {
     const now = current.instances[instanceId];
     if (!now || now.path !== entry.path) {
-      throw notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');
+      throw goneMeanwhile(instanceId);
     }
     if (state) now.state = state;
     else delete now.state;
@@ -207,3 +207,6 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
   if (idx <= 0) return keep(`it is not a linked worktree of ${e.parent_repo}`);
   return { ...base, branch: worktrees[idx]!.branch, removesFolder: true, keepReason: null, ...(await workIn(e.path, regenerable)) };
 }
+
+const goneMeanwhile = (instanceId: string) =>
+  notFoundError('instance-gone', `${instanceId} was removed by another kinfra process meanwhile.`, 'Nothing to do.');

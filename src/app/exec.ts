@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { readEnvFile } from '../adapters/env-store.js';
 import { runStreaming } from '../adapters/runner.js';
-import { notFoundError, usageError } from '../core/errors.js';
+import { usageError } from '../core/errors.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
-import { findSandboxDir } from './current.js';
+import { findSandboxDir, notInSandbox } from './current.js';
 import { resolveApiUrl, apiPortSpec } from './resolve-url.js';
 
 /**
@@ -20,10 +20,7 @@ export async function execInSandbox(ctx: AppContext, command: string[]): Promise
       'Put the command and its arguments after --, for example: kinfra sandbox exec -- env');
   }
   const dir = findSandboxDir(ctx.cwd);
-  if (!dir) {
-    throw notFoundError('not-in-sandbox', `${ctx.cwd} is not inside a sandbox (no ${ENV_FILE_NAME} here or above).`,
-      'cd into a sandbox (see kinfra sandbox list) and run it again.');
-  }
+  if (!dir) throw notInSandbox(ctx.cwd);
   const env = (await readEnvFile(dir)) ?? {};
   const resolved = await resolveApiUrl({ cwd: dir });
   const urlVar = apiPortSpec(resolved.config).env.replace(/_PORT$/, '') + '_URL';

@@ -21,14 +21,15 @@ export type ErrorCategory =
 export class KinfraError extends Error {
   readonly code: string;
   readonly category: ErrorCategory;
-  readonly hint: string | undefined;
+  /** What to do next: required, so no failure reaches a user without one. */
+  readonly hint: string;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(
     category: ErrorCategory,
     code: string,
     message: string,
-    hint?: string,
+    hint: string,
     details?: Record<string, unknown>,
   ) {
     super(message);
@@ -40,17 +41,17 @@ export class KinfraError extends Error {
   }
 }
 
-export const usageError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const usageError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('usage', code, message, hint, details);
-export const conflictError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const conflictError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('conflict', code, message, hint, details);
-export const existsError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const existsError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('exists', code, message, hint, details);
-export const notFoundError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const notFoundError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('not-found', code, message, hint, details);
-export const registryError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const registryError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('registry', code, message, hint, details);
-export const externalError = (code: string, message: string, hint?: string, details?: Record<string, unknown>) =>
+export const externalError = (code: string, message: string, hint: string, details?: Record<string, unknown>) =>
   new KinfraError('external', code, message, hint, details);
 
 export const isKinfraError = (e: unknown): e is KinfraError => e instanceof KinfraError;

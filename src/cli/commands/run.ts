@@ -3,6 +3,7 @@ import { KinfraError } from '../../core/errors.js';
 import type { SandboxGateResult } from '../../app/gate.js';
 import type { UpRequest, UpResult } from '../../app/up.js';
 import { action, examples, wholeNumber } from '../action.js';
+import { EXIT_CODES } from '../exit-codes.js';
 import { gateView } from '../gate-view.js';
 import type { Output } from '../output.js';
 
@@ -148,7 +149,7 @@ export function registerLogs(sandbox: Command): void {
       const { sandboxLogs } = await import('../../app/compose-commands.js');
       const code = await sandboxLogs(ctx, { service, follow: Boolean(opts.follow), tail: opts.tail ?? 100 });
       // Ctrl-C while following is the normal way out.
-      if (code !== 0 && code !== 130) process.exitCode = 8;
+      if (code !== 0 && code !== 130) process.exitCode = EXIT_CODES.external;
     }));
 
   sandbox

@@ -96,7 +96,10 @@ export function registerApi(program: Command): void {
       if (body) io.out(body.replace(/\n$/, ''));
       if (res.status < 200 || res.status > 299) {
         throw new KinfraError('api', 'api-status', `${verb} ${url} returned ${res.status}.`,
-          res.status === 404 ? 'Check the path; kinfra adds the API path (/api/v1, or the one --url ends in) to paths that lack it.' : undefined, { status: res.status });
+          res.status === 404
+            ? 'Check the path; kinfra adds the API path (/api/v1, or the one --url ends in) to paths that lack it.'
+            : 'The body above (if any) is the backend\'s own answer; check the backend\'s logs: kinfra sandbox logs backend',
+          { status: res.status });
       }
     }));
 }
