@@ -52,7 +52,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const owner = await ownerId(ctx.paths.ownerId);
   const wanted = instanceIdFor(config.prefix, slug);
   // Outside the lock (no engine call while other kinfra processes wait); the id is rechecked under it.
-  await assertNameFreeOnEngine(ctx, wanted, join(dirname(root), wanted), owner);
+  await assertNameFreeOnEngine(wanted, join(dirname(root), wanted), owner, `create ${wanted}`);
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
   let claimed: { summary: SandboxSummary; slot: SlotEntry | undefined };
@@ -62,7 +62,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       const cleaned = removeStaleEntries(registry);
       const instanceId = freshInstanceId(wanted, (id) => registry.instances[id]?.path, req.unique ?? false);
       const path = join(dirname(root), instanceId);
-      if (instanceId !== wanted) await assertNameFreeOnEngine(ctx, instanceId, path, owner);
+      if (instanceId !== wanted) await assertNameFreeOnEngine(instanceId, path, owner, `create ${instanceId}`);
       if (existsSync(path)) {
         throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);

@@ -53,7 +53,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const branch = await currentBranch(top);
   const owner = await ownerId(ctx.paths.ownerId);
   const wanted = slug !== undefined ? instanceIdFor(config.prefix, slug) : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
-  await assertNameFreeOnEngine(ctx, wanted, top, owner);
+  await assertNameFreeOnEngine(wanted, top, owner, `initialise ${top} as ${wanted}`);
 
   const done = await ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo, type LabelledResource } from '../adapters/engine.js';
+import { engineSnapshot, type EngineSnapshot } from './ownership.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
@@ -39,17 +39,8 @@ export interface ListResult {
   engineError: { code: string; message: string; hint: string | undefined } | null;
 }
 
-interface EngineView {
-  containers: ContainerInfo[];
-  volumes: LabelledResource[];
-  networks: LabelledResource[];
-}
-
 /** One query per kind of resource, however many instances there are. */
-async function engineView(): Promise<EngineView> {
-  const [containers, volumes, networks] = await Promise.all([listContainers(), listProjectVolumes(), listProjectNetworks()]);
-  return { containers, volumes, networks };
-}
+type EngineView = EngineSnapshot;
 
 
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
@@ -68,7 +59,7 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   let view: EngineView | undefined;
   let engineError: ListResult['engineError'] = null;
   try {
-    view = await engineView();
+    view = await engineSnapshot();
   } catch (e) {
     if (!isKinfraError(e)) throw e;
     engineError = { code: e.code, message: e.message, hint: e.hint };

@@ -1,4 +1,6 @@
 import {
+  type ContainerInfo,
+  type LabelledResource,
   containerLabelled,
   listContainers,
   listProjectNetworks,
@@ -29,9 +31,21 @@ export function claimFor(stamp: Stamp, registry: Registry): Claim {
   return { owner: stamp.owner, sandbox: stamp.sandbox, composeDir: stamp.path, adopted: adoptedVolumes(registry, stamp.sandbox) };
 }
 
-/** Every container, volume and network of compose project `project` (three engine queries). */
-export async function projectResources(project: string): Promise<Labelled[]> {
+/** What the engine holds, in three queries: one snapshot serves every check of a command. */
+export interface EngineSnapshot {
+  containers: ContainerInfo[];
+  volumes: LabelledResource[];
+  networks: LabelledResource[];
+}
+
+export async function engineSnapshot(): Promise<EngineSnapshot> {
   const [containers, volumes, networks] = await Promise.all([listContainers(), listProjectVolumes(), listProjectNetworks()]);
+  return { containers, volumes, networks };
+}
+
+/** Every container, volume and network of compose project `project`. */
+export async function projectResources(project: string, snapshot?: EngineSnapshot): Promise<Labelled[]> {
+  const { containers, volumes, networks } = snapshot ?? (await engineSnapshot());
   return [
     ...containers.filter((c) => c.project === project).map(containerLabelled),
     ...volumes.filter((v) => v.project === project).map((v) => resourceLabelled('volume', v)),
@@ -39,18 +53,20 @@ export async function projectResources(project: string): Promise<Labelled[]> {
   ];
 }
 
-export async function projectInventory(stamp: Stamp, registry: Registry): Promise<ProjectInventory> {
-  return inventory(await projectResources(stamp.sandbox), claimFor(stamp, registry));
+export async function projectInventory(stamp: Stamp, registry: Registry, snapshot?: EngineSnapshot): Promise<ProjectInventory> {
+  return inventory(await projectResources(stamp.sandbox, snapshot), claimFor(stamp, registry));
 }
 
 /**
  * Refuse to run a project whose name the engine already uses for someone
  * else's resources: another kinfra's (its owner label), or containers compose
- * ran from another folder without labels. Compose would take them over.
+ * ran from another folder without labels. Compose would take them over. For a
+ * new sandbox (`anyUnlabelled`), every unproven resource counts: it cannot be
+ * this sandbox's yet.
  */
-export function assertProjectFree(inv: ProjectInventory, project: string, what: string): void {
-  const foreignContainers = inv.unproven.filter((r) => r.kind === 'container');
-  const others = [...inv.foreign, ...foreignContainers];
+export function assertProjectFree(inv: ProjectInventory, project: string, what: string, anyUnlabelled = false): void {
+  const unproven = anyUnlabelled ? inv.unproven : inv.unproven.filter((r) => r.kind === 'container');
+  const others = [...inv.foreign, ...unproven];
   if (others.length === 0) return;
   const folder = foreignFolder(others);
   const byKinfra = others.some((r) => (r.labels[OWNER_LABEL] ?? '') !== '');
@@ -139,7 +155,7 @@ export function forgetAdopted(registry: Registry, project: string): void {
  * own (another kinfra's sandbox of the same name, or a stack of another tool). Skipped when the engine cannot be
  * asked: `up` checks again before it starts anything.
  */
-export async function assertNameFreeOnEngine(ctx: AppContext, project: string, folder: string, owner: string): Promise<void> {
+export async function assertNameFreeOnEngine(project: string, folder: string, owner: string, what: string): Promise<void> {
   let resources: Labelled[];
   try {
     resources = await projectResources(project);
@@ -147,13 +163,5 @@ export async function assertNameFreeOnEngine(ctx: AppContext, project: string, f
     if (isKinfraError(e) && e.category === 'engine') return;
     throw e;
   }
-  const inv = inventory(resources, { owner, sandbox: project, composeDir: folder, adopted: adoptedVolumes(await ctx.registry.peek().catch(() => ({ version: 2, instances: {}, slots: {} } as Registry)), project) });
-  const others = [...inv.foreign, ...inv.unproven];
-  if (others.length === 0) return;
-  const folderOf = foreignFolder(others);
-  throw conflictError('project-owned-elsewhere',
-    `The compose project ${project} is already used on this Docker engine by ${others.some((r) => r.labels[OWNER_LABEL]) ? "another kinfra's sandbox" : 'resources kinfra did not make'}` +
-      `${folderOf ? ` (${folderOf})` : ''}: ${summary(others)}.`,
-    'kinfra never shares a compose project with someone else\'s resources. Choose another name for this sandbox.',
-    { project, folder: folderOf ?? null });
+  assertProjectFree(inventory(resources, { owner, sandbox: project, composeDir: folder, adopted: {} }), project, what, true);
 }

@@ -9,7 +9,7 @@ import { resolveSandbox, sandboxPorts, type Sandbox } from './current.js';
 import { runSandboxGate, type SandboxGateResult } from './gate.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
 import { writeLabelLayer } from './layer.js';
-import { adoptMountedVolumes, assertProjectFree, projectInventory } from './ownership.js';
+import { adoptMountedVolumes, assertProjectFree, engineSnapshot, projectInventory } from './ownership.js';
 
 export interface UpRequest {
   build: boolean;
@@ -58,8 +58,9 @@ export function absentServices(s: Sandbox, stack: Stack | undefined): string[] {
 export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
   const s = await resolveSandbox(ctx);
   const registry = await ctx.registry.read();
-  assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `start ${s.instanceId}`);
-  const conflicts = await findPortConflicts(s, await listContainers(), registry);
+  const snapshot = await engineSnapshot();
+  assertProjectFree(await projectInventory(s.stamp, registry, snapshot), s.project.name, `start ${s.instanceId}`);
+  const conflicts = await findPortConflicts(s, snapshot.containers, registry);
   if (conflicts.length > 0) throw portConflictError(s, conflicts);
 
   req.onStart?.(s);
