@@ -30,7 +30,7 @@ const common = {
 // `--help` and `list` load only what they need.
 await build({
   ...common,
-  entryPoints: { kinfra: 'src/cli/main.ts', index: 'src/index.ts' },
+  entryPoints: { kinfra: 'src/cli/kinfra.ts', index: 'src/index.ts' },
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

@@ -19,7 +19,7 @@ export const PARTS = [
   { name: 'build', command: ['npm', 'run', 'build'] },
   { name: 'typecheck', command: ['npm', 'run', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', 'lint'] },
-  { name: 'tests', command: [process.execPath, VITEST, 'run', 'test/core', 'test/adapters', 'test/app', 'test/cli', 'test/docs', 'test/scripts'] },
+  { name: 'tests', command: [process.execPath, VITEST, 'run', 'test/core', 'test/adapters', 'test/app', 'test/operations', 'test/cli', 'test/docs', 'test/scripts'] },
   { name: 'e2e (Docker)', command: [process.execPath, VITEST, 'run', 'test/e2e'] },
 ];
 

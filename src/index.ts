@@ -17,3 +17,6 @@ export { resolveApiUrl } from './app/resolve-url.js';
 export { resolveUrl, normaliseUrl, apiPath, type ResolvedUrl, type UrlSource } from './core/api-url.js';
 export { verifyCompose, type Finding } from './core/compose-verify.js';
 export { runGate, type GateCheck, type GateResult, type CheckResult } from './core/gate.js';
+export { commandsMarkdown } from './docs/commands.js';
+export { CATALOGUE, OPERATIONS } from './operations/catalogue.js';
+export type { AnyOperation, Effect, Target, Streams } from './operations/operation.js';

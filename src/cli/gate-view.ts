@@ -1,11 +1,8 @@
+// Shows the gate while it runs. On a TTY: one live line per check, redrawn in place, replaced at the end by the
+// settled lines. In a pipe: one stable line per check as it settles. With --json: nothing (the result carries it).
 import type { CheckResult, GateResult } from '../core/gate.js';
 import type { Output } from './output.js';
 
-/**
- * Shows the gate while it runs. On a TTY: one live line per check, redrawn in
- * place, replaced at the end by the settled lines. In a pipe: one stable line
- * per check as it settles. With --json: nothing (the result carries it all).
- */
 export interface GateView {
   onChange(checks: readonly CheckResult[]): void;
   finish(result: GateResult): void;
@@ -22,7 +19,8 @@ export function settledLines(io: Output, c: CheckResult, width = Infinity): stri
 
 export function gateView(io: Output): GateView {
   if (io.json) return { onChange: () => undefined, finish: () => undefined };
-  const live = Boolean(process.stdout.isTTY);
+  const stdout = io.terminal.stdout;
+  const live = Boolean(stdout.isTTY);
   if (!live) {
     // In the configured order, as checks settle: a line is printed once every check above it has settled. A failed
     // check waits for the end (its details gain the service's last log lines).
@@ -41,15 +39,15 @@ export function gateView(io: Output): GateView {
   let timer: NodeJS.Timeout | undefined;
   let latest: readonly CheckResult[] = [];
   const clear = () => {
-    if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+    if (drawn > 0) stdout.write(`\x1b[${drawn}A\x1b[0J`);
     drawn = 0;
   };
   const draw = () => {
     clear();
     // columns is 0 on some ptys: fall back to a usual width.
-    const width = process.stdout.columns || 100;
+    const width = stdout.columns || 100;
     const lines = latest.map((c) => settledLines(io, c.status === 'failed' ? { ...c, details: [] } : c, width)[0]!);
-    process.stdout.write(lines.join('\n') + '\n');
+    stdout.write(lines.join('\n') + '\n');
     drawn = lines.length;
   };
   return {

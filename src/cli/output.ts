@@ -1,41 +1,60 @@
+// Everything the CLI prints goes through here. Human output goes to stdout; notices and errors to stderr. With
+// --json, stdout carries exactly one document and errors are one JSON document on stderr. Colour only on a TTY,
+// never with --json, off with NO_COLOR, on with FORCE_COLOR. The streams are given (process's, or a test's).
 import { createColors } from 'picocolors';
 import { isKinfraError, type KinfraError } from '../core/errors.js';
+import type { Printer } from '../operations/operation.js';
+import { table } from './render.js';
 
-/**
- * Everything the CLI prints goes through here. Human output goes to stdout;
- * notices and errors to stderr. With --json, stdout carries exactly one document
- * and errors are one JSON document on stderr. Colour only on a TTY, never with
- * --json, off with NO_COLOR, on with FORCE_COLOR.
- */
 export const JSON_SCHEMA_VERSION = 1;
 
-export interface Output {
+/** A stream the CLI writes to: process.stdout, or a test's capture. */
+export interface OutStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** Where a run of the CLI reads and writes. */
+export interface Terminal {
+  stdout: OutStream;
+  stderr: OutStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Output extends Printer {
   json: boolean;
   verbose: boolean;
-  c: ReturnType<typeof createColors>;
-  out(line?: string): void;
-  err(line?: string): void;
+  terminal: Terminal;
   /** Print the command's result: the JSON document, or the human rendering. */
   result<T>(data: T, human: (data: T) => void): void;
   error(e: KinfraError | Error): void;
 }
 
-function colourEnabled(json: boolean): boolean {
+function colourEnabled(json: boolean, t: Terminal): boolean {
   if (json) return false;
-  const env = process.env;
+  const env = t.env;
   if ('NO_COLOR' in env && env.NO_COLOR !== '') return false;
   if ('FORCE_COLOR' in env && env.FORCE_COLOR !== '0') return true;
-  return Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
+  return Boolean(t.stdout.isTTY) && env.TERM !== 'dumb';
 }
 
-export function createOutput(opts: { json: boolean; verbose: boolean }): Output {
-  const c = createColors(colourEnabled(opts.json));
+export function processTerminal(): Terminal {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+export function createOutput(opts: { json: boolean; verbose: boolean }, t: Terminal = processTerminal()): Output {
+  const c = createColors(colourEnabled(opts.json, t));
   const o: Output = {
     json: opts.json,
     verbose: opts.verbose,
+    terminal: t,
+    tty: Boolean(t.stdout.isTTY),
     c,
-    out: (line = '') => void process.stdout.write(line + '\n'),
-    err: (line = '') => void process.stderr.write(line + '\n'),
+    out: (line = '') => void t.stdout.write(line + '\n'),
+    err: (line = '') => void t.stderr.write(line + '\n'),
+    table: (head, rows) => table(head, rows, c.bold),
     result(data, human) {
       if (opts.json) o.out(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ok: true, data }, null, 2));
       else human(data);
@@ -46,7 +65,8 @@ export function createOutput(opts: { json: boolean; verbose: boolean }): Output 
       const message = known ? e.message : `kinfra hit an unexpected error: ${e.message}`;
       const hint = known ? e.hint : 'Run again with --verbose for the stack trace, and report it.';
       if (opts.json) {
-        const error = { code, message, ...(hint ? { hint } : {}), ...(known && e.details ? { details: e.details } : {}) };
+        const details = known && e.details ? { details: e.details } : {};
+        const error = { code, message, ...(hint ? { hint } : {}), ...details };
         o.err(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ok: false, error }, null, 2));
         return;
       }

@@ -1,11 +1,9 @@
+// A borderless table that reads well in a terminal and in a pipe (cli-table3), for the operations' renderings.
 import Table from 'cli-table3';
-import type { SlotPort } from '../core/ports.js';
-import type { Output } from './output.js';
 
-/** A borderless table that reads well in a terminal and in a pipe. */
-export function table(head: string[], rows: (string | number)[][], io: Output): string {
+export function table(head: string[], rows: (string | number)[][], bold: (s: string) => string): string {
   const t = new Table({
-    head: head.map((h) => io.c.bold(h)),
+    head: head.map(bold),
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
       'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
@@ -14,14 +12,4 @@ export function table(head: string[], rows: (string | number)[][], io: Output): 
   });
   for (const r of rows) t.push(r.map(String));
   return t.toString().split('\n').map((l) => l.trimEnd()).join('\n');
-}
-
-export function portsLine(ports: SlotPort[]): string {
-  return ports.map((p) => `${p.name} ${p.port}`).join(', ');
-}
-
-export function cleanedNotice(io: Output, cleaned: string[]): void {
-  if (cleaned.length === 0) return;
-  // Wording as in seed 000 ("Cleaned 1 stale entries"), which scripts grep for.
-  io.out(`Cleaned ${cleaned.length} stale entries (folder gone): ${cleaned.join(', ')}`);
 }

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPLETION_BINDINGS } from '../../src/cli/commands/completion.js';
+import { completionBindings } from '../../src/cli/completion-command.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
@@ -137,7 +137,7 @@ describe('kinfra completion <shell>', () => {
 
   it('every completion binding names a real command', () => {
     const paths = new Set(visibleCommands(buildProgram()).map((c) => c.path.join(' ')));
-    for (const key of Object.keys(COMPLETION_BINDINGS.args ?? {})) expect(paths, key).toContain(key);
+    for (const key of Object.keys(completionBindings().args ?? {})) expect(paths, key).toContain(key);
   });
 
   it('an unknown shell is a usage error: exit 1, nothing on stdout, the shells named', async () => {

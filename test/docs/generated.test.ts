@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
 import { configReferenceMarkdown, kinfraJsonSchema, portsMarkdown } from '../../src/docs/generate.js';
 import { jsonOutputSchema } from '../../src/docs/json-output.js';
+import { commandsMarkdown } from '../../src/docs/commands.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 const read = (p: string) => readFileSync(join(REPO_ROOT, p), 'utf8');
@@ -13,6 +14,7 @@ describe('documents generated from the code are current (run `npm run docs` to r
   it('docs/ports.md', () => expect(read('docs/ports.md')).toBe(portsMarkdown()));
   it('docs/configuration-reference.md', () => expect(read('docs/configuration-reference.md')).toBe(configReferenceMarkdown()));
   it('schema/json-output.schema.json', () => expect(read('schema/json-output.schema.json')).toBe(jsonOutputSchema()));
+  it('docs/commands.md', () => expect(read('docs/commands.md')).toBe(commandsMarkdown()));
   it('docs/exit-codes.md lists every exit code of the code', () => {
     const doc = read('docs/exit-codes.md');
     for (const code of new Set(Object.values(EXIT_CODES))) expect(doc).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));

@@ -30,6 +30,40 @@ export interface RunOpts {
   killAfterMs?: number;
 }
 
+/** Runs in-process are one at a time: each swaps process.env for its own. */
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run the CLI in this process (`runCli` from the source, no build, no child): what app-level tests use. The
+ * environment is the child's would be (scratch HOME, no colour), swapped in for the run; runs are queued, so tests
+ * of concurrency, signals, TTYs or start-up use the spawned binary (`kinfra`) instead.
+ */
+export function kinfraInProcess(args: string[], opts: RunOpts & { cwd: string; home: string }): Promise<CliResult> {
+  const run = async (): Promise<CliResult> => {
+    const { runCli } = await import('../../src/cli/main.js');
+    const { Readable } = await import('node:stream');
+    let stdout = '';
+    let stderr = '';
+    const saved = process.env;
+    process.env = cliEnv(opts.home, opts.env);
+    try {
+      const stdin = Readable.from(opts.input === undefined ? [] : [opts.input]) as NodeJS.ReadableStream & { isTTY?: boolean };
+      const code = await runCli(args, {
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        stdin,
+        env: process.env,
+      }, opts.cwd);
+      return { code, stdout, stderr };
+    } finally {
+      process.env = saved;
+    }
+  };
+  const next = inProcessQueue.then(run, run);
+  inProcessQueue = next.catch(() => undefined);
+  return next;
+}
+
 /** Run the built CLI and wait for it. */
 export function kinfra(args: string[], opts: RunOpts & { cwd: string; home: string }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
@@ -72,7 +106,8 @@ export interface Workspace {
  * A scratch HOME and a git repository with one commit (a compose file and
  * whatever `files` adds), as `<root>/dev/ktrdr2`. Remove it with cleanup().
  */
-export function workspace(files: Record<string, string> = {}): Workspace {
+export function workspace(files: Record<string, string> = {}, how: { inProcess?: boolean } = {}): Workspace {
+  const runner = how.inProcess ? kinfraInProcess : kinfra;
   const root = mkdtempSync(join(tmpdir(), 'kinfra-test-'));
   const home = join(root, 'home');
   const dev = join(root, 'dev');
@@ -93,7 +128,7 @@ export function workspace(files: Record<string, string> = {}): Workspace {
     home,
     dev,
     repo,
-    run: (args, o = {}) => kinfra(args, { ...o, cwd: o.cwd ?? repo, home }),
+    run: (args, o = {}) => runner(args, { ...o, cwd: o.cwd ?? repo, home }),
     git: (args, cwd = repo) => git(cwd, args, home),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };

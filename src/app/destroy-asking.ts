@@ -1,0 +1,46 @@
+// `destroy` with its questions: the confirmation (refused, with what to pass, when nobody can answer) and the
+// question about unlabelled volumes (asked even with --yes; kept when nobody can answer). The surface only asks.
+import { usageError } from '../core/errors.js';
+import type { AppContext } from './context.js';
+import type { DestroyPlan } from './destroy.js';
+import type { Session } from './session.js';
+
+export interface DestroyInput {
+  name?: string | undefined;
+  keepWorktree: boolean;
+  yes: boolean;
+  force: boolean;
+}
+
+function confirmation(session: Session, plan: DestroyPlan): Promise<boolean> {
+  if (!session.interactive) {
+    throw usageError('confirmation-required',
+      `Destroying ${plan.instanceId} needs confirmation, and there is no terminal to ask.`,
+      'Pass --yes to confirm (or --force to also skip the unsaved-work check): ' +
+        `kinfra sandbox destroy ${plan.instanceId} --yes`);
+  }
+  const what = plan.removesFolder
+    ? `remove ${plan.path} and unregister ${plan.instanceId}`
+    : `unregister ${plan.instanceId} (keeping ${plan.path})`;
+  return session.confirm(`This will ${what}. Continue?`);
+}
+
+function unlabelledVolumes(session: Session, volumes: readonly string[]): Promise<boolean> {
+  if (!session.interactive) return Promise.resolve(false);
+  return session.confirm('Remove them too?', [
+    'These volumes of its compose project carry no kinfra owner label (made before kinfra labelled its resources, ' +
+      'or by someone else):',
+    ...volumes.map((v) => `  ${v}`),
+  ]);
+}
+
+export async function destroyAsking(ctx: AppContext, input: DestroyInput, session: Session) {
+  const { destroySandbox } = await import('./destroy.js');
+  return destroySandbox(ctx, {
+    name: input.name,
+    keepWorktree: input.keepWorktree,
+    force: input.force,
+    confirm: (plan) => (input.force || input.yes ? Promise.resolve(true) : confirmation(session, plan)),
+    confirmUnlabelled: (volumes) => unlabelledVolumes(session, volumes),
+  });
+}

@@ -1,0 +1,292 @@
+// The inspection operations: list, status, gate, logs, shell, doctor. They read; doctor's --repair and list's
+// clean-up of entries whose folder is gone are the only changes, and both are said.
+import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js';
+import { operation, type Outcome, type Printer, type ResultOf, type Zod } from './operation.js';
+import { containers, finding, gate, serviceUrl } from './result-parts.js';
+
+const listResult = (z: Zod) => z.strictObject({
+  instances: z.array(z.strictObject({
+    instanceId: z.string(), slot: z.number().int(), apiPort: z.number().int().optional(), path: z.string(),
+    branch: z.string().optional(), isWorktree: z.boolean(), parentRepo: z.string(), createdAt: z.string(),
+    ports: z.record(z.string(), z.number().int()), status: z.string().nullable(), containers: containers(z).nullable(),
+    state: z.string().nullable(),
+  })),
+  cleaned: z.array(z.string()),
+  orphans: z.array(z.strictObject({
+    project: z.string(), containers: z.number().int(), running: z.number().int(), volumes: z.array(z.string()),
+    networks: z.array(z.string()),
+  })),
+  foreign: z.array(z.strictObject({
+    project: z.string(), owner: z.enum(['other-kinfra', 'unlabelled']), path: z.string().nullable(),
+    containers: z.number().int(), running: z.number().int(), volumes: z.array(z.string()), networks: z.array(z.string()),
+  })),
+  engineError: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+});
+
+function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
+  cleanedNotice(p, r.cleaned);
+  if (r.engineError) p.err(`${p.c.yellow('Warning:')} status unknown: ${r.engineError.message} ${r.engineError.hint ?? ''}`.trim());
+  if (r.instances.length === 0) p.out('No sandboxes. Create one with: kinfra sandbox create <name>');
+  else {
+    p.out(p.table(['Instance', 'Slot', 'API Port', 'Status', 'Path'],
+      r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.state ? `${i.state}?` : i.status ?? '?', i.path])));
+  }
+  if (r.orphans.length > 0) {
+    p.out('');
+    p.out(`${p.c.yellow('Warning:')} found orphaned compose projects that no sandbox owns:`);
+    for (const o of r.orphans) {
+      p.out(`  ${o.project}: ${o.containers} container(s) (${o.running} running), ${o.volumes.length} volume(s), ` +
+        `${o.networks.length} network(s)`);
+    }
+    p.out('  They carry this kinfra\'s owner label and may be from deleted sandbox instances; nothing was removed.');
+    p.out('  Re-register one with `kinfra sandbox init` in its folder, or remove it with: docker compose -p <project> down -v');
+  }
+  if (r.foreign.length > 0) {
+    p.out('');
+    p.out('Compose projects of this engine that are not this kinfra\'s (left alone):');
+    for (const f of r.foreign) {
+      const who = f.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)';
+      p.out(`  ${f.project}: ${who}${f.path ? `, ${f.path}` : ''}; ${f.containers} container(s) (${f.running} running), ` +
+        `${f.volumes.length} volume(s), ${f.networks.length} network(s)`);
+    }
+  }
+}
+
+export const list = operation({
+  name: 'list',
+  alias: 'ls',
+  group: 'Inspection:',
+  summary: 'list every registered sandbox',
+  description:
+    'List every registered sandbox on this machine with its slot, API port, status from Docker ' +
+    '(running, stopped, partial x/y; missing when its folder is gone) and folder. Entries whose folder no longer exists are ' +
+    'removed first ("Cleaned N stale entries"). Compose projects carrying this kinfra\'s owner label that no entry ' +
+    'owns are reported as orphans, with their volumes and networks; projects of another kinfra on the same engine ' +
+    '(another user or HOME) are shown as theirs. Nothing is deleted.',
+  examples: ['kinfra sandbox list', 'kinfra sandbox list --json'],
+  inputs: {},
+  result: listResult,
+  effect: 'reads',
+  target: 'none',
+  streams: 'result',
+  async run(ctx) {
+    const { listSandboxes } = await import('../app/list.js');
+    return listSandboxes(ctx);
+  },
+  render: renderList,
+});
+
+const statusResult = (z: Zod) => z.strictObject({
+  instanceId: z.string(), slot: z.number().int(), path: z.string(), registered: z.boolean(), project: z.string(),
+  containers: containers(z), services: z.array(serviceUrl(z).extend({ port: z.number().int() })), absent: z.array(z.string()),
+  workers: z.array(z.strictObject({
+    port: z.number().int(), url: z.string(), service: z.string().nullable(), state: z.string(),
+    registered: z.boolean().nullable(),
+  })),
+  shared: z.strictObject({
+    root: z.string(),
+    dirs: z.array(z.strictObject({
+      name: z.string(), path: z.string(), exists: z.boolean(), files: z.number().int(), bytes: z.number().int(),
+      partial: z.boolean(),
+    })),
+  }).nullable(),
+});
+
+function size(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let n = bytes;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
+  const c = r.containers;
+  const colour = c.state === 'running' ? p.c.green : c.state === 'partial' ? p.c.yellow : p.c.red;
+  p.out(`${p.c.bold('Instance:')} ${r.instanceId} (slot ${r.slot})` +
+    `${r.registered ? '' : p.c.yellow('  not registered: run kinfra sandbox init')}`);
+  p.out(`${p.c.bold('Status:')} ${colour(c.state === 'partial' ? `partial (${c.running}/${c.total})` : c.state)}`);
+  const health = c.withHealthcheck > 0
+    ? `, ${c.healthy}/${c.withHealthcheck} healthy${c.unhealthy ? `, ${c.unhealthy} unhealthy` : ''}` +
+      `${c.starting ? `, ${c.starting} starting` : ''}`
+    : '';
+  p.out(`${p.c.bold('Containers:')} ${c.running}/${c.total} running${health}`);
+  p.out('');
+  p.out(p.c.bold('Services:'));
+  const w = Math.max(0, ...r.services.map((s) => s.label.length)) + 1;
+  for (const s of r.services) p.out(`  ${`${s.label}:`.padEnd(w)} ${s.url}`);
+  if (r.absent.length > 0) p.out(`  (configured but not in this stack: ${r.absent.join(', ')})`);
+  if (r.workers.length > 0) {
+    p.out('');
+    p.out(p.c.bold('Workers:'));
+    for (const wk of r.workers) {
+      const reg = wk.registered === null ? '' : wk.registered ? ', registered' : ', not registered';
+      p.out(`  ${wk.service ?? `port ${wk.port}`}: ${wk.url} (${wk.state}${reg})`);
+    }
+  }
+  if (r.shared) {
+    p.out('');
+    p.out(`${p.c.bold('Shared data:')} ${r.shared.root}`);
+    for (const d of r.shared.dirs) {
+      p.out(d.exists
+        ? `  ${d.name}: ${d.files}${d.partial ? '+' : ''} files, ${size(d.bytes)}`
+        : `  ${d.name}: missing (create it with: kinfra sandbox init-shared, or mkdir -p ${d.path})`);
+    }
+  }
+}
+
+export const status = operation({
+  name: 'status',
+  group: 'Inspection:',
+  summary: 'show what runs in this sandbox, with every URL',
+  description:
+    'Show the sandbox that holds the current folder: slot, containers (running and healthy counted ' +
+    'apart; only containers with a healthcheck can be healthy), every service URL, the workers and ' +
+    'whether the backend has registered them, and the shared data folders.',
+  examples: ['kinfra sandbox status', 'kinfra sandbox status --json'],
+  inputs: {},
+  result: statusResult,
+  effect: 'reads',
+  target: 'current',
+  streams: 'result',
+  async run(ctx) {
+    const { sandboxStatus } = await import('../app/status.js');
+    return sandboxStatus(ctx);
+  },
+  render: renderStatus,
+});
+
+export const gateOperation = operation({
+  name: 'gate',
+  group: 'Inspection:',
+  summary: 'wait for the running sandbox to be ready (the Startability Gate only)',
+  description:
+    'Run only the Startability Gate against the running sandbox, starting nothing. Exit 0 when every ' +
+    'check passes, 2 when one fails before the timeout: scripts and agents can wait for readiness with it.',
+  examples: ['kinfra sandbox gate', 'kinfra sandbox gate --timeout 30 --json'],
+  inputs: { timeout: timeoutInput },
+  result: (z) => upResult(z).extend({ gate: gate(z) }),
+  effect: 'reads',
+  target: 'current',
+  streams: 'progress',
+  async run(ctx, input, session) {
+    const { waitReady } = await import('../app/readiness.js');
+    return waitReady(ctx, session, input);
+  },
+  render: renderUp,
+});
+
+/** A child's exit code as the command's outcome: its own code, or (for logs) compose failing as exit 8. */
+const childCode = (code: number): Outcome => (code === 0 ? 'ok' : { exitCode: code });
+
+export const logs = operation({
+  name: 'logs',
+  group: 'Inspection:',
+  summary: 'show the logs of the sandbox services',
+  description: 'Show the logs of every service of the sandbox, or of one (docker compose logs).',
+  examples: ['kinfra sandbox logs', 'kinfra sandbox logs backend -n 20', 'kinfra sandbox logs -f'],
+  inputs: {
+    service: { in: 'arg', usage: '[service]', type: 'string', required: false, complete: 'services', description: 'service name, e.g. backend or db (default: all)' },
+    follow: { in: 'option', flags: '-f, --follow', type: 'boolean', default: false, description: 'keep following new log lines (Ctrl-C to stop)' },
+    tail: {
+      in: 'option', flags: '-n, --tail <lines>', type: 'int', min: 0, max: 1_000_000, default: 100,
+      description: 'lines to show from the end of each log (default: 100)',
+    },
+  },
+  result: undefined,
+  effect: 'reads',
+  target: 'current',
+  streams: 'terminal',
+  async run(ctx, input): Promise<number> {
+    const { sandboxLogs } = await import('../app/compose-commands.js');
+    return sandboxLogs(ctx, input);
+  },
+  // Ctrl-C while following is the normal way out; any other failure of compose is exit 8.
+  outcome: (code) => (code === 0 || code === 130 ? 'ok' : { exit: 'external' }),
+});
+
+export const shell = operation({
+  name: 'shell',
+  group: 'Inspection:',
+  summary: 'open a shell in a sandbox container',
+  description: 'Open an interactive shell (bash, or sh when the image has no bash) in a service container of the sandbox.',
+  examples: ['kinfra sandbox shell', 'kinfra sandbox shell db'],
+  inputs: {
+    service: { in: 'arg', usage: '[service]', type: 'string', required: false, complete: 'services', description: 'service name (default: backend)' },
+  },
+  result: undefined,
+  effect: 'changes',
+  target: 'current',
+  streams: 'terminal',
+  async run(ctx, input): Promise<number> {
+    const { sandboxShell } = await import('../app/compose-commands.js');
+    return sandboxShell(ctx, input);
+  },
+  outcome: childCode,
+});
+
+const doctorResult = (z: Zod) => z.strictObject({
+  healthy: z.boolean(), problems: z.number().int(), warnings: z.number().int(), findings: z.array(finding(z)),
+  repairs: z.array(z.strictObject({ check: z.string(), message: z.string(), done: z.boolean(), note: z.string() })).optional(),
+});
+
+function renderDoctor(r: ResultOf<typeof doctorResult>, p: Printer): void {
+  const repairs = r.repairs;
+  if (repairs && repairs.length > 0) {
+    p.out(p.c.bold('Repairs:'));
+    for (const x of repairs) p.out(`  ${x.done ? p.c.green('✓') : p.c.yellow('!')} ${x.note}`);
+    p.out('');
+  }
+  const mark = { ok: p.c.green('✓'), warn: p.c.yellow('!'), problem: p.c.red('✗') } as const;
+  for (const f of r.findings) {
+    p.out(`  ${mark[f.status]} ${f.check.padEnd(12)} ${f.message}`);
+    if (f.status !== 'ok' && f.fix) p.out(`  ${' '.repeat(14)} fix: ${f.fix}`);
+  }
+  p.out('');
+  const repairable = r.findings.filter((f) => f.repairable).length;
+  if (r.problems === 0 && r.warnings === 0) p.out(p.c.green('Everything is in order.'));
+  else {
+    const next = repairable > 0 && !repairs
+      ? ` Run \`kinfra sandbox doctor --repair\` to fix ${repairable} of them.`
+      : repairs ? ' Left for you: see the fixes above.' : '';
+    p.out(`${r.problems} problem(s), ${r.warnings} warning(s).${next}`);
+  }
+}
+
+export const doctor = operation({
+  name: 'doctor',
+  group: 'Inspection:',
+  summary: 'check kinfra\'s state on this machine, and repair what is safe to repair',
+  description:
+    'Check everything kinfra relies on and say how to fix each problem: the Docker engine and Compose, ' +
+    'the registry against the disk (entries without folders, sandbox folders without entries, found by ' +
+    'their .env.sandbox or the Engine\'s labels), creates and destroys that were killed midway, pool claims ' +
+    'of missing sandboxes, orphaned compose projects, volumes and networks, sandbox ports held by something ' +
+    'else, shared data folders, .env.sandbox files that disagree with the registry, and the Python tool\'s ' +
+    'registry (imported, changed since, unreadable).\n\n' +
+    'With --repair, fix what can be fixed without losing anything (rebuild an unreadable or lost registry, in one ' +
+    'step, from what is left of it and the sandboxes on disk; finish interrupted creates, release stale claims, ' +
+    'write a lost .env.sandbox again) ' +
+    'and list what is left for you. It never removes a folder with work in it, and never a volume.\n\n' +
+    'Exit 0 when no problem is left, 11 when one is (warnings alone do not fail).',
+  examples: ['kinfra sandbox doctor', 'kinfra sandbox doctor --repair', 'kinfra sandbox doctor --json'],
+  inputs: {
+    repair: { in: 'option', flags: '--repair', type: 'boolean', default: false, description: 'fix what is safe to fix, then check again' },
+  },
+  result: doctorResult,
+  effect: 'changes',
+  target: 'none',
+  streams: 'result',
+  async run(ctx, input) {
+    const { doctorReport } = await import('../app/doctor-report.js');
+    return doctorReport(ctx, input);
+  },
+  outcome: (r) => (r.healthy ? 'ok' : { exit: 'unhealthy' }),
+  render: renderDoctor,
+});
+
+/** This group, in the order help lists it. */
+export const operations = [list, status, gateOperation, logs, shell, doctor] as const;
