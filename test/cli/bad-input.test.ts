@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
@@ -10,7 +10,7 @@ const STACK_TRACE = /\n\s+at .+:\d+:\d+/;
 
 describe('bad names and branches', () => {
   it('gives each odd name a valid slug or a clear error, and creates nothing outside the parent folder', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const cases: [string, string | null][] = [
       ['../../escape', 'ktrdr--escape'],
       ['with spaces  here', 'ktrdr--with-spaces-here'],
@@ -40,7 +40,7 @@ describe('bad names and branches', () => {
   });
 
   it('rejects invalid branch names with a usage error', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (const branch of ['bad..name', '-x', 'a b', 'end.lock', '']) {
       const r = await ws.run(['sandbox', 'create', 'ok', '--json', `--branch=${branch}`]);
       expect(r.code, branch).toBe(1);
@@ -50,7 +50,7 @@ describe('bad names and branches', () => {
   });
 
   it('rejects unknown options and missing arguments with exit 1 and a pointer to --help', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const unknown = await ws.run(['sandbox', 'create', 'x', '--frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe("Error: Unknown option '--frobnicate'.\nHint: Run `kinfra sandbox create --help` for its usage.\n");
@@ -63,7 +63,7 @@ describe('bad names and branches', () => {
   });
 
   it('says unknown commands and options in kinfra\'s Error/Hint form, with commander\'s suggestion as the hint', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const cases: [string[], string, string][] = [
       [['frobnicate'], "Unknown command 'frobnicate'.", 'Run `kinfra --help` for its usage.'],
       [['sandbox', 'lst'], "Unknown command 'lst'.", 'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.'],
@@ -83,7 +83,7 @@ describe('bad names and branches', () => {
   });
 
   it('kinfra or kinfra sandbox without a command prints the help on stdout and exits 0', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (const args of [[], ['sandbox']]) {
       const r = await ws.run(args);
       expect(r.code, args.join(' ')).toBe(0);
@@ -95,7 +95,7 @@ describe('bad names and branches', () => {
 
 describe('input that used to be an internal error (exit 70)', () => {
   it('exec with an empty command is a usage error, in a sandbox or not', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'x']);
     for (const [cwd, word] of [[join(ws.dev, 'ktrdr--x'), ''], [join(ws.dev, 'ktrdr--x'), '  '], [ws.repo, '']] as const) {
       const r = await ws.run(['sandbox', 'exec', '--', word, 'arg'], { cwd });
@@ -110,7 +110,7 @@ describe('input that used to be an internal error (exit 70)', () => {
     ['shared.root', 'shared:\n  env: KB_SHARED\n  root: "/tmp/shared\\nroot"\n  dirs: { data: KB_DATA }\n'],
     ['compose_files.0', 'compose_files: ["docker-compose\\n.yml", docker-compose.yml]\n'],
   ])('a line break in a configured path (%s) is a usage error naming the key; nothing is created', async (key, extra) => {
-    ws = workspace({ 'kinfra.yaml': `prefix: kb\nports:\n  api: { env: KB_API_PORT, base: 38800 }\n${extra}` });
+    ws = appWorkspace({ 'kinfra.yaml': `prefix: kb\nports:\n  api: { env: KB_API_PORT, base: 38800 }\n${extra}` });
     for (const args of [['sandbox', 'init', '--json'], ['sandbox', 'create', 'y', '--json']]) {
       const r = await ws.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnvText } from '../../src/core/env-file.js';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
@@ -11,7 +11,7 @@ const registryOf = (w: Workspace) => JSON.parse(readFileSync(join(w.home, '.ktrd
 
 describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   it('creates ../ktrdr--<slug> as a worktree on the lowest free slot, with .env.sandbox and a registry entry', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['sandbox', 'create', 'Feat Operation Metrics']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -49,7 +49,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('fills slot gaps and prints a stable JSON document', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (const n of ['a', 'b', 'c']) expect((await ws.run(['sandbox', 'create', n])).code).toBe(0);
     expect((await ws.run(['sandbox', 'destroy', 'b', '--yes'])).code).toBe(0);
     const r = await ws.run(['sandbox', 'create', 'd', '--json']);
@@ -70,7 +70,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('checks out an existing branch, or creates it from HEAD of the main checkout', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     ws.git(['branch', 'fix/issue-123']);
     const existing = await ws.run(['sandbox', 'create', 'bugfix', '--branch', 'fix/issue-123']);
     expect(existing.code).toBe(0);
@@ -84,7 +84,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('works from inside a sandbox or a subfolder: sandboxes always go beside the main checkout', async () => {
-    ws = workspace({ 'src/app/main.txt': 'x\n' });
+    ws = appWorkspace({ 'src/app/main.txt': 'x\n' });
     expect((await ws.run(['sandbox', 'create', 'one'], { cwd: join(ws.repo, 'src/app') })).code).toBe(0);
     const r = await ws.run(['sandbox', 'create', 'two'], { cwd: join(ws.dev, 'ktrdr--one') });
     expect(r.code).toBe(0);
@@ -93,7 +93,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('takes the requested slot, and refuses one out of range or taken', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const five = await ws.run(['sandbox', 'create', 'test', '--slot', '5']);
     expect(five.code).toBe(0);
     expect(five.stdout).toContain('(slot 5)');
@@ -111,7 +111,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('refuses a name that exists (a suffix only with --unique) and a folder that exists but is not registered', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     expect((await ws.run(['sandbox', 'create', 'dup'])).code).toBe(0);
     // Same slug, different spelling: two agents using one name must not get two sandboxes they then mix up.
     const again = await ws.run(['sandbox', 'create', 'DUP', '--json']);
@@ -130,7 +130,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('refuses a branch checked out in another worktree, naming it (scenario 7)', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     expect((await ws.run(['sandbox', 'create', 'first', '-b', 'feat/shared'])).code).toBe(0);
     const r = await ws.run(['sandbox', 'create', 'second', '-b', 'feat/shared']);
     expect(r.code).toBe(4);
@@ -142,7 +142,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('lists every instance by slot when all slots are in use (seed 000 slot exhaustion)', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (let i = 1; i <= 10; i++) expect((await ws.run(['sandbox', 'create', `test-${i}`])).code).toBe(0);
     const r = await ws.run(['sandbox', 'create', 'test-11']);
     expect(r.code, r.stderr).toBe(4);
@@ -157,7 +157,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
 
   it('undoes the worktree and the branch when a later step fails: nothing half-created stays', async () => {
     // The fixture tracks a folder named .env.sandbox, so writing the file fails after `git worktree add`.
-    ws = workspace({ '.env.sandbox/keep': 'x\n' });
+    ws = appWorkspace({ '.env.sandbox/keep': 'x\n' });
     const before = ws.git(['branch', '--list']);
     const r = await ws.run(['sandbox', 'create', 'doomed']);
     expect(r.code).not.toBe(0);
@@ -170,7 +170,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('refuses a checkout with no compose file before making anything, naming the files it looked for', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     ws.git(['rm', '-q', 'docker-compose.yml']);
     ws.git(['commit', '-qm', 'no compose file']);
     const r = await ws.run(['sandbox', 'create', 'x']);
@@ -190,14 +190,14 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
   });
 
   it('says clearly when run outside a git repository', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['sandbox', 'create', 'x'], { cwd: ws.home });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('is not inside a git repository');
   });
 
   it('--verbose shows every command it runs (quoted for a shell) on stderr; --json keeps stderr clean', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['sandbox', 'create', 'loud', '--verbose']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`$ git worktree add -b ktrdr--loud ${join(ws.dev, 'ktrdr--loud')} HEAD   # in ${ws.repo}`);

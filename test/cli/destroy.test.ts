@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
 describe('kinfra sandbox destroy', () => {
   it('removes the worktree and the entry, keeps the branch, and frees the slot', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'feat']);
     const path = join(ws.dev, 'ktrdr--feat');
     const r = await ws.run(['sandbox', 'destroy', '--yes'], { cwd: path });
@@ -23,7 +23,7 @@ describe('kinfra sandbox destroy', () => {
   });
 
   it('refuses to lose uncommitted or untracked work without --force, and says what would be lost', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'wip']);
     const path = join(ws.dev, 'ktrdr--wip');
     writeFileSync(join(path, 'notes.txt'), 'unsaved\n');
@@ -42,7 +42,7 @@ describe('kinfra sandbox destroy', () => {
   });
 
   it('keeps the branch, so its commits are not at risk; refuses to drop commits no branch reaches (detached HEAD)', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'commits']);
     const path = join(ws.dev, 'ktrdr--commits');
     writeFileSync(join(path, 'feature.txt'), 'work\n');
@@ -70,7 +70,7 @@ describe('kinfra sandbox destroy', () => {
   });
 
   it('--keep-worktree only unregisters; folders made with init are never removed', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'keep']);
     const path = join(ws.dev, 'ktrdr--keep');
     const r = await ws.run(['sandbox', 'destroy', 'keep', '--keep-worktree', '--yes']);
@@ -88,7 +88,7 @@ describe('kinfra sandbox destroy', () => {
   });
 
   it('never destroys a folder that is not a registered sandbox', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const main = await ws.run(['sandbox', 'destroy', '--force']);
     expect(main.code).toBe(5);
     expect(main.stderr).toContain(`${ws.repo} is not a registered sandbox`);
@@ -101,7 +101,7 @@ describe('kinfra sandbox destroy', () => {
   });
 
   it('asks for confirmation: refuses without a terminal unless --yes, and --json never prompts', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'ask']);
     const r = await ws.run(['sandbox', 'destroy', 'ask']);
     expect(r.code).toBe(1);

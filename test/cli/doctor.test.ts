@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync,
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 import { gatedEngine } from '../helpers/docker.js';
 
 /** Doctor on real git repositories with a scratch HOME; Docker is asked but no container is made. */
@@ -21,7 +21,7 @@ describe('kinfra sandbox doctor', () => {
   const problems = (data: any) => data.findings.filter((f: any) => f.status === 'problem');
 
   it('says everything is in order on a fresh machine, and checks the engine and compose', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     const { code, data } = await doctor();
     expect(problems(data)).toEqual([]);
@@ -33,7 +33,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('rebuilds an unreadable registry from the sandboxes on disk, on the slots their .env.sandbox files name', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     await ws.run(['sandbox', 'create', 'b']);
     await ws.run(['sandbox', 'create', 'c']);
@@ -63,7 +63,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('finishes a create that was killed after recording its intent, keeping the files already there', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     const path = join(ws.dev, 'ktrdr--a');
     // As a create killed between `git worktree add` and writing .env.sandbox leaves it.
@@ -88,7 +88,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('drops a creating entry whose worktree never appeared, and leaves an interrupted destroy as a sandbox again', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'keep']);
     const reg = registry();
     reg.instances['ktrdr--ghost'] = { ...reg.instances['ktrdr--keep'], slot: 2, path: join(ws.dev, 'ktrdr--ghost'), state: 'creating' };
@@ -104,7 +104,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('writes a lost or wrong .env.sandbox again from the registry', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     await ws.run(['sandbox', 'create', 'b']);
     const a = join(ws.dev, 'ktrdr--a');
@@ -124,7 +124,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('names leftovers of killed writes and removes them: a temp file only once it is old, and only under the registry lock', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     const old = new Date(Date.now() - 120_000);
     const temp = `${registryFile()}.3f9a21c7`;
@@ -160,7 +160,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('finds a sandbox folder with no entry beside the checkout and registers it; an entry with no folder is dropped', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     await ws.run(['sandbox', 'create', 'b']);
     const reg = registry();
@@ -179,7 +179,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('releases a pool claim whose sandbox is gone, and re-provisions a pool slot folder that was lost', async () => {
-    ws = workspace(); // the built-in layout declares a pool of 6 slots
+    ws = appWorkspace(); // the built-in layout declares a pool of 6 slots
     expect((await ws.run(['sandbox', 'provision'])).code).toBe(0);
     const reg = registry();
     reg.slots['1'].claimed_by = 'ktrdr--vanished';
@@ -197,7 +197,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('a release killed between its two locked steps leaves the slot marked: no claim takes it, doctor names it, --repair finishes it', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'provision']);
     expect((await ws.run(['sandbox', 'create', 'a', '--profile', 'light'])).code).toBe(0);
     const a = join(ws.dev, 'ktrdr--a');
@@ -233,7 +233,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('never writes a .env.sandbox onto a slot the registry lists twice: the repair refuses and the findings stay', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     await ws.run(['sandbox', 'create', 'b']);
     const b = join(ws.dev, 'ktrdr--b');
@@ -254,7 +254,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('never registers or writes a sandbox onto a pool slot another entry also holds', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'provision']);
     for (const n of ['p1', 'p2', 'p3']) expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
     const x = join(ws.dev, 'x');
@@ -283,7 +283,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('range-checks every slot and port a .env.sandbox names: slot 99 and port 70000 are findings, never registered', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (const n of ['a', 'b', 'c']) await ws.run(['sandbox', 'create', n]);
     const b = join(ws.dev, 'ktrdr--b');
     const c = join(ws.dev, 'ktrdr--c');
@@ -306,7 +306,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('reports an out-of-range port in a registered .env.sandbox (exit 11, not a crash) and writes the file again', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     const a = join(ws.dev, 'ktrdr--a');
     // An entry without its ports (as the Python tool's are): nothing to compare the file's ports with.
@@ -326,7 +326,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('reports a registry.json that is a folder instead of failing itself', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']);
     rmSync(registryFile());
     mkdirSync(registryFile());
@@ -341,7 +341,7 @@ describe('kinfra sandbox doctor', () => {
   });
 
   it('removes a slot folder an interrupted provision left, with the temp file of the write it was killed in', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
     const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
     mkdirSync(dir);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 /**
  * `kinfra sandbox gate` against real local HTTP servers standing in for a
@@ -52,7 +52,7 @@ function serve(port: number, handler: (path: string) => [number, unknown]): Prom
 }
 
 async function sandbox(): Promise<string> {
-  ws = workspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
+  ws = appWorkspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
   const r = await ws.run(['sandbox', 'create', 'g', '-s', '1']);
   expect(r.code, r.stderr).toBe(0);
   const dir = join(ws.dev, 'kgt--g');
@@ -116,7 +116,7 @@ describe('kinfra sandbox gate', () => {
   });
 
   it('says clearly when run outside a sandbox', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     for (const cmd of ['gate', 'up', 'status', 'down']) {
       const r = await ws.run(['sandbox', cmd]);
       expect(r.code, cmd).toBe(5);

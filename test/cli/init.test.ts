@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnvText } from '../../src/core/env-file.js';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 const servers: { close(cb: () => void): void }[] = [];
@@ -32,7 +32,7 @@ function emptyEngine(path: string): Promise<void> {
 
 describe('kinfra sandbox init (seed 001 scenario 2)', () => {
   it('turns an existing clone into a sandbox, and refuses a second time', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const clone = join(ws.dev, 'ktrdr-clone');
     ws.git(['clone', '-q', ws.repo, clone], ws.dev);
     const r = await ws.run(['sandbox', 'init', '--json'], { cwd: clone });
@@ -49,14 +49,14 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
   });
 
   it('honours --slot and --name', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['sandbox', 'init', '-s', '7', '-n', 'Experiment']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Initialised sandbox ktrdr--experiment (slot 7)');
   });
 
   it('refuses a folder that is not a git checkout of a compose project', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const outside = await ws.run(['sandbox', 'init'], { cwd: ws.home });
     expect(outside.code).toBe(1);
     expect(outside.stderr).toContain('is not inside a git repository');
@@ -67,7 +67,7 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
   });
 
   it('re-registers a sandbox on the slot its .env.sandbox names when the registry lost it', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'survivor', '-s', '4']);
     rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
     const path = join(ws.dev, 'ktrdr--survivor');
@@ -82,7 +82,7 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
   });
 
   it('does not hand out a slot an unregistered sandbox of this repository still holds (the rule create follows)', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'survivor']);
     rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
     // A worktree kinfra did not make, initialised while the registry knows nothing of survivor's slot 1.
@@ -102,7 +102,7 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
     ['names no sandbox', '# nothing here\n', 'has no INSTANCE_ID'],
     ['has no usable slot', 'INSTANCE_ID=ktrdr--lost\nSLOT_NUMBER=three\n', 'no valid SLOT_NUMBER'],
   ])('refuses, as already initialised, a folder whose .env.sandbox %s, and leaves the file as it was', async (_label, text, why) => {
-    ws = workspace();
+    ws = appWorkspace();
     const clone = join(ws.dev, 'ktrdr-clone');
     ws.git(['clone', '-q', ws.repo, clone], ws.dev);
     const file = join(clone, '.env.sandbox');
@@ -126,7 +126,7 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
 /** The decisions of issue 12 item 15, as docs/migration.md ("Decisions") records them. */
 describe('init decisions', () => {
   it('(a) refuses a -n NAME whose id exists (exit 12 sandbox-exists), never adds a suffix', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'taken']);
     const clone = join(ws.dev, 'ktrdr-clone');
     ws.git(['clone', '-q', ws.repo, clone], ws.dev);
@@ -140,14 +140,14 @@ describe('init decisions', () => {
   });
 
   it("(b) prefixes -n with the project's prefix, as create does with its name", async () => {
-    ws = workspace({ 'kinfra.yaml': 'prefix: myapp\nports:\n  api: { env: MYAPP_API_PORT, base: 38600 }\n' });
+    ws = appWorkspace({ 'kinfra.yaml': 'prefix: myapp\nports:\n  api: { env: MYAPP_API_PORT, base: 38600 }\n' });
     const r = await ws.run(['sandbox', 'init', '-n', 'foo', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(parseJson(r.stdout).data.instanceId).toBe('myapp--foo');
   });
 
   it('(c) does not probe ports: init succeeds while a slot port is held, and up then refuses (exit 3) naming the holder', async () => {
-    ws = workspace({ 'kinfra.yaml': 'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n' });
+    ws = appWorkspace({ 'kinfra.yaml': 'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n' });
     await holdPort(38701);
     const r = await ws.run(['sandbox', 'init', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorDocument, JSON_OUTPUT, successDocument, type JsonCommand } from '../../src/docs/json-output.js';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 /**
  * Every --json document, checked against its versioned schema
@@ -12,7 +12,7 @@ let ws: Workspace;
 let sandbox: string;
 beforeAll(async () => {
   // A stack that publishes the backend's port (never started here): the gate has a check to fail.
-  ws = workspace({ 'docker-compose.yml': 'services:\n  backend: { image: debian:bookworm-slim, ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"] }\n' });
+  ws = appWorkspace({ 'docker-compose.yml': 'services:\n  backend: { image: debian:bookworm-slim, ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"] }\n' });
   const r = await ws.run(['sandbox', 'create', 'shape', '--json']);
   expect(r.code, r.stderr).toBe(0);
   sandbox = parseJson(r.stdout).data.path;

@@ -1,14 +1,14 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
 describe('kinfra sandbox list', () => {
   it('shows Instance, Slot, API Port, Status and Path for every sandbox, ordered by slot', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'beta', '-s', '3']);
     await ws.run(['sandbox', 'create', 'alpha']);
     const r = await ws.run(['sandbox', 'list']);
@@ -21,7 +21,7 @@ describe('kinfra sandbox list', () => {
   });
 
   it('removes entries whose folder is gone and says "Cleaned N stale entries" (seed 000)', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'stale-test']);
     await ws.run(['sandbox', 'create', 'alive']);
     rmSync(join(ws.dev, 'ktrdr--stale-test'), { recursive: true, force: true });
@@ -37,7 +37,7 @@ describe('kinfra sandbox list', () => {
   });
 
   it('prints a JSON document with a documented shape, and a hint when there is nothing', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const empty = await ws.run(['sandbox', 'list']);
     expect(empty.stdout).toContain('No sandboxes. Create one with: kinfra sandbox create <name>');
     await ws.run(['sandbox', 'create', 'one']);

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, cliEnv, parseJson, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, appWorkspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { mulberry32 } from '../helpers/random.js';
 
 /**
@@ -55,7 +55,7 @@ function kinfraYaml(prefix: string, extra = ''): string {
 /** A workspace with its own prefix (kinfra.yaml), a .gitignore and a few tracked files. */
 function setup(opts: { yamlExtra?: string; files?: Record<string, string> } = {}): Ctx {
   const prefix = `own${Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6)}`;
-  ws = workspace({ 'kinfra.yaml': kinfraYaml(prefix, opts.yamlExtra), '.gitignore': GITIGNORE, ...TRACKED, ...opts.files });
+  ws = appWorkspace({ 'kinfra.yaml': kinfraYaml(prefix, opts.yamlExtra), '.gitignore': GITIGNORE, ...TRACKED, ...opts.files });
   const w = ws;
   const registryFile = join(w.home, '.ktrdr/sandboxes/registry.json');
   return {

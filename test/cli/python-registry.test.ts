@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, REPO_ROOT, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, REPO_ROOT, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 /**
  * Issue 12, item 6: the Python ktrdr's ~/.ktrdr/sandbox/instances.json, in
@@ -40,7 +40,7 @@ const python = async (w: Workspace) => {
 
 describe("the Python ktrdr's registry", () => {
   it('version 2 (instances and pool slots): imported on first use instead of exit 6, with a copy; its later claims stay taken', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const text = fixture(ws, 'instances.v2.json');
     writePython(ws, text);
     for (const d of ['ktrdr--feat-a', 'ktrdr--clone', 'ktrdr-impl-genome-M1']) mkdirSync(join(ws.dev, d));
@@ -84,7 +84,7 @@ describe("the Python ktrdr's registry", () => {
   });
 
   it('version 1: imported once; a sandbox the Python tool adds afterwards keeps its slot free', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     writePython(ws, fixture(ws, 'instances.v1.json'));
     for (const d of ['ktrdr--feat-a', 'ktrdr--clone']) mkdirSync(join(ws.dev, d));
     expect((await ws.run(['sandbox', 'list'])).code).toBe(0);
@@ -106,7 +106,7 @@ describe("the Python ktrdr's registry", () => {
   });
 
   it("a file that appears after kinfra's registry is never imported, and its slots are kept free", async () => {
-    ws = workspace();
+    ws = appWorkspace();
     expect(parseJson((await ws.run(['sandbox', 'create', 'a', '--json'])).stdout).data.slot).toBe(1);
     const doc = JSON.parse(fixture(ws, 'instances.v2.json'));
     doc.instances['ktrdr--feat-a'].slot = 2;
@@ -121,7 +121,7 @@ describe("the Python ktrdr's registry", () => {
   });
 
   it('unreadable before it was imported: every command stops (exit 6) and doctor says why, instead of calling the registry fine', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     writePython(ws, JSON.stringify({ version: 2, instances: { 'ktrdr--x': { path: '/somewhere' } }, slots: {} }));
     const r = await ws.run(['sandbox', 'create', 'a', '--json']);
     expect(r.code).toBe(6);
@@ -137,7 +137,7 @@ describe("the Python ktrdr's registry", () => {
   });
 
   it('unreadable after it was imported: kinfra goes on, and doctor warns that its slots cannot be kept free', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     writePython(ws, fixture(ws, 'instances.v1.json'));
     expect((await ws.run(['sandbox', 'list'])).code).toBe(0);
     writeFileSync(pythonFile(ws), '{"version": 2, "instances": {');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
@@ -25,14 +25,14 @@ function tree(dir: string): string[] {
 
 describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
   it('--minimal creates the empty folders', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['sandbox', 'init-shared', '--minimal']);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(shared(ws)).sort()).toEqual(['data', 'models', 'strategies']);
   });
 
   it('--from copies every folder with progress and reports what it skipped', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const from = source(ws, 20);
     const r = await ws.run(['sandbox', 'init-shared', '--from', from]);
     expect(r.code, r.stderr).toBe(0);
@@ -44,7 +44,7 @@ describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
   });
 
   it('never overwrites differing data without --force, says so, and copies the rest', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const from = source(ws, 3);
     mkdirSync(join(shared(ws), 'models'), { recursive: true });
     writeFileSync(join(shared(ws), 'models/m.bin'), 'my own model');
@@ -64,7 +64,7 @@ describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
   });
 
   it('resumes an interrupted copy: killed midway, run again, everything arrives once and intact', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const from = source(ws, 1500);
     const child = spawn(process.execPath, [CLI, 'sandbox', 'init-shared', '--from', from], { cwd: ws.repo, env: cliEnv(ws.home) });
     await new Promise<void>((resolve) => {
@@ -89,7 +89,7 @@ describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
   });
 
   it('rejects a missing --from, and --from with --minimal', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     expect((await ws.run(['sandbox', 'init-shared', '--from', join(ws.root, 'nope')])).code).toBe(1);
     expect((await ws.run(['sandbox', 'init-shared', '--from', ws.root, '--minimal'])).code).toBe(1);
   });
@@ -97,7 +97,7 @@ describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
 
 describe('kinfra sandbox verify (seed 001 milestone 6)', () => {
   it('passes the example stack and fails a bad file with exit 10 and every fix', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const { REPO_ROOT } = await import('../helpers/cli.js');
     const ok = await ws.run(['sandbox', 'verify', join(REPO_ROOT, 'examples/stack/docker-compose.yml')]);
     expect(ok.code, ok.stderr).toBe(0);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, workspace, type Workspace } from '../helpers/cli.js';
 
 /** Seed 001 milestone 4: which instance am I talking to? */
 const BASE = 39500;
@@ -36,7 +36,7 @@ function backend(port: number): Promise<void> {
 
 describe('kinfra sandbox url', () => {
   it('resolves --url, --port, the .env.sandbox of this folder or a parent, then the default', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG, 'src/deep/x.txt': 'x' });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG, 'src/deep/x.txt': 'x' });
     await ws.run(['sandbox', 'create', 'a']);
     const sandbox = join(ws.dev, 'ktg--a');
     const url = async (args: string[], cwd: string) => parseJson((await ws.run([...args, 'sandbox', 'url', '--json'], { cwd })).stdout).data;
@@ -47,13 +47,13 @@ describe('kinfra sandbox url', () => {
   });
 
   it('reads the file, never the environment', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     const r = await ws.run(['sandbox', 'url'], { env: { TG_API_PORT: '1234', KTRDR_API_PORT: '1234' } });
     expect(r.stdout.trim()).toBe(`http://localhost:${BASE}`);
   });
 
   it("takes http://localhost without a port as http's own port 80 (issue 12 item 15 d)", async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     const r = await ws.run(['--url', 'http://localhost', 'sandbox', 'url', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(parseJson(r.stdout).data).toMatchObject({ url: 'http://localhost', source: 'flag --url' });
@@ -62,7 +62,7 @@ describe('kinfra sandbox url', () => {
   });
 
   it('refuses an empty .env.sandbox with exit 1 naming the API port variable, never falls back to the default (item 15 e)', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     await ws.run(['sandbox', 'create', 'a']);
     const sandbox = join(ws.dev, 'ktg--a');
     writeFileSync(join(sandbox, '.env.sandbox'), '');
@@ -78,7 +78,7 @@ describe('kinfra sandbox url', () => {
   });
 
   it('rejects a bad --port with exit 1', async () => {
-    ws = workspace();
+    ws = appWorkspace();
     const r = await ws.run(['-p', 'eighty', 'sandbox', 'url']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--port must be a port number from 1 to 65535');
@@ -87,7 +87,7 @@ describe('kinfra sandbox url', () => {
 
 describe('kinfra api', () => {
   it('sends one request to the sandbox backend, adding /api/v1, and prints the response', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     await ws.run(['sandbox', 'create', 'a']);
     await backend(BASE + 1);
     const r = await ws.run(['api', 'get', 'operations'], { cwd: join(ws.dev, 'ktg--a') });
@@ -99,7 +99,7 @@ describe('kinfra api', () => {
   });
 
   it('keeps the API path a --url already has, and puts the request path below it (issue 12 item 12)', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     await backend(BASE + 5);
     const get = async (url: string, path: string) => {
       const r = await ws.run(['--url', url, 'api', 'get', path]);
@@ -116,7 +116,7 @@ describe('kinfra api', () => {
   });
 
   it('exits 9 on a non-2xx answer or an unreachable backend, and 1 on bad input', async () => {
-    ws = workspace({ 'kinfra.yaml': CONFIG });
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
     await backend(BASE + 7);
     const missing = await ws.run(['-p', String(BASE + 7), 'api', 'get', 'missing']);
     expect(missing.code).toBe(9);
@@ -133,6 +133,7 @@ describe('kinfra api', () => {
 
 describe('kinfra sandbox exec', () => {
   it("runs a command with the sandbox's variables and API URL in that child only", async () => {
+    // The child writes to the process's own terminal: only the spawned binary shows it.
     ws = workspace({ 'kinfra.yaml': CONFIG });
     await ws.run(['sandbox', 'create', 'a']);
     const r = await ws.run(['sandbox', 'exec', '--', 'node', '-e',

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
 
 /**
  * What status, up and the gate say must be true of the stack that runs (issue 12, "the truth about what runs").
@@ -55,7 +55,7 @@ function serve(port: number, handler: (path: string) => [number, unknown]): Prom
 }
 
 async function sandbox(opts: { up?: boolean } = {}): Promise<string> {
-  ws = workspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
+  ws = appWorkspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
   const r = await ws.run(['sandbox', 'create', 't', '-s', '1']);
   expect(r.code, r.stderr).toBe(0);
   const dir = join(ws.dev, 'ktr--t');

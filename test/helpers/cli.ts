@@ -137,3 +137,8 @@ export function workspace(files: Record<string, string> = {}, how: { inProcess?:
 export function parseJson<T = any>(text: string): T {
   return JSON.parse(text) as T;
 }
+
+/** A workspace whose `run` calls the CLI in this process (kinfraInProcess): for app-level tests. */
+export function appWorkspace(files: Record<string, string> = {}): Workspace {
+  return workspace(files, { inProcess: true });
+}
