@@ -13,19 +13,18 @@ import {
 } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { conflictError } from '../core/errors.js';
-import { portsForSlot } from '../core/ports.js';
-import { slotProject } from '../core/pool.js';
+import {
+  chooseLease, claimLease, leaseEntryFields, leasePorts, leaseProfile, releaseLease, resetsOnClaim,
+} from '../core/slot-lease.js';
 import { findComposeFile } from './current.js';
-import { recordClaim, resetSlot } from './pool.js';
-import { pickPoolSlot, poolPorts } from './pool-claim.js';
-import { allocateSlot, checkRequestedSlot } from '../core/registry/slots.js';
+import { finishLease, takeLease, type TakenLease } from './slot-lease.js';
 import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { reservedSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { reservedSlots, type SandboxSummary } from './instance.js';
 import { removeStaleEntries } from './stale.js';
-import type { InstanceEntry, SlotEntry } from '../core/registry/model.js';
+import type { InstanceEntry } from '../core/registry/model.js';
 
 export interface CreateRequest {
   name: string;
@@ -55,7 +54,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   await assertNameFreeOnEngine(wanted, join(dirname(root), wanted), owner, `create ${wanted}`);
 
   let made: { path: string; createdBranch: string | undefined } | undefined;
-  let claimed: { summary: SandboxSummary; slot: SlotEntry | undefined };
+  let claimed: { summary: SandboxSummary; taken: TakenLease };
   try {
     claimed = await ctx.registry.update(async (registry, save) => {
       const worktrees = await listWorktrees(root);
@@ -68,17 +67,15 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
       }
       const reserved = await reservedSlots(ctx, worktrees, registry);
-      const plan = { maxSlot: config.maxSlot, ports: config.ports };
-      const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile, reserved);
-      const slot = poolSlot ? poolSlot.slot_id
-        : req.slot !== undefined ? checkRequestedSlot(registry, plan, req.slot, reserved) : allocateSlot(registry, plan, reserved);
+      const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile }, reserved);
+      const slot = lease.slot;
 
       // Without -b, like `git worktree add <path>`: a branch named after the folder.
       const mode = await branchMode(root, req.branch ?? basename(path), worktrees);
       const branch = mode.branch;
       const createdBranch = mode.kind === 'new' ? branch : undefined;
       const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
+      const ports = leasePorts(config, lease);
       const entry: InstanceEntry = {
         slot,
         path,
@@ -87,28 +84,27 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         parent_repo: root,
         branch,
         created_worktree: true,
-        ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
-        ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
+        ...leaseEntryFields(config, lease),
       };
       // The intent first: killed after this, the entry says a create was under way (doctor --repair finishes it).
       registry.instances[instanceId] = { ...entry, state: 'creating' };
-      if (poolSlot) Object.assign(poolSlot, { claimed_by: instanceId, claimed_at: createdAt });
+      claimLease(registry, lease, instanceId, createdAt);
       await save();
       try {
         await addWorktree(root, path, mode);
         made = { path, createdBranch };
-        const envFile = poolSlot
-          ? await recordClaim(ctx, config, registry, poolSlot, instanceId, path, createdAt, true, owner)
-          : await writeSandboxEnv(config, path, instanceId, slot, ctx.paths.home, createdAt, true, owner);
+        const holder = { instanceId, path, createdAt, createdWorktree: true, owner };
+        const taken = await takeLease(ctx, config, registry, lease, holder);
         // A pool claim stays "creating" until its slot is reset, outside the lock (it talks to Docker).
-        registry.instances[instanceId] = poolSlot ? { ...entry, state: 'creating' } : entry;
-        return {
-          summary: { instanceId, slot, path, branch, ports, profile: poolSlot?.profile, envFile, configSource: config.source, cleaned },
-          slot: poolSlot ? { ...poolSlot } : undefined,
-        };
+        registry.instances[instanceId] = resetsOnClaim(lease) ? { ...entry, state: 'creating' } : entry;
+        const { envFile } = taken;
+        const profile = leaseProfile(lease);
+        const configSource = config.source;
+        const summary = { instanceId, slot, path, branch, ports, profile, envFile, configSource, cleaned };
+        return { summary, taken };
       } catch (e) {
         delete registry.instances[instanceId];
-        if (poolSlot) Object.assign(poolSlot, { claimed_by: null, claimed_at: null });
+        releaseLease(registry, lease, instanceId);
         await save().catch(() => undefined);
         throw e;
       }
@@ -117,33 +113,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
     if (made) await undoWorktree(root, made.path, made.createdBranch);
     throw e;
   }
-  if (claimed.slot) await finishPoolClaim(ctx, config.prefix, claimed.summary, claimed.slot, () => undoWorktree(root, made!.path, made!.createdBranch));
+  const undo = () => undoWorktree(root, made!.path, made!.createdBranch);
+  await finishLease(ctx, config.prefix, claimed.summary, claimed.taken, undo);
   return claimed.summary;
-}
-
-/**
- * Reset a freshly claimed pool slot (a reused slot must not inherit the previous database) with the registry lock
- * released, so a slow engine never blocks every other kinfra command; then the claim is complete. If the reset
- * fails, the claim is undone.
- */
-export async function finishPoolClaim(
-  ctx: AppContext, prefix: string, s: SandboxSummary, slot: SlotEntry, undo: () => Promise<void>,
-): Promise<void> {
-  try {
-    await resetSlot(ctx, prefix, slot);
-  } catch (e) {
-    await ctx.registry.update((r) => {
-      if (r.instances[s.instanceId]?.path === s.path) delete r.instances[s.instanceId];
-      const cur = r.slots[String(slot.slot_id)];
-      if (cur?.claimed_by === s.instanceId) Object.assign(cur, { claimed_by: null, claimed_at: null });
-    }).catch(() => undefined);
-    await undo().catch(() => undefined);
-    throw e;
-  }
-  await ctx.registry.update((r) => {
-    const e = r.instances[s.instanceId];
-    if (e?.path === s.path && e.state === 'creating') delete e.state;
-  });
 }
 
 async function branchMode(root: string, branch: string, worktrees: { path: string; branch: string | undefined }[]): Promise<BranchMode> {

@@ -7,6 +7,7 @@ import { listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '..
 import { openFindings, type Finding, type Repair } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
 import { poolPlan, releaseMark } from '../core/pool.js';
+import { entryLease, leaseHeldBy, leaseTakenBy } from '../core/slot-lease.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { releaseClaimsOf, slotConflict } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, OWNER_KEY } from '../core/sandbox-env.js';
@@ -14,8 +15,8 @@ import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
-import { writeSandboxEnv } from './instance.js';
-import { claimSlotFor, completeRelease, provisionPool, writeClaimEnv } from './pool.js';
+import { completeRelease, provisionPool } from './pool.js';
+import { resetLease, takeLease, writeLeaseEnv } from './slot-lease.js';
 import { processRuns } from '../adapters/processes.js';
 import { withFileLock } from '../adapters/file-store.js';
 import { diagnoseAll, TEMP_SAFE_AGE_MS } from './doctor.js';
@@ -191,16 +192,16 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
     }
     await restoreMissingFiles(e.path);
     const config = await loadConfig(e.parent_repo);
-    if (e.pool_slot !== undefined) {
-      const s = reg.slots[String(e.pool_slot)];
-      // A slot being released is not claimed again here: the release unregisters this entry when it finishes.
-      if (!s || (s.claimed_by && s.claimed_by !== id) || releaseMark(s)) {
-        return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${!s ? 'gone' : s.claimed_by && s.claimed_by !== id ? `claimed by ${s.claimed_by}` : 'being released'}; run kinfra sandbox destroy ${id}` };
-      }
-      await claimSlotFor(ctx, config, reg, s, id, e.path, e.created_at, true, await ownerIdOrNone(ctx));
-    } else {
-      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, true, await ownerIdOrNone(ctx));
+    const lease = entryLease(reg, config, e);
+    // A slot being released is not claimed again here: the release unregisters this entry when it finishes.
+    const busy = lease ? leaseTakenBy(reg, lease, id) : 'gone';
+    if (!lease || busy) {
+      return { done: false, note: `pool slot ${e.pool_slot} of ${id} is ${busy}; run kinfra sandbox destroy ${id}` };
     }
+    await resetLease(ctx, config.prefix, reg, lease);
+    const owner = await ownerIdOrNone(ctx);
+    const holder = { instanceId: id, path: e.path, createdAt: e.created_at, createdWorktree: true, owner };
+    await takeLease(ctx, config, reg, lease, holder);
     delete e.state;
     return { done: true, note: `finished creating ${id} in ${e.path}` };
   });
@@ -304,14 +305,15 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
     if (clash) {
       return { done: false, note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder` };
     }
-    const createdWorktree = e.created_worktree ?? false;
-    if (e.pool_slot !== undefined) {
-      const s = reg.slots[String(e.pool_slot)];
-      if (s?.claimed_by !== id) return { done: false, note: `${id} no longer holds pool slot ${e.pool_slot}; run kinfra sandbox destroy ${id} --keep-worktree` };
-      await writeClaimEnv(ctx, config, s, id, e.path, e.created_at, createdWorktree, await ownerIdOrNone(ctx));
-    } else {
-      await writeSandboxEnv(config, e.path, id, e.slot, ctx.paths.home, e.created_at, createdWorktree, await ownerIdOrNone(ctx));
+    const lease = entryLease(reg, config, e);
+    if (!lease || !leaseHeldBy(reg, lease, id)) {
+      const note = `${id} no longer holds pool slot ${e.pool_slot}; run kinfra sandbox destroy ${id} --keep-worktree`;
+      return { done: false, note };
     }
+    const createdWorktree = e.created_worktree ?? false;
+    const owner = await ownerIdOrNone(ctx);
+    const holder = { instanceId: id, path: e.path, createdAt: e.created_at, createdWorktree, owner };
+    await writeLeaseEnv(ctx, config, lease, holder);
     return { done: true, note: `wrote ${join(e.path, '.env.sandbox')} again from the registry` };
   });
 }

@@ -14,7 +14,7 @@ import { emptyRegistry, parseRegistryText, type Registry } from '../core/registr
 import { pythonHeldSlots } from '../core/registry/python.js';
 import { releaseMark } from '../core/pool.js';
 import { processRuns } from '../adapters/processes.js';
-import { ENV_FILE_NAME, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
+import { ENV_FILE_NAME, envPoolSlot, identityFromEnv, type EnvLayout } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
 import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
@@ -220,11 +220,10 @@ export async function findUnregistered(reg: Registry | undefined, repos: string[
     if (!env?.INSTANCE_ID) return;
     // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
     const id = identityFromEnv(env, await loadConfig(path).catch(() => undefined));
-    const pool = env.KINFRA_POOL_SLOT;
     const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '') ? Number(env.SLOT_NUMBER ?? env.SLOT_ID) : undefined;
     found.set(path, typeof id === 'string'
       ? { path, instanceId: env.INSTANCE_ID, slot, poolSlot: undefined, foundBy, unusable: id }
-      : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: pool && /^\d+$/.test(pool) ? Number(pool) : undefined, foundBy });
+      : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: envPoolSlot(env), foundBy });
   };
   for (const repo of repos) {
     for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');

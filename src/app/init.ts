@@ -6,19 +6,15 @@ import { readEnvFile } from '../adapters/env-store.js';
 import { CONFIG_FILE_NAME } from '../core/config/config.js';
 import { conflictError, isKinfraError, usageError } from '../core/errors.js';
 import type { EnvMap } from '../core/env-file.js';
-import { portsForSlot } from '../core/ports.js';
-import { allocateSlot, checkRequestedSlot, slotUnavailableReason } from '../core/registry/slots.js';
+import { chooseLease, leaseEntryFields, leasePorts, leaseProfile } from '../core/slot-lease.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
 import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { reservedSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
-import { recordClaim } from './pool.js';
-import { finishPoolClaim } from './create.js';
+import { reservedSlots, type SandboxSummary } from './instance.js';
 import { rm } from 'node:fs/promises';
-import { pickPoolSlot, poolPorts } from './pool-claim.js';
-import { slotProject } from '../core/pool.js';
+import { finishLease, takeLease } from './slot-lease.js';
 import { removeStaleEntries } from './stale.js';
 
 export interface InitRequest {
@@ -68,19 +64,13 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
     // Slots other unregistered sandboxes of this repository, or the Python tool, still hold: the rule create follows
     // (this folder's own file, and its own Python entry, are the ones being adopted).
     const reserved = await reservedSlots(ctx, worktrees.filter((w) => w.path !== top), registry, top);
-    const plan = { maxSlot: config.maxSlot, ports: config.ports };
-    const poolSlot = pickPoolSlot(registry, config, req.slot, req.profile, reserved);
-    let slot: number;
-    if (poolSlot) slot = poolSlot.slot_id;
-    else if (req.slot !== undefined) slot = checkRequestedSlot(registry, plan, req.slot, reserved);
-    else if (adopt && adopt.slot >= 1 && adopt.slot <= config.maxSlot && !slotUnavailableReason(registry, plan, adopt.slot, reserved)) slot = adopt.slot;
-    else slot = allocateSlot(registry, plan, reserved);
+    // The slot its .env.sandbox names is kept while free: re-registered after a registry loss, it keeps its ports.
+    const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile, keep: adopt?.slot }, reserved);
+    const slot = lease.slot;
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const envFile = poolSlot
-      ? await recordClaim(ctx, config, registry, poolSlot, instanceId, top, createdAt)
-      : await writeSandboxEnv(config, top, instanceId, slot, ctx.paths.home, createdAt);
-    const ports = poolSlot ? poolPorts(config, poolSlot) : portsForSlot(config.ports, slot);
+    const taken = await takeLease(ctx, config, registry, lease, { instanceId, path: top, createdAt });
+    const ports = leasePorts(config, lease);
     registry.instances[instanceId] = {
       slot,
       path: top,
@@ -90,8 +80,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       ...(branch ? { branch } : {}),
       // A worktree `create` made (its .env.sandbox says so), re-registered after a registry loss: destroy may still remove it.
       created_worktree: adopt !== undefined && top !== mainPath && existing?.[CREATED_WORKTREE_KEY] === 'true',
-      ports: Object.fromEntries(ports.map((p) => [p.name, p.port])),
-      ...(poolSlot ? { pool_slot: slot, compose_project: slotProject(config.prefix, slot) } : {}),
+      ...leaseEntryFields(config, lease),
     };
     return {
       instanceId,
@@ -99,17 +88,17 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       path: top,
       branch,
       ports,
-      profile: poolSlot?.profile,
-      envFile,
+      profile: leaseProfile(lease),
+      envFile: taken.envFile,
       configSource: config.source,
       cleaned,
       adopted: adopt !== undefined,
-      claimed: poolSlot ? { ...poolSlot } : undefined,
+      taken,
     };
   });
-  const { claimed, ...summary } = done;
-  // The slot's reset talks to Docker: outside the lock. If it fails, the folder is not a sandbox after all.
-  if (claimed) await finishPoolClaim(ctx, config.prefix, summary, claimed, () => rm(summary.envFile, { force: true }));
+  const { taken, ...summary } = done;
+  // A pool slot's reset talks to Docker: outside the lock. If it fails, the folder is not a sandbox after all.
+  await finishLease(ctx, config.prefix, summary, taken, () => rm(summary.envFile, { force: true }));
   return summary;
 }
 

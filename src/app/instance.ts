@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { expandHome } from '../adapters/paths.js';
-import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
-import type { Config } from '../core/config/config.js';
-import { identityFromEnv, sandboxEnvLines } from '../core/sandbox-env.js';
+import { readEnvFile } from '../adapters/env-store.js';
+import { identityFromEnv } from '../core/sandbox-env.js';
 import type { SlotPort } from '../core/ports.js';
 import type { Registry } from '../core/registry/model.js';
 import { pythonHeldSlots, pythonHolder } from '../core/registry/python.js';
@@ -22,14 +20,6 @@ export interface SandboxSummary {
   envFile: string;
   configSource: string;
   cleaned: string[];
-}
-
-/** Write .env.sandbox for `instanceId` on `slot` in `dir`. */
-export async function writeSandboxEnv(
-  config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string, createdWorktree = false, owner?: string,
-) {
-  const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
-  return writeEnvFile(dir, sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot, createdWorktree, owner }));
 }
 
 /**

@@ -7,21 +7,23 @@ import { listContainers } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { mainRoot } from '../adapters/git.js';
-import { expandHome } from '../adapters/paths.js';
 import type { Config } from '../core/config/config.js';
-import { formatEnvText, type EnvLine } from '../core/env-file.js';
+import { formatEnvText } from '../core/env-file.js';
 import { conflictError, notFoundError, usageError } from '../core/errors.js';
-import { poolPlan, poolSlotPorts, releaseMark, sameRelease, setReleaseMark, slotProject, type PoolSlot, type SlotRelease } from '../core/pool.js';
+import { poolPlan, releaseMark, sameRelease, setReleaseMark, slotProjectOf, type SlotRelease } from '../core/pool.js';
 import { processRuns } from '../adapters/processes.js';
 import { renderPoolCompose } from '../core/pool-template.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
-import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, OWNER_KEY, SANDBOX_VERSION } from '../core/sandbox-env.js';
-import { ownerId } from '../adapters/owner-id.js';
-import { forgetAdopted, projectInventory, removeOwned } from './ownership.js';
+import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import {
+  adHocHolder, leaseEnvLines, leasePortMap, leasePorts, planLease, poolComposeFile, unclaimedSlotEntry, type PoolLease,
+} from '../core/slot-lease.js';
+import { forgetAdopted } from './ownership.js';
 import type { AppContext } from './context.js';
 import { ownsContainer, projectState, stateLabel } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
 import type { ContainerInfo } from '../adapters/engine.js';
+import { resetSlot, sharedRoot } from './slot-lease.js';
 
 const slotState = (cs: ContainerInfo[], owner: string, project: string, dir: string) =>
   projectState(cs, project, (c) => ownsContainer(c, owner, project, dir));
@@ -45,29 +47,8 @@ async function templateText(config: Config, root: string): Promise<{ text: strin
   return { text, source: path };
 }
 
-function slotEnvLines(config: Config, s: PoolSlot, home: string, extra: Record<string, string>): EnvLine[] {
-  const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
-  const lines: EnvLine[] = [
-    { comment: 'Written by kinfra (pool slot). Do not edit.' },
-    { comment: '' },
-    { key: 'SLOT_ID', value: String(s.slot) },
-    { key: 'SLOT_NUMBER', value: String(s.slot) },
-    { key: 'SLOT_PROFILE', value: s.profile },
-    { key: 'COMPOSE_PROJECT_NAME', value: slotProject(config.prefix, s.slot) },
-    ...Object.entries(extra).map(([key, value]) => ({ key, value })),
-    { comment: '' },
-    ...poolSlotPorts(config, s).map((p) => ({ key: p.env, value: String(p.port) })),
-  ];
-  if (config.shared && sharedRoot) {
-    lines.push({ comment: '' }, { key: config.shared.env, value: sharedRoot });
-    for (const d of config.shared.dirs) lines.push({ key: d.env, value: `${sharedRoot}/${d.name}` });
-  }
-  lines.push({ key: 'SANDBOX_VERSION', value: SANDBOX_VERSION });
-  return lines;
-}
-
-function renderSlot(config: Config, s: PoolSlot, template: { text: string; source: string }): string {
-  const workerPorts = poolSlotPorts(config, s).filter((p) => p.name.startsWith('worker_')).map((p, k) => {
+function renderSlot(config: Config, s: PoolLease, template: { text: string; source: string }): string {
+  const workerPorts = leasePorts(config, s).filter((p) => p.name.startsWith('worker_')).map((p, k) => {
     const first = config.ports.find((x) => x.worker === 1)!;
     return `\${${p.env}:-${(first.main ?? first.base) + k}}`;
   });
@@ -90,31 +71,37 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
   const plan = poolPlan(config);
   if (plan.length === 0) throw usageError('no-pool', `The layout of ${config.source} declares no pool slots.`, 'Add pool.slots to kinfra.yaml.');
   const template = await templateText(config, root);
-  const portsOf = (s: PoolSlot) => Object.fromEntries(poolSlotPorts(config, s).map((p) => [p.name, p.port]));
+  const leases = plan.map((s) => planLease(s, slotDir(ctx, s.slot)));
+  const portsOf = (s: PoolLease) => leasePortMap(config, s);
+  const blocked = (registry: Registry, s: PoolLease): ProvisionLine | undefined => {
+    const adHoc = adHocHolder(registry, s.slot);
+    if (adHoc === undefined) return undefined;
+    const reason = `slot ${s.slot} is used by the sandbox ${adHoc}`;
+    return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason };
+  };
 
   if (opts.dryRun) {
     const registry = await ctx.registry.peek();
-    const slots = plan.map((s): ProvisionLine => {
-      const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
-      if (adHoc) return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` };
-      return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: registry.slots[String(s.slot)] && existsSync(slotDir(ctx, s.slot)) ? 'exists' : 'would-create' };
+    const slots = leases.map((s): ProvisionLine => {
+      const action = registry.slots[String(s.slot)] && existsSync(s.folder) ? 'exists' : 'would-create';
+      return blocked(registry, s) ?? { slot: s.slot, profile: s.profile, ports: portsOf(s), action };
     });
     return { slots, created: 0, skipped: slots.filter((s) => s.action === 'exists').length };
   }
 
   return ctx.registry.update(async (registry) => {
     const slots: ProvisionLine[] = [];
-    for (const s of plan) {
-      const dir = slotDir(ctx, s.slot);
+    for (const s of leases) {
+      const dir = s.folder;
       const existing = registry.slots[String(s.slot)];
-      const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
-      if (adHoc) {
-        slots.push({ slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` });
+      const block = blocked(registry, s);
+      if (block) {
+        slots.push(block);
         continue;
       }
       const compose = renderSlot(config, s, template);
-      const envLines = slotEnvLines(config, s, ctx.paths.home, {});
-      const composeFile = join(dir, 'docker-compose.yml');
+      const envLines = leaseEnvLines(config, s, sharedRoot(ctx, config));
+      const composeFile = poolComposeFile(s);
       const envFile = join(dir, ENV_FILE_NAME);
       const current = existing && existsSync(dir);
       // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
@@ -133,14 +120,9 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       }
       registry.slots[String(s.slot)] = {
         ...(existing ?? {}),
-        slot_id: s.slot,
-        profile: s.profile,
-        workers: s.workers,
-        ports: portsOf(s),
-        infrastructure_path: dir,
+        ...unclaimedSlotEntry(config, s),
         claimed_by: existing?.claimed_by ?? null,
         claimed_at: existing?.claimed_at ?? null,
-        compose_project: slotProject(config.prefix, s.slot),
       };
       slots.push({ slot: s.slot, profile: s.profile, ports: portsOf(s), action: !current ? 'created' : changed ? 'refreshed' : 'exists' });
     }
@@ -192,29 +174,11 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
       apiPort: s.ports.api ?? null,
       claimedBy: s.claimed_by,
       claimedAt: s.claimed_at,
-      status: containers ? stateLabel(slotState(containers, owner, s.compose_project ?? slotProject(prefix, s.slot_id), s.infrastructure_path)) : null,
+      status: containers
+        ? stateLabel(slotState(containers, owner, slotProjectOf(prefix, s), s.infrastructure_path)) : null,
       path: s.infrastructure_path,
     })),
   };
-}
-
-/**
- * Remove a slot's containers and volumes, so the next claim starts clean: only those this registry owns. Volumes
- * of the slot's project that carry no owner label (made before kinfra labelled its resources, or another kinfra's
- * pool of the same name) are never removed on a guess: the claim stops and says what to do.
- */
-export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): Promise<void> {
-  const stamp = { owner: await ownerId(ctx.paths.ownerId), sandbox: s.compose_project ?? slotProject(prefix, s.slot_id), path: s.infrastructure_path };
-  const registry = await ctx.registry.peek();
-  const inv = await projectInventory(stamp, registry);
-  const unproven = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
-  if (unproven.length > 0) {
-    throw conflictError('unlabelled-slot-volumes',
-      `Pool slot ${s.slot_id} has volumes that carry no kinfra owner label, so kinfra cannot prove they are yours: ${unproven.join(', ')}.`,
-      `If they are yours (a pool made before kinfra labelled its resources), remove them with: docker volume rm ${unproven.join(' ')}; ` +
-        'then run the command again.', { volumes: unproven });
-  }
-  await removeOwned(inv);
 }
 
 /**
@@ -259,7 +223,7 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
     const cur = r.slots[String(slot)];
     // Finished meanwhile by doctor --repair (it took this process for dead): nothing left to do.
     if (!cur || !sameRelease(releaseMark(cur), mark)) return;
-    await completeRelease(r, cur, cur.compose_project ?? slotProject(prefix, slot));
+    await completeRelease(r, cur, slotProjectOf(prefix, cur));
   });
   return { slot, releasedFrom: mark.from };
 }
@@ -289,48 +253,4 @@ export async function completeRelease(r: Registry, s: SlotEntry, resetProject: s
   s.claimed_at = null;
   if (resetProject !== undefined) forgetAdopted(r, resetProject);
   return from;
-}
-
-/**
- * Inside the registry lock of create/init: claim a pool slot for a worktree.
- * Its volumes are reset first (a reused slot must not inherit the previous
- * database), and the worktree's .env.sandbox points at the slot's compose file.
- */
-export async function claimSlotFor(
-  ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
-  createdWorktree = false, owner?: string,
-): Promise<string> {
-  await resetSlot(ctx, config.prefix, s);
-  return recordClaim(ctx, config, registry, s, instanceId, worktree, createdAt, createdWorktree, owner);
-}
-
-/** The claim itself, under the registry lock: the slot names the worktree, and the worktree's .env.sandbox the slot. */
-export async function recordClaim(
-  ctx: AppContext, config: Config, registry: Registry, s: SlotEntry, instanceId: string, worktree: string, createdAt: string,
-  createdWorktree = false, owner?: string,
-): Promise<string> {
-  forgetAdopted(registry, s.compose_project ?? slotProject(config.prefix, s.slot_id));
-  const envFile = await writeClaimEnv(ctx, config, s, instanceId, worktree, createdAt, createdWorktree, owner);
-  s.claimed_by = instanceId;
-  s.claimed_at = createdAt;
-  registry.slots[String(s.slot_id)] = s;
-  return envFile;
-}
-
-/** The .env.sandbox of a worktree that holds pool slot `s` (also how doctor --repair restores a lost one). */
-export async function writeClaimEnv(
-  ctx: AppContext, config: Config, s: SlotEntry, instanceId: string, worktree: string, createdAt: string, createdWorktree: boolean,
-  owner?: string,
-): Promise<string> {
-  const plan = poolPlan(config).find((p) => p.slot === s.slot_id) ?? { slot: s.slot_id, profile: s.profile, workers: s.workers, totalWorkers: Object.values(s.workers).reduce((a, b) => a + b, 0) };
-  const lines = slotEnvLines(config, { ...plan, profile: s.profile, workers: s.workers }, ctx.paths.home, {
-    INSTANCE_ID: instanceId,
-    KINFRA_POOL_SLOT: String(s.slot_id),
-    KINFRA_COMPOSE_FILE: join(s.infrastructure_path, 'docker-compose.yml'),
-    KINFRA_CODE_DIR: worktree,
-    CREATED_AT: createdAt,
-    ...(createdWorktree ? { [CREATED_WORKTREE_KEY]: 'true' } : {}),
-    ...(createdWorktree && owner ? { [OWNER_KEY]: owner } : {}),
-  });
-  return writeEnvFile(worktree, lines);
 }

@@ -1,20 +1,21 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { listContainers } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { currentBranch, listWorktrees, mainRoot } from '../adapters/git.js';
 import type { Config } from '../core/config/config.js';
 import type { EnvMap } from '../core/env-file.js';
-import { poolPlan, releaseMark, poolSlotPorts, slotProject } from '../core/pool.js';
-import { portsForSlot } from '../core/ports.js';
+import { poolPlan, releaseMark } from '../core/pool.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { slotUnavailableReason } from '../core/registry/slots.js';
-import { CREATED_WORKTREE_KEY, identityFromEnv } from '../core/sandbox-env.js';
+import { CREATED_WORKTREE_KEY, envPoolSlot, identityFromEnv, POOL_SLOT_KEY } from '../core/sandbox-env.js';
+import {
+  adHocLease, adHocHolder, claimLease, leaseEntryFields, planLease, poolComposeFile, poolLease, unclaimedSlotEntry,
+  type SlotLease,
+} from '../core/slot-lease.js';
 import type { AppContext } from './context.js';
 import { engineSandboxDirs, findUnregistered, knownRepos } from './doctor.js';
 import { ownerIdOrNone } from './owner.js';
-import { poolPorts } from './pool-claim.js';
 import { slotDir } from './pool.js';
 
 /** What the disk says about a sandbox folder, read before it is registered. */
@@ -64,30 +65,43 @@ export function registerFound(reg: Registry, f: FoundSandbox): { done: boolean; 
     created_worktree: f.linked && env[CREATED_WORKTREE_KEY] === 'true',
     ports: {},
   };
-  const poolSlot = env.KINFRA_POOL_SLOT;
-  if (poolSlot !== undefined) {
-    const s = /^\d+$/.test(poolSlot) && Number(poolSlot) === f.slot ? reg.slots[String(f.slot)] : undefined;
-    if (!s) return { done: false, note: `pool slot ${poolSlot} is not provisioned (or is not the slot ${f.slot} the file names); run kinfra sandbox provision, then doctor --repair again` };
-    const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && kinfra sandbox init --profile <profile>`;
-    if (s.claimed_by && s.claimed_by !== id && reg.instances[s.claimed_by]) {
-      return { done: false, note: `pool slot ${poolSlot} is claimed by ${s.claimed_by}; ${claimAnother}` };
-    }
-    const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
-    if (sharer) return { done: false, note: `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}` };
-    if (releaseMark(s)) return { done: false, note: `pool slot ${poolSlot} is being released; ${claimAnother}` };
-    // No reset: the slot's volumes are this sandbox's data.
-    Object.assign(s, { claimed_by: id, claimed_at: entry.created_at });
-    entry.ports = Object.fromEntries(poolPorts(f.config, s).map((p) => [p.name, p.port]));
-    entry.pool_slot = s.slot_id;
-    entry.compose_project = slotProject(f.config.prefix, s.slot_id);
-  } else {
-    // Slot 0 is the main checkout's ports, never a sandbox's.
-    const taken = f.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, { maxSlot: f.config.maxSlot, ports: f.config.ports }, f.slot);
-    if (taken) return { done: false, note: `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init` };
-    entry.ports = Object.fromEntries(portsForSlot(f.config.ports, f.slot).map((p) => [p.name, p.port]));
-  }
+  const lease = leaseToRegister(reg, f);
+  if (typeof lease === 'string') return { done: false, note: lease };
+  // No reset: a pool slot's volumes are this sandbox's data.
+  claimLease(reg, lease, id, entry.created_at);
+  Object.assign(entry, leaseEntryFields(f.config, lease));
   reg.instances[id] = entry;
   return { done: true, note: `registered ${path} as ${id} on slot ${f.slot}` };
+}
+
+/**
+ * The lease the found sandbox's .env.sandbox names, if it can have it: the pool slot its file claims, or its
+ * ad-hoc slot while nobody else holds it. A string says why not, and how to move it.
+ */
+function leaseToRegister(reg: Registry, f: FoundSandbox): SlotLease | string {
+  const { path, env, instanceId: id } = f;
+  const named = env[POOL_SLOT_KEY];
+  if (named === undefined) {
+    // Slot 0 is the main checkout's ports, never a sandbox's.
+    const plan = { maxSlot: f.config.maxSlot, ports: f.config.ports };
+    const taken = f.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, plan, f.slot);
+    if (taken) return `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init`;
+    return adHocLease(f.slot);
+  }
+  const s = envPoolSlot(env) === f.slot ? reg.slots[String(f.slot)] : undefined;
+  if (!s) {
+    return `pool slot ${named} is not provisioned (or is not the slot ${f.slot} the file names); ` +
+      'run kinfra sandbox provision, then doctor --repair again';
+  }
+  const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && ` +
+    'kinfra sandbox init --profile <profile>';
+  if (s.claimed_by && s.claimed_by !== id && reg.instances[s.claimed_by]) {
+    return `pool slot ${named} is claimed by ${s.claimed_by}; ${claimAnother}`;
+  }
+  const sharer = Object.entries(reg.instances).find(([, e]) => e.slot === s.slot_id || e.pool_slot === s.slot_id);
+  if (sharer) return `slot ${s.slot_id} is also registered to ${sharer[0]}; ${claimAnother}`;
+  if (releaseMark(s)) return `pool slot ${named} is being released; ${claimAnother}`;
+  return poolLease(f.config, s);
 }
 
 export interface RebuildReport {
@@ -149,19 +163,10 @@ async function restorePoolSlots(ctx: AppContext, reg: Registry, repos: readonly 
     if (!config || plan.length === 0) continue;
     const restored: number[] = [];
     for (const s of plan) {
-      const dir = slotDir(ctx, s.slot);
-      if (reg.slots[String(s.slot)] || !existsSync(join(dir, 'docker-compose.yml'))) continue;
-      if (Object.values(reg.instances).some((e) => e.slot === s.slot && e.pool_slot === undefined)) continue;
-      reg.slots[String(s.slot)] = {
-        slot_id: s.slot,
-        profile: s.profile,
-        workers: s.workers,
-        ports: Object.fromEntries(poolSlotPorts(config, s).map((p) => [p.name, p.port])),
-        infrastructure_path: dir,
-        claimed_by: null,
-        claimed_at: null,
-        compose_project: slotProject(config.prefix, s.slot),
-      };
+      const lease = planLease(s, slotDir(ctx, s.slot));
+      if (reg.slots[String(s.slot)] || !existsSync(poolComposeFile(lease))) continue;
+      if (adHocHolder(reg, s.slot) !== undefined) continue;
+      reg.slots[String(s.slot)] = unclaimedSlotEntry(config, lease);
       restored.push(s.slot);
     }
     return restored;

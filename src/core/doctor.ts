@@ -1,4 +1,5 @@
 import { releaseMark } from './pool.js';
+import { adHocHolder } from './slot-lease.js';
 import type { InstanceEntry, Registry } from './registry/model.js';
 
 /**
@@ -330,11 +331,12 @@ function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs'], liveReleas
     }
   }
   for (const d of slotDirs.filter((x) => !r.slots[String(x.slot)])) {
-    const adHoc = Object.entries(r.instances).find(([, e]) => e.slot === d.slot && e.pool_slot === undefined);
-    out.push(adHoc
+    const adHoc = adHocHolder(r, d.slot);
+    out.push(adHoc !== undefined
       ? {
         check: 'pool', status: 'problem',
-        message: `Pool slot folder ${d.path} is left from an interrupted provision; slot ${d.slot} now belongs to the sandbox ${adHoc[0]}.`,
+        message: `Pool slot folder ${d.path} is left from an interrupted provision; ` +
+          `slot ${d.slot} now belongs to the sandbox ${adHoc}.`,
         fix: `rm -r ${d.path}`, repair: { kind: 'remove-slot-dir', slot: d.slot, path: d.path },
       }
       : {

@@ -31,6 +31,11 @@ export function slotProject(prefix: string, slot: number): string {
   return `${prefix}--slot-${slot}`;
 }
 
+/** The compose project a registered pool slot's stack runs as: the one the registry records, else the default name. */
+export function slotProjectOf(prefix: string, s: SlotEntry): string {
+  return s.compose_project ?? slotProject(prefix, s.slot_id);
+}
+
 /**
  * The published ports of a pool slot: the layout's ports, with as many worker
  * ports as the profile runs (worker k of slot N: base + step*N + k-1).
@@ -117,4 +122,49 @@ export function choosePoolSlot(registry: Registry, config: Config, minProfile: s
   throw conflictError('pool-exhausted',
     `No free pool slot${minProfile ? ` with profile ${minProfile} or larger` : ''}:\n${rows.join('\n')}`,
     'Release one with: kinfra sandbox release <slot> (or destroy a sandbox that holds one).', { slots: rows });
+}
+
+/**
+ * Which pool slot create/init should claim: none without a pool (ad-hoc slots
+ * as before), the requested one, or the lowest free one meeting the profile.
+ * A slot in `reserved` (held by someone the registry does not know, such as the
+ * Python tool) counts as claimed.
+ */
+export function pickPoolSlot(
+  registry: Registry, config: Config, slot: number | undefined, profile: string | undefined,
+  reserved: ReadonlyMap<number, string> = new Map(),
+): SlotEntry | undefined {
+  if (!isPoolProvisioned(registry)) {
+    if (profile !== undefined) {
+      throw usageError('no-pool', `--profile needs a provisioned slot pool, and there is none.`,
+        'Provision one with: kinfra sandbox provision');
+    }
+    return undefined;
+  }
+  if (slot !== undefined) return requestedPoolSlot(registry, slot, reserved);
+  if (reserved.size === 0) return choosePoolSlot(registry, config, profile);
+  const seen: Registry = { ...registry, slots: {} };
+  for (const [k, s] of Object.entries(registry.slots)) {
+    seen.slots[k] = s.claimed_by || !reserved.has(s.slot_id) ? s : { ...s, claimed_by: reserved.get(s.slot_id)! };
+  }
+  // The entry the caller claims must be the registry's own, not the copy.
+  const chosen = choosePoolSlot(seen, config, profile).slot_id;
+  return Object.values(registry.slots).find((s) => s.slot_id === chosen);
+}
+
+function requestedPoolSlot(registry: Registry, slot: number, reserved: ReadonlyMap<number, string>): SlotEntry {
+  const s = registry.slots[String(slot)];
+  if (!s) {
+    throw usageError('not-a-pool-slot', `Slot ${slot} is not a pool slot.`, 'See the pool with: kinfra sandbox slots');
+  }
+  const by = s.claimed_by ?? reserved.get(slot);
+  if (by) {
+    throw conflictError('slot-taken', `Slot ${slot} is not free: it is claimed by ${by}.`,
+      'Leave out --slot to take the lowest free one.');
+  }
+  if (releaseMark(s)) {
+    throw conflictError('slot-taken', `Slot ${slot} is not free: it is being released.`,
+      'Leave out --slot to take the lowest free one, or wait for the release to finish.');
+  }
+  return s;
 }

@@ -1,53 +1,23 @@
-import type { Config } from './config/config.js';
-import type { EnvLine, EnvMap } from './env-file.js';
-import { MAX_PORT, portsForSlot, SLOT_LIMIT, type NamedPort } from './ports.js';
+// The .env.sandbox file: its name, the keys kinfra relies on, and what a file read from disk says about its
+// sandbox (range-checked once, here). Its contents are written from a slot lease (slot-lease.ts). Pure.
+import type { EnvMap } from './env-file.js';
+import { MAX_PORT, SLOT_LIMIT, type NamedPort } from './ports.js';
 
 export const ENV_FILE_NAME = '.env.sandbox';
 export const SANDBOX_VERSION = '1';
-
-export interface SandboxIdentity {
-  instanceId: string;
-  slot: number;
-  createdAt: string;
-  /** Absolute shared root, already expanded (compose does not expand ~). */
-  sharedRoot: string | undefined;
-  /** kinfra made the worktree (create): recorded so a registry rebuilt from disk knows destroy may remove it. */
-  createdWorktree?: boolean;
-  /** The owner id of the kinfra that made it: with createdWorktree, the marker that lets repair remove what is left of it. */
-  owner?: string | undefined;
-}
 
 /** Marks a .env.sandbox written by `create`, whose worktree kinfra made. */
 export const CREATED_WORKTREE_KEY = 'KINFRA_CREATED_WORKTREE';
 /** The owner id of the kinfra whose `create` made the worktree. */
 export const OWNER_KEY = 'KINFRA_OWNER';
 
-/** The lines of .env.sandbox, grouped and commented as in seed 001. */
-export function sandboxEnvLines(config: Config, id: SandboxIdentity): EnvLine[] {
-  const lines: EnvLine[] = [
-    { comment: 'Written by kinfra. Do not edit: `kinfra sandbox` commands rely on it.' },
-    { comment: '' },
-    { comment: 'Instance Identity' },
-    { key: 'INSTANCE_ID', value: id.instanceId },
-    { key: 'COMPOSE_PROJECT_NAME', value: id.instanceId },
-    { key: 'SLOT_NUMBER', value: String(id.slot) },
-    { comment: '' },
-    { comment: 'Published Ports' },
-    ...portsForSlot(config.ports, id.slot).map((p) => ({ key: p.env, value: String(p.port) })),
-  ];
-  if (config.shared && id.sharedRoot) {
-    lines.push({ comment: '' }, { comment: 'Shared Data' }, { key: config.shared.env, value: id.sharedRoot });
-    for (const d of config.shared.dirs) lines.push({ key: d.env, value: `${id.sharedRoot}/${d.name}` });
-  }
-  lines.push(
-    { comment: '' },
-    { comment: 'Metadata' },
-    { key: 'CREATED_AT', value: id.createdAt },
-    { key: 'SANDBOX_VERSION', value: SANDBOX_VERSION },
-  );
-  if (id.createdWorktree) lines.push({ key: CREATED_WORKTREE_KEY, value: 'true' });
-  if (id.createdWorktree && id.owner) lines.push({ key: OWNER_KEY, value: id.owner });
-  return lines;
+/** Names the pool slot a worktree's .env.sandbox claims (absent for an ad-hoc slot). */
+export const POOL_SLOT_KEY = 'KINFRA_POOL_SLOT';
+
+/** The pool slot a .env.sandbox names, when it names one as a slot number. */
+export function envPoolSlot(env: EnvMap): number | undefined {
+  const named = env[POOL_SLOT_KEY];
+  return named !== undefined && /^\d+$/.test(named) ? Number(named) : undefined;
 }
 
 /** What identityFromEnv knows of the layout, when the caller has one: its highest slot and its port variables. */

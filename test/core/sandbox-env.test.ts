@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { builtInConfig, parseConfigText } from '../../src/core/config/config.js';
 import { formatEnvText, parseEnvText, type EnvLine } from '../../src/core/env-file.js';
-import {
-  ENV_FILE_NAME,
-  SANDBOX_VERSION,
-  identityFromEnv,
-  sandboxEnvLines,
-  type SandboxIdentity,
-} from '../../src/core/sandbox-env.js';
+import { ENV_FILE_NAME, SANDBOX_VERSION, identityFromEnv } from '../../src/core/sandbox-env.js';
+import { adHocLease, leaseEnvLines } from '../../src/core/slot-lease.js';
+import type { Config } from '../../src/core/config/config.js';
+
+/** An ad-hoc sandbox's identity, the shape these tests were written in. */
+interface SandboxIdentity {
+  instanceId: string;
+  slot: number;
+  createdAt: string;
+  sharedRoot: string | undefined;
+  createdWorktree?: boolean;
+  owner?: string;
+}
+
+/** The .env.sandbox of an ad-hoc lease: the one writer (core/slot-lease.ts), for that identity. */
+const sandboxEnvLines = (config: Config, id: SandboxIdentity): EnvLine[] =>
+  leaseEnvLines(config, adHocLease(id.slot), id.sharedRoot, { ...id, path: `/work/${id.instanceId}` });
 
 const slot2: SandboxIdentity = {
   instanceId: 'ktrdr--feat-operation-metrics',
