@@ -7,10 +7,11 @@ import docker from './docker.bench.mjs';
 import gateLatency from './gate.bench.mjs';
 import scale from './scale.bench.mjs';
 import startup from './startup.bench.mjs';
+import previous from './previous.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
 const only = process.env.KINFRA_BENCH_ONLY?.split(',');
-const suites = [['startup', startup], ['scale', scale], ['gate latency', gateLatency], ['docker', docker]].filter(([n]) => !only || only.includes(n));
+const suites = [['startup', startup], ['previous main', previous], ['scale', scale], ['gate latency', gateLatency], ['docker', docker]].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {
   process.stderr.write(`bench: ${name} ...\n`);
