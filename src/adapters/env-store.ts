@@ -1,8 +1,11 @@
+// A sandbox folder's .env.sandbox: read (parsed), and written atomically.
 import { join } from 'node:path';
+import type { Config } from '../core/config/config.js';
 import { usageError } from '../core/errors.js';
 import { EnvParseError, formatEnvText, parseEnvText, type EnvLine, type EnvMap } from '../core/env-file.js';
-import { ENV_FILE_NAME } from '../core/sandbox-env.js';
+import { ENV_FILE_NAME, sandboxEnvLines } from '../core/sandbox-env.js';
 import { readTextIfExists, writeTextAtomic } from './file-store.js';
+import { expandHome } from './paths.js';
 
 /** The .env.sandbox of the sandbox folder `dir`, or undefined when there is none. */
 export async function readEnvFile(dir: string): Promise<EnvMap | undefined> {
@@ -24,4 +27,14 @@ export async function writeEnvFile(dir: string, lines: readonly EnvLine[]): Prom
   const file = join(dir, ENV_FILE_NAME);
   await writeTextAtomic(file, formatEnvText(lines));
   return file;
+}
+
+/** Write .env.sandbox for `instanceId` on `slot` in `dir`. */
+export async function writeSandboxEnv(
+  config: Config, dir: string, instanceId: string, slot: number, home: string, createdAt: string,
+  createdWorktree = false, owner?: string,
+): Promise<string> {
+  const sharedRoot = config.shared ? expandHome(config.shared.root, home) : undefined;
+  const lines = sandboxEnvLines(config, { instanceId, slot, createdAt, sharedRoot, createdWorktree, owner });
+  return writeEnvFile(dir, lines);
 }

@@ -14,7 +14,8 @@ import { releaseClaimsOf } from '../core/registry/slots.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { hasWork, isRegenerable, noWork, workLines, type WorkAtRisk } from '../core/work-at-risk.js';
 import type { AppContext } from './context.js';
-import { entryByName, entryHolding, envDisagreement, envDisagreesError } from './current.js';
+import { envDisagreement, envDisagreesError } from './env-agreement.js';
+import { entryByName, entryHolding } from './sandbox-entry.js';
 import { forgetAdopted, projectInventory, removeOwned, type Removal } from './ownership.js';
 
 export interface DestroyRequest {
@@ -61,7 +62,7 @@ export interface DestroyResult extends DestroyPlan {
  * and git removes the worktree without --force unless the user gave --force.
  */
 export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Promise<DestroyResult> {
-  const registry = await ctx.registry.read();
+  const registry = await ctx.registry.snapshot();
   const [instanceId, entry] = req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
   const config = await loadConfig(existsSync(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
   // --force acts on the registry's project and folder all the same: nothing the file names is followed.

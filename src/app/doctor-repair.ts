@@ -14,7 +14,7 @@ import { notCreatedWorktree, protectedReason } from '../core/safe-paths.js';
 import { ownerIdOrNone } from './owner.js';
 import { projectHasResources } from '../adapters/engine.js';
 import type { AppContext } from './context.js';
-import { writeSandboxEnv } from './instance.js';
+import { writeSandboxEnv } from '../adapters/env-store.js';
 import { claimSlotFor, completeRelease, provisionPool, writeClaimEnv } from './pool.js';
 import { processRuns } from '../adapters/processes.js';
 import { withFileLock } from '../adapters/file-store.js';
@@ -249,7 +249,7 @@ async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
 
 /** Provision again from the repository whose layout has a pool: it only writes what is missing or stale. */
 async function reprovision(ctx: AppContext): Promise<Applied> {
-  const reg = await ctx.registry.read();
+  const reg = await ctx.registry.snapshot();
   const repos = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) repos.add(here);

@@ -20,7 +20,8 @@ import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
 import { OWNER_LABEL, PATH_LABEL } from '../core/ownership.js';
 import { findPortConflicts } from './port-conflicts.js';
-import { envDisagreement, resolveSandbox } from './current.js';
+import { envDisagreement } from './env-agreement.js';
+import { resolveSandbox } from './the-sandbox.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;

@@ -13,7 +13,9 @@ import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } fro
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { reservedSlots, writeSandboxEnv, type SandboxSummary } from './instance.js';
+import { writeSandboxEnv } from '../adapters/env-store.js';
+import { reservedSlots } from './reserved-slots.js';
+import type { SandboxSummary } from './sandbox-summary.js';
 import { recordClaim } from './pool.js';
 import { finishPoolClaim } from './create.js';
 import { rm } from 'node:fs/promises';

@@ -93,7 +93,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
   const portsOf = (s: PoolSlot) => Object.fromEntries(poolSlotPorts(config, s).map((p) => [p.name, p.port]));
 
   if (opts.dryRun) {
-    const registry = await ctx.registry.peek();
+    const registry = await ctx.registry.snapshot();
     const slots = plan.map((s): ProvisionLine => {
       const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
       if (adHoc) return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` };
@@ -205,7 +205,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
  */
 export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): Promise<void> {
   const stamp = { owner: await ownerId(ctx.paths.ownerId), sandbox: s.compose_project ?? slotProject(prefix, s.slot_id), path: s.infrastructure_path };
-  const registry = await ctx.registry.peek();
+  const registry = await ctx.registry.snapshot();
   const inv = await projectInventory(stamp, registry);
   const unproven = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
   if (unproven.length > 0) {

@@ -7,7 +7,7 @@ import { repoToplevel } from '../adapters/git.js';
 import { verifyCompose, type Finding } from '../core/compose-verify.js';
 import { KinfraError, usageError } from '../core/errors.js';
 import type { AppContext } from './context.js';
-import { findComposeFile } from './current.js';
+import { findComposeFile } from './compose-file.js';
 
 export interface VerifyResult {
   file: string;

@@ -44,7 +44,7 @@ function registryKeys(field: 'instances' | 'slots'): string[] {
 async function services(): Promise<string[]> {
   const [{ appContext }, { resolveSandbox }, { composeServices }, { RegistryStore }] = await Promise.all([
     import('../../app/context.js'),
-    import('../../app/current.js'),
+    import('../../app/the-sandbox.js'),
     import('../../adapters/compose.js'),
     import('../../adapters/registry-store.js'),
   ]);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SandboxSummary } from '../../app/instance.js';
+import type { SandboxSummary } from '../../app/sandbox-summary.js';
 import { action, examples, wholeNumber } from '../action.js';
 import type { Output } from '../output.js';
 import { cleanedNotice, portsLine } from '../render.js';

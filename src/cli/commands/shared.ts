@@ -34,7 +34,7 @@ export function registerShared(sandbox: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('kinfra sandbox init-shared --minimal', 'kinfra sandbox init-shared --from ../ktrdr2', 'kinfra sandbox init-shared --from /backup/ktrdr --force'))
     .action(action(async (io, ctx, opts: { from?: string; minimal?: boolean; force?: boolean }) => {
-      const { initShared } = await import('../../app/shared.js');
+      const { initShared } = await import('../../app/shared-data.js');
       const live = process.stderr.isTTY && !io.json;
       let lastDir = '';
       const r = await initShared(ctx, {
