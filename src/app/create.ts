@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   addWorktree,
@@ -12,6 +11,7 @@ import {
   type BranchMode,
 } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
+import { pathExists } from '../adapters/folders.js';
 import { conflictError } from '../core/errors.js';
 import { portsForSlot } from '../core/ports.js';
 import { slotProject } from '../core/pool.js';
@@ -65,7 +65,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       const instanceId = freshInstanceId(wanted, (id) => registry.instances[id]?.path, req.unique ?? false);
       const path = join(dirname(root), instanceId);
       if (instanceId !== wanted) await assertNameFreeOnEngine(instanceId, path, owner, `create ${instanceId}`);
-      if (existsSync(path)) {
+      if (pathExists(path)) {
         throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
       }

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { pathExists, removeFile } from '../adapters/folders.js';
 import { listWorktrees, removeWorktree, uncommittedWork, unsharedCommits } from '../adapters/git.js';
 import { ownerId } from '../adapters/owner-id.js';
 import type { Config } from '../core/config/config.js';
@@ -64,9 +63,9 @@ export interface DestroyResult extends DestroyPlan {
 export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Promise<DestroyResult> {
   const registry = await ctx.registry.snapshot();
   const [instanceId, entry] = req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
-  const config = await loadConfig(existsSync(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
+  const config = await loadConfig(pathExists(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
   // --force acts on the registry's project and folder all the same: nothing the file names is followed.
-  if (config && existsSync(entry.path) && !req.force) {
+  if (config && pathExists(entry.path) && !req.force) {
     const env = await readEnvFile(entry.path).catch((e: unknown) => (e as Error).message);
     const why = typeof env === 'string' ? `it cannot be read (${env})` : env === undefined ? undefined : envDisagreement(env, instanceId, entry, config);
     if (why) throw envDisagreesError(instanceId, entry.path, why);
@@ -104,9 +103,9 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     if (!now || now.path !== entry.path) {
       throw goneMeanwhile(instanceId);
     }
-    if (plan.removesFolder && existsSync(plan.path)) {
+    if (plan.removesFolder && pathExists(plan.path)) {
       await removeFolder(now, plan, req.force, regenerable, save);
-    } else if (existsSync(plan.path)) {
+    } else if (pathExists(plan.path)) {
       // A kept folder must not be able to run on the slot it gives back, nor be registered again from it.
       await removeOwnEnvFile(plan.path, instanceId);
     }
@@ -140,14 +139,14 @@ async function removeFolder(now: InstanceEntry, plan: DestroyPlan, force: boolea
   const envFile = join(plan.path, ENV_FILE_NAME);
   const envText = await readTextIfExists(envFile);
   // kinfra's own untracked file: git would refuse over it.
-  await rm(envFile, { force: true });
+  await removeFile(envFile);
   try {
     await removeWorktree(now.parent_repo, plan.path, force);
   } catch (e) {
-    if (envText !== undefined && existsSync(plan.path)) await writeTextAtomic(envFile, envText).catch(() => undefined);
+    if (envText !== undefined && pathExists(plan.path)) await writeTextAtomic(envFile, envText).catch(() => undefined);
     delete now.state;
     await save();
-    if (isKinfraError(e) && e.code === 'worktree-remove-failed' && existsSync(plan.path)) {
+    if (isKinfraError(e) && e.code === 'worktree-remove-failed' && pathExists(plan.path)) {
       throw workAtRisk(plan, await workIn(plan.path, regenerable).catch(() => noWork()), true, e.message);
     }
     throw e;
@@ -169,7 +168,7 @@ function workAtRisk(plan: DestroyPlan, w: WorkAtRisk, late: boolean, gitSaid?: s
 /** Remove the .env.sandbox of a folder destroy keeps, if it is this sandbox's (never someone else's file). */
 async function removeOwnEnvFile(dir: string, instanceId: string): Promise<void> {
   const env = await readEnvFile(dir).catch(() => undefined);
-  if (env?.INSTANCE_ID === instanceId) await rm(join(dir, ENV_FILE_NAME), { force: true });
+  if (env?.INSTANCE_ID === instanceId) await removeFile(join(dir, ENV_FILE_NAME));
 }
 
 /** The labels its resources carry: its own project and folder, or the pool slot's it holds. */
@@ -200,7 +199,7 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
   const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, ...noWork() };
   const keep = (keepReason: string): DestroyPlan => ({ ...base, removesFolder: false, keepReason });
   if (keepWorktree) return keep('--keep-worktree');
-  if (!existsSync(e.path)) return keep('the folder no longer exists');
+  if (!pathExists(e.path)) return keep('the folder no longer exists');
   // Entries migrated from the Python tool have no created_worktree; it only registered worktrees it made.
   if (!(e.created_worktree ?? e.is_worktree)) return keep('kinfra did not create this folder (it was initialised with init)');
   const worktrees = await listWorktrees(e.parent_repo).catch(() => []);

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists, removeFile } from '../adapters/folders.js';
 import { CONFIG_FILE_NAME } from '../core/config/config.js';
 import { conflictError, isKinfraError, usageError } from '../core/errors.js';
 import type { EnvMap } from '../core/env-file.js';
@@ -18,7 +18,6 @@ import { reservedSlots } from './reserved-slots.js';
 import type { SandboxSummary } from './sandbox-summary.js';
 import { recordClaim } from './pool.js';
 import { finishPoolClaim } from './create.js';
-import { rm } from 'node:fs/promises';
 import { pickPoolSlot, poolPorts } from './pool-claim.js';
 import { slotProject } from '../core/pool.js';
 import { removeStaleEntries } from './stale.js';
@@ -44,7 +43,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const worktrees = await listWorktrees(top);
   const mainPath = worktrees[0]?.path ?? top;
   const config = await loadConfig(top);
-  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => existsSync(join(top, f)));
+  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => pathExists(join(top, f)));
   if (!hasProjectFile) {
     throw usageError('not-a-project', `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
       `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`);
@@ -111,7 +110,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   });
   const { claimed, ...summary } = done;
   // The slot's reset talks to Docker: outside the lock. If it fails, the folder is not a sandbox after all.
-  if (claimed) await finishPoolClaim(ctx, config.prefix, summary, claimed, () => rm(summary.envFile, { force: true }));
+  if (claimed) await finishPoolClaim(ctx, config.prefix, summary, claimed, () => removeFile(summary.envFile));
   return summary;
 }
 

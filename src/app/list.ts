@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { engineSnapshot, type EngineSnapshot } from './ownership.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists } from '../adapters/folders.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
@@ -89,7 +89,7 @@ async function row(instanceId: string, e: InstanceEntry, view: EngineView | unde
     createdAt: e.created_at,
     ports,
     // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
-    status: !existsSync(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
+    status: !pathExists(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,
     state: e.state ?? null,
   };

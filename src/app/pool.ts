@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config-loader.js';
 import { listContainers } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { makeFolder, pathExists, removeFile } from '../adapters/folders.js';
 import { mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
 import type { Config } from '../core/config/config.js';
@@ -29,7 +28,7 @@ const slotState = (cs: ContainerInfo[], owner: string, project: string, dir: str
 /** kinfra's own files (templates/) next to the built bundle or the sources. */
 function packageFile(rel: string): string {
   for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'package.json')) && existsSync(join(d, rel))) return join(d, rel);
+    if (pathExists(join(d, 'package.json')) && pathExists(join(d, rel))) return join(d, rel);
     if (dirname(d) === d) throw new Error(`kinfra package file ${rel} not found`);
   }
 }
@@ -97,7 +96,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
     const slots = plan.map((s): ProvisionLine => {
       const adHoc = Object.entries(registry.instances).find(([, e]) => e.slot === s.slot && !e.pool_slot);
       if (adHoc) return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: 'blocked', reason: `slot ${s.slot} is used by the sandbox ${adHoc[0]}` };
-      return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: registry.slots[String(s.slot)] && existsSync(slotDir(ctx, s.slot)) ? 'exists' : 'would-create' };
+      return { slot: s.slot, profile: s.profile, ports: portsOf(s), action: registry.slots[String(s.slot)] && pathExists(slotDir(ctx, s.slot)) ? 'exists' : 'would-create' };
     });
     return { slots, created: 0, skipped: slots.filter((s) => s.action === 'exists').length };
   }
@@ -116,7 +115,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       const envLines = slotEnvLines(config, s, ctx.paths.home, {});
       const composeFile = join(dir, 'docker-compose.yml');
       const envFile = join(dir, ENV_FILE_NAME);
-      const current = existing && existsSync(dir);
+      const current = existing && pathExists(dir);
       // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
       const onDisk = current ? await readTextIfExists(composeFile) : undefined;
       if (current && existing.claimed_by) {
@@ -127,7 +126,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       }
       const changed = !current || onDisk !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
       if (changed) {
-        await mkdir(dir, { recursive: true });
+        await makeFolder(dir);
         await writeTextAtomic(composeFile, compose);
         await writeEnvFile(dir, envLines);
       }
@@ -171,7 +170,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
     for (const s of Object.values(registry.slots)) {
       if (!s.claimed_by) continue;
       const owner = registry.instances[s.claimed_by];
-      if (!owner || !existsSync(owner.path)) {
+      if (!owner || !pathExists(owner.path)) {
         released.push({ slot: s.slot_id, claimedBy: s.claimed_by });
         if (owner) delete registry.instances[s.claimed_by];
         s.claimed_by = null;
@@ -237,7 +236,7 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
         'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).');
     }
     const owner = s.claimed_by ? r.instances[s.claimed_by] : undefined;
-    if (owner && existsSync(owner.path) && !force) {
+    if (owner && pathExists(owner.path) && !force) {
       throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
         `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
     }
@@ -278,9 +277,9 @@ export async function completeRelease(r: Registry, s: SlotEntry, resetProject: s
     const held = r.instances[s.claimed_by];
     // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
     if (held && (held.pool_slot === undefined || held.pool_slot === s.slot_id)) {
-      if (existsSync(join(held.path, ENV_FILE_NAME))) {
+      if (pathExists(join(held.path, ENV_FILE_NAME))) {
         const env = await readEnvFile(held.path).catch(() => undefined);
-        if (env?.INSTANCE_ID === s.claimed_by) await rm(join(held.path, ENV_FILE_NAME), { force: true });
+        if (env?.INSTANCE_ID === s.claimed_by) await removeFile(join(held.path, ENV_FILE_NAME));
       }
       delete r.instances[s.claimed_by];
     }

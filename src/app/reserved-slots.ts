@@ -1,8 +1,8 @@
 // Slots the allocator must keep free beyond the registry's own: those named by unregistered .env.sandbox files of
 // the repository, and those the Python tool's registry lists while that tool is still in use.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists } from '../adapters/folders.js';
 import type { Worktree } from '../adapters/git.js';
 import type { Registry } from '../core/registry/model.js';
 import { pythonHeldSlots, pythonHolder } from '../core/registry/python.js';
@@ -20,7 +20,7 @@ export async function unregisteredSlots(
   const registeredPaths = new Set(Object.values(registry.instances).map((e) => e.path));
   const reserved = new Map<number, string>();
   for (const wt of worktrees) {
-    if (registeredPaths.has(wt.path) || !existsSync(join(wt.path, '.env.sandbox'))) continue;
+    if (registeredPaths.has(wt.path) || !pathExists(join(wt.path, '.env.sandbox'))) continue;
     const env = await readEnvFile(wt.path).catch(() => undefined);
     const id = env && identityFromEnv(env);
     if (id && typeof id !== 'string' && id.slot > 0) {

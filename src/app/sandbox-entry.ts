@@ -1,7 +1,7 @@
 // Which registered sandbox a command is about: the one called by a name, or the one whose folder holds the
 // current folder. The registry decides; a folder with a .env.sandbox the registry does not hold is refused.
-import { existsSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { sep } from 'node:path';
+import { nearestWith } from '../adapters/folders.js';
 import { notFoundError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
@@ -9,10 +9,7 @@ import { slugify } from '../core/slug.js';
 
 /** The folder holding .env.sandbox: `dir` or its nearest parent that has one. */
 export function findSandboxDir(dir: string): string | undefined {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, ENV_FILE_NAME))) return d;
-    if (dirname(d) === d) return undefined;
-  }
+  return nearestWith(dir, [ENV_FILE_NAME])?.dir;
 }
 
 const within = (dir: string, path: string) => dir === path || dir.startsWith(path.endsWith(sep) ? path : path + sep);

@@ -1,7 +1,7 @@
 // `kinfra sandbox status`: what runs, every URL, the workers and the shared data.
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
+import { folderSize, pathExists } from '../adapters/folders.js';
 import { probeHttp } from '../adapters/probes.js';
 import type { AppContext } from './context.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
@@ -45,23 +45,6 @@ export interface StatusReport {
 
 const COUNT_LIMIT = 20_000;
 
-function sizeOf(dir: string): { files: number; bytes: number; partial: boolean } {
-  let files = 0;
-  let bytes = 0;
-  const stack = [dir];
-  while (stack.length > 0 && files < COUNT_LIMIT) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) stack.push(join(d, e.name));
-      else if (e.isFile()) {
-        files++;
-        bytes += statSync(join(d, e.name), { throwIfNoEntry: false })?.size ?? 0;
-      }
-    }
-  }
-  return { files, bytes, partial: stack.length > 0 };
-}
-
 /** The workers the backend lists, or undefined when it does not answer. */
 async function listedWorkers(apiPort: number | undefined, path: string | undefined): Promise<unknown[] | undefined> {
   if (apiPort === undefined || path === undefined) return undefined;
@@ -104,8 +87,8 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
         root: s.env[s.config.shared.env]!,
         dirs: s.config.shared.dirs.map((d) => {
           const path = s.env[d.env] ?? join(s.env[s.config.shared!.env]!, d.name);
-          const exists = existsSync(path);
-          return { name: d.name, path, exists, ...(exists ? sizeOf(path) : { files: 0, bytes: 0, partial: false }) };
+          const exists = pathExists(path);
+          return { name: d.name, path, exists, ...(exists ? folderSize(path, COUNT_LIMIT) : { files: 0, bytes: 0, partial: false }) };
         }),
       }
     : null;

@@ -70,7 +70,7 @@ describe('RegistryStore.snapshot', () => {
     expect(stateFiles()).toEqual(before);
   });
 
-  it("reads the Python tool's file in memory while it waits to be imported, writing neither the copy nor the registry", async () => {
+  it("reads the Python tool's file in memory until it is imported, writing neither copy nor registry", async () => {
     writePython();
     const before = stateFiles();
     const r = await store.snapshot();

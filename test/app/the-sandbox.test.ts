@@ -23,7 +23,8 @@ beforeEach(async () => {
   ctx = appContext(join(dir, 'src'), root);
   const ports = Object.fromEntries(config.ports.map((p) => [p.name, p.base + p.step * 2]));
   await ctx.registry.update((r) => {
-    r.instances[ID] = { slot: 2, path: dir, created_at: '2025-01-01T00:00:00Z', is_worktree: false, parent_repo: dir, ports };
+    const createdAt = '2025-01-01T00:00:00Z';
+    r.instances[ID] = { slot: 2, path: dir, created_at: createdAt, is_worktree: false, parent_repo: dir, ports };
   });
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -32,11 +33,14 @@ describe('resolveSandbox', () => {
   it('carries the ports, the service URLs and the compose project of the sandbox holding cwd', async () => {
     const s = await resolveSandbox(ctx);
     expect(s).toMatchObject({ instanceId: ID, slot: 2, path: join(root, ID) });
-    expect(s.ports.find((p) => p.name === 'api')).toMatchObject({ env: 'KTRDR_API_PORT', port: 8002, url: 'http://localhost:{port}' });
+    expect(s.ports.find((p) => p.name === 'api'))
+      .toMatchObject({ env: 'KTRDR_API_PORT', port: 8002, url: 'http://localhost:{port}' });
     expect(s.ports.filter((p) => p.worker !== undefined).length).toBe(builtInConfig().workerCount);
-    expect(s.urls.find((u) => u.name === 'api')).toEqual({ name: 'api', label: 'Backend', url: 'http://localhost:8002', port: 8002 });
+    expect(s.urls.find((u) => u.name === 'api'))
+      .toEqual({ name: 'api', label: 'Backend', url: 'http://localhost:8002', port: 8002 });
     expect(s.urls.some((u) => u.name.startsWith('worker_'))).toBe(false);
-    expect(s.project).toMatchObject({ name: ID, file: join(root, ID, 'docker-compose.yml'), dir: join(root, ID), layers: [] });
+    const dir = join(root, ID);
+    expect(s.project).toMatchObject({ name: ID, file: join(dir, 'docker-compose.yml'), dir, layers: [] });
     expect(s.stamp).toMatchObject({ sandbox: ID, path: join(root, ID) });
   });
 
