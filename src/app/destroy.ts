@@ -71,7 +71,12 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     if (why) throw envDisagreesError(instanceId, entry.path, why);
   }
   const regenerable = config?.regenerable ?? [];
-  const plan = await planDestroy(instanceId, entry, req.keepWorktree, regenerable);
+  let plan: DestroyPlan;
+  try {
+    plan = await planDestroy(instanceId, entry, req.keepWorktree, regenerable);
+  } catch (e) {
+    throw await removedMeanwhile(ctx, instanceId, entry, e);
+  }
   if (plan.removesFolder && hasWork(plan) && !req.force) throw workAtRisk(plan, plan, false);
   if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
 
@@ -206,6 +211,15 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
   const idx = worktrees.findIndex((w) => w.path === e.path);
   if (idx <= 0) return keep(`it is not a linked worktree of ${e.parent_repo}`);
   return { ...base, branch: worktrees[idx]!.branch, removesFolder: true, keepReason: null, ...(await workIn(e.path, regenerable)) };
+}
+
+/**
+ * Looking at the folder failed (git found it vanished, say): when another destroy of the same sandbox removed it
+ * meanwhile, that is what to say (asked under the lock, so that destroy has finished). Otherwise the failure as it is.
+ */
+async function removedMeanwhile(ctx: AppContext, id: string, entry: InstanceEntry, e: unknown): Promise<unknown> {
+  const still = await ctx.registry.update((r) => r.instances[id]?.path === entry.path).catch(() => true);
+  return still ? e : goneMeanwhile(id);
 }
 
 const goneMeanwhile = (instanceId: string) =>
