@@ -1,3 +1,4 @@
+// A sandbox folder's .env.sandbox: read (parsed), and written atomically.
 import { join } from 'node:path';
 import { usageError } from '../core/errors.js';
 import { EnvParseError, formatEnvText, parseEnvText, type EnvLine, type EnvMap } from '../core/env-file.js';

@@ -21,18 +21,12 @@ async function registryKeys(ctx: AppContext, field: 'instances' | 'slots'): Prom
 
 /** Services of the compose project of the sandbox holding cwd. */
 async function services(ctx: AppContext): Promise<string[]> {
-  const [{ resolveSandbox }, { composeServices }, { RegistryStore }] = await Promise.all([
-    import('./current.js'), import('../adapters/compose.js'), import('../adapters/registry-store.js'),
+  const [{ resolveSandbox }, { composeServices }] = await Promise.all([
+    import('./the-sandbox.js'), import('../adapters/compose.js'),
   ]);
-  // read() would settle a missing or corrupt registry under the lock; peek() writes nothing.
-  class PeekingStore extends RegistryStore {
-    override read() {
-      return this.peek();
-    }
-  }
   // Compose or Docker stuck: print nothing rather than hang the shell (the timer does not keep us alive otherwise).
   setTimeout(() => process.exit(0), SERVICES_TIMEOUT_MS).unref();
-  const sandbox = await resolveSandbox({ ...ctx, registry: new PeekingStore(ctx.paths) });
+  const sandbox = await resolveSandbox(ctx);
   return (await composeServices(sandbox.project)).sort();
 }
 

@@ -1,7 +1,8 @@
+// The compose commands of a sandbox: down, logs and shell, each refused on a project someone else holds.
 import { composeStream } from '../adapters/compose.js';
 import { KinfraError } from '../core/errors.js';
 import type { AppContext } from './context.js';
-import { resolveSandbox } from './current.js';
+import { resolveSandbox } from './the-sandbox.js';
 import { assertProjectFree, projectInventory, removeOwned } from './ownership.js';
 
 /**
@@ -9,8 +10,8 @@ import { assertProjectFree, projectInventory, removeOwned } from './ownership.js
  * project holds someone else's resources; with -v removes only volumes proven the sandbox's.
  */
 export async function downSandbox(ctx: AppContext, opts: { volumes: boolean }): Promise<{ instanceId: string; volumesRemoved: boolean; keptVolumes: string[] }> {
-  const s = await resolveSandbox(ctx);
-  const registry = await ctx.registry.read();
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
   const inv = await projectInventory(s.stamp, registry);
   assertProjectFree(inv, s.project.name, `stop ${s.instanceId}`);
   // With -v: its own containers (and their anonymous volumes) and proven volumes by id, never by project name.
@@ -27,16 +28,18 @@ export function composeDownFailed(what: string, code: number, then: string): Kin
 
 /** `kinfra sandbox logs [service] [-f] [-n N]`: compose logs, straight to the terminal. */
 export async function sandboxLogs(ctx: AppContext, opts: { service?: string | undefined; follow: boolean; tail: number }): Promise<number> {
-  const s = await resolveSandbox(ctx);
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
   // Compose finds containers by project name: another kinfra's under the same name would show as this one's.
-  assertProjectFree(await projectInventory(s.stamp, await ctx.registry.read()), s.project.name, `show the logs of ${s.instanceId}`);
+  assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `show the logs of ${s.instanceId}`);
   return composeStream(s.project, ['logs', '--tail', String(opts.tail), ...(opts.follow ? ['--follow'] : []), ...(opts.service ? [opts.service] : [])], 'terminal');
 }
 
 /** `kinfra sandbox shell [service]`: bash in the service's container, sh when it has no bash. */
 export async function sandboxShell(ctx: AppContext, opts: { service?: string | undefined }): Promise<number> {
-  const s = await resolveSandbox(ctx);
-  assertProjectFree(await projectInventory(s.stamp, await ctx.registry.read()), s.project.name, `open a shell in ${s.instanceId}`);
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
+  assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `open a shell in ${s.instanceId}`);
   const service = opts.service ?? 'backend';
   const tty = process.stdin.isTTY ? [] : ['-T'];
   const code = await composeStream(s.project, ['exec', ...tty, service, 'bash'], 'terminal');

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   addWorktree,
@@ -12,17 +11,19 @@ import {
   type BranchMode,
 } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
+import { pathExists } from '../adapters/folders.js';
 import { conflictError } from '../core/errors.js';
 import {
   chooseLease, claimLease, leaseEntryFields, leasePorts, leaseProfile, releaseLease, resetsOnClaim,
 } from '../core/slot-lease.js';
-import { findComposeFile } from './current.js';
+import { findComposeFile } from './compose-file.js';
 import { finishLease, takeLease, type TakenLease } from './slot-lease.js';
 import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { reservedSlots, type SandboxSummary } from './instance.js';
+import { reservedSlots } from './reserved-slots.js';
+import type { SandboxSummary } from './sandbox-summary.js';
 import { removeStaleEntries } from './stale.js';
 import type { InstanceEntry } from '../core/registry/model.js';
 
@@ -62,7 +63,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       const instanceId = freshInstanceId(wanted, (id) => registry.instances[id]?.path, req.unique ?? false);
       const path = join(dirname(root), instanceId);
       if (instanceId !== wanted) await assertNameFreeOnEngine(instanceId, path, owner, `create ${instanceId}`);
-      if (existsSync(path)) {
+      if (pathExists(path)) {
         throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
           `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
       }

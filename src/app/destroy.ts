@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { pathExists, removeFile } from '../adapters/folders.js';
 import { listWorktrees, removeWorktree, uncommittedWork, unsharedCommits } from '../adapters/git.js';
 import { ownerId } from '../adapters/owner-id.js';
 import type { Config } from '../core/config/config.js';
@@ -14,7 +13,8 @@ import { releaseClaimsOf } from '../core/registry/slots.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { hasWork, isRegenerable, noWork, workLines, type WorkAtRisk } from '../core/work-at-risk.js';
 import type { AppContext } from './context.js';
-import { entryByName, entryHolding, envDisagreement, envDisagreesError } from './current.js';
+import { envDisagreement, envDisagreesError } from './env-agreement.js';
+import { entryByName, entryHolding } from './sandbox-entry.js';
 import { forgetAdopted, projectInventory, removeOwned, type Removal } from './ownership.js';
 
 export interface DestroyRequest {
@@ -61,17 +61,22 @@ export interface DestroyResult extends DestroyPlan {
  * and git removes the worktree without --force unless the user gave --force.
  */
 export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Promise<DestroyResult> {
-  const registry = await ctx.registry.read();
+  const registry = await ctx.registry.snapshot();
   const [instanceId, entry] = req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
-  const config = await loadConfig(existsSync(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
+  const config = await loadConfig(pathExists(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
   // --force acts on the registry's project and folder all the same: nothing the file names is followed.
-  if (config && existsSync(entry.path) && !req.force) {
+  if (config && pathExists(entry.path) && !req.force) {
     const env = await readEnvFile(entry.path).catch((e: unknown) => (e as Error).message);
     const why = typeof env === 'string' ? `it cannot be read (${env})` : env === undefined ? undefined : envDisagreement(env, instanceId, entry, config);
     if (why) throw envDisagreesError(instanceId, entry.path, why);
   }
   const regenerable = config?.regenerable ?? [];
-  const plan = await planDestroy(instanceId, entry, req.keepWorktree, regenerable);
+  let plan: DestroyPlan;
+  try {
+    plan = await planDestroy(instanceId, entry, req.keepWorktree, regenerable);
+  } catch (e) {
+    throw await removedMeanwhile(ctx, instanceId, entry, e);
+  }
   if (plan.removesFolder && hasWork(plan) && !req.force) throw workAtRisk(plan, plan, false);
   if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
 
@@ -103,9 +108,9 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     if (!now || now.path !== entry.path) {
       throw goneMeanwhile(instanceId);
     }
-    if (plan.removesFolder && existsSync(plan.path)) {
+    if (plan.removesFolder && pathExists(plan.path)) {
       await removeFolder(now, plan, req.force, regenerable, save);
-    } else if (existsSync(plan.path)) {
+    } else if (pathExists(plan.path)) {
       // A kept folder must not be able to run on the slot it gives back, nor be registered again from it.
       await removeOwnEnvFile(plan.path, instanceId);
     }
@@ -139,14 +144,14 @@ async function removeFolder(now: InstanceEntry, plan: DestroyPlan, force: boolea
   const envFile = join(plan.path, ENV_FILE_NAME);
   const envText = await readTextIfExists(envFile);
   // kinfra's own untracked file: git would refuse over it.
-  await rm(envFile, { force: true });
+  await removeFile(envFile);
   try {
     await removeWorktree(now.parent_repo, plan.path, force);
   } catch (e) {
-    if (envText !== undefined && existsSync(plan.path)) await writeTextAtomic(envFile, envText).catch(() => undefined);
+    if (envText !== undefined && pathExists(plan.path)) await writeTextAtomic(envFile, envText).catch(() => undefined);
     delete now.state;
     await save();
-    if (isKinfraError(e) && e.code === 'worktree-remove-failed' && existsSync(plan.path)) {
+    if (isKinfraError(e) && e.code === 'worktree-remove-failed' && pathExists(plan.path)) {
       throw workAtRisk(plan, await workIn(plan.path, regenerable).catch(() => noWork()), true, e.message);
     }
     throw e;
@@ -168,7 +173,7 @@ function workAtRisk(plan: DestroyPlan, w: WorkAtRisk, late: boolean, gitSaid?: s
 /** Remove the .env.sandbox of a folder destroy keeps, if it is this sandbox's (never someone else's file). */
 async function removeOwnEnvFile(dir: string, instanceId: string): Promise<void> {
   const env = await readEnvFile(dir).catch(() => undefined);
-  if (env?.INSTANCE_ID === instanceId) await rm(join(dir, ENV_FILE_NAME), { force: true });
+  if (env?.INSTANCE_ID === instanceId) await removeFile(join(dir, ENV_FILE_NAME));
 }
 
 /** The labels its resources carry: its own project and folder, or the pool slot's it holds. */
@@ -199,13 +204,22 @@ async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: b
   const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, ...noWork() };
   const keep = (keepReason: string): DestroyPlan => ({ ...base, removesFolder: false, keepReason });
   if (keepWorktree) return keep('--keep-worktree');
-  if (!existsSync(e.path)) return keep('the folder no longer exists');
+  if (!pathExists(e.path)) return keep('the folder no longer exists');
   // Entries migrated from the Python tool have no created_worktree; it only registered worktrees it made.
   if (!(e.created_worktree ?? e.is_worktree)) return keep('kinfra did not create this folder (it was initialised with init)');
   const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
   const idx = worktrees.findIndex((w) => w.path === e.path);
   if (idx <= 0) return keep(`it is not a linked worktree of ${e.parent_repo}`);
   return { ...base, branch: worktrees[idx]!.branch, removesFolder: true, keepReason: null, ...(await workIn(e.path, regenerable)) };
+}
+
+/**
+ * Looking at the folder failed (git found it vanished, say): when another destroy of the same sandbox removed it
+ * meanwhile, that is what to say (asked under the lock, so that destroy has finished). Otherwise the failure as it is.
+ */
+async function removedMeanwhile(ctx: AppContext, id: string, entry: InstanceEntry, e: unknown): Promise<unknown> {
+  const still = await ctx.registry.update((r) => r.instances[id]?.path === entry.path).catch(() => true);
+  return still ? e : goneMeanwhile(id);
 }
 
 const goneMeanwhile = (instanceId: string) =>

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { listFolder, modifiedAt, pathExists, removeEmptyFolder, removeFile, removeTree } from '../adapters/folders.js';
 import { listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
 import { openFindings, type Finding, type Repair } from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
@@ -114,18 +113,18 @@ async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
  */
 async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
   if (path === `${ctx.paths.registry}.lock`) {
-    const stale = existsSync(path);
+    const stale = pathExists(path);
     await withFileLock(ctx.paths.registry, async () => undefined);
     return stale ? { done: true, note: `took over and removed the stale lock ${path}` } : { done: false, note: 'no longer needed' };
   }
   return withFileLock(ctx.paths.registry, async () => {
-    const mtime = await stat(path).then((s) => s.mtimeMs).catch(() => undefined);
+    const mtime = await modifiedAt(path);
     if (mtime === undefined) return { done: false, note: 'no longer needed' };
     const age = Date.now() - mtime;
     if (age < TEMP_SAFE_AGE_MS) {
       return { done: false, note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute` };
     }
-    await rm(path, { force: true });
+    await removeFile(path);
     return { done: true, note: `removed ${path}` };
   });
 }
@@ -133,7 +132,7 @@ async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
 async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update((reg) => {
     const e = reg.instances[id];
-    if (!e || existsSync(e.path)) return { done: false, note: 'no longer needed' };
+    if (!e || pathExists(e.path)) return { done: false, note: 'no longer needed' };
     delete reg.instances[id];
     releaseClaimsOf(reg, id);
     return { done: true, note: `removed the entry of ${id} (its folder ${e.path} is gone)` };
@@ -143,23 +142,23 @@ async function dropEntry(ctx: AppContext, id: string): Promise<Applied> {
 async function forget(reg: Registry, id: string, e: InstanceEntry): Promise<void> {
   delete reg.instances[id];
   releaseClaimsOf(reg, id);
-  if (existsSync(e.parent_repo)) await pruneWorktrees(e.parent_repo);
+  if (pathExists(e.parent_repo)) await pruneWorktrees(e.parent_repo);
 }
 
 async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
     if (!e || (e.state !== 'destroying' && e.state !== 'removing-worktree')) return { done: false, note: 'no longer needed' };
-    if (!existsSync(e.path)) {
+    if (!pathExists(e.path)) {
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id} (its folder was already removed)` };
     }
-    if (!existsSync(join(e.path, '.git'))) {
+    if (!pathExists(join(e.path, '.git'))) {
       // git had started removing the worktree: finish only what kinfra provably made and had checked.
       const why = await whyNotRemovable(ctx, id, e);
       // The entry stays (and keeps being reported) until someone who can tell has looked.
       if (why) return { done: false, note: `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox destroy ${id} --keep-worktree` };
-      await rm(e.path, { recursive: true, force: true });
+      await removeTree(e.path);
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id}: removed what was left of ${e.path}` };
     }
@@ -172,14 +171,14 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
     if (!e || e.state !== 'creating') return { done: false, note: 'no longer needed' };
-    if (!existsSync(e.path)) {
+    if (!pathExists(e.path)) {
       await forget(reg, id, e);
       return { done: true, note: `dropped ${id}: its create was killed before the worktree existed` };
     }
-    if (!existsSync(join(e.path, '.git'))) {
+    if (!pathExists(join(e.path, '.git'))) {
       await forget(reg, id, e);
-      if (!protectedReason(e.path, guardOf(ctx, e)) && (await readdir(e.path)).length === 0) {
-        await rmdir(e.path);
+      if (!protectedReason(e.path, guardOf(ctx, e)) && (await listFolder(e.path)).length === 0) {
+        await removeEmptyFolder(e.path);
         return { done: true, note: `dropped ${id}: its create was killed before git made the worktree (removed the empty ${e.path})` };
       }
       return { done: false, note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it` };
@@ -250,11 +249,11 @@ async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
 
 /** Provision again from the repository whose layout has a pool: it only writes what is missing or stale. */
 async function reprovision(ctx: AppContext): Promise<Applied> {
-  const reg = await ctx.registry.read();
+  const reg = await ctx.registry.snapshot();
   const repos = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) repos.add(here);
-  for (const e of Object.values(reg.instances)) if (e.pool_slot !== undefined && existsSync(e.parent_repo)) repos.add(e.parent_repo);
+  for (const e of Object.values(reg.instances)) if (e.pool_slot !== undefined && pathExists(e.parent_repo)) repos.add(e.parent_repo);
   for (const repo of repos) {
     const config = await loadConfig(repo).catch(() => undefined);
     if (!config || poolPlan(config).length === 0) continue;
@@ -266,7 +265,7 @@ async function reprovision(ctx: AppContext): Promise<Applied> {
 
 /** A slot folder an interrupted provision wrote: only kinfra's two generated files, and nothing running from it. */
 async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promise<Applied> {
-  const files = await readdir(path).catch(() => [] as string[]);
+  const files = await listFolder(path).catch(() => [] as string[]);
   // Its two files, and the temp files of their atomic writes that a provision killed mid-write leaves (`<name>.<digits>`).
   const ours = (f: string) => /^(docker-compose\.yml|\.env\.sandbox)(\.\d+)?$/.test(f);
   if (!files.every(ours)) {
@@ -281,7 +280,7 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
   }
   return ctx.registry.update(async (reg) => {
     if (reg.slots[String(slot)]) return { done: false, note: 'no longer needed' };
-    await rm(path, { recursive: true, force: true });
+    await removeTree(path);
     return { done: true, note: `removed ${path}, left by an interrupted provision` };
   });
 }
@@ -297,7 +296,7 @@ async function register(ctx: AppContext, path: string): Promise<Applied> {
 async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
-    if (!e || !existsSync(e.path)) return { done: false, note: 'no longer needed' };
+    if (!e || !pathExists(e.path)) return { done: false, note: 'no longer needed' };
     const guarded = protectedReason(e.path, { home: ctx.paths.home, mainCheckout: e.is_worktree ? e.parent_repo : '' });
     if (guarded) return { done: false, note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree` };
     const config = await loadConfig(e.path);

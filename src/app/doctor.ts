@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { detectCompose } from '../adapters/compose.js';
 import { engineVersion, listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists } from '../adapters/file-store.js';
+import { listFolder, modifiedAt, pathExists } from '../adapters/folders.js';
 import { listWorktrees, mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
 import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts, type PythonFacts } from '../core/doctor.js';
@@ -20,7 +19,8 @@ import { engineProjects, SANDBOX_PROJECT } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
 import { OWNER_LABEL, PATH_LABEL } from '../core/ownership.js';
 import { findPortConflicts } from './port-conflicts.js';
-import { envDisagreement, resolveSandbox } from './current.js';
+import { envDisagreement } from './env-agreement.js';
+import { resolveSandbox } from './the-sandbox.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
@@ -114,7 +114,7 @@ async function pythonFacts(ctx: AppContext): Promise<PythonFacts | undefined> {
   if (py.state === 'absent') return undefined;
   if (py.state === 'unreadable') {
     // Never imported and no registry yet: every command refuses to start one (registry-store.ts load).
-    const blocking = !py.imported && !existsSync(ctx.paths.registry) && !(await ctx.registry.loss());
+    const blocking = !py.imported && !pathExists(ctx.paths.registry) && !(await ctx.registry.loss());
     return { file: py.file, state: 'unreadable', reason: py.reason, imported: py.imported, blocking };
   }
   return {
@@ -128,7 +128,7 @@ async function pythonFacts(ctx: AppContext): Promise<PythonFacts | undefined> {
 }
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
-  const folderExists = existsSync(entry.path);
+  const folderExists = pathExists(entry.path);
   const config = folderExists ? await loadConfig(entry.path).catch(() => undefined) : undefined;
   const env = folderExists ? await envIdentity(entry.path, config) : undefined;
   // Every value, ports included: a hand-edited port is a disagreement like any other.
@@ -137,7 +137,7 @@ async function instanceFacts(instanceId: string, entry: Registry['instances'][st
     instanceId,
     entry,
     folderExists,
-    isCheckout: folderExists && existsSync(join(entry.path, '.git')),
+    isCheckout: folderExists && pathExists(join(entry.path, '.git')),
     env,
     disagreement: config && raw ? envDisagreement(raw, instanceId, entry, config) : undefined,
   };
@@ -158,19 +158,19 @@ async function envIdentity(dir: string, layout: EnvLayout | undefined): Promise<
 /** Temp files of atomic writes a killed process left, and lock folders nobody renews. */
 async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
   const dir = dirname(ctx.paths.registry);
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const names = await listFolder(dir).catch(() => [] as string[]);
   const base = basename(ctx.paths.registry);
   const found: DoctorFacts['leftovers'] = [];
   for (const name of names) {
     const path = join(dir, name);
     // write-file-atomic writes `<file>.<hash>` and renames it over the file.
     if (name.startsWith(`${base}.`) && /^\d+$|^[0-9a-f]{6,}$/.test(name.slice(base.length + 1))) {
-      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age = Date.now() - ((await modifiedAt(path)) ?? Date.now());
       found.push(age >= TEMP_SAFE_AGE_MS
         ? { path, what: 'Temp file of a registry write that was killed' }
         : { path, what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)` });
     } else if (name === `${base}.lock`) {
-      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age = Date.now() - ((await modifiedAt(path)) ?? Date.now());
       if (age > STALE_LOCK_MS) found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });
     }
   }
@@ -187,7 +187,7 @@ export async function knownRepos(ctx: AppContext, reg: Registry | undefined, eng
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
-  for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && existsSync(e.parent_repo)) candidates.add(e.parent_repo);
+  for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && pathExists(e.parent_repo)) candidates.add(e.parent_repo);
   for (const d of engineDirs) {
     const root = await mainRoot(d).catch(() => undefined);
     if (root) candidates.add(root);
@@ -201,9 +201,9 @@ export async function engineSandboxDirs(ctx: AppContext, containers: ContainerIn
   // Labelled: its owner label says whose it is. Unlabelled (an older kinfra): only a folder of this HOME's.
   const labelled = all.filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL]).map((c) => c.labels[PATH_LABEL]!);
   const dirs = new Set(all.filter((c) => !c.labels[OWNER_LABEL] && c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
-  const mine: string[] = [...new Set(labelled)].filter((d) => existsSync(d));
+  const mine: string[] = [...new Set(labelled)].filter((d) => pathExists(d));
   for (const d of dirs) {
-    if (!existsSync(d)) continue;
+    if (!pathExists(d)) continue;
     const home = ctx.paths.home.endsWith(sep) ? ctx.paths.home : ctx.paths.home + sep;
     const text = await readTextIfExists(join(d, ENV_FILE_NAME)).catch(() => undefined);
     if (d.startsWith(home) || text?.includes(home)) mine.push(d);
@@ -215,7 +215,7 @@ export async function findUnregistered(reg: Registry | undefined, repos: string[
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
-    if (registered.has(path) || found.has(path) || !existsSync(join(path, ENV_FILE_NAME))) return;
+    if (registered.has(path) || found.has(path) || !pathExists(join(path, ENV_FILE_NAME))) return;
     const env = await readEnvFile(path).catch(() => undefined);
     if (!env?.INSTANCE_ID) return;
     // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
@@ -229,18 +229,18 @@ export async function findUnregistered(reg: Registry | undefined, repos: string[
     for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');
     // create puts sandboxes beside the main checkout; a clone initialised there is a sandbox too.
     const parent = dirname(repo);
-    for (const name of await readdir(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
+    for (const name of await listFolder(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
   }
   for (const d of engineDirs) await consider(d, 'engine');
   return [...found.values()].sort((a, b) => a.path.localeCompare(b.path));
 }
 
 async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
-  const names = await readdir(ctx.paths.sandboxesDir).catch(() => [] as string[]);
+  const names = await listFolder(ctx.paths.sandboxesDir).catch(() => [] as string[]);
   return names.map((n) => /^slot-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
     .map((m) => {
       const path = join(ctx.paths.sandboxesDir, m[0]);
-      return { slot: Number(m[1]), path, hasCompose: existsSync(join(path, 'docker-compose.yml')) };
+      return { slot: Number(m[1]), path, hasCompose: pathExists(join(path, 'docker-compose.yml')) };
     })
     .sort((a, b) => a.slot - b.slot);
 }
@@ -266,7 +266,7 @@ async function projects(containers: ContainerInfo[], owner: string, reg: Registr
 async function portHoldings(ctx: AppContext, reg: Registry, containers: ContainerInfo[]): Promise<PortHolding[]> {
   const out: PortHolding[] = [];
   for (const [id, e] of Object.entries(reg.instances)) {
-    if (e.state || !existsSync(join(e.path, ENV_FILE_NAME))) continue;
+    if (e.state || !pathExists(join(e.path, ENV_FILE_NAME))) continue;
     const s = await resolveSandbox({ ...ctx, cwd: e.path }).catch(() => undefined);
     if (!s || s.instanceId !== id) continue;
     for (const c of await findPortConflicts(s, containers, reg)) out.push({ instanceId: id, port: c.port, env: c.env, holder: c.holder });
@@ -282,5 +282,5 @@ async function sharedDirs(ctx: AppContext, repos: string[]): Promise<DoctorFacts
     const root = expandHome(config.shared.root, ctx.paths.home);
     for (const d of config.shared.dirs) seen.add(join(root, d.name));
   }
-  return [...seen].sort().map((path) => ({ path, exists: existsSync(path) }));
+  return [...seen].sort().map((path) => ({ path, exists: pathExists(path) }));
 }

@@ -4,7 +4,7 @@ import { runStreaming } from '../adapters/runner.js';
 import { usageError } from '../core/errors.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import type { AppContext } from './context.js';
-import { findSandboxDir, notInSandbox } from './current.js';
+import { findSandboxDir, notInSandbox } from './sandbox-entry.js';
 import { resolveApiUrl, apiPortSpec } from './resolve-url.js';
 
 /**

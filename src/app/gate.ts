@@ -6,7 +6,7 @@ import { serviceOfPort } from '../core/compose-model.js';
 import type { GateCheckSpec } from '../core/config/schema.js';
 import { runGate, type CheckResult, type Clock, type GateCheck, type GateResult, type Verdict } from '../core/gate.js';
 import { registration, workerList } from '../core/workers.js';
-import { sandboxPorts, type Sandbox } from './current.js';
+import type { Sandbox } from './the-sandbox.js';
 import { ownsContainer } from './engine-state.js';
 import type { Stack } from './stack.js';
 
@@ -69,7 +69,7 @@ function watched(probe: GateCheck['probe'], service: string | undefined, watch: 
 
 /** The configured checks of this sandbox, bound to its ports and the real probes; checks of absent services are left out. */
 export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { checks: (GateCheck & { service?: string | undefined })[]; omitted: SandboxGateResult['omitted'] } {
-  const ports = new Map(sandboxPorts(s).map((p) => [p.name, p.port]));
+  const ports = new Map(s.ports.map((p) => [p.name, p.port]));
   const checks: (GateCheck & { service?: string | undefined })[] = [];
   const omitted: SandboxGateResult['omitted'] = [];
   const watch = containerWatch(s);

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists, removeFile } from '../adapters/folders.js';
 import { CONFIG_FILE_NAME } from '../core/config/config.js';
 import { conflictError, isKinfraError, usageError } from '../core/errors.js';
 import type { EnvMap } from '../core/env-file.js';
@@ -12,8 +12,8 @@ import { COMPOSE_PROJECT_NAME, freshInstanceId, instanceIdFor, requireSlug } fro
 import { ownerId } from '../adapters/owner-id.js';
 import { assertNameFreeOnEngine } from './ownership.js';
 import type { AppContext } from './context.js';
-import { reservedSlots, type SandboxSummary } from './instance.js';
-import { rm } from 'node:fs/promises';
+import { reservedSlots } from './reserved-slots.js';
+import type { SandboxSummary } from './sandbox-summary.js';
 import { finishLease, takeLease } from './slot-lease.js';
 import { removeStaleEntries } from './stale.js';
 
@@ -38,7 +38,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const worktrees = await listWorktrees(top);
   const mainPath = worktrees[0]?.path ?? top;
   const config = await loadConfig(top);
-  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => existsSync(join(top, f)));
+  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => pathExists(join(top, f)));
   if (!hasProjectFile) {
     throw usageError('not-a-project', `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
       `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`);
@@ -98,7 +98,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   });
   const { taken, ...summary } = done;
   // A pool slot's reset talks to Docker: outside the lock. If it fails, the folder is not a sandbox after all.
-  await finishLease(ctx, config.prefix, summary, taken, () => rm(summary.envFile, { force: true }));
+  await finishLease(ctx, config.prefix, summary, taken, () => removeFile(summary.envFile));
   return summary;
 }
 

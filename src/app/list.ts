@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { engineSnapshot, type EngineSnapshot } from './ownership.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists } from '../adapters/folders.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
@@ -54,7 +54,7 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => entriesOf(registry, true)).catch(async (e: unknown) => {
     // A registry folder that cannot be written (read-only, full disk) can still be listed; stale entries stay until it can.
     if (!(isKinfraError(e) && e.category === 'registry' && e.code.startsWith('file-'))) throw e;
-    return entriesOf(await ctx.registry.peek(), false);
+    return entriesOf(await ctx.registry.snapshot(), false);
   });
   let view: EngineView | undefined;
   let engineError: ListResult['engineError'] = null;
@@ -89,7 +89,7 @@ async function row(instanceId: string, e: InstanceEntry, view: EngineView | unde
     createdAt: e.created_at,
     ports,
     // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
-    status: !existsSync(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
+    status: !pathExists(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,
     state: e.state ?? null,
   };

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config-loader.js';
 import { listContainers } from '../adapters/engine.js';
 import { readEnvFile, writeEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { makeFolder, pathExists, removeFile } from '../adapters/folders.js';
 import { mainRoot } from '../adapters/git.js';
 import type { Config } from '../core/config/config.js';
 import { formatEnvText } from '../core/env-file.js';
@@ -31,7 +30,7 @@ const slotState = (cs: ContainerInfo[], owner: string, project: string, dir: str
 /** kinfra's own files (templates/) next to the built bundle or the sources. */
 function packageFile(rel: string): string {
   for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    if (existsSync(join(d, 'package.json')) && existsSync(join(d, rel))) return join(d, rel);
+    if (pathExists(join(d, 'package.json')) && pathExists(join(d, rel))) return join(d, rel);
     if (dirname(d) === d) throw new Error(`kinfra package file ${rel} not found`);
   }
 }
@@ -81,9 +80,9 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
   };
 
   if (opts.dryRun) {
-    const registry = await ctx.registry.peek();
+    const registry = await ctx.registry.snapshot();
     const slots = leases.map((s): ProvisionLine => {
-      const action = registry.slots[String(s.slot)] && existsSync(s.folder) ? 'exists' : 'would-create';
+      const action = registry.slots[String(s.slot)] && pathExists(s.folder) ? 'exists' : 'would-create';
       return blocked(registry, s) ?? { slot: s.slot, profile: s.profile, ports: portsOf(s), action };
     });
     return { slots, created: 0, skipped: slots.filter((s) => s.action === 'exists').length };
@@ -103,7 +102,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       const envLines = leaseEnvLines(config, s, sharedRoot(ctx, config));
       const composeFile = poolComposeFile(s);
       const envFile = join(dir, ENV_FILE_NAME);
-      const current = existing && existsSync(dir);
+      const current = existing && pathExists(dir);
       // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
       const onDisk = current ? await readTextIfExists(composeFile) : undefined;
       if (current && existing.claimed_by) {
@@ -114,7 +113,7 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       }
       const changed = !current || onDisk !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
       if (changed) {
-        await mkdir(dir, { recursive: true });
+        await makeFolder(dir);
         await writeTextAtomic(composeFile, compose);
         await writeEnvFile(dir, envLines);
       }
@@ -153,7 +152,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
     for (const s of Object.values(registry.slots)) {
       if (!s.claimed_by) continue;
       const owner = registry.instances[s.claimed_by];
-      if (!owner || !existsSync(owner.path)) {
+      if (!owner || !pathExists(owner.path)) {
         released.push({ slot: s.slot_id, claimedBy: s.claimed_by });
         if (owner) delete registry.instances[s.claimed_by];
         s.claimed_by = null;
@@ -201,7 +200,7 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
         'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).');
     }
     const owner = s.claimed_by ? r.instances[s.claimed_by] : undefined;
-    if (owner && existsSync(owner.path) && !force) {
+    if (owner && pathExists(owner.path) && !force) {
       throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
         `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
     }
@@ -242,9 +241,9 @@ export async function completeRelease(r: Registry, s: SlotEntry, resetProject: s
     const held = r.instances[s.claimed_by];
     // A worktree that loses its slot stops being a sandbox: its .env.sandbox would point at a slot someone else gets.
     if (held && (held.pool_slot === undefined || held.pool_slot === s.slot_id)) {
-      if (existsSync(join(held.path, ENV_FILE_NAME))) {
+      if (pathExists(join(held.path, ENV_FILE_NAME))) {
         const env = await readEnvFile(held.path).catch(() => undefined);
-        if (env?.INSTANCE_ID === s.claimed_by) await rm(join(held.path, ENV_FILE_NAME), { force: true });
+        if (env?.INSTANCE_ID === s.claimed_by) await removeFile(join(held.path, ENV_FILE_NAME));
       }
       delete r.instances[s.claimed_by];
     }

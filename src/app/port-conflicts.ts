@@ -2,7 +2,7 @@ import type { ContainerInfo } from '../adapters/engine.js';
 import { findPortHolder, isPortFree } from '../adapters/port-holders.js';
 import { KinfraError } from '../core/errors.js';
 import type { Registry } from '../core/registry/model.js';
-import { sandboxPorts, type Sandbox } from './current.js';
+import type { Sandbox } from './the-sandbox.js';
 
 export interface PortConflict {
   port: number;
@@ -20,7 +20,7 @@ export interface PortConflict {
  */
 export async function findPortConflicts(s: Sandbox, containers: readonly ContainerInfo[], registry: Registry): Promise<PortConflict[]> {
   const conflicts: PortConflict[] = [];
-  for (const p of sandboxPorts(s)) {
+  for (const p of s.ports) {
     const holder = containers.find((c) => c.state === 'running' && c.hostPorts.includes(p.port));
     if (holder) {
       if (holder.project === s.project.name) continue;

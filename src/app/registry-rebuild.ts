@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { loadConfig } from '../adapters/config-loader.js';
 import { listContainers } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { pathExists } from '../adapters/folders.js';
 import { currentBranch, listWorktrees, mainRoot } from '../adapters/git.js';
 import type { Config } from '../core/config/config.js';
 import type { EnvMap } from '../core/env-file.js';
@@ -134,7 +134,7 @@ export async function rebuildLostRegistry(ctx: AppContext): Promise<RebuildRepor
     // Repositories to look in: here, every one a registry has named (kept beside it), every parent_repo the old
     // entries name, and the repositories of their folders.
     const hints: Registry = { ...reg, instances: Object.fromEntries(known.map((e, i) => [String(i), e])) };
-    const dirs = [...engineDirs, ...(await ctx.registry.knownRepositories()), ...known.map((e) => e.path)].filter((p) => existsSync(p));
+    const dirs = [...engineDirs, ...(await ctx.registry.knownRepositories()), ...known.map((e) => e.path)].filter((p) => pathExists(p));
     const repos = await knownRepos(ctx, hints, dirs);
     report.pool = await restorePoolSlots(ctx, reg, repos);
     const found = await findUnregistered(reg, repos, engineDirs);
@@ -164,7 +164,7 @@ async function restorePoolSlots(ctx: AppContext, reg: Registry, repos: readonly 
     const restored: number[] = [];
     for (const s of plan) {
       const lease = planLease(s, slotDir(ctx, s.slot));
-      if (reg.slots[String(s.slot)] || !existsSync(poolComposeFile(lease))) continue;
+      if (reg.slots[String(s.slot)] || !pathExists(poolComposeFile(lease))) continue;
       if (adHocHolder(reg, s.slot) !== undefined) continue;
       reg.slots[String(s.slot)] = unclaimedSlotEntry(config, lease);
       restored.push(s.slot);

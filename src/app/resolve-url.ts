@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
+import { nearestWith, pathExists } from '../adapters/folders.js';
 import { resolveUrl, type ResolvedUrl } from '../core/api-url.js';
 import { CONFIG_FILE_NAME, type Config } from '../core/config/config.js';
 import { portFor } from '../core/ports.js';
@@ -11,15 +11,6 @@ export interface UrlRequest {
   cwd: string;
   url?: string | undefined;
   port?: string | number | undefined;
-}
-
-/** The nearest folder at or above `dir` holding one of `names`, and which one. */
-function nearest(dir: string, names: string[]): { dir: string; name: string } | undefined {
-  for (let d = dir; ; d = dirname(d)) {
-    const name = names.find((n) => existsSync(join(d, n)));
-    if (name) return { dir: d, name };
-    if (dirname(d) === d) return undefined;
-  }
 }
 
 /** The API port of a layout: the port named `api`, else the first. */
@@ -33,11 +24,11 @@ export function apiPortSpec(config: Config) {
  * Exported for other TypeScript CLIs.
  */
 export async function resolveApiUrl(req: UrlRequest): Promise<ResolvedUrl & { config: Config }> {
-  const found = nearest(req.cwd, [ENV_FILE_NAME, CONFIG_FILE_NAME]);
+  const found = nearestWith(req.cwd, [ENV_FILE_NAME, CONFIG_FILE_NAME]);
   const config = await loadConfig(found?.dir ?? req.cwd);
   const api = apiPortSpec(config);
   let envFile;
-  if (found && existsSync(join(found.dir, ENV_FILE_NAME))) {
+  if (found && pathExists(join(found.dir, ENV_FILE_NAME))) {
     const env = (await readEnvFile(found.dir)) ?? {};
     envFile = { path: join(found.dir, ENV_FILE_NAME), variable: api.env, value: env[api.env] };
   }

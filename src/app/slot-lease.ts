@@ -12,7 +12,7 @@ import {
   claimLease, leasedSlot, leaseEnvLines, releaseLease, type LeaseHolder, type SlotLease,
 } from '../core/slot-lease.js';
 import type { AppContext } from './context.js';
-import type { SandboxSummary } from './instance.js';
+import type { SandboxSummary } from './sandbox-summary.js';
 import { forgetAdopted, projectInventory, removeOwned } from './ownership.js';
 
 /** The shared data folder of this HOME, expanded (compose does not expand ~). */
@@ -87,7 +87,7 @@ export async function finishLease(
 export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): Promise<void> {
   const owner = await ownerId(ctx.paths.ownerId);
   const stamp = { owner, sandbox: slotProjectOf(prefix, s), path: s.infrastructure_path };
-  const registry = await ctx.registry.peek();
+  const registry = await ctx.registry.snapshot();
   const inv = await projectInventory(stamp, registry);
   const unproven = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
   if (unproven.length > 0) {

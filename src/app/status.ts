@@ -1,11 +1,11 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// `kinfra sandbox status`: what runs, every URL, the workers and the shared data.
 import { join } from 'node:path';
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
+import { folderSize, pathExists } from '../adapters/folders.js';
 import { probeHttp } from '../adapters/probes.js';
 import type { AppContext } from './context.js';
-import { resolveSandbox, sandboxPorts } from './current.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
-import { absentServices, publishes, serviceUrls, type ServiceUrl } from './up.js';
+import { inStack, publishes, resolveSandbox, type SandboxUrl } from './the-sandbox.js';
 import { loadStackIfReadable } from './stack.js';
 import { serviceOfPort } from '../core/compose-model.js';
 import { registration, workerList } from '../core/workers.js';
@@ -36,7 +36,7 @@ export interface StatusReport {
   registered: boolean;
   project: string;
   containers: ProjectState;
-  services: (ServiceUrl & { port: number })[];
+  services: SandboxUrl[];
   /** Services the layout names that the stack does not have. */
   absent: string[];
   workers: WorkerStatus[];
@@ -44,23 +44,6 @@ export interface StatusReport {
 }
 
 const COUNT_LIMIT = 20_000;
-
-function sizeOf(dir: string): { files: number; bytes: number; partial: boolean } {
-  let files = 0;
-  let bytes = 0;
-  const stack = [dir];
-  while (stack.length > 0 && files < COUNT_LIMIT) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) stack.push(join(d, e.name));
-      else if (e.isFile()) {
-        files++;
-        bytes += statSync(join(d, e.name), { throwIfNoEntry: false })?.size ?? 0;
-      }
-    }
-  }
-  return { files, bytes, partial: stack.length > 0 };
-}
 
 /** The workers the backend lists, or undefined when it does not answer. */
 async function listedWorkers(apiPort: number | undefined, path: string | undefined): Promise<unknown[] | undefined> {
@@ -76,14 +59,13 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
   // Only its own: another kinfra's stack under the same project name is not this sandbox running.
   const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
   const mine = containers.filter(owns);
-  const ports = sandboxPorts(s);
   const stack = await loadStackIfReadable(s.project);
-  const urls = serviceUrls(s, stack);
+  const { urls, absent } = inStack(s, stack);
   const workersCheck = s.config.gate.find((c) => c.kind === 'workers');
-  const apiPort = ports.find((p) => p.name === workersCheck?.port)?.port;
+  const apiPort = s.ports.find((p) => p.name === workersCheck?.port)?.port;
   const listed = mine.some((c) => c.state === 'running') ? await listedWorkers(apiPort, workersCheck?.path) : undefined;
 
-  const rows = ports.filter((p) => p.worker !== undefined && publishes(stack, p.port)).map((p) => ({
+  const rows = s.ports.filter((p) => p.worker !== undefined && publishes(stack, p.port)).map((p) => ({
     p,
     service: (stack ? serviceOfPort(stack.model, p.port) : undefined) ?? mine.find((x) => x.hostPorts.includes(p.port))?.service,
   }));
@@ -105,8 +87,8 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
         root: s.env[s.config.shared.env]!,
         dirs: s.config.shared.dirs.map((d) => {
           const path = s.env[d.env] ?? join(s.env[s.config.shared!.env]!, d.name);
-          const exists = existsSync(path);
-          return { name: d.name, path, exists, ...(exists ? sizeOf(path) : { files: 0, bytes: 0, partial: false }) };
+          const exists = pathExists(path);
+          return { name: d.name, path, exists, ...(exists ? folderSize(path, COUNT_LIMIT) : { files: 0, bytes: 0, partial: false }) };
         }),
       }
     : null;
@@ -118,8 +100,8 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     registered: s.entry !== undefined,
     project: s.project.name,
     containers: projectState(containers, s.project.name, owns),
-    services: urls.map((u) => ({ ...u, port: ports.find((p) => p.name === u.name)!.port })),
-    absent: absentServices(s, stack),
+    services: urls,
+    absent,
     workers,
     shared,
   };

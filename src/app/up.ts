@@ -1,11 +1,11 @@
+// `kinfra sandbox up` and `kinfra sandbox gate`: start the sandbox's stack, then prove it usable.
 import { composeStream } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError } from '../core/errors.js';
 import type { CheckResult } from '../core/gate.js';
-import { serviceOfPort } from '../core/compose-model.js';
 import { loadStack, loadStackIfReadable, type Stack } from './stack.js';
 import type { AppContext } from './context.js';
-import { resolveSandbox, sandboxPorts, type Sandbox } from './current.js';
+import { inStack, resolveSandbox, type Sandbox, type ServiceUrl } from './the-sandbox.js';
 import { runSandboxGate, type SandboxGateResult } from './gate.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
 import { writeLabelLayer } from './layer.js';
@@ -21,12 +21,6 @@ export interface UpRequest {
   signal?: AbortSignal;
 }
 
-export interface ServiceUrl {
-  name: string;
-  label: string;
-  url: string;
-}
-
 export interface UpResult {
   instanceId: string;
   slot: number;
@@ -36,19 +30,20 @@ export interface UpResult {
   absent: string[];
 }
 
-/** Does the stack publish this port? Without a readable stack, every configured port counts as there. */
-export const publishes = (stack: Stack | undefined, port: number) => !stack || serviceOfPort(stack.model, port) !== undefined;
-
-/** Every port with a URL template that the stack really publishes, workers excepted (status lists those). */
-export function serviceUrls(s: Sandbox, stack: Stack | undefined): ServiceUrl[] {
-  return sandboxPorts(s)
-    .filter((p) => p.url && p.worker === undefined && publishes(stack, p.port))
-    .map((p) => ({ name: p.name, label: p.label ?? p.name, url: p.url!.replace('{port}', String(p.port)) }));
+/** What up and gate report of the URLs: those the stack publishes (without their ports), and those it lacks. */
+function urlsOf(s: Sandbox, stack: Stack | undefined): Pick<UpResult, 'urls' | 'absent'> {
+  const { urls, absent } = inStack(s, stack);
+  return { urls: urls.map(({ name, label, url }) => ({ name, label, url })), absent };
 }
 
-/** Labels of configured service URLs that the stack does not publish. */
-export function absentServices(s: Sandbox, stack: Stack | undefined): string[] {
-  return sandboxPorts(s).filter((p) => p.url && p.worker === undefined && !publishes(stack, p.port)).map((p) => p.label ?? p.name);
+type GateOptions = Parameters<typeof runSandboxGate>[2];
+
+function gateOptions(req: Pick<UpRequest, 'timeoutMs' | 'onGateChange' | 'signal'>): GateOptions {
+  return {
+    timeoutMs: req.timeoutMs,
+    ...(req.onGateChange ? { onChange: req.onGateChange } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  };
 }
 
 /**
@@ -56,8 +51,8 @@ export function absentServices(s: Sandbox, stack: Stack | undefined): string[] {
  * sandbox (exit 3), `compose up -d`, then the Startability Gate.
  */
 export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
-  const s = await resolveSandbox(ctx);
-  const registry = await ctx.registry.read();
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
   const snapshot = await engineSnapshot();
   assertProjectFree(await projectInventory(s.stamp, registry, snapshot), s.project.name, `start ${s.instanceId}`);
   const conflicts = await findPortConflicts(s, snapshot.containers, registry);
@@ -65,7 +60,8 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
 
   req.onStart?.(s);
   const stack = await loadStack(s.project);
-  // Every resource it starts carries this registry's labels (containers made before labels existed are recreated with them).
+  // Every resource it starts carries this registry's labels (containers made before labels existed are recreated
+  // with them).
   const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp, stack)] };
   const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
@@ -76,21 +72,23 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
     // A port may have been taken between the check and compose binding it.
     const late = await findPortConflicts(s, await listContainers(), registry);
     if (late.length > 0) throw portConflictError(s, late);
-    throw new KinfraError('external', 'compose-up-failed', `docker compose up failed for ${s.instanceId} (exit ${code}); its output is above.`,
-      'Fix what compose reports, then run `kinfra sandbox up` again (`kinfra sandbox down` removes half-started containers).');
+    throw new KinfraError('external', 'compose-up-failed',
+      `docker compose up failed for ${s.instanceId} (exit ${code}); its output is above.`,
+      'Fix what compose reports, then run `kinfra sandbox up` again ' +
+        '(`kinfra sandbox down` removes half-started containers).');
   }
   await adoptMountedVolumes(ctx, s.stamp);
-  const gate = req.wait
-    ? await runSandboxGate({ ...s, project }, stack, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) })
-    : undefined;
-  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s, stack), absent: absentServices(s, stack) };
+  const gate = req.wait ? await runSandboxGate({ ...s, project }, stack, gateOptions(req)) : undefined;
+  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack) };
 }
 
 /** `kinfra sandbox gate`: only the gate, against what is running now. */
-export async function gateSandbox(ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>): Promise<UpResult & { gate: SandboxGateResult }> {
+export async function gateSandbox(
+  ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>,
+): Promise<UpResult & { gate: SandboxGateResult }> {
   const s = await resolveSandbox(ctx);
   req.onStart?.(s);
   const stack = await loadStackIfReadable(s.project);
-  const gate = await runSandboxGate(s, stack, { timeoutMs: req.timeoutMs, ...(req.onGateChange ? { onChange: req.onGateChange } : {}), ...(req.signal ? { signal: req.signal } : {}) });
-  return { instanceId: s.instanceId, slot: s.slot, gate, urls: serviceUrls(s, stack), absent: absentServices(s, stack) };
+  const gate = await runSandboxGate(s, stack, gateOptions(req));
+  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack) };
 }

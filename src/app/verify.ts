@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readTextIfExists } from '../adapters/file-store.js';
+import { pathExists } from '../adapters/folders.js';
 import { repoToplevel } from '../adapters/git.js';
 import { verifyCompose, type Finding } from '../core/compose-verify.js';
 import { KinfraError, usageError } from '../core/errors.js';
 import type { AppContext } from './context.js';
-import { findComposeFile } from './current.js';
+import { findComposeFile } from './compose-file.js';
 
 export interface VerifyResult {
   file: string;
@@ -23,7 +23,7 @@ export async function verifyComposeFile(ctx: AppContext, file: string | undefine
   const path = file !== undefined ? resolve(ctx.cwd, file) : undefined;
   const config = await loadConfig(path ? await repoToplevel(dirname(path)).catch(() => top) : top);
   const target = path ?? findComposeFile(top, config);
-  if (!existsSync(target)) throw usageError('no-such-file', `${file}: no such file.`, 'Name a compose file, e.g. kinfra sandbox verify docker-compose.yml');
+  if (!pathExists(target)) throw usageError('no-such-file', `${file}: no such file.`, 'Name a compose file, e.g. kinfra sandbox verify docker-compose.yml');
   const text = (await readTextIfExists(target)) ?? '';
   let doc: unknown;
   try {

@@ -1,6 +1,6 @@
 // The lifecycle operations: create, init, up, down, destroy. Each declaration is the whole of what a surface needs;
 // its handler loads the use case from src/app only when the operation runs.
-import type { SandboxSummary } from '../app/instance.js';
+import type { SandboxSummary } from '../app/sandbox-summary.js';
 import { operation, type Printer, type ResultOf, type Zod } from './operation.js';
 import { gate, serviceUrl, summary } from './result-parts.js';
 

@@ -111,7 +111,7 @@ export const initShared = operation({
   target: 'none',
   streams: 'progress',
   async run(ctx, input, session) {
-    const { initShared } = await import('../app/shared.js');
+    const { initShared } = await import('../app/shared-data.js');
     return initShared(ctx, {
       ...input,
       confirmOverwrite: (count, sample) => (session.interactive

@@ -1,8 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { copyOne, planCopy, removePartials } from '../adapters/copy-tree.js';
+import { isFolder, makeFolder, pathExists } from '../adapters/folders.js';
 import { repoToplevel } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
 import { conflictError, usageError } from '../core/errors.js';
@@ -64,7 +63,7 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
   }
   const root = expandHome(config.shared.root, ctx.paths.home);
   const from = req.from === undefined ? undefined : resolve(ctx.cwd, req.from);
-  if (from !== undefined && (!existsSync(from) || !statSync(from).isDirectory())) {
+  if (from !== undefined && !isFolder(from)) {
     throw usageError('invalid-from', `--from ${req.from}: no such folder.`, 'Point --from at a folder holding data/, models/, strategies/ (e.g. ../ktrdr2).');
   }
   if (from !== undefined && resolve(from) === resolve(root)) {
@@ -75,8 +74,8 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
   let keptDiffering = 0;
   for (const { name } of config.shared.dirs) {
     const path = join(root, name);
-    const created = !existsSync(path);
-    await mkdir(path, { recursive: true });
+    const created = !pathExists(path);
+    await makeFolder(path);
     const result: SharedDirResult = {
       name, path, created, missingInSource: false, copiedFiles: 0, copiedBytes: 0, alreadyThere: 0, overwritten: 0,
       keptDiffering: [], skippedSpecial: [], removedPartials: await removePartials(path),
@@ -84,7 +83,7 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
     dirs.push(result);
     if (from === undefined) continue;
     const src = join(from, name);
-    if (!existsSync(src)) {
+    if (!pathExists(src)) {
       result.missingInSource = true;
       continue;
     }
