@@ -29,7 +29,11 @@ const sh = (cmd, args, opts = {}) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 };
-const ms = (f) => { const t = performance.now(); f(); return performance.now() - t; };
+const ms = (f) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
 
 /** The readiness wait a script would do after plain compose: the same probes as the gate, in a loop. */
 const WAIT_SCRIPT = `
@@ -44,22 +48,40 @@ for (;;) {
 function upOverhead(rounds) {
   const ws = scratch({ 'kinfra.yaml': E2E_LIKE('kbup', 30000) });
   cpSync(join(ROOT, 'examples/stack'), ws.repo, { recursive: true });
-  for (const a of [['add', '-A'], ['commit', '-qm', 'stack']]) sh('git', a, { cwd: ws.repo, env: ws.env });
+  for (const a of [
+    ['add', '-A'],
+    ['commit', '-qm', 'stack'],
+  ])
+    sh('git', a, { cwd: ws.repo, env: ws.env });
   sh('docker', ['compose', '-p', 'kinfra-build', '-f', join(ROOT, 'examples/stack/docker-compose.yml'), 'build']);
   kinfra(ws, ['sandbox', 'create', 'up']);
   const dir = join(ws.root, 'dev', 'kbup--up');
   const envFile = join(dir, '.env.sandbox');
-  const plainUp = ['compose', '-p', 'kbup-plain', '-f', join(dir, 'docker-compose.yml'), '--project-directory', dir, '--env-file', envFile];
+  const plainUp = [
+    'compose',
+    '-p',
+    'kbup-plain',
+    '-f',
+    join(dir, 'docker-compose.yml'),
+    '--project-directory',
+    dir,
+    '--env-file',
+    envFile,
+  ];
   const withKinfra = [];
   const plain = [];
   try {
     for (let i = 0; i < rounds; i++) {
-      withKinfra.push(ms(() => sh(process.execPath, [CLI, 'sandbox', 'up', '--timeout', '300'], { cwd: dir, env: ws.env })));
+      withKinfra.push(
+        ms(() => sh(process.execPath, [CLI, 'sandbox', 'up', '--timeout', '300'], { cwd: dir, env: ws.env })),
+      );
       sh(process.execPath, [CLI, 'sandbox', 'down', '-v'], { cwd: dir, env: ws.env });
-      plain.push(ms(() => {
-        sh('docker', [...plainUp, 'up', '-d']);
-        sh(process.execPath, ['--input-type=module', '-e', WAIT_SCRIPT, '38001', '35433', '46687']);
-      }));
+      plain.push(
+        ms(() => {
+          sh('docker', [...plainUp, 'up', '-d']);
+          sh(process.execPath, ['--input-type=module', '-e', WAIT_SCRIPT, '38001', '35433', '46687']);
+        }),
+      );
       sh('docker', [...plainUp, 'down', '-v']);
     }
   } finally {
@@ -69,8 +91,14 @@ function upOverhead(rounds) {
   }
   const k = median(withKinfra);
   const p = median(plain);
-  return { name: '`up` (compose up -d + gate) vs plain compose up -d + same wait', measured: `${(k / 1000).toFixed(1)} s`,
-    baseline: `${(p / 1000).toFixed(1)} s`, ratio: `${(k / p).toFixed(2)}x`, target: '< 1.2x', met: k / p < 1.2 };
+  return {
+    name: '`up` (compose up -d + gate) vs plain compose up -d + same wait',
+    measured: `${(k / 1000).toFixed(1)} s`,
+    baseline: `${(p / 1000).toFixed(1)} s`,
+    ratio: `${(k / p).toFixed(2)}x`,
+    target: '< 1.2x',
+    met: k / p < 1.2,
+  };
 }
 
 const TINY_STACK = `services:
@@ -87,9 +115,16 @@ const TINY_STACK = `services:
  * instance costs `list` from what the engine costs.
  */
 function listRunning(rounds) {
-  const ws = scratch({ 'kinfra.yaml': 'prefix: kblist\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: TINY_PORT, base: 47000 }\n' });
+  const ws = scratch({
+    'kinfra.yaml':
+      'prefix: kblist\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: TINY_PORT, base: 47000 }\n',
+  });
   writeFileSync(join(ws.repo, 'docker-compose.yml'), TINY_STACK);
-  for (const a of [['add', '-A'], ['commit', '-qm', 'tiny']]) sh('git', a, { cwd: ws.repo, env: ws.env });
+  for (const a of [
+    ['add', '-A'],
+    ['commit', '-qm', 'tiny'],
+  ])
+    sh('git', a, { cwd: ws.repo, env: ws.env });
   const dirs = [];
   const oneHome = join(ws.root, 'home-1');
   try {
@@ -103,12 +138,21 @@ function listRunning(rounds) {
     mkdirSync(join(oneHome, '.ktrdr/sandboxes'), { recursive: true });
     writeFileSync(join(oneHome, '.ktrdr/sandboxes/registry.json'), JSON.stringify(registry, null, 2));
     const list = [process.execPath, CLI, 'sandbox', 'list'];
-    const [one, ten] = timeInterleaved([
-      { name: '1', argv: list, opts: { cwd: ws.repo, env: { ...ws.env, HOME: oneHome } } },
-      { name: '10', argv: list, opts: { cwd: ws.repo, env: ws.env } },
-    ], rounds);
-    return { name: '`list` with 10 running sandboxes vs 1 running', measured: `${ten.ms.toFixed(0)} ms`, baseline: `${one.ms.toFixed(0)} ms (1 running)`,
-      ratio: `${(ten.ms / one.ms).toFixed(2)}x`, target: '~1x (< 1.3x)', met: ten.ms / one.ms < 1.3 };
+    const [one, ten] = timeInterleaved(
+      [
+        { name: '1', argv: list, opts: { cwd: ws.repo, env: { ...ws.env, HOME: oneHome } } },
+        { name: '10', argv: list, opts: { cwd: ws.repo, env: ws.env } },
+      ],
+      rounds,
+    );
+    return {
+      name: '`list` with 10 running sandboxes vs 1 running',
+      measured: `${ten.ms.toFixed(0)} ms`,
+      baseline: `${one.ms.toFixed(0)} ms (1 running)`,
+      ratio: `${(ten.ms / one.ms).toFixed(2)}x`,
+      target: '~1x (< 1.3x)',
+      met: ten.ms / one.ms < 1.3,
+    };
   } finally {
     for (const d of dirs) spawnSync(process.execPath, [CLI, 'sandbox', 'destroy', '--force'], { cwd: d, env: ws.env });
     ws.cleanup();

@@ -23,7 +23,11 @@ async function once(ws, dir, port, delayMs) {
     res.end();
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  const child = spawn(process.execPath, [CLI, 'sandbox', 'gate', '--timeout', '30', '--json'], { cwd: dir, env: ws.env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, 'sandbox', 'gate', '--timeout', '30', '--json'], {
+    cwd: dir,
+    env: ws.env,
+    stdio: 'ignore',
+  });
   const started = performance.now();
   healthyAt = started + delayMs;
   const code = await new Promise((r) => child.on('close', r));
@@ -52,8 +56,14 @@ export default async function gateLatency({ rounds }) {
     const ms = median(samples);
     const worst = Math.max(...samples);
     return [
-      { name: 'gate detection latency (healthy -> gate passed and exited)', measured: `${ms.toFixed(0)} ms median, ${worst.toFixed(0)} ms worst`,
-        baseline: '-', ratio: '-', target: '< 250 ms', met: ms < 250 },
+      {
+        name: 'gate detection latency (healthy -> gate passed and exited)',
+        measured: `${ms.toFixed(0)} ms median, ${worst.toFixed(0)} ms worst`,
+        baseline: '-',
+        ratio: '-',
+        target: '< 250 ms',
+        met: ms < 250,
+      },
     ];
   } finally {
     try {

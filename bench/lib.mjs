@@ -17,7 +17,11 @@ export function scratch(files = {}) {
   const env = { ...process.env, HOME: home, NO_COLOR: '1' };
   writeFileSync(join(repo, 'docker-compose.yml'), 'services: {}\n');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(repo, name), text);
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'init']]) {
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-qm', 'init'],
+  ]) {
     spawnSync('git', args, { cwd: repo, env });
   }
   return { root, home, repo, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
@@ -59,7 +63,9 @@ export function peakRssMb(args, opts, runs = 3) {
   rmSync(file, { force: true });
   for (let i = 0; i < runs; i++) {
     spawnSync(process.execPath, ['--import', join(ROOT, 'bench/rss-probe.mjs'), CLI, ...args], {
-      ...opts, env: { ...opts.env, KINFRA_BENCH_RSS_FILE: file }, stdio: 'ignore',
+      ...opts,
+      env: { ...opts.env, KINFRA_BENCH_RSS_FILE: file },
+      stdio: 'ignore',
     });
   }
   const kb = readFileSync(file, 'utf8').trim().split('\n').map(Number);
@@ -70,6 +76,7 @@ export function peakRssMb(args, opts, runs = 3) {
 export function markdownTable(rows) {
   const head = ['Benchmark', 'Measured', 'Baseline', 'Ratio', 'Target', 'Met'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of rows) lines.push(`| ${[r.name, r.measured, r.baseline, r.ratio, r.target, r.met ? 'yes' : '**no**'].join(' | ')} |`);
+  for (const r of rows)
+    lines.push(`| ${[r.name, r.measured, r.baseline, r.ratio, r.target, r.met ? 'yes' : '**no**'].join(' | ')} |`);
   return lines.join('\n');
 }

@@ -11,14 +11,21 @@ import previous from './previous.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
 const only = process.env.KINFRA_BENCH_ONLY?.split(',');
-const suites = [['startup', startup], ['previous main', previous], ['scale', scale], ['gate latency', gateLatency], ['docker', docker]].filter(([n]) => !only || only.includes(n));
+const suites = [
+  ['startup', startup],
+  ['previous main', previous],
+  ['scale', scale],
+  ['gate latency', gateLatency],
+  ['docker', docker],
+].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {
   process.stderr.write(`bench: ${name} ...\n`);
   rows.push(...(await suite({ rounds })));
 }
 const table = markdownTable(rows);
-const header = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} ` +
+const header =
+  `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} ` +
   `(${cpus().length} cores, Node ${process.version}); medians of ${rounds} interleaved runs. ` +
   'Ratios compare against a baseline measured in the same run, so machine speed cancels out.\n\n';
 console.log(table);

@@ -45,7 +45,8 @@ function kinfraAsync(args, cwd, env) {
 function composeCommand(env) {
   const forced = env.KINFRA_COMPOSE;
   if (forced === 'v1') return ['docker-compose'];
-  if (forced === 'v2' || spawnSync('docker', ['compose', 'version'], { env, stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
+  if (forced === 'v2' || spawnSync('docker', ['compose', 'version'], { env, stdio: 'ignore' }).status === 0)
+    return ['docker', 'compose'];
   return ['docker-compose'];
 }
 
@@ -93,7 +94,12 @@ async function up() {
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = kinfra demo\n\temail = demo@kinfra.local\n');
   const env = { ...process.env, HOME: home };
   cpSync(join(ROOT, 'examples/stack'), repo, { recursive: true });
-  for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-qm', 'example stack']]) spawnSync('git', args, { cwd: repo, env });
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['add', '-A'],
+    ['commit', '-qm', 'example stack'],
+  ])
+    spawnSync('git', args, { cwd: repo, env });
   const sandboxes = [join(base, 'dev', 'ktrdr--demo-a'), join(base, 'dev', 'ktrdr--demo-b')];
   writeFileSync(LAST, JSON.stringify({ base, home, sandboxes }));
 
@@ -104,7 +110,9 @@ async function up() {
   console.log('');
   if (!(await buildImages(repo, env))) return fail(base);
   console.log('\n$ kinfra sandbox up   (in both sandboxes at once, on the images just built)');
-  const results = await Promise.all(sandboxes.map((dir) => kinfraAsync(['sandbox', 'up', '--timeout', '300'], dir, env)));
+  const results = await Promise.all(
+    sandboxes.map((dir) => kinfraAsync(['sandbox', 'up', '--timeout', '300'], dir, env)),
+  );
   results.forEach((r, i) => console.log(`\n--- ${sandboxes[i]} (exit ${r.code}) ---\n${r.out.trim()}`));
   kinfra(['sandbox', 'list'], { cwd: repo, env });
   if (results.some((r) => r.code !== 0)) return fail(base);
@@ -119,7 +127,9 @@ Tear everything down:
 }
 
 function fail(base) {
-  console.error(`\ndemo: a command failed; the scratch folder ${base} is left for a look. Remove it all with: npm run demo -- --down`);
+  console.error(
+    `\ndemo: a command failed; the scratch folder ${base} is left for a look. Remove it all with: npm run demo -- --down`,
+  );
   process.exitCode = 1;
 }
 

@@ -1,6 +1,12 @@
 // `npm run docs`: writes the documents generated from the code.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { commandsMarkdown, configReferenceMarkdown, jsonOutputSchema, kinfraJsonSchema, portsMarkdown } from '../dist/index.js';
+import {
+  commandsMarkdown,
+  configReferenceMarkdown,
+  jsonOutputSchema,
+  kinfraJsonSchema,
+  portsMarkdown,
+} from '../dist/index.js';
 
 mkdirSync('schema', { recursive: true });
 writeFileSync('schema/kinfra.schema.json', kinfraJsonSchema());
@@ -8,4 +14,6 @@ writeFileSync('docs/ports.md', portsMarkdown());
 writeFileSync('schema/json-output.schema.json', jsonOutputSchema());
 writeFileSync('docs/configuration-reference.md', configReferenceMarkdown());
 writeFileSync('docs/commands.md', commandsMarkdown());
-console.log('wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md');
+console.log(
+  'wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md',
+);

@@ -19,7 +19,21 @@ export const PARTS = [
   { name: 'build', command: ['npm', 'run', 'build'] },
   { name: 'typecheck', command: ['npm', 'run', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', 'lint'] },
-  { name: 'tests', command: [process.execPath, VITEST, 'run', 'test/core', 'test/adapters', 'test/app', 'test/operations', 'test/cli', 'test/docs', 'test/scripts'] },
+  {
+    name: 'tests',
+    command: [
+      process.execPath,
+      VITEST,
+      'run',
+      'test/core',
+      'test/adapters',
+      'test/app',
+      'test/operations',
+      'test/cli',
+      'test/docs',
+      'test/scripts',
+    ],
+  },
   { name: 'e2e (Docker)', command: [process.execPath, VITEST, 'run', 'test/e2e'] },
 ];
 
@@ -32,7 +46,11 @@ export function runParts(parts, { cwd = ROOT, log = (line) => process.stdout.wri
     for (const [i, part] of parts.entries()) {
       const file = join(dir, `part-${i}.jsonl`);
       log(`\n=== npm test: ${part.name} ===`);
-      const r = spawnSync(part.command[0], part.command.slice(1), { cwd, stdio: 'inherit', env: { ...process.env, [SUMMARY_ENV]: file } });
+      const r = spawnSync(part.command[0], part.command.slice(1), {
+        cwd,
+        stdio: 'inherit',
+        env: { ...process.env, [SUMMARY_ENV]: file },
+      });
       // Ctrl-C (or a kill) stops the whole run, as it would without this script.
       if (r.signal) {
         log(`\nnpm test: ${part.name} was stopped by ${r.signal}.`);
@@ -49,7 +67,11 @@ export function runParts(parts, { cwd = ROOT, log = (line) => process.stdout.wri
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  log(failed.length ? `\nnpm test: failed: ${failed.join(', ')}.` : `\nnpm test: every part passed (${parts.map((p) => p.name).join(', ')}).`);
+  log(
+    failed.length
+      ? `\nnpm test: failed: ${failed.join(', ')}.`
+      : `\nnpm test: every part passed (${parts.map((p) => p.name).join(', ')}).`,
+  );
   log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
   return failed.length ? 1 : 0;
 }

@@ -58,16 +58,33 @@ export function detectCompose(): Promise<ComposeTool> {
       if (v1) return { kind: 'v1', version: v1, file: 'docker-compose', prefix: [] } as const;
     }
     if (v2 === null) throw engineError(undefined, 'run compose');
-    throw new KinfraError('engine', 'compose-missing',
-      forced ? `Docker Compose ${forced} (KINFRA_COMPOSE=${forced}) is not installed.` : 'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works.',
-      'Install the Compose plugin (https://docs.docker.com/compose/install/) and run the command again.');
+    throw new KinfraError(
+      'engine',
+      'compose-missing',
+      forced
+        ? `Docker Compose ${forced} (KINFRA_COMPOSE=${forced}) is not installed.`
+        : 'Docker Compose is not installed: neither `docker compose` (v2) nor `docker-compose` (v1) works.',
+      'Install the Compose plugin (https://docs.docker.com/compose/install/) and run the command again.',
+    );
   })();
   return detected;
 }
 
 function args(tool: ComposeTool, p: ComposeProject, sub: readonly string[]): string[] {
   const files = [p.file, ...(p.layers ?? [])].flatMap((f) => ['-f', f]);
-  return [...tool.prefix, '--ansi', 'never', '-p', p.name, ...files, '--project-directory', p.dir, '--env-file', p.envFile, ...sub];
+  return [
+    ...tool.prefix,
+    '--ansi',
+    'never',
+    '-p',
+    p.name,
+    ...files,
+    '--project-directory',
+    p.dir,
+    '--env-file',
+    p.envFile,
+    ...sub,
+  ];
 }
 
 function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
@@ -81,7 +98,11 @@ function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
  * Run compose with its output shown to the user (on stderr unless `terminal`). No deadline: up, build and down
  * may take minutes and still be working, and the user sees that they are.
  */
-export async function composeStream(p: ComposeProject, sub: readonly string[], output: 'terminal' | 'stderr' = 'stderr'): Promise<number> {
+export async function composeStream(
+  p: ComposeProject,
+  sub: readonly string[],
+  output: 'terminal' | 'stderr' = 'stderr',
+): Promise<number> {
   const tool = await detectCompose();
   return runStreaming(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), output });
 }
@@ -106,8 +127,12 @@ export async function composeConfigText(p: ComposeProject): Promise<string> {
   const all = tool.kind === 'v2' ? ['--profile', '*'] : [];
   const r = await composeCapture({ ...p, layers: [] }, [...all, 'config']);
   if (r.exitCode !== 0) {
-    throw new KinfraError('usage', 'compose-invalid', `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      `Check the file with: docker compose -f ${p.file} config`);
+    throw new KinfraError(
+      'usage',
+      'compose-invalid',
+      `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      `Check the file with: docker compose -f ${p.file} config`,
+    );
   }
   return r.stdout;
 }
@@ -116,8 +141,15 @@ export async function composeConfigText(p: ComposeProject): Promise<string> {
 export async function composeServices(p: ComposeProject): Promise<string[]> {
   const r = await composeCapture(p, ['config', '--services']);
   if (r.exitCode !== 0) {
-    throw new KinfraError('usage', 'compose-invalid', `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      `Check the file with: docker compose -f ${p.file} config`);
+    throw new KinfraError(
+      'usage',
+      'compose-invalid',
+      `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      `Check the file with: docker compose -f ${p.file} config`,
+    );
   }
-  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

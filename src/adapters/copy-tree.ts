@@ -22,7 +22,12 @@ export interface CopyPlan {
   skippedSpecial: string[];
 }
 
-async function walk(root: string, dir: string, out: { rel: string; size: number; mtimeMs: number }[], special: string[]): Promise<void> {
+async function walk(
+  root: string,
+  dir: string,
+  out: { rel: string; size: number; mtimeMs: number }[],
+  special: string[],
+): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const full = join(dir, e.name);
     if (e.isDirectory()) await walk(root, full, out, special);
@@ -40,7 +45,11 @@ export async function planCopy(from: string, to: string): Promise<CopyPlan & { m
   const files: CopyPlanEntry[] = [];
   for (const f of sources) {
     const t = await lstat(join(to, f.rel)).catch(() => undefined);
-    const state = !t ? 'new' : t.isFile() && t.size === f.size && Math.abs(t.mtimeMs - f.mtimeMs) < 1 ? 'same' : 'differs';
+    const state = !t
+      ? 'new'
+      : t.isFile() && t.size === f.size && Math.abs(t.mtimeMs - f.mtimeMs) < 1
+        ? 'same'
+        : 'differs';
     files.push({ rel: f.rel, size: f.size, state });
   }
   return { files, skippedSpecial, mtimes: new Map(sources.map((s) => [s.rel, s.mtimeMs])) };

@@ -27,9 +27,12 @@ let missed: KinfraError | undefined;
  * answer after one deadline, not one per query.
  */
 export function notResponding(what: string, ms: number): KinfraError {
-  missed ??= new KinfraError('engine', 'docker-not-responding',
+  missed ??= new KinfraError(
+    'engine',
+    'docker-not-responding',
     `Docker is not responding: ${what} got no answer within ${seconds(ms)}.`,
-    'Restart Docker (sudo systemctl restart docker, or restart Docker Desktop), check that `docker info` answers, and run the command again.');
+    'Restart Docker (sudo systemctl restart docker, or restart Docker Desktop), check that `docker info` answers, and run the command again.',
+  );
   return missed;
 }
 

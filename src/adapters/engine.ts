@@ -70,19 +70,40 @@ const CONTAINER_FORMAT =
 export function engineError(r: RunResult | undefined, what: string): KinfraError {
   const text = r ? `${r.stderr}\n${r.stdout}` : '';
   if (r === undefined) {
-    return new KinfraError('engine', 'docker-missing', 'Docker is not installed: there is no `docker` command on PATH.',
-      'Install Docker Engine (https://docs.docker.com/engine/install/) and run the command again.');
+    return new KinfraError(
+      'engine',
+      'docker-missing',
+      'Docker is not installed: there is no `docker` command on PATH.',
+      'Install Docker Engine (https://docs.docker.com/engine/install/) and run the command again.',
+    );
   }
   if (/permission denied/i.test(text)) {
-    return new KinfraError('engine', 'docker-permission-denied', 'Permission denied talking to the Docker daemon.',
-      'Add yourself to the docker group (sudo usermod -aG docker $USER), log in again, and retry.');
+    return new KinfraError(
+      'engine',
+      'docker-permission-denied',
+      'Permission denied talking to the Docker daemon.',
+      'Add yourself to the docker group (sudo usermod -aG docker $USER), log in again, and retry.',
+    );
   }
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|connection refused/i.test(text)) {
-    return new KinfraError('engine', 'docker-not-running', 'The Docker daemon is not running.',
-      'Start it (sudo systemctl start docker, or open Docker Desktop) and run the command again.');
+  if (
+    /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|connection refused/i.test(
+      text,
+    )
+  ) {
+    return new KinfraError(
+      'engine',
+      'docker-not-running',
+      'The Docker daemon is not running.',
+      'Start it (sudo systemctl start docker, or open Docker Desktop) and run the command again.',
+    );
   }
   const last = text.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.exitCode}`;
-  return new KinfraError('engine', 'docker-failed', `docker could not ${what}: ${last}`, 'Check that Docker works: docker info');
+  return new KinfraError(
+    'engine',
+    'docker-failed',
+    `docker could not ${what}: ${last}`,
+    'Check that Docker works: docker info',
+  );
 }
 
 /** One docker CLI call, with a deadline: a query's unless it changes something (engine-deadline.ts). */
@@ -111,7 +132,10 @@ function commandName(args: readonly string[]): string {
 }
 
 function jsonLines<T>(text: string): T[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 /** Host ports in a `docker ps` Ports column: "127.0.0.1:8001->8000/tcp, :::5000-5001->5000-5001/tcp". */
@@ -155,7 +179,9 @@ function fromApi(c: ApiContainer): ContainerInfo {
     workingDir: labels[WORKING_DIR_LABEL] || undefined,
     labels: kinfraLabels(labels),
     volumes: (c.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
-    hostPorts: [...new Set((c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number'))].sort((a, b) => a - b),
+    hostPorts: [
+      ...new Set((c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number')),
+    ].sort((a, b) => a - b),
   };
 }
 
@@ -172,33 +198,55 @@ export async function containersFromApi(): Promise<ContainerInfo[] | undefined> 
 
 export async function containersFromCli(): Promise<ContainerInfo[]> {
   const out = await docker(['ps', '-a', '--no-trunc', '--format', CONTAINER_FORMAT], 'list containers');
-  type Row = { id: string; name: string; state: string; status: string; ports: string; project: string; service: string; workingDir: string;
-    mounts: string; owner: string; sandbox: string; path: string };
-  return jsonLines<Row>(out)
-    .map((c) => ({
-      id: c.id.slice(0, 12),
-      name: c.name,
-      state: c.state,
-      status: c.status,
-      health: healthOf(c.status),
-      project: c.project || undefined,
-      service: c.service || undefined,
-      workingDir: c.workingDir || undefined,
-      labels: kinfraLabels({ [OWNER_LABEL]: c.owner, [SANDBOX_LABEL]: c.sandbox, [PATH_LABEL]: c.path }),
-      // The CLI names only volumes here (bind mounts show as paths).
-      volumes: c.mounts.split(',').map((m) => m.trim()).filter((m) => m !== '' && !m.includes('/')),
-      hostPorts: parseHostPorts(c.ports),
-    }));
+  type Row = {
+    id: string;
+    name: string;
+    state: string;
+    status: string;
+    ports: string;
+    project: string;
+    service: string;
+    workingDir: string;
+    mounts: string;
+    owner: string;
+    sandbox: string;
+    path: string;
+  };
+  return jsonLines<Row>(out).map((c) => ({
+    id: c.id.slice(0, 12),
+    name: c.name,
+    state: c.state,
+    status: c.status,
+    health: healthOf(c.status),
+    project: c.project || undefined,
+    service: c.service || undefined,
+    workingDir: c.workingDir || undefined,
+    labels: kinfraLabels({ [OWNER_LABEL]: c.owner, [SANDBOX_LABEL]: c.sandbox, [PATH_LABEL]: c.path }),
+    // The CLI names only volumes here (bind mounts show as paths).
+    volumes: c.mounts
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '' && !m.includes('/')),
+    hostPorts: parseHostPorts(c.ports),
+  }));
 }
 
 type ApiResource = { Name: string; Labels?: Record<string, string> | null; CreatedAt?: string; Created?: string };
 const resources = (list: ApiResource[]): LabelledResource[] =>
-  list.map((r) => ({ name: r.Name, project: r.Labels?.[PROJECT_LABEL] ?? '', labels: kinfraLabels(r.Labels), createdAt: r.CreatedAt ?? r.Created }))
+  list
+    .map((r) => ({
+      name: r.Name,
+      project: r.Labels?.[PROJECT_LABEL] ?? '',
+      labels: kinfraLabels(r.Labels),
+      createdAt: r.CreatedAt ?? r.Created,
+    }))
     .filter((r) => r.project !== '');
 
 /** `docker volume|network inspect` of every one carrying a compose project label (the CLI's ls has no creation time). */
 async function inspectAll(kind: 'volume' | 'network'): Promise<LabelledResource[]> {
-  const names = (await docker([kind, 'ls', '-q', '--filter', `label=${PROJECT_LABEL}`], `list ${kind}s`)).split('\n').filter(Boolean);
+  const names = (await docker([kind, 'ls', '-q', '--filter', `label=${PROJECT_LABEL}`], `list ${kind}s`))
+    .split('\n')
+    .filter(Boolean);
   if (names.length === 0) return [];
   return resources(JSON.parse(await docker([kind, 'inspect', ...names], `inspect ${kind}s`)) as ApiResource[]);
 }

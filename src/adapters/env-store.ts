@@ -14,8 +14,11 @@ export async function readEnvFile(dir: string): Promise<EnvMap | undefined> {
     return parseEnvText(text);
   } catch (e) {
     if (e instanceof EnvParseError) {
-      throw usageError('invalid-env-file', `${file}: ${e.message}`,
-        `Fix the line, or delete the file and run \`kinfra sandbox init\` in ${dir} to write it again.`);
+      throw usageError(
+        'invalid-env-file',
+        `${file}: ${e.message}`,
+        `Fix the line, or delete the file and run \`kinfra sandbox init\` in ${dir} to write it again.`,
+      );
     }
     throw e;
   }

@@ -37,11 +37,14 @@ function fileError(e: unknown, verb: string, path: string): Error {
     ENOSPC: 'the disk is full',
     EDQUOT: 'the disk quota is exceeded',
   };
-  return registryError('file-' + verb + '-failed', `Could not ${verb} ${path}: ${why[code] ?? (e as Error).message}.`,
+  return registryError(
+    'file-' + verb + '-failed',
+    `Could not ${verb} ${path}: ${why[code] ?? (e as Error).message}.`,
     code === 'ENOSPC' || code === 'EDQUOT'
       ? 'Free some disk space and run the command again; the previous file is unchanged.'
       : `Check the permissions of ${dirname(path)} and run the command again; the previous file is unchanged.`,
-    { errno: code });
+    { errno: code },
+  );
 }
 
 let onWait: ((message: string) => void) | undefined;
@@ -60,7 +63,11 @@ export interface LockOptions {
  * Run `fn` while holding the lock of `path` (a `<path>.lock` folder). A lock left
  * by a killed process goes stale after 10 s and is taken over.
  */
-export async function withFileLock<T>(path: string, fn: (assertHeld: () => void) => Promise<T>, opts: LockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: (assertHeld: () => void) => Promise<T>,
+  opts: LockOptions = {},
+): Promise<T> {
   await mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
     throw fileError(e, 'create the folder of', path);
   });
@@ -86,9 +93,12 @@ export async function withFileLock<T>(path: string, fn: (assertHeld: () => void)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw fileError(e, 'lock', path);
       if (Date.now() - started >= waitMs) {
-        throw registryError('registry-locked', `Another kinfra process held the lock on ${path} all the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
+        throw registryError(
+          'registry-locked',
+          `Another kinfra process held the lock on ${path} all the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
           `Wait for it to finish and run the command again. A lock of a killed kinfra is taken over after 10 s; if none is running, ` +
-            `kinfra sandbox doctor --repair removes it.`);
+            `kinfra sandbox doctor --repair removes it.`,
+        );
       }
       if (!told && Date.now() - started >= 1000) {
         told = true;
@@ -99,8 +109,11 @@ export async function withFileLock<T>(path: string, fn: (assertHeld: () => void)
   }
   const assertHeld = () => {
     if (compromised) {
-      throw registryError('registry-lock-lost', `Lost the lock on ${path}: ${compromised.message}`,
-        'Nothing was written. Run the command again.');
+      throw registryError(
+        'registry-lock-lost',
+        `Lost the lock on ${path}: ${compromised.message}`,
+        'Nothing was written. Run the command again.',
+      );
     }
   };
   try {

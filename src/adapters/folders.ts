@@ -22,7 +22,10 @@ export function listFolder(path: string): Promise<string[]> {
 
 /** When `path` was last modified (ms since the epoch), or undefined when it cannot be asked. */
 export async function modifiedAt(path: string): Promise<number | undefined> {
-  return stat(path).then((s) => s.mtimeMs, () => undefined);
+  return stat(path).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
 }
 
 /** Make a folder and its parents (nothing when it exists). */

@@ -11,8 +11,11 @@ async function git(cwd: string, args: string[]): Promise<RunResult> {
 async function gitOk(cwd: string, args: string[], what: string): Promise<string> {
   const r = await git(cwd, args);
   if (r.exitCode !== 0) {
-    throw externalError('git-failed', `git could not ${what}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
-      `Run \`git ${args.join(' ')}\` in ${cwd} to see the full error.`);
+    throw externalError(
+      'git-failed',
+      `git could not ${what}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
+      `Run \`git ${args.join(' ')}\` in ${cwd} to see the full error.`,
+    );
   }
   return r.stdout;
 }
@@ -33,11 +36,17 @@ export async function repoToplevel(cwd: string): Promise<string> {
   if (r.exitCode !== 0) {
     if (!/not a git repository/i.test(r.stderr)) {
       // Anything else (a damaged repository, git itself failing) is not the user's command line.
-      throw externalError('git-failed', `git could not find the repository of ${cwd}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
-        `Run \`git rev-parse --show-toplevel\` in ${cwd} to see the full error.`);
+      throw externalError(
+        'git-failed',
+        `git could not find the repository of ${cwd}: ${firstLine(r.stderr) || `exit ${r.exitCode}`}`,
+        `Run \`git rev-parse --show-toplevel\` in ${cwd} to see the full error.`,
+      );
     }
-    throw usageError('not-a-git-repo', `${cwd} is not inside a git repository.`,
-      'Run this inside your project\'s git checkout (or one of its sandboxes).');
+    throw usageError(
+      'not-a-git-repo',
+      `${cwd} is not inside a git repository.`,
+      "Run this inside your project's git checkout (or one of its sandboxes).",
+    );
   }
   return r.stdout.trim();
 }
@@ -73,7 +82,9 @@ export async function listWorktrees(cwd: string): Promise<Worktree[]> {
  */
 export async function mainRoot(cwd: string): Promise<string> {
   await repoToplevel(cwd);
-  const common = (await gitOk(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'], 'find the repository')).trim();
+  const common = (
+    await gitOk(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'], 'find the repository')
+  ).trim();
   const abs = isAbsolute(common) ? common : resolve(cwd, common);
   // <main>/.git for an ordinary repository (for a bare one, the folder beside it).
   return resolve(abs, '..');
@@ -88,8 +99,11 @@ export async function mainWorktree(cwd: string): Promise<{ root: string; worktre
 export async function checkBranchName(cwd: string, branch: string): Promise<void> {
   const r = await git(cwd, ['check-ref-format', '--branch', branch]);
   if (r.exitCode !== 0 || branch.startsWith('-')) {
-    throw usageError('invalid-branch', `${JSON.stringify(branch)} is not a valid git branch name.`,
-      'Use a name such as feature/my-change (see `git help check-ref-format`).');
+    throw usageError(
+      'invalid-branch',
+      `${JSON.stringify(branch)} is not a valid git branch name.`,
+      'Use a name such as feature/my-change (see `git help check-ref-format`).',
+    );
   }
 }
 
@@ -108,9 +122,7 @@ export async function headCommit(cwd: string, ref = 'HEAD'): Promise<string | un
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
-export type BranchMode =
-  | { kind: 'existing'; branch: string }
-  | { kind: 'new'; branch: string };
+export type BranchMode = { kind: 'existing'; branch: string } | { kind: 'new'; branch: string };
 
 export async function addWorktree(repo: string, path: string, mode: BranchMode): Promise<void> {
   const args = ['worktree', 'add'];
@@ -118,8 +130,11 @@ export async function addWorktree(repo: string, path: string, mode: BranchMode):
   else args.push(path, mode.branch);
   const r = await git(repo, args);
   if (r.exitCode !== 0) {
-    throw externalError('worktree-add-failed', `git could not create the worktree ${path}: ${firstLine(r.stderr)}`,
-      'Fix the problem git reports and run the command again; nothing was created.');
+    throw externalError(
+      'worktree-add-failed',
+      `git could not create the worktree ${path}: ${firstLine(r.stderr)}`,
+      'Fix the problem git reports and run the command again; nothing was created.',
+    );
   }
 }
 
@@ -135,8 +150,11 @@ export async function currentBranch(cwd: string): Promise<string | undefined> {
 export async function removeWorktree(repo: string, path: string, force = false): Promise<void> {
   const r = await git(repo, ['worktree', 'remove', ...(force ? ['--force'] : []), path]);
   if (r.exitCode !== 0) {
-    throw externalError('worktree-remove-failed', `git could not remove the worktree ${path}: ${firstLine(r.stderr)}`,
-      `Remove it by hand with: git worktree remove ${path}`);
+    throw externalError(
+      'worktree-remove-failed',
+      `git could not remove the worktree ${path}: ${firstLine(r.stderr)}`,
+      `Remove it by hand with: git worktree remove ${path}`,
+    );
   }
   await git(repo, ['worktree', 'prune']);
 }
@@ -151,17 +169,30 @@ export async function deleteBranch(repo: string, branch: string): Promise<void> 
  * repositories (git lists those as untracked folders), and git-ignored paths outside `regenerable`.
  */
 export async function uncommittedWork(
-  worktree: string, ignore: readonly string[], isRegenerable: (path: string) => boolean,
+  worktree: string,
+  ignore: readonly string[],
+  isRegenerable: (path: string) => boolean,
 ): Promise<{ uncommitted: string[]; nestedRepos: string[]; ignored: string[] }> {
   const all = await uncommittedPaths(worktree, ignore);
-  const ignoredOut = await gitOk(worktree, ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=normal'], 'list ignored files');
-  const ignoredAll = ignoredOut.split('\0').filter((f) => f.startsWith('!! ')).map((f) => f.slice(3));
+  const ignoredOut = await gitOk(
+    worktree,
+    ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=normal'],
+    'list ignored files',
+  );
+  const ignoredAll = ignoredOut
+    .split('\0')
+    .filter((f) => f.startsWith('!! '))
+    .map((f) => f.slice(3));
   const ignored = ignoredAll.filter((p) => !isRegenerable(p));
   const nestedRepos = [
     ...all.filter((p) => p.endsWith('/')),
     ...ignored.filter((p) => p.endsWith('/') && existsSync(join(worktree, p, '.git'))),
   ].filter((p) => !isRegenerable(p));
-  return { uncommitted: all.filter((p) => !p.endsWith('/')), nestedRepos, ignored: ignored.filter((p) => !nestedRepos.includes(p)) };
+  return {
+    uncommitted: all.filter((p) => !p.endsWith('/')),
+    nestedRepos,
+    ignored: ignored.filter((p) => !nestedRepos.includes(p)),
+  };
 }
 
 /** Paths with uncommitted changes (tracked or untracked), except the ones in `ignore`. */
@@ -190,8 +221,11 @@ export async function unsharedCommits(worktree: string): Promise<string[]> {
   if (r.exitCode !== 0) {
     // An unborn HEAD has no commits to lose.
     if (!(await headCommit(worktree))) return [];
-    throw externalError('git-failed', `git could not list the commits of ${worktree}: ${firstLine(r.stderr)}`,
-      `Run \`git log HEAD --not --branches --tags --remotes\` in ${worktree} to see the full error.`);
+    throw externalError(
+      'git-failed',
+      `git could not list the commits of ${worktree}: ${firstLine(r.stderr)}`,
+      `Run \`git log HEAD --not --branches --tags --remotes\` in ${worktree} to see the full error.`,
+    );
   }
   return r.stdout.split('\n').filter(Boolean);
 }

@@ -21,7 +21,9 @@ export function derivedOwnerId(file: string): string {
       return '?';
     }
   })();
-  const h = createHash('sha256').update(`kinfra-owner\0${hostname()}\0${uid}\0${resolve(dirname(file))}`).digest('hex');
+  const h = createHash('sha256')
+    .update(`kinfra-owner\0${hostname()}\0${uid}\0${resolve(dirname(file))}`)
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -42,8 +44,11 @@ export async function ownerId(file: string): Promise<string> {
   }
   const id = await readId(file);
   if (!id) {
-    throw registryError('owner-id-invalid', `${file} does not hold a kinfra owner id.`,
-      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`);
+    throw registryError(
+      'owner-id-invalid',
+      `${file} does not hold a kinfra owner id.`,
+      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`,
+    );
   }
   return id;
 }
@@ -58,8 +63,11 @@ async function readId(file: string): Promise<string | undefined> {
   }
   const id = text.trim();
   if (!ID.test(id)) {
-    throw registryError('owner-id-invalid', `${file} does not hold a kinfra owner id (found ${JSON.stringify(id.slice(0, 40))}).`,
-      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`);
+    throw registryError(
+      'owner-id-invalid',
+      `${file} does not hold a kinfra owner id (found ${JSON.stringify(id.slice(0, 40))}).`,
+      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`,
+    );
   }
   return id;
 }

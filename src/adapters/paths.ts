@@ -38,7 +38,10 @@ export function statePaths(home: string = homedir()): StatePaths {
     sandboxesDir,
     registry: join(sandboxesDir, 'registry.json'),
     pythonRegistry: join(stateDir, 'sandbox', 'instances.json'),
-    pythonBackups: { 1: join(sandboxesDir, 'instances.v1.backup.json'), 2: join(sandboxesDir, 'instances.v2.backup.json') },
+    pythonBackups: {
+      1: join(sandboxesDir, 'instances.v1.backup.json'),
+      2: join(sandboxesDir, 'instances.v2.backup.json'),
+    },
     repositories: join(sandboxesDir, 'repositories'),
     ownerId: join(sandboxesDir, 'owner-id'),
     layersDir: join(sandboxesDir, 'layers'),

@@ -34,7 +34,10 @@ async function listeningInodes(port: number): Promise<Set<string>> {
 async function fromProc(port: number): Promise<PortHolder | undefined> {
   const inodes = await listeningInodes(port);
   if (inodes.size === 0) return undefined;
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  const pids = (await readdir('/proc'))
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
     for (const fd of fds) {

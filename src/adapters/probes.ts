@@ -26,10 +26,16 @@ const MAX_BODY = 1024 * 1024;
 
 function networkWords(e: NodeJS.ErrnoException): string {
   switch (e.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': case 'EPIPE': return 'connection reset';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
-    default: return e.code ? e.code.toLowerCase() : e.message;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return e.code ? e.code.toLowerCase() : e.message;
   }
 }
 
@@ -107,7 +113,10 @@ function errorFields(body: Buffer): Map<string, string> {
  */
 export function probePostgres(port: number, opts: ProbeOptions = {}): Promise<ProbeOutcome> {
   const tried = `Postgres startup on localhost:${port}`;
-  return converse(port, opts, tried,
+  return converse(
+    port,
+    opts,
+    tried,
     (s) => {
       s.write(startupMessage());
       return undefined;
@@ -134,17 +143,28 @@ export function probePostgres(port: number, opts: ProbeOptions = {}): Promise<Pr
       }
       return undefined;
     },
-    () => ({ ok: false, tried, got: 'connection reset before the server answered' }));
+    () => ({ ok: false, tried, got: 'connection reset before the server answered' }),
+  );
 }
 
 export function probeTcp(port: number, opts: ProbeOptions = {}): Promise<ProbeOutcome> {
   const tried = `TCP connect to localhost:${port}`;
-  return converse(port, opts, tried, () => ({ ok: true, tried, got: 'port open' }), () => undefined,
-    () => ({ ok: false, tried, got: 'connection closed' }));
+  return converse(
+    port,
+    opts,
+    tried,
+    () => ({ ok: true, tried, got: 'port open' }),
+    () => undefined,
+    () => ({ ok: false, tried, got: 'connection closed' }),
+  );
 }
 
 /** GET a path over plain node:http (global fetch refuses "bad ports" such as 6000 or 6666). */
-export function probeHttp(port: number, path: string, opts: ProbeOptions & { expectStatus?: number[] } = {}): Promise<ProbeOutcome> {
+export function probeHttp(
+  port: number,
+  path: string,
+  opts: ProbeOptions & { expectStatus?: number[] } = {},
+): Promise<ProbeOutcome> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT;
   const tried = `GET http://localhost:${port}${path}`;
   return new Promise((resolve) => {
@@ -157,27 +177,43 @@ export function probeHttp(port: number, path: string, opts: ProbeOptions & { exp
       req.destroy();
       resolve(o);
     };
-    const req = request({ host: opts.host ?? '127.0.0.1', port, path, method: 'GET', agent: false, headers: { connection: 'close', accept: 'application/json, */*' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (d: Buffer) => {
-        size += d.length;
-        if (size <= MAX_BODY) chunks.push(d);
-      });
-      res.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, tried, got: networkWords(e), status }));
-      res.on('end', () => {
-        const ok = opts.expectStatus ? opts.expectStatus.includes(status) : status >= 200 && status < 400;
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text.trim() ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        finish({ ok, tried, got: ok ? String(status) : `returned ${status}`, status, ...(json === undefined ? {} : { json }) });
-      });
-    });
+    const req = request(
+      {
+        host: opts.host ?? '127.0.0.1',
+        port,
+        path,
+        method: 'GET',
+        agent: false,
+        headers: { connection: 'close', accept: 'application/json, */*' },
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size <= MAX_BODY) chunks.push(d);
+        });
+        res.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, tried, got: networkWords(e), status }));
+        res.on('end', () => {
+          const ok = opts.expectStatus ? opts.expectStatus.includes(status) : status >= 200 && status < 400;
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text.trim() ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          finish({
+            ok,
+            tried,
+            got: ok ? String(status) : `returned ${status}`,
+            status,
+            ...(json === undefined ? {} : { json }),
+          });
+        });
+      },
+    );
     const onAbort = () => finish({ ok: false, tried, got: 'aborted' });
     const timer = setTimeout(() => finish({ ok: false, tried, got: `timed out after ${timeoutMs} ms` }), timeoutMs);
     if (opts.signal?.aborted) onAbort();

@@ -142,7 +142,10 @@ export class RegistryStore {
   /** Every entry of the moved-aside files that is valid on its own (oldest file first), and the import copies. */
   private async rebuildSources(loss: RegistryLoss): Promise<RebuildSources> {
     const sources: RebuildSources = {
-      salvaged: emptyRegistry(), dropped: [], movedAside: loss.movedAside, imported: [],
+      salvaged: emptyRegistry(),
+      dropped: [],
+      movedAside: loss.movedAside,
+      imported: [],
     };
     for (const file of loss.movedAside) {
       const found = salvageRegistryText((await readTextIfExists(file)) ?? '');
@@ -184,7 +187,9 @@ export class RegistryStore {
     const dir = dirname(this.paths.registry);
     const prefix = basename(this.paths.registry) + ASIDE;
     const names = await readdir(dir).catch(() => [] as string[]);
-    const movedAside = names.filter((n) => n.startsWith(prefix) && !n.endsWith(REBUILT)).sort()
+    const movedAside = names
+      .filter((n) => n.startsWith(prefix) && !n.endsWith(REBUILT))
+      .sort()
       .map((n) => join(dir, n));
     const backups = Object.values(this.paths.pythonBackups).filter((f) => existsSync(f));
     return movedAside.length > 0 || backups.length > 0 ? { movedAside, backups } : undefined;
@@ -230,25 +235,32 @@ export class RegistryStore {
   }
 
   private lostError(loss: RegistryLoss): KinfraError {
-    const why = loss.movedAside.length > 0
-      ? `it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
-      : "a registry existed (kinfra imported Python ktrdr's registry into it; the copy taken then is " +
-        `${loss.backups.join(', ')}) and it was removed since`;
-    return registryError('registry-lost', `The sandbox registry ${this.paths.registry} is missing: ${why}. ` +
-      'No command hands out a slot until it is rebuilt, so no sandbox gets a slot that another one still holds.',
-    'Run `kinfra sandbox doctor --repair`: it rebuilds the registry from what was moved aside, the .env.sandbox ' +
-      'files of your repositories and the Docker engine\'s labels, then says what it registered.',
-    { file: this.paths.registry, ...loss });
+    const why =
+      loss.movedAside.length > 0
+        ? `it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+        : "a registry existed (kinfra imported Python ktrdr's registry into it; the copy taken then is " +
+          `${loss.backups.join(', ')}) and it was removed since`;
+    return registryError(
+      'registry-lost',
+      `The sandbox registry ${this.paths.registry} is missing: ${why}. ` +
+        'No command hands out a slot until it is rebuilt, so no sandbox gets a slot that another one still holds.',
+      'Run `kinfra sandbox doctor --repair`: it rebuilds the registry from what was moved aside, the .env.sandbox ' +
+        "files of your repositories and the Docker engine's labels, then says what it registered.",
+      { file: this.paths.registry, ...loss },
+    );
   }
 
   private pythonError(reason: string): KinfraError {
     const file = this.paths.pythonRegistry;
-    return registryError('python-registry-unreadable', `Python ktrdr's registry ${file} cannot be imported: ${reason}.`,
+    return registryError(
+      'python-registry-unreadable',
+      `Python ktrdr's registry ${file} cannot be imported: ${reason}.`,
       'kinfra imports it once, before it starts its own registry, and will not start from an empty one while that ' +
         'file may list sandboxes. Fix it (or let the Python tool write it again). If the Python tool is no longer ' +
         'used, move it away: its sandboxes keep their .env.sandbox files, and `kinfra sandbox init` in each folder ' +
         'registers them.',
-      { file });
+      { file },
+    );
   }
 
   /** registry.json as it is on disk: parsed, missing, or why it does not parse. */
@@ -288,14 +300,19 @@ export class RegistryStore {
   private corruptError(reason: string, movedTo?: string): KinfraError {
     const file = this.paths.registry;
     if (movedTo === undefined) {
-      return registryError('registry-corrupt', `The sandbox registry ${file} cannot be read: ${reason}.`,
-        'Run `kinfra sandbox doctor --repair`: it moves it aside and registers the sandboxes on disk again.');
+      return registryError(
+        'registry-corrupt',
+        `The sandbox registry ${file} cannot be read: ${reason}.`,
+        'Run `kinfra sandbox doctor --repair`: it moves it aside and registers the sandboxes on disk again.',
+      );
     }
-    return registryError('registry-corrupt',
+    return registryError(
+      'registry-corrupt',
       `The sandbox registry ${file} cannot be read: ${reason}. It was moved to ${movedTo}.`,
       'Your sandboxes and their .env.sandbox files are untouched. Run `kinfra sandbox doctor --repair`: it rebuilds ' +
-        'the registry from the moved file, the .env.sandbox files and the engine\'s labels. Until then no command ' +
+        "the registry from the moved file, the .env.sandbox files and the engine's labels. Until then no command " +
         'hands out a slot.',
-      { file, movedTo });
+      { file, movedTo },
+    );
   }
 }

@@ -50,29 +50,48 @@ function show(file: string, args: readonly string[], cwd: string | undefined): v
 /** Why a process could not start, in words: ENOENT is also what a vanished working folder gives. */
 function spawnError(file: string, cwd: string | undefined, e: NodeJS.ErrnoException) {
   if (e.code === 'ENOENT' && cwd !== undefined && !existsSync(cwd)) {
-    return externalError('folder-gone', `${cwd} no longer exists (another process removed it meanwhile?).`,
-      'See what is registered with: kinfra sandbox list, and run the command again.');
+    return externalError(
+      'folder-gone',
+      `${cwd} no longer exists (another process removed it meanwhile?).`,
+      'See what is registered with: kinfra sandbox list, and run the command again.',
+    );
   }
-  if (e.code === 'ENOENT') return externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`);
-  return externalError('spawn-failed', `Could not run ${file}: ${e.message}`, `Check that ${file} runs from this shell (${file} --version).`);
+  if (e.code === 'ENOENT')
+    return externalError('tool-missing', `${file} is not installed or not on PATH.`, `Install ${file} and try again.`);
+  return externalError(
+    'spawn-failed',
+    `Could not run ${file}: ${e.message}`,
+    `Check that ${file} runs from this shell (${file} --version).`,
+  );
 }
 
 export function run(file: string, args: readonly string[], opts: CaptureOptions = {}): Promise<RunResult> {
   show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const text = (chunks: Buffer[]) =>
+      Buffer.concat(chunks)
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-      child.kill('SIGKILL');
-      // Resolve now rather than on 'close': a grandchild (the docker CLI's compose plugin) may hold the pipes open.
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({ exitCode: 124, stdout: text(out), stderr: text(err), timedOut: true });
-    }, opts.timeoutMs);
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            // Resolve now rather than on 'close': a grandchild (the docker CLI's compose plugin) may hold the pipes open.
+            child.stdout.destroy();
+            child.stderr.destroy();
+            resolve({ exitCode: 124, stdout: text(out), stderr: text(err), timedOut: true });
+          }, opts.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(spawnError(file, opts.cwd, e));
@@ -107,7 +126,12 @@ export function runStreaming(
   show(file, args, opts.cwd);
   return new Promise((resolve, reject) => {
     const stdio = opts.output === 'terminal' ? 'inherit' : (['ignore', 2, 2] as const);
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: stdio as never });
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      shell: false,
+      stdio: stdio as never,
+    });
     const handledByCaller = new Set<NodeJS.Signals>(FORWARDED.filter((s) => process.listenerCount(s) > 0));
     let received: NodeJS.Signals | undefined;
     // A child that ignores the signal is waited for all the same; a second Ctrl-C is forwarded again.

@@ -22,7 +22,8 @@ async function registryKeys(ctx: AppContext, field: 'instances' | 'slots'): Prom
 /** Services of the compose project of the sandbox holding cwd. */
 async function services(ctx: AppContext): Promise<string[]> {
   const [{ resolveSandbox }, { composeServices }] = await Promise.all([
-    import('./the-sandbox.js'), import('../adapters/compose.js'),
+    import('./the-sandbox.js'),
+    import('../adapters/compose.js'),
   ]);
   // Compose or Docker stuck: print nothing rather than hang the shell (the timer does not keep us alive otherwise).
   setTimeout(() => process.exit(0), SERVICES_TIMEOUT_MS).unref();
@@ -32,8 +33,11 @@ async function services(ctx: AppContext): Promise<string[]> {
 
 export async function completionValues(ctx: AppContext, kind: CompletionKind): Promise<string[]> {
   switch (kind) {
-    case 'instances': return (await registryKeys(ctx, 'instances')).sort();
-    case 'slots': return (await registryKeys(ctx, 'slots')).filter((s) => /^\d+$/.test(s)).sort((a, b) => Number(a) - Number(b));
-    case 'services': return services(ctx);
+    case 'instances':
+      return (await registryKeys(ctx, 'instances')).sort();
+    case 'slots':
+      return (await registryKeys(ctx, 'slots')).filter((s) => /^\d+$/.test(s)).sort((a, b) => Number(a) - Number(b));
+    case 'services':
+      return services(ctx);
   }
 }

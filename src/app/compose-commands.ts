@@ -9,7 +9,10 @@ import { assertProjectFree, projectInventory, removeOwned } from './ownership.js
  * `kinfra sandbox down [-v]`: stop the sandbox's containers (and remove its volumes). Refuses when the compose
  * project holds someone else's resources; with -v removes only volumes proven the sandbox's.
  */
-export async function downSandbox(ctx: AppContext, opts: { volumes: boolean }): Promise<{ instanceId: string; volumesRemoved: boolean; keptVolumes: string[] }> {
+export async function downSandbox(
+  ctx: AppContext,
+  opts: { volumes: boolean },
+): Promise<{ instanceId: string; volumesRemoved: boolean; keptVolumes: string[] }> {
   const registry = await ctx.registry.snapshot();
   const s = await resolveSandbox(ctx, { registry });
   const inv = await projectInventory(s.stamp, registry);
@@ -22,17 +25,34 @@ export async function downSandbox(ctx: AppContext, opts: { volumes: boolean }): 
 }
 
 export function composeDownFailed(what: string, code: number, then: string): KinfraError {
-  return new KinfraError('external', 'compose-down-failed', `docker compose down failed for ${what} (exit ${code}); its output is above.`,
-    `Fix what compose reports and ${then}.`);
+  return new KinfraError(
+    'external',
+    'compose-down-failed',
+    `docker compose down failed for ${what} (exit ${code}); its output is above.`,
+    `Fix what compose reports and ${then}.`,
+  );
 }
 
 /** `kinfra sandbox logs [service] [-f] [-n N]`: compose logs, straight to the terminal. */
-export async function sandboxLogs(ctx: AppContext, opts: { service?: string | undefined; follow: boolean; tail: number }): Promise<number> {
+export async function sandboxLogs(
+  ctx: AppContext,
+  opts: { service?: string | undefined; follow: boolean; tail: number },
+): Promise<number> {
   const registry = await ctx.registry.snapshot();
   const s = await resolveSandbox(ctx, { registry });
   // Compose finds containers by project name: another kinfra's under the same name would show as this one's.
   assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `show the logs of ${s.instanceId}`);
-  return composeStream(s.project, ['logs', '--tail', String(opts.tail), ...(opts.follow ? ['--follow'] : []), ...(opts.service ? [opts.service] : [])], 'terminal');
+  return composeStream(
+    s.project,
+    [
+      'logs',
+      '--tail',
+      String(opts.tail),
+      ...(opts.follow ? ['--follow'] : []),
+      ...(opts.service ? [opts.service] : []),
+    ],
+    'terminal',
+  );
 }
 
 /** `kinfra sandbox shell [service]`: bash in the service's container, sh when it has no bash. */
@@ -47,4 +67,3 @@ export async function sandboxShell(ctx: AppContext, opts: { service?: string | u
   if (code === 126 || code === 127) return composeStream(s.project, ['exec', ...tty, service, 'sh'], 'terminal');
   return code;
 }
-

@@ -7,8 +7,11 @@ import { usageError } from '../core/errors.js';
 export function findComposeFile(dir: string, config: Config): string {
   const file = config.composeFiles.map((f) => join(dir, f)).find((f) => pathExists(f));
   if (!file) {
-    throw usageError('no-compose-file', `No compose file in ${dir} (looked for ${config.composeFiles.join(', ')}).`,
-      'Add one, or name yours under compose_files in kinfra.yaml.');
+    throw usageError(
+      'no-compose-file',
+      `No compose file in ${dir} (looked for ${config.composeFiles.join(', ')}).`,
+      'Add one, or name yours under compose_files in kinfra.yaml.',
+    );
   }
   return file;
 }

@@ -14,7 +14,13 @@ import { loadConfig } from '../adapters/config-loader.js';
 import { pathExists } from '../adapters/folders.js';
 import { conflictError } from '../core/errors.js';
 import {
-  chooseLease, claimLease, leaseEntryFields, leasePorts, leaseProfile, releaseLease, resetsOnClaim,
+  chooseLease,
+  claimLease,
+  leaseEntryFields,
+  leasePorts,
+  leaseProfile,
+  releaseLease,
+  resetsOnClaim,
 } from '../core/slot-lease.js';
 import { findComposeFile } from './compose-file.js';
 import { finishLease, takeLease, type TakenLease } from './slot-lease.js';
@@ -64,8 +70,11 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       const path = join(dirname(root), instanceId);
       if (instanceId !== wanted) await assertNameFreeOnEngine(instanceId, path, owner, `create ${instanceId}`);
       if (pathExists(path)) {
-        throw conflictError('directory-exists', `${path} already exists and is not a registered sandbox.`,
-          `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`);
+        throw conflictError(
+          'directory-exists',
+          `${path} already exists and is not a registered sandbox.`,
+          `Choose another name, or turn that folder into a sandbox with: cd ${path} && kinfra sandbox init`,
+        );
       }
       const reserved = await reservedSlots(ctx, worktrees, registry);
       const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile }, reserved);
@@ -119,12 +128,20 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   return claimed.summary;
 }
 
-async function branchMode(root: string, branch: string, worktrees: { path: string; branch: string | undefined }[]): Promise<BranchMode> {
+async function branchMode(
+  root: string,
+  branch: string,
+  worktrees: { path: string; branch: string | undefined }[],
+): Promise<BranchMode> {
   const holder = worktrees.find((w) => w.branch === branch);
   if (holder) {
-    throw conflictError('branch-checked-out', `Branch ${branch} is already checked out in ${holder.path}.`,
+    throw conflictError(
+      'branch-checked-out',
+      `Branch ${branch} is already checked out in ${holder.path}.`,
       `A branch can be checked out in one worktree at a time. Use another branch (-b ${branch}-2), ` +
-        `or work in ${holder.path}.`, { branch, worktree: holder.path });
+        `or work in ${holder.path}.`,
+      { branch, worktree: holder.path },
+    );
   }
   if (await localBranchExists(root, branch)) return { kind: 'existing', branch };
   if ((await remoteBranches(root, branch)).length === 1) return { kind: 'existing', branch };

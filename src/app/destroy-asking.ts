@@ -14,10 +14,12 @@ export interface DestroyInput {
 
 function confirmation(session: Session, plan: DestroyPlan): Promise<boolean> {
   if (!session.interactive) {
-    throw usageError('confirmation-required',
+    throw usageError(
+      'confirmation-required',
       `Destroying ${plan.instanceId} needs confirmation, and there is no terminal to ask.`,
       'Pass --yes to confirm (or --force to also skip the unsaved-work check): ' +
-        `kinfra sandbox destroy ${plan.instanceId} --yes`);
+        `kinfra sandbox destroy ${plan.instanceId} --yes`,
+    );
   }
   const what = plan.removesFolder
     ? `remove ${plan.path} and unregister ${plan.instanceId}`

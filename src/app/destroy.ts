@@ -62,12 +62,18 @@ export interface DestroyResult extends DestroyPlan {
  */
 export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Promise<DestroyResult> {
   const registry = await ctx.registry.snapshot();
-  const [instanceId, entry] = req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
+  const [instanceId, entry] =
+    req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
   const config = await loadConfig(pathExists(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
   // --force acts on the registry's project and folder all the same: nothing the file names is followed.
   if (config && pathExists(entry.path) && !req.force) {
     const env = await readEnvFile(entry.path).catch((e: unknown) => (e as Error).message);
-    const why = typeof env === 'string' ? `it cannot be read (${env})` : env === undefined ? undefined : envDisagreement(env, instanceId, entry, config);
+    const why =
+      typeof env === 'string'
+        ? `it cannot be read (${env})`
+        : env === undefined
+          ? undefined
+          : envDisagreement(env, instanceId, entry, config);
     if (why) throw envDisagreesError(instanceId, entry.path, why);
   }
   const regenerable = config?.regenerable ?? [];
@@ -78,7 +84,8 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     throw await removedMeanwhile(ctx, instanceId, entry, e);
   }
   if (plan.removesFolder && hasWork(plan) && !req.force) throw workAtRisk(plan, plan, false);
-  if (!(await req.confirm(plan))) return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
+  if (!(await req.confirm(plan)))
+    return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
 
   const stamp = await stampOf(ctx, registry, instanceId, entry);
   // The intent first: killed after this, the entry says a destroy was under way (doctor reports it).
@@ -88,15 +95,20 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
   try {
     const inv = await projectInventory(stamp, registry);
     const unlabelled = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
-    const confirmed = unlabelled.length > 0 && (req.force || (await req.confirmUnlabelled(unlabelled))) ? unlabelled : [];
+    const confirmed =
+      unlabelled.length > 0 && (req.force || (await req.confirmUnlabelled(unlabelled))) ? unlabelled : [];
     // Containers and volumes first (seed 002's order), and only those this registry owns.
     removal = await removeOwned(inv, confirmed);
   } catch (e) {
     if (!(isKinfraError(e) && e.category === 'engine' && req.force)) {
       await markState(ctx, instanceId, entry, undefined).catch(() => undefined);
       if (isKinfraError(e) && e.category === 'engine') {
-        throw new KinfraError('engine', e.code, `${e.message} destroy stops the sandbox's containers first.`,
-          `${e.hint} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim());
+        throw new KinfraError(
+          'engine',
+          e.code,
+          `${e.message} destroy stops the sandbox's containers first.`,
+          `${e.hint} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim(),
+        );
       }
       throw e;
     }
@@ -131,7 +143,13 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
  * Under the registry lock, at the last moment: look at the worktree again (a file may have been written since
  * the first look), then let git remove it, itself refusing modified or untracked files unless --force.
  */
-async function removeFolder(now: InstanceEntry, plan: DestroyPlan, force: boolean, regenerable: readonly string[], save: () => Promise<void>): Promise<void> {
+async function removeFolder(
+  now: InstanceEntry,
+  plan: DestroyPlan,
+  force: boolean,
+  regenerable: readonly string[],
+  save: () => Promise<void>,
+): Promise<void> {
   const latest = await workIn(plan.path, regenerable);
   if (hasWork(latest) && !force) {
     delete now.state;
@@ -163,11 +181,13 @@ function workAtRisk(plan: DestroyPlan, w: WorkAtRisk, late: boolean, gitSaid?: s
   const after = late
     ? ' It appeared after destroy first looked; its containers and volumes are already removed, the folder and its registration are kept.'
     : '';
-  return conflictError('work-at-risk',
+  return conflictError(
+    'work-at-risk',
     `Refusing to destroy ${plan.instanceId}: ${plan.path} has work that would be lost:\n${lines.join('\n') || `  ${gitSaid ?? 'git refused to remove it'}`}${after}`,
     `Commit and push it (or merge the branch), use --keep-worktree to unregister only, or --force to remove it anyway` +
       `${plan.branch ? ` (branch ${plan.branch} is kept either way)` : ''}.`,
-    { uncommitted: w.uncommitted, ignored: w.ignored, nestedRepos: w.nestedRepos, unsharedCommits: w.unsharedCommits });
+    { uncommitted: w.uncommitted, ignored: w.ignored, nestedRepos: w.nestedRepos, unsharedCommits: w.unsharedCommits },
+  );
 }
 
 /** Remove the .env.sandbox of a folder destroy keeps, if it is this sandbox's (never someone else's file). */
@@ -180,11 +200,20 @@ async function removeOwnEnvFile(dir: string, instanceId: string): Promise<void> 
 async function stampOf(ctx: AppContext, registry: Registry, id: string, e: InstanceEntry): Promise<Stamp> {
   const slot = e.pool_slot !== undefined ? registry.slots[String(e.pool_slot)] : undefined;
   const heldSlot = slot?.claimed_by === id ? slot : undefined;
-  return { owner: await ownerId(ctx.paths.ownerId), sandbox: e.compose_project ?? id, path: heldSlot?.infrastructure_path ?? e.path };
+  return {
+    owner: await ownerId(ctx.paths.ownerId),
+    sandbox: e.compose_project ?? id,
+    path: heldSlot?.infrastructure_path ?? e.path,
+  };
 }
 
 /** Set (or clear) the in-progress state of an entry, if it is still the same sandbox. */
-async function markState(ctx: AppContext, instanceId: string, entry: InstanceEntry, state: InstanceState | undefined): Promise<void> {
+async function markState(
+  ctx: AppContext,
+  instanceId: string,
+  entry: InstanceEntry,
+  state: InstanceState | undefined,
+): Promise<void> {
   await ctx.registry.update((current) => {
     const now = current.instances[instanceId];
     if (!now || now.path !== entry.path) {
@@ -200,17 +229,29 @@ async function workIn(path: string, regenerable: readonly string[]): Promise<Wor
   return { ...files, unsharedCommits: await unsharedCommits(path) };
 }
 
-async function planDestroy(instanceId: string, e: InstanceEntry, keepWorktree: boolean, regenerable: Config['regenerable']): Promise<DestroyPlan> {
+async function planDestroy(
+  instanceId: string,
+  e: InstanceEntry,
+  keepWorktree: boolean,
+  regenerable: Config['regenerable'],
+): Promise<DestroyPlan> {
   const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, ...noWork() };
   const keep = (keepReason: string): DestroyPlan => ({ ...base, removesFolder: false, keepReason });
   if (keepWorktree) return keep('--keep-worktree');
   if (!pathExists(e.path)) return keep('the folder no longer exists');
   // Entries migrated from the Python tool have no created_worktree; it only registered worktrees it made.
-  if (!(e.created_worktree ?? e.is_worktree)) return keep('kinfra did not create this folder (it was initialised with init)');
+  if (!(e.created_worktree ?? e.is_worktree))
+    return keep('kinfra did not create this folder (it was initialised with init)');
   const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
   const idx = worktrees.findIndex((w) => w.path === e.path);
   if (idx <= 0) return keep(`it is not a linked worktree of ${e.parent_repo}`);
-  return { ...base, branch: worktrees[idx]!.branch, removesFolder: true, keepReason: null, ...(await workIn(e.path, regenerable)) };
+  return {
+    ...base,
+    branch: worktrees[idx]!.branch,
+    removesFolder: true,
+    keepReason: null,
+    ...(await workIn(e.path, regenerable)),
+  };
 }
 
 /**

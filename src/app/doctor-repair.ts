@@ -36,8 +36,17 @@ export interface RepairReport {
 
 /** Repairs in an order where each can rely on the ones before (a pool before its claims). */
 const ORDER: Repair['kind'][] = [
-  'rebuild-registry', 'remove-leftover', 'drop-entry', 'finish-destroy', 'finish-create', 'finish-release', 'release-claim', 'remove-slot-dir', 'provision',
-  'register', 'rewrite-env',
+  'rebuild-registry',
+  'remove-leftover',
+  'drop-entry',
+  'finish-destroy',
+  'finish-create',
+  'finish-release',
+  'release-claim',
+  'remove-slot-dir',
+  'provision',
+  'register',
+  'rewrite-env',
 ];
 
 /**
@@ -76,17 +85,28 @@ type Applied = { done: boolean; note: string };
 
 async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
   switch (r.kind) {
-    case 'rebuild-registry': return rebuildRegistry(ctx);
-    case 'remove-leftover': return removeLeftover(ctx, r.path);
-    case 'drop-entry': return dropEntry(ctx, r.instanceId);
-    case 'finish-destroy': return finishDestroy(ctx, r.instanceId);
-    case 'finish-create': return finishCreate(ctx, r.instanceId);
-    case 'release-claim': return releaseClaim(ctx, r.slot);
-    case 'finish-release': return finishRelease(ctx, r.slot);
-    case 'provision': return reprovision(ctx);
-    case 'remove-slot-dir': return removeSlotDir(ctx, r.slot, r.path);
-    case 'register': return register(ctx, r.path);
-    case 'rewrite-env': return rewriteEnv(ctx, r.instanceId);
+    case 'rebuild-registry':
+      return rebuildRegistry(ctx);
+    case 'remove-leftover':
+      return removeLeftover(ctx, r.path);
+    case 'drop-entry':
+      return dropEntry(ctx, r.instanceId);
+    case 'finish-destroy':
+      return finishDestroy(ctx, r.instanceId);
+    case 'finish-create':
+      return finishCreate(ctx, r.instanceId);
+    case 'release-claim':
+      return releaseClaim(ctx, r.slot);
+    case 'finish-release':
+      return finishRelease(ctx, r.slot);
+    case 'provision':
+      return reprovision(ctx);
+    case 'remove-slot-dir':
+      return removeSlotDir(ctx, r.slot, r.path);
+    case 'register':
+      return register(ctx, r.path);
+    case 'rewrite-env':
+      return rewriteEnv(ctx, r.instanceId);
   }
 }
 
@@ -94,10 +114,15 @@ async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
 async function rebuildRegistry(ctx: AppContext): Promise<Applied> {
   const r = await rebuildLostRegistry(ctx);
   if (!r) return { done: false, note: 'no longer needed: the registry reads' };
-  const from = r.movedAside.length > 0 ? `rebuilt the registry from ${r.movedAside.join(', ')} (marked .rebuilt)` : 'rebuilt the registry';
+  const from =
+    r.movedAside.length > 0
+      ? `rebuilt the registry from ${r.movedAside.join(', ')} (marked .rebuilt)`
+      : 'rebuilt the registry';
   const parts = [
     `${from} and the sandboxes on disk`,
-    r.kept.length > 0 ? `kept ${r.kept.length} entr${r.kept.length === 1 ? 'y' : 'ies'} of the old file (${r.kept.join(', ')})` : 'nothing of the old file could be kept',
+    r.kept.length > 0
+      ? `kept ${r.kept.length} entr${r.kept.length === 1 ? 'y' : 'ies'} of the old file (${r.kept.join(', ')})`
+      : 'nothing of the old file could be kept',
     r.registered.length > 0 ? `registered ${r.registered.join('; ')}` : 'found no other sandbox on disk',
     ...(r.pool.length > 0 ? [`restored pool slot${r.pool.length === 1 ? '' : 's'} ${r.pool.join(', ')}`] : []),
     ...(r.skipped.length > 0 ? [`left out: ${r.skipped.join('; ')}`] : []),
@@ -115,14 +140,19 @@ async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
   if (path === `${ctx.paths.registry}.lock`) {
     const stale = pathExists(path);
     await withFileLock(ctx.paths.registry, async () => undefined);
-    return stale ? { done: true, note: `took over and removed the stale lock ${path}` } : { done: false, note: 'no longer needed' };
+    return stale
+      ? { done: true, note: `took over and removed the stale lock ${path}` }
+      : { done: false, note: 'no longer needed' };
   }
   return withFileLock(ctx.paths.registry, async () => {
     const mtime = await modifiedAt(path);
     if (mtime === undefined) return { done: false, note: 'no longer needed' };
     const age = Date.now() - mtime;
     if (age < TEMP_SAFE_AGE_MS) {
-      return { done: false, note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute` };
+      return {
+        done: false,
+        note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute`,
+      };
     }
     await removeFile(path);
     return { done: true, note: `removed ${path}` };
@@ -148,7 +178,8 @@ async function forget(reg: Registry, id: string, e: InstanceEntry): Promise<void
 async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const e = reg.instances[id];
-    if (!e || (e.state !== 'destroying' && e.state !== 'removing-worktree')) return { done: false, note: 'no longer needed' };
+    if (!e || (e.state !== 'destroying' && e.state !== 'removing-worktree'))
+      return { done: false, note: 'no longer needed' };
     if (!pathExists(e.path)) {
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id} (its folder was already removed)` };
@@ -157,13 +188,20 @@ async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
       // git had started removing the worktree: finish only what kinfra provably made and had checked.
       const why = await whyNotRemovable(ctx, id, e);
       // The entry stays (and keeps being reported) until someone who can tell has looked.
-      if (why) return { done: false, note: `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox destroy ${id} --keep-worktree` };
+      if (why)
+        return {
+          done: false,
+          note: `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox destroy ${id} --keep-worktree`,
+        };
       await removeTree(e.path);
       await forget(reg, id, e);
       return { done: true, note: `finished destroying ${id}: removed what was left of ${e.path}` };
     }
     delete e.state;
-    return { done: true, note: `${id} is a registered sandbox again, with its folder intact; run \`kinfra sandbox destroy ${id}\` to destroy it` };
+    return {
+      done: true,
+      note: `${id} is a registered sandbox again, with its folder intact; run \`kinfra sandbox destroy ${id}\` to destroy it`,
+    };
   });
 }
 
@@ -179,15 +217,28 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
       await forget(reg, id, e);
       if (!protectedReason(e.path, guardOf(ctx, e)) && (await listFolder(e.path)).length === 0) {
         await removeEmptyFolder(e.path);
-        return { done: true, note: `dropped ${id}: its create was killed before git made the worktree (removed the empty ${e.path})` };
+        return {
+          done: true,
+          note: `dropped ${id}: its create was killed before git made the worktree (removed the empty ${e.path})`,
+        };
       }
-      return { done: false, note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it` };
+      return {
+        done: false,
+        note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it`,
+      };
     }
     const notOurs = notCreatedWorktree(e.path, id, guardOf(ctx, e));
-    if (notOurs) return { done: false, note: `left ${e.path} alone: ${notOurs}; run kinfra sandbox destroy ${id} --keep-worktree` };
+    if (notOurs)
+      return {
+        done: false,
+        note: `left ${e.path} alone: ${notOurs}; run kinfra sandbox destroy ${id} --keep-worktree`,
+      };
     const worktrees = await listWorktrees(e.parent_repo).catch(() => []);
     if (!worktrees.some((w) => w.path === e.path)) {
-      return { done: false, note: `${e.path} is not a worktree of ${e.parent_repo}; look at it, then run kinfra sandbox destroy ${id} --keep-worktree` };
+      return {
+        done: false,
+        note: `${e.path} is not a worktree of ${e.parent_repo}; look at it, then run kinfra sandbox destroy ${id} --keep-worktree`,
+      };
     }
     await restoreMissingFiles(e.path);
     const config = await loadConfig(e.parent_repo);
@@ -230,10 +281,14 @@ async function finishRelease(ctx: AppContext, slot: number): Promise<Applied> {
     const s = reg.slots[String(slot)];
     const mark = s && releaseMark(s);
     if (!s || !mark) return { done: false, note: 'no longer needed' };
-    if (mark.pid !== undefined && processRuns(mark.pid)) return { done: false, note: `kinfra pid ${mark.pid} is releasing it` };
+    if (mark.pid !== undefined && processRuns(mark.pid))
+      return { done: false, note: `kinfra pid ${mark.pid} is releasing it` };
     // Its resources may not have been reset: their adoption records stay, so the next claim's reset can still prove them ours.
     const from = await completeRelease(reg, s, undefined);
-    return { done: true, note: `finished the interrupted release of pool slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; its volumes are reset at the next claim` };
+    return {
+      done: true,
+      note: `finished the interrupted release of pool slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; its volumes are reset at the next claim`,
+    };
   });
 }
 
@@ -243,7 +298,10 @@ async function releaseClaim(ctx: AppContext, slot: number): Promise<Applied> {
     if (!s?.claimed_by || reg.instances[s.claimed_by]) return { done: false, note: 'no longer needed' };
     const was = s.claimed_by;
     Object.assign(s, { claimed_by: null, claimed_at: null });
-    return { done: true, note: `released pool slot ${slot} (claimed by ${was}, which is gone; its volumes are reset at the next claim)` };
+    return {
+      done: true,
+      note: `released pool slot ${slot} (claimed by ${was}, which is gone; its volumes are reset at the next claim)`,
+    };
   });
 }
 
@@ -253,12 +311,16 @@ async function reprovision(ctx: AppContext): Promise<Applied> {
   const repos = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) repos.add(here);
-  for (const e of Object.values(reg.instances)) if (e.pool_slot !== undefined && pathExists(e.parent_repo)) repos.add(e.parent_repo);
+  for (const e of Object.values(reg.instances))
+    if (e.pool_slot !== undefined && pathExists(e.parent_repo)) repos.add(e.parent_repo);
   for (const repo of repos) {
     const config = await loadConfig(repo).catch(() => undefined);
     if (!config || poolPlan(config).length === 0) continue;
     const r = await provisionPool({ ...ctx, cwd: repo }, { dryRun: false });
-    return { done: true, note: `provisioned the pool again from ${config.source} (${r.created} created, ${r.skipped} kept)` };
+    return {
+      done: true,
+      note: `provisioned the pool again from ${config.source} (${r.created} created, ${r.skipped} kept)`,
+    };
   }
   return { done: false, note: 'no repository here declares a pool; run kinfra sandbox provision in your project' };
 }
@@ -275,7 +337,10 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
   const project = env.COMPOSE_PROJECT_NAME;
   if (project) {
     if (await projectHasResources(project)) {
-      return { done: false, note: `the compose project ${project} of ${path} still has containers or volumes; remove them with: docker compose -p ${project} down --volumes` };
+      return {
+        done: false,
+        note: `the compose project ${project} of ${path} still has containers or volumes; remove them with: docker compose -p ${project} down --volumes`,
+      };
     }
   }
   return ctx.registry.update(async (reg) => {
@@ -298,11 +363,18 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
     const e = reg.instances[id];
     if (!e || !pathExists(e.path)) return { done: false, note: 'no longer needed' };
     const guarded = protectedReason(e.path, { home: ctx.paths.home, mainCheckout: e.is_worktree ? e.parent_repo : '' });
-    if (guarded) return { done: false, note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree` };
+    if (guarded)
+      return {
+        done: false,
+        note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree`,
+      };
     const config = await loadConfig(e.path);
     const clash = slotConflict(reg, { maxSlot: config.maxSlot, ports: config.ports }, id);
     if (clash) {
-      return { done: false, note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder` };
+      return {
+        done: false,
+        note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder`,
+      };
     }
     const lease = entryLease(reg, config, e);
     if (!lease || !leaseHeldBy(reg, lease, id)) {

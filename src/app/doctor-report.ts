@@ -8,7 +8,12 @@ export async function doctorReport(ctx: AppContext, req: { repair: boolean }) {
     const { repairAll } = await import('./doctor-repair.js');
     const r = await repairAll(ctx);
     findings = r.findings;
-    repairs = r.repairs.map((x) => ({ check: x.finding.check, message: x.finding.message, done: x.done, note: x.note }));
+    repairs = r.repairs.map((x) => ({
+      check: x.finding.check,
+      message: x.finding.message,
+      done: x.done,
+      note: x.note,
+    }));
   } else {
     const { diagnoseAll } = await import('./doctor.js');
     findings = await diagnoseAll(ctx);

@@ -1,13 +1,28 @@
 import { basename, dirname, join, sep } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { detectCompose } from '../adapters/compose.js';
-import { engineVersion, listContainers, listProjectNetworks, listProjectVolumes, type ContainerInfo } from '../adapters/engine.js';
+import {
+  engineVersion,
+  listContainers,
+  listProjectNetworks,
+  listProjectVolumes,
+  type ContainerInfo,
+} from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists } from '../adapters/file-store.js';
 import { listFolder, modifiedAt, pathExists } from '../adapters/folders.js';
 import { listWorktrees, mainRoot } from '../adapters/git.js';
 import { expandHome } from '../adapters/paths.js';
-import { diagnose, type DiskSandbox, type DoctorFacts, type Finding, type InstanceFacts, type PortHolding, type ProjectFacts, type PythonFacts } from '../core/doctor.js';
+import {
+  diagnose,
+  type DiskSandbox,
+  type DoctorFacts,
+  type Finding,
+  type InstanceFacts,
+  type PortHolding,
+  type ProjectFacts,
+  type PythonFacts,
+} from '../core/doctor.js';
 import { isKinfraError } from '../core/errors.js';
 import { emptyRegistry, parseRegistryText, type Registry } from '../core/registry/model.js';
 import { pythonHeldSlots } from '../core/registry/python.js';
@@ -32,7 +47,12 @@ export const TEMP_SAFE_AGE_MS = 60_000;
 
 /** Look at everything kinfra owns on this machine and say what is wrong. Writes nothing. */
 export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
-  const [engine, compose, registry, python] = await Promise.all([checkEngine(), checkCompose(), readRegistry(ctx), pythonFacts(ctx)]);
+  const [engine, compose, registry, python] = await Promise.all([
+    checkEngine(),
+    checkCompose(),
+    readRegistry(ctx),
+    pythonFacts(ctx),
+  ]);
   const containers = engine.ok ? await listContainers().catch(() => undefined) : undefined;
   const reg = registry.ok ? registry.value : undefined;
   const instances = reg ? await Promise.all(Object.entries(reg.instances).map(([id, e]) => instanceFacts(id, e))) : [];
@@ -95,9 +115,10 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
   if (text === undefined) {
     const loss = await ctx.registry.loss();
     if (loss) {
-      const why = loss.movedAside.length > 0
-        ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
-        : `it is missing, although a registry existed (it imported Python ktrdr's registry, copied to ${loss.backups.join(', ')})`;
+      const why =
+        loss.movedAside.length > 0
+          ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
+          : `it is missing, although a registry existed (it imported Python ktrdr's registry, copied to ${loss.backups.join(', ')})`;
       return { ok: false, reason: `${why}; until it is rebuilt, no command hands out a slot` };
     }
     // An unreadable Python file that was never imported: the python finding says so; there is no registry yet.
@@ -132,7 +153,8 @@ async function instanceFacts(instanceId: string, entry: Registry['instances'][st
   const config = folderExists ? await loadConfig(entry.path).catch(() => undefined) : undefined;
   const env = folderExists ? await envIdentity(entry.path, config) : undefined;
   // Every value, ports included: a hand-edited port is a disagreement like any other.
-  const raw = config && env && typeof env !== 'string' ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
+  const raw =
+    config && env && typeof env !== 'string' ? await readEnvFile(entry.path).catch(() => undefined) : undefined;
   return {
     instanceId,
     entry,
@@ -166,12 +188,18 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
     // write-file-atomic writes `<file>.<hash>` and renames it over the file.
     if (name.startsWith(`${base}.`) && /^\d+$|^[0-9a-f]{6,}$/.test(name.slice(base.length + 1))) {
       const age = Date.now() - ((await modifiedAt(path)) ?? Date.now());
-      found.push(age >= TEMP_SAFE_AGE_MS
-        ? { path, what: 'Temp file of a registry write that was killed' }
-        : { path, what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)` });
+      found.push(
+        age >= TEMP_SAFE_AGE_MS
+          ? { path, what: 'Temp file of a registry write that was killed' }
+          : {
+              path,
+              what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)`,
+            },
+      );
     } else if (name === `${base}.lock`) {
       const age = Date.now() - ((await modifiedAt(path)) ?? Date.now());
-      if (age > STALE_LOCK_MS) found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });
+      if (age > STALE_LOCK_MS)
+        found.push({ path, what: `Registry lock not renewed for ${Math.round(age / 1000)} s (its kinfra was killed)` });
     }
   }
   return found;
@@ -183,11 +211,16 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
  * machine, so a compose project's folder adds its repository only when it is
  * this user's: under this HOME, or its .env.sandbox names this HOME.
  */
-export async function knownRepos(ctx: AppContext, reg: Registry | undefined, engineDirs: readonly string[]): Promise<string[]> {
+export async function knownRepos(
+  ctx: AppContext,
+  reg: Registry | undefined,
+  engineDirs: readonly string[],
+): Promise<string[]> {
   const candidates = new Set<string>();
   const here = await mainRoot(ctx.cwd).catch(() => undefined);
   if (here) candidates.add(here);
-  for (const e of Object.values(reg?.instances ?? {})) if (e.parent_repo && pathExists(e.parent_repo)) candidates.add(e.parent_repo);
+  for (const e of Object.values(reg?.instances ?? {}))
+    if (e.parent_repo && pathExists(e.parent_repo)) candidates.add(e.parent_repo);
   for (const d of engineDirs) {
     const root = await mainRoot(d).catch(() => undefined);
     if (root) candidates.add(root);
@@ -196,11 +229,21 @@ export async function knownRepos(ctx: AppContext, reg: Registry | undefined, eng
 }
 
 /** Folders compose projects of kinfra's naming ran from, that belong to this HOME. */
-export async function engineSandboxDirs(ctx: AppContext, containers: ContainerInfo[] | undefined, owner: string): Promise<string[]> {
+export async function engineSandboxDirs(
+  ctx: AppContext,
+  containers: ContainerInfo[] | undefined,
+  owner: string,
+): Promise<string[]> {
   const all = containers ?? [];
   // Labelled: its owner label says whose it is. Unlabelled (an older kinfra): only a folder of this HOME's.
-  const labelled = all.filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL]).map((c) => c.labels[PATH_LABEL]!);
-  const dirs = new Set(all.filter((c) => !c.labels[OWNER_LABEL] && c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir).map((c) => c.workingDir!));
+  const labelled = all
+    .filter((c) => c.labels[OWNER_LABEL] === owner && c.labels[PATH_LABEL])
+    .map((c) => c.labels[PATH_LABEL]!);
+  const dirs = new Set(
+    all
+      .filter((c) => !c.labels[OWNER_LABEL] && c.project && SANDBOX_PROJECT.test(c.project) && c.workingDir)
+      .map((c) => c.workingDir!),
+  );
   const mine: string[] = [...new Set(labelled)].filter((d) => pathExists(d));
   for (const d of dirs) {
     if (!pathExists(d)) continue;
@@ -211,7 +254,11 @@ export async function engineSandboxDirs(ctx: AppContext, containers: ContainerIn
   return mine;
 }
 
-export async function findUnregistered(reg: Registry | undefined, repos: string[], engineDirs: readonly string[]): Promise<DiskSandbox[]> {
+export async function findUnregistered(
+  reg: Registry | undefined,
+  repos: string[],
+  engineDirs: readonly string[],
+): Promise<DiskSandbox[]> {
   const registered = new Set(Object.values(reg?.instances ?? {}).map((e) => e.path));
   const found = new Map<string, DiskSandbox>();
   const consider = async (path: string, foundBy: DiskSandbox['foundBy']) => {
@@ -220,16 +267,22 @@ export async function findUnregistered(reg: Registry | undefined, repos: string[
     if (!env?.INSTANCE_ID) return;
     // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
     const id = identityFromEnv(env, await loadConfig(path).catch(() => undefined));
-    const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '') ? Number(env.SLOT_NUMBER ?? env.SLOT_ID) : undefined;
-    found.set(path, typeof id === 'string'
-      ? { path, instanceId: env.INSTANCE_ID, slot, poolSlot: undefined, foundBy, unusable: id }
-      : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: envPoolSlot(env), foundBy });
+    const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '')
+      ? Number(env.SLOT_NUMBER ?? env.SLOT_ID)
+      : undefined;
+    found.set(
+      path,
+      typeof id === 'string'
+        ? { path, instanceId: env.INSTANCE_ID, slot, poolSlot: undefined, foundBy, unusable: id }
+        : { path, instanceId: id.instanceId, slot: id.slot, poolSlot: envPoolSlot(env), foundBy },
+    );
   };
   for (const repo of repos) {
     for (const wt of await listWorktrees(repo).catch(() => [])) await consider(wt.path, 'worktree');
     // create puts sandboxes beside the main checkout; a clone initialised there is a sandbox too.
     const parent = dirname(repo);
-    for (const name of await listFolder(parent).catch(() => [] as string[])) await consider(join(parent, name), 'sibling');
+    for (const name of await listFolder(parent).catch(() => [] as string[]))
+      await consider(join(parent, name), 'sibling');
   }
   for (const d of engineDirs) await consider(d, 'engine');
   return [...found.values()].sort((a, b) => a.path.localeCompare(b.path));
@@ -237,7 +290,9 @@ export async function findUnregistered(reg: Registry | undefined, repos: string[
 
 async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
   const names = await listFolder(ctx.paths.sandboxesDir).catch(() => [] as string[]);
-  return names.map((n) => /^slot-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
+  return names
+    .map((n) => /^slot-(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => {
       const path = join(ctx.paths.sandboxesDir, m[0]);
       return { slot: Number(m[1]), path, hasCompose: pathExists(join(path, 'docker-compose.yml')) };
@@ -247,17 +302,24 @@ async function slotDirs(ctx: AppContext): Promise<DoctorFacts['slotDirs']> {
 
 /** Slots whose release mark names a process that still runs: a release under way, not one to finish. */
 function liveReleases(reg: Registry | undefined): number[] {
-  return Object.values(reg?.slots ?? {}).filter((s) => {
-    const pid = releaseMark(s)?.pid;
-    return pid !== undefined && processRuns(pid);
-  }).map((s) => s.slot_id);
+  return Object.values(reg?.slots ?? {})
+    .filter((s) => {
+      const pid = releaseMark(s)?.pid;
+      return pid !== undefined && processRuns(pid);
+    })
+    .map((s) => s.slot_id);
 }
 
 async function projects(containers: ContainerInfo[], owner: string, reg: Registry | undefined): Promise<ProjectFacts> {
-  const [volumes, networks] = await Promise.all([listProjectVolumes().catch(() => []), listProjectNetworks().catch(() => [])]);
+  const [volumes, networks] = await Promise.all([
+    listProjectVolumes().catch(() => []),
+    listProjectNetworks().catch(() => []),
+  ]);
   const registered = new Set([
     ...Object.entries(reg?.instances ?? {}).map(([id, e]) => e.compose_project ?? id),
-    ...Object.values(reg?.slots ?? {}).map((s) => s.compose_project).filter((p): p is string => typeof p === 'string'),
+    ...Object.values(reg?.slots ?? {})
+      .map((s) => s.compose_project)
+      .filter((p): p is string => typeof p === 'string'),
   ]);
   return engineProjects(containers, volumes, networks, owner, registered);
 }
@@ -269,7 +331,8 @@ async function portHoldings(ctx: AppContext, reg: Registry, containers: Containe
     if (e.state || !pathExists(join(e.path, ENV_FILE_NAME))) continue;
     const s = await resolveSandbox({ ...ctx, cwd: e.path }).catch(() => undefined);
     if (!s || s.instanceId !== id) continue;
-    for (const c of await findPortConflicts(s, containers, reg)) out.push({ instanceId: id, port: c.port, env: c.env, holder: c.holder });
+    for (const c of await findPortConflicts(s, containers, reg))
+      out.push({ instanceId: id, port: c.port, env: c.env, holder: c.holder });
   }
   return out;
 }

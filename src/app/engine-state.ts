@@ -26,7 +26,11 @@ export function ownsContainer(c: ContainerInfo, owner: string, project: string, 
   return c.workingDir === composeDir;
 }
 
-export function projectState(containers: readonly ContainerInfo[], project: string, owns?: (c: ContainerInfo) => boolean): ProjectState {
+export function projectState(
+  containers: readonly ContainerInfo[],
+  project: string,
+  owns?: (c: ContainerInfo) => boolean,
+): ProjectState {
   const mine = containers.filter((c) => c.project === project && (owns ? owns(c) : true));
   const running = mine.filter((c) => c.state === 'running').length;
   const withHealthcheck = mine.filter((c) => c.health !== undefined).length;
@@ -72,8 +76,10 @@ export interface EngineProjects {
   foreign: ForeignProject[];
 }
 
-const toLabelled = (kind: Labelled['kind'], r: { name: string; project: string | undefined; labels: Record<string, string>; workingDir?: string | undefined }): Labelled =>
-  ({ kind, name: r.name, project: r.project, labels: r.labels, workingDir: r.workingDir });
+const toLabelled = (
+  kind: Labelled['kind'],
+  r: { name: string; project: string | undefined; labels: Record<string, string>; workingDir?: string | undefined },
+): Labelled => ({ kind, name: r.name, project: r.project, labels: r.labels, workingDir: r.workingDir });
 
 /**
  * Sort the engine's compose projects by owner. `registered` names the projects this registry holds. Only this
@@ -81,8 +87,11 @@ const toLabelled = (kind: Labelled['kind'], r: { name: string; project: string |
  * kinfra's naming are someone else's, shown but never offered for removal.
  */
 export function engineProjects(
-  containers: readonly ContainerInfo[], volumes: readonly LabelledResource[], networks: readonly LabelledResource[],
-  owner: string, registered: ReadonlySet<string>,
+  containers: readonly ContainerInfo[],
+  volumes: readonly LabelledResource[],
+  networks: readonly LabelledResource[],
+  owner: string,
+  registered: ReadonlySet<string>,
 ): EngineProjects {
   const names = new Set<string>();
   for (const r of [...containers, ...volumes, ...networks]) {
@@ -93,7 +102,11 @@ export function engineProjects(
     const cs = containers.filter((c) => c.project === project);
     const vs = volumes.filter((v) => v.project === project);
     const ns = networks.filter((n) => n.project === project);
-    const labelled = [...cs.map((c) => toLabelled('container', { ...c, name: c.id })), ...vs.map((v) => toLabelled('volume', v)), ...ns.map((n) => toLabelled('network', n))];
+    const labelled = [
+      ...cs.map((c) => toLabelled('container', { ...c, name: c.id })),
+      ...vs.map((v) => toLabelled('volume', v)),
+      ...ns.map((n) => toLabelled('network', n)),
+    ];
     const theirs = labelled.filter((r) => r.labels[OWNER_LABEL] && r.labels[OWNER_LABEL] !== owner);
     const row = (rs: readonly Labelled[]): ProjectResources => {
       const ids = new Set(rs.map((r) => r.name));
@@ -108,7 +121,11 @@ export function engineProjects(
     };
     if (theirs.length > 0) {
       const who = projectOwner(theirs, owner);
-      out.foreign.push({ ...row(theirs), owner: 'other-kinfra', path: who.kind === 'this' ? null : who.path ?? null });
+      out.foreign.push({
+        ...row(theirs),
+        owner: 'other-kinfra',
+        path: who.kind === 'this' ? null : (who.path ?? null),
+      });
     }
     if (registered.has(project)) continue;
     const ours = labelled.filter((r) => r.labels[OWNER_LABEL] === owner);
@@ -116,7 +133,11 @@ export function engineProjects(
     const unlabelled = labelled.filter((r) => !r.labels[OWNER_LABEL]);
     if (unlabelled.length > 0 && SANDBOX_PROJECT.test(project)) {
       const who = projectOwner(unlabelled, owner);
-      out.foreign.push({ ...row(unlabelled), owner: 'unlabelled', path: who.kind === 'this' ? null : who.path ?? null });
+      out.foreign.push({
+        ...row(unlabelled),
+        owner: 'unlabelled',
+        path: who.kind === 'this' ? null : (who.path ?? null),
+      });
     }
   }
   return out;

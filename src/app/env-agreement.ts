@@ -20,7 +20,10 @@ export function portVariables(config: Config, names: Iterable<string>): Map<stri
 
 /** Why the folder's .env.sandbox disagrees with the registry, or undefined when it agrees. */
 export function envDisagreement(
-  env: EnvMap | undefined, id: string, e: InstanceEntry, config: Config,
+  env: EnvMap | undefined,
+  id: string,
+  e: InstanceEntry,
+  config: Config,
 ): string | undefined {
   if (!env) return 'it is missing';
   const project = e.compose_project ?? id;
@@ -46,8 +49,11 @@ export function envDisagreement(
 }
 
 export function envDisagreesError(id: string, path: string, why: string) {
-  return conflictError('env-file-disagrees',
+  return conflictError(
+    'env-file-disagrees',
     `The ${ENV_FILE_NAME} of ${id} (${join(path, ENV_FILE_NAME)}) disagrees with the registry: ${why}.`,
     'The registry decides which project, folder and slot a sandbox has; kinfra does not follow an edited or copied ' +
-      'file. Write it again from the registry with: kinfra sandbox doctor --repair', { instanceId: id, path, why });
+      'file. Write it again from the registry with: kinfra sandbox doctor --repair',
+    { instanceId: id, path, why },
+  );
 }

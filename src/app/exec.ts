@@ -16,8 +16,11 @@ export async function execInSandbox(ctx: AppContext, command: string[]): Promise
   const [file, ...args] = command;
   // spawn throws on an empty name (which would read as a kinfra bug) instead of failing like a missing command.
   if (file === undefined || file.trim() === '') {
-    throw usageError('invalid-command', `${JSON.stringify(file ?? '')} is not a command to run.`,
-      'Put the command and its arguments after --, for example: kinfra sandbox exec -- env');
+    throw usageError(
+      'invalid-command',
+      `${JSON.stringify(file ?? '')} is not a command to run.`,
+      'Put the command and its arguments after --, for example: kinfra sandbox exec -- env',
+    );
   }
   const dir = findSandboxDir(ctx.cwd);
   if (!dir) throw notInSandbox(ctx.cwd);
@@ -26,7 +29,13 @@ export async function execInSandbox(ctx: AppContext, command: string[]): Promise
   const urlVar = apiPortSpec(resolved.config).env.replace(/_PORT$/, '') + '_URL';
   return runStreaming(file, args, {
     cwd: ctx.cwd,
-    env: { ...process.env, ...env, [urlVar]: resolved.url, KINFRA_SANDBOX_DIR: dir, KINFRA_ENV_FILE: join(dir, ENV_FILE_NAME) },
+    env: {
+      ...process.env,
+      ...env,
+      [urlVar]: resolved.url,
+      KINFRA_SANDBOX_DIR: dir,
+      KINFRA_ENV_FILE: join(dir, ENV_FILE_NAME),
+    },
     output: 'terminal',
   });
 }

@@ -22,7 +22,9 @@ export interface SandboxGateResult extends GateResult {
 
 /** "GET http://localhost:8001/api/v1/health returned connection refused" (the design's wording). */
 function describe(o: ProbeOutcome): string {
-  return /^(GET|POST)\b/.test(o.tried) ? `${o.tried} ${o.got.startsWith('returned') ? o.got : `returned ${o.got}`}` : `${o.tried}: ${o.got}`;
+  return /^(GET|POST)\b/.test(o.tried)
+    ? `${o.tried} ${o.got.startsWith('returned') ? o.got : `returned ${o.got}`}`
+    : `${o.tried}: ${o.got}`;
 }
 
 const verdict = (o: ProbeOutcome): Verdict => ({ ok: o.ok, details: o.ok ? [] : [describe(o)] });
@@ -41,7 +43,13 @@ function containerWatch(s: Sandbox): (service: string) => Promise<string | undef
   let cached: { at: number; list: Promise<ContainerInfo[] | undefined> } | undefined;
   const mine = () => {
     if (!cached || performance.now() - cached.at > 500) {
-      cached = { at: performance.now(), list: listContainers().then((cs) => cs.filter((c) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path)), () => undefined) };
+      cached = {
+        at: performance.now(),
+        list: listContainers().then(
+          (cs) => cs.filter((c) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path)),
+          () => undefined,
+        ),
+      };
     }
     return cached.list;
   };
@@ -49,7 +57,8 @@ function containerWatch(s: Sandbox): (service: string) => Promise<string | undef
     const cs = await mine();
     if (!cs) return undefined;
     const of = cs.filter((c) => c.service === service);
-    if (of.length === 0) return `no container of service ${service} exists (the stack is not started: kinfra sandbox up)`;
+    if (of.length === 0)
+      return `no container of service ${service} exists (the stack is not started: kinfra sandbox up)`;
     if (of.some((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'created')) return undefined;
     const c = of[0]!;
     return `the container of service ${service} has ${c.state === 'exited' ? `exited (${c.status})` : `state ${c.state}`}`;
@@ -57,7 +66,11 @@ function containerWatch(s: Sandbox): (service: string) => Promise<string | undef
 }
 
 /** A probe that also gives up for good when the container it needs is gone. */
-function watched(probe: GateCheck['probe'], service: string | undefined, watch: (service: string) => Promise<string | undefined>): GateCheck['probe'] {
+function watched(
+  probe: GateCheck['probe'],
+  service: string | undefined,
+  watch: (service: string) => Promise<string | undefined>,
+): GateCheck['probe'] {
   if (!service) return probe;
   return async (timeoutMs, signal) => {
     const v = await probe(timeoutMs, signal);
@@ -68,7 +81,10 @@ function watched(probe: GateCheck['probe'], service: string | undefined, watch: 
 }
 
 /** The configured checks of this sandbox, bound to its ports and the real probes; checks of absent services are left out. */
-export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { checks: (GateCheck & { service?: string | undefined })[]; omitted: SandboxGateResult['omitted'] } {
+export function sandboxGateChecks(
+  s: Sandbox,
+  stack: Stack | undefined,
+): { checks: (GateCheck & { service?: string | undefined })[]; omitted: SandboxGateResult['omitted'] } {
   const ports = new Map(s.ports.map((p) => [p.name, p.port]));
   const checks: (GateCheck & { service?: string | undefined })[] = [];
   const omitted: SandboxGateResult['omitted'] = [];
@@ -78,8 +94,12 @@ export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { check
     const left = new Set(omitted.map((o) => o.name));
     const base = { name: spec.name, after: (spec.after ?? []).filter((d) => !left.has(d)) };
     if (port === undefined) {
-      checks.push({ ...base, passText: '', failText: `${spec.name} cannot be checked`,
-        probe: async () => ({ ok: false, final: true, details: [`${s.project.envFile} has no port ${spec.port}`] }) });
+      checks.push({
+        ...base,
+        passText: '',
+        failText: `${spec.name} cannot be checked`,
+        probe: async () => ({ ok: false, final: true, details: [`${s.project.envFile} has no port ${spec.port}`] }),
+      });
       continue;
     }
     const service = stack ? serviceOfPort(stack.model, port) : undefined;
@@ -93,15 +113,25 @@ export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { check
       checks.push({ ...base, service, passText, failText, probe: watched(probe, service, watch) });
     switch (spec.kind) {
       case 'postgres':
-        add(`${spec.name} ready`, `${spec.name} not ready`, async (timeoutMs, signal) => verdict(await probePostgres(port, { timeoutMs, signal })));
+        add(`${spec.name} ready`, `${spec.name} not ready`, async (timeoutMs, signal) =>
+          verdict(await probePostgres(port, { timeoutMs, signal })),
+        );
         break;
       case 'tcp':
-        add(`${spec.name} ready`, `${spec.name} not reachable`, async (timeoutMs, signal) => verdict(await probeTcp(port, { timeoutMs, signal })));
+        add(`${spec.name} ready`, `${spec.name} not reachable`, async (timeoutMs, signal) =>
+          verdict(await probeTcp(port, { timeoutMs, signal })),
+        );
         break;
       case 'http': {
         const health = /health/.test(path);
-        add(`${spec.name} ${health ? 'healthy' : 'ready'}`, `${spec.name} ${health ? 'health check failed' : 'not ready'}`,
-          async (timeoutMs, signal) => verdict(await probeHttp(port, path, { timeoutMs, signal, ...(statuses ? { expectStatus: statuses } : {}) })));
+        add(
+          `${spec.name} ${health ? 'healthy' : 'ready'}`,
+          `${spec.name} ${health ? 'health check failed' : 'not ready'}`,
+          async (timeoutMs, signal) =>
+            verdict(
+              await probeHttp(port, path, { timeoutMs, signal, ...(statuses ? { expectStatus: statuses } : {}) }),
+            ),
+        );
         break;
       }
       case 'workers': {
@@ -125,19 +155,32 @@ export function sandboxGateChecks(s: Sandbox, stack: Stack | undefined): { check
 }
 
 /** The last lines each failed check's service logged: what the design asks a failed gate to show. */
-async function withLastLogs(s: Sandbox, result: GateResult, checks: readonly { name: string; service?: string | undefined }[]): Promise<GateResult> {
+async function withLastLogs(
+  s: Sandbox,
+  result: GateResult,
+  checks: readonly { name: string; service?: string | undefined }[],
+): Promise<GateResult> {
   const failed = result.checks.filter((c) => c.status === 'failed');
   if (failed.length === 0 || result.interrupted) return result;
   const logs = new Map<string, string[]>();
-  for (const service of new Set(failed.map((c) => checks.find((x) => x.name === c.name)?.service).filter((x): x is string => !!x))) {
+  for (const service of new Set(
+    failed.map((c) => checks.find((x) => x.name === c.name)?.service).filter((x): x is string => !!x),
+  )) {
     const r = await composeCapture(s.project, ['logs', '--no-color', '--tail', '10', service]).catch(() => undefined);
-    const lines = (r?.stdout ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-10);
+    const lines = (r?.stdout ?? '')
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter(Boolean)
+      .slice(-10);
     if (lines.length > 0) logs.set(service, lines);
   }
   const checksOut: CheckResult[] = result.checks.map((c) => {
     const service = checks.find((x) => x.name === c.name)?.service;
     const lines = c.status === 'failed' && service ? logs.get(service) : undefined;
-    return lines ? { ...c, details: [...c.details, `last log lines of ${service}:`, ...lines.map((l) => `  ${l}`)] } : c;
+    return lines
+      ? { ...c, details: [...c.details, `last log lines of ${service}:`, ...lines.map((l) => `  ${l}`)] }
+      : c;
   });
   return { ...result, checks: checksOut };
 }
@@ -148,6 +191,11 @@ export async function runSandboxGate(
   opts: { timeoutMs: number; onChange?: (checks: readonly CheckResult[]) => void; signal?: AbortSignal },
 ): Promise<SandboxGateResult> {
   const { checks, omitted } = sandboxGateChecks(s, stack);
-  const result = await runGate(checks, { timeoutMs: opts.timeoutMs, clock: realClock, ...(opts.onChange ? { onChange: opts.onChange } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const result = await runGate(checks, {
+    timeoutMs: opts.timeoutMs,
+    clock: realClock,
+    ...(opts.onChange ? { onChange: opts.onChange } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return { ...(await withLastLogs(s, result, checks)), omitted };
 }

@@ -40,30 +40,44 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const config = await loadConfig(top);
   const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => pathExists(join(top, f)));
   if (!hasProjectFile) {
-    throw usageError('not-a-project', `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
-      `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`);
+    throw usageError(
+      'not-a-project',
+      `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
+      `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`,
+    );
   }
   const adopt = await readAdoptable(top);
   const existing = adopt?.env;
   const slug = req.name !== undefined ? requireSlug(req.name) : undefined;
   const branch = await currentBranch(top);
   const owner = await ownerId(ctx.paths.ownerId);
-  const wanted = slug !== undefined ? instanceIdFor(config.prefix, slug) : adopt?.instanceId ?? defaultId(config.prefix, basename(top));
+  const wanted =
+    slug !== undefined
+      ? instanceIdFor(config.prefix, slug)
+      : (adopt?.instanceId ?? defaultId(config.prefix, basename(top)));
   await assertNameFreeOnEngine(wanted, top, owner, `initialise ${top} as ${wanted}`);
 
   const done = await ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);
     const mine = Object.entries(registry.instances).find(([, e]) => e.path === top);
     if (mine) {
-      throw conflictError('already-initialised', `${top} is already the sandbox ${mine[0]} (slot ${mine[1].slot}).`,
-        'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` first to initialise it again.');
+      throw conflictError(
+        'already-initialised',
+        `${top} is already the sandbox ${mine[0]} (slot ${mine[1].slot}).`,
+        'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` first to initialise it again.',
+      );
     }
     const baseId = wanted;
     // The safe reading of the design's two answers: a taken id is refused, never silently suffixed.
     const instanceId = freshInstanceId(baseId, (id) => registry.instances[id]?.path, false, 'init');
     // Slots other unregistered sandboxes of this repository, or the Python tool, still hold: the rule create follows
     // (this folder's own file, and its own Python entry, are the ones being adopted).
-    const reserved = await reservedSlots(ctx, worktrees.filter((w) => w.path !== top), registry, top);
+    const reserved = await reservedSlots(
+      ctx,
+      worktrees.filter((w) => w.path !== top),
+      registry,
+      top,
+    );
     // The slot its .env.sandbox names is kept while free: re-registered after a registry loss, it keeps its ports.
     const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile, keep: adopt?.slot }, reserved);
     const slot = lease.slot;
@@ -116,14 +130,18 @@ async function readAdoptable(top: string): Promise<{ env: EnvMap; instanceId: st
     if (!env) return undefined;
     const id = identityFromEnv(env);
     if (typeof id !== 'string' && COMPOSE_PROJECT_NAME.test(id.instanceId)) return { env, ...id };
-    why = typeof id === 'string' ? id : `its INSTANCE_ID ${JSON.stringify(id.instanceId)} is not a compose project name`;
+    why =
+      typeof id === 'string' ? id : `its INSTANCE_ID ${JSON.stringify(id.instanceId)} is not a compose project name`;
   } catch (e) {
     if (!isKinfraError(e) || e.code !== 'invalid-env-file') throw e;
     why = `it cannot be read: ${e.message}`;
   }
-  throw conflictError('already-initialised', `${top} is already initialised: it has a ${ENV_FILE_NAME}, but ${why}.`,
+  throw conflictError(
+    'already-initialised',
+    `${top} is already initialised: it has a ${ENV_FILE_NAME}, but ${why}.`,
     `To start over, remove ${file} and run \`kinfra sandbox init\` again; \`kinfra sandbox doctor\` shows whether a sandbox still uses it.`,
-    { file });
+    { file },
+  );
 }
 
 /** `ktrdr--feat` stays `ktrdr--feat`; `my-clone` becomes `ktrdr--my-clone`. */

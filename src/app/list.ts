@@ -4,7 +4,15 @@ import { pathExists } from '../adapters/folders.js';
 import { isKinfraError } from '../core/errors.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
-import { engineProjects, ownsContainer, projectState, stateLabel, type ForeignProject, type ProjectResources, type ProjectState } from './engine-state.js';
+import {
+  engineProjects,
+  ownsContainer,
+  projectState,
+  stateLabel,
+  type ForeignProject,
+  type ProjectResources,
+  type ProjectState,
+} from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
 import { removeStaleEntries } from './stale.js';
 
@@ -42,20 +50,22 @@ export interface ListResult {
 /** One query per kind of resource, however many instances there are. */
 type EngineView = EngineSnapshot;
 
-
 /** `kinfra sandbox list`: every registered sandbox, after dropping stale entries. */
 export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   const entriesOf = (registry: Registry, clean: boolean) => {
     const cleaned = clean ? removeStaleEntries(registry) : [];
-    const slotProjects = Object.values(registry.slots).filter((s) => typeof s.compose_project === 'string')
+    const slotProjects = Object.values(registry.slots)
+      .filter((s) => typeof s.compose_project === 'string')
       .map((s) => ({ project: s.compose_project!, path: s.infrastructure_path }));
     return { entries: Object.entries(registry.instances), cleaned, slotProjects };
   };
-  const { entries, cleaned, slotProjects } = await ctx.registry.update((registry) => entriesOf(registry, true)).catch(async (e: unknown) => {
-    // A registry folder that cannot be written (read-only, full disk) can still be listed; stale entries stay until it can.
-    if (!(isKinfraError(e) && e.category === 'registry' && e.code.startsWith('file-'))) throw e;
-    return entriesOf(await ctx.registry.snapshot(), false);
-  });
+  const { entries, cleaned, slotProjects } = await ctx.registry
+    .update((registry) => entriesOf(registry, true))
+    .catch(async (e: unknown) => {
+      // A registry folder that cannot be written (read-only, full disk) can still be listed; stale entries stay until it can.
+      if (!(isKinfraError(e) && e.category === 'registry' && e.code.startsWith('file-'))) throw e;
+      return entriesOf(await ctx.registry.snapshot(), false);
+    });
   let view: EngineView | undefined;
   let engineError: ListResult['engineError'] = null;
   try {
@@ -66,16 +76,28 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   }
   const owner = await ownerIdOrNone(ctx);
   const slotDirs = new Map(slotProjects.map((p) => [p.project, p.path]));
-  const instances = await Promise.all(entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path)));
+  const instances = await Promise.all(
+    entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path)),
+  );
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
   const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects.map((p) => p.project)]);
-  const projects = view ? engineProjects(view.containers, view.volumes, view.networks, owner, ids) : { orphans: [], foreign: [] };
+  const projects = view
+    ? engineProjects(view.containers, view.volumes, view.networks, owner, ids)
+    : { orphans: [], foreign: [] };
   return { instances, cleaned, ...projects, engineError };
 }
 
-async function row(instanceId: string, e: InstanceEntry, view: EngineView | undefined, owner: string, composeDir: string): Promise<InstanceRow> {
+async function row(
+  instanceId: string,
+  e: InstanceEntry,
+  view: EngineView | undefined,
+  owner: string,
+  composeDir: string,
+): Promise<InstanceRow> {
   const project = e.compose_project ?? instanceId;
-  const containers = view ? projectState(view.containers, project, (c) => ownsContainer(c, owner, project, composeDir)) : null;
+  const containers = view
+    ? projectState(view.containers, project, (c) => ownsContainer(c, owner, project, composeDir))
+    : null;
   // Entries migrated from version 1 carry no ports: read them from the sandbox's file.
   const ports = e.ports ?? (await portsFromEnvFile(e.path));
   return {

@@ -11,7 +11,15 @@ import {
   resourceLabelled,
 } from '../adapters/engine.js';
 import { conflictError, isKinfraError } from '../core/errors.js';
-import { foreignFolder, inventory, OWNER_LABEL, type Claim, type Labelled, type ProjectInventory, type Stamp } from '../core/ownership.js';
+import {
+  foreignFolder,
+  inventory,
+  OWNER_LABEL,
+  type Claim,
+  type Labelled,
+  type ProjectInventory,
+  type Stamp,
+} from '../core/ownership.js';
 import type { Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
 
@@ -28,7 +36,12 @@ export function adoptedVolumes(registry: Registry, project: string): Record<stri
 }
 
 export function claimFor(stamp: Stamp, registry: Registry): Claim {
-  return { owner: stamp.owner, sandbox: stamp.sandbox, composeDir: stamp.path, adopted: adoptedVolumes(registry, stamp.sandbox) };
+  return {
+    owner: stamp.owner,
+    sandbox: stamp.sandbox,
+    composeDir: stamp.path,
+    adopted: adoptedVolumes(registry, stamp.sandbox),
+  };
 }
 
 /** What the engine holds, in three queries: one snapshot serves every check of a command. */
@@ -39,7 +52,11 @@ export interface EngineSnapshot {
 }
 
 export async function engineSnapshot(): Promise<EngineSnapshot> {
-  const [containers, volumes, networks] = await Promise.all([listContainers(), listProjectVolumes(), listProjectNetworks()]);
+  const [containers, volumes, networks] = await Promise.all([
+    listContainers(),
+    listProjectVolumes(),
+    listProjectNetworks(),
+  ]);
   return { containers, volumes, networks };
 }
 
@@ -53,7 +70,11 @@ export async function projectResources(project: string, snapshot?: EngineSnapsho
   ];
 }
 
-export async function projectInventory(stamp: Stamp, registry: Registry, snapshot?: EngineSnapshot): Promise<ProjectInventory> {
+export async function projectInventory(
+  stamp: Stamp,
+  registry: Registry,
+  snapshot?: EngineSnapshot,
+): Promise<ProjectInventory> {
   return inventory(await projectResources(stamp.sandbox, snapshot), claimFor(stamp, registry));
 }
 
@@ -70,17 +91,22 @@ export function assertProjectFree(inv: ProjectInventory, project: string, what: 
   if (others.length === 0) return;
   const folder = foreignFolder(others);
   const byKinfra = others.some((r) => (r.labels[OWNER_LABEL] ?? '') !== '');
-  throw conflictError('project-owned-elsewhere',
+  throw conflictError(
+    'project-owned-elsewhere',
     `Cannot ${what}: the compose project ${project} on this Docker engine belongs to ${byKinfra ? "another kinfra's sandbox" : 'something else'}` +
       `${folder ? ` (${folder})` : ''}: ${others.length} resource(s) (${summary(others)}).`,
     'The engine is shared by every user and tool of this machine; kinfra never takes over resources it does not own. ' +
       'Use another sandbox name (kinfra sandbox create <other-name>), or stop that stack from its own folder.',
-    { project, folder: folder ?? null, resources: others.map((r) => `${r.kind} ${r.name}`) });
+    { project, folder: folder ?? null, resources: others.map((r) => `${r.kind} ${r.name}`) },
+  );
 }
 
 function summary(rs: readonly Labelled[]): string {
   const count = (k: Labelled['kind']) => rs.filter((r) => r.kind === k).length;
-  return (['container', 'volume', 'network'] as const).filter((k) => count(k) > 0).map((k) => `${count(k)} ${k}(s)`).join(', ');
+  return (['container', 'volume', 'network'] as const)
+    .filter((k) => count(k) > 0)
+    .map((k) => `${count(k)} ${k}(s)`)
+    .join(', ');
 }
 
 export interface Removal {
@@ -104,10 +130,15 @@ export async function removeOwned(inv: ProjectInventory, alsoVolumes: readonly s
   const containers = mine.filter((r) => r.kind === 'container').map((r) => r.name);
   const confirmed = new Set(alsoVolumes);
   const unprovenVolumes = inv.unproven.filter((r) => r.kind === 'volume');
-  const volumes = [...mine.filter((r) => r.kind === 'volume').map((r) => r.name), ...unprovenVolumes.filter((v) => confirmed.has(v.name)).map((v) => v.name)];
+  const volumes = [
+    ...mine.filter((r) => r.kind === 'volume').map((r) => r.name),
+    ...unprovenVolumes.filter((v) => confirmed.has(v.name)).map((v) => v.name),
+  ];
   // Networks hold no data, and the engine refuses to remove one a container still uses.
   const noForeign = inv.foreign.length === 0 && !inv.unproven.some((r) => r.kind === 'container');
-  const networks = [...inv.ours, ...(noForeign ? [...inv.legacy, ...inv.unproven] : [])].filter((r) => r.kind === 'network').map((r) => r.name);
+  const networks = [...inv.ours, ...(noForeign ? [...inv.legacy, ...inv.unproven] : [])]
+    .filter((r) => r.kind === 'network')
+    .map((r) => r.name);
   await removeContainers(containers);
   await removeVolumes(volumes);
   await removeNetworks(networks);
@@ -131,11 +162,16 @@ export async function adoptMountedVolumes(ctx: AppContext, stamp: Stamp): Promis
   const [containers, volumes] = await Promise.all([listContainers(), listProjectVolumes()]);
   const ours = containers.filter((c) => c.project === stamp.sandbox && c.labels[OWNER_LABEL] === stamp.owner);
   const mounted = new Set(ours.flatMap((c) => c.volumes));
-  const candidates = volumes.filter((v) => v.project === stamp.sandbox && !v.labels[OWNER_LABEL] && mounted.has(v.name));
+  const candidates = volumes.filter(
+    (v) => v.project === stamp.sandbox && !v.labels[OWNER_LABEL] && mounted.has(v.name),
+  );
   if (candidates.length === 0) return [];
   await ctx.registry.update((r) => {
     const all = (r.adopted_volumes ?? {}) as Record<string, Record<string, string>>;
-    all[stamp.sandbox] = { ...(all[stamp.sandbox] ?? {}), ...Object.fromEntries(candidates.map((v) => [v.name, v.createdAt ?? ''])) };
+    all[stamp.sandbox] = {
+      ...(all[stamp.sandbox] ?? {}),
+      ...Object.fromEntries(candidates.map((v) => [v.name, v.createdAt ?? ''])),
+    };
     r.adopted_volumes = all;
   });
   return candidates.map((v) => v.name);
@@ -155,7 +191,12 @@ export function forgetAdopted(registry: Registry, project: string): void {
  * own (another kinfra's sandbox of the same name, or a stack of another tool). Skipped when the engine cannot be
  * asked: `up` checks again before it starts anything.
  */
-export async function assertNameFreeOnEngine(project: string, folder: string, owner: string, what: string): Promise<void> {
+export async function assertNameFreeOnEngine(
+  project: string,
+  folder: string,
+  owner: string,
+  what: string,
+): Promise<void> {
   let resources: Labelled[];
   try {
     resources = await projectResources(project);
@@ -163,5 +204,10 @@ export async function assertNameFreeOnEngine(project: string, folder: string, ow
     if (isKinfraError(e) && e.category === 'engine') return;
     throw e;
   }
-  assertProjectFree(inventory(resources, { owner, sandbox: project, composeDir: folder, adopted: {} }), project, what, true);
+  assertProjectFree(
+    inventory(resources, { owner, sandbox: project, composeDir: folder, adopted: {} }),
+    project,
+    what,
+    true,
+  );
 }

@@ -15,7 +15,14 @@ import { renderPoolCompose } from '../core/pool-template.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import {
-  adHocHolder, leaseEnvLines, leasePortMap, leasePorts, planLease, poolComposeFile, unclaimedSlotEntry, type PoolLease,
+  adHocHolder,
+  leaseEnvLines,
+  leasePortMap,
+  leasePorts,
+  planLease,
+  poolComposeFile,
+  unclaimedSlotEntry,
+  type PoolLease,
 } from '../core/slot-lease.js';
 import { forgetAdopted } from './ownership.js';
 import type { AppContext } from './context.js';
@@ -42,17 +49,26 @@ export function slotDir(ctx: AppContext, slot: number): string {
 async function templateText(config: Config, root: string): Promise<{ text: string; source: string }> {
   const path = config.poolTemplate ? resolve(root, config.poolTemplate) : packageFile('templates/ktrdr-pool.yml');
   const text = await readTextIfExists(path);
-  if (text === undefined) throw usageError('no-pool-template', `The pool template ${path} does not exist.`, 'Fix pool.template in kinfra.yaml.');
+  if (text === undefined)
+    throw usageError(
+      'no-pool-template',
+      `The pool template ${path} does not exist.`,
+      'Fix pool.template in kinfra.yaml.',
+    );
   return { text, source: path };
 }
 
 function renderSlot(config: Config, s: PoolLease, template: { text: string; source: string }): string {
-  const workerPorts = leasePorts(config, s).filter((p) => p.name.startsWith('worker_')).map((p, k) => {
-    const first = config.ports.find((x) => x.worker === 1)!;
-    return `\${${p.env}:-${(first.main ?? first.base) + k}}`;
-  });
-  return `# Rendered by kinfra sandbox provision from ${template.source}\n# Slot ${s.slot}, profile ${s.profile}.\n` +
-    renderPoolCompose(template.text, template.source, { workers: s.workers, workerPorts });
+  const workerPorts = leasePorts(config, s)
+    .filter((p) => p.name.startsWith('worker_'))
+    .map((p, k) => {
+      const first = config.ports.find((x) => x.worker === 1)!;
+      return `\${${p.env}:-${(first.main ?? first.base) + k}}`;
+    });
+  return (
+    `# Rendered by kinfra sandbox provision from ${template.source}\n# Slot ${s.slot}, profile ${s.profile}.\n` +
+    renderPoolCompose(template.text, template.source, { workers: s.workers, workerPorts })
+  );
 }
 
 export interface ProvisionLine {
@@ -64,11 +80,19 @@ export interface ProvisionLine {
 }
 
 /** `kinfra sandbox provision [--dry-run]` (seed 004). */
-export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }): Promise<{ slots: ProvisionLine[]; created: number; skipped: number }> {
+export async function provisionPool(
+  ctx: AppContext,
+  opts: { dryRun: boolean },
+): Promise<{ slots: ProvisionLine[]; created: number; skipped: number }> {
   const root = await mainRoot(ctx.cwd).catch(() => ctx.cwd);
   const config = await loadConfig(root);
   const plan = poolPlan(config);
-  if (plan.length === 0) throw usageError('no-pool', `The layout of ${config.source} declares no pool slots.`, 'Add pool.slots to kinfra.yaml.');
+  if (plan.length === 0)
+    throw usageError(
+      'no-pool',
+      `The layout of ${config.source} declares no pool slots.`,
+      'Add pool.slots to kinfra.yaml.',
+    );
   const template = await templateText(config, root);
   const leases = plan.map((s) => planLease(s, slotDir(ctx, s.slot)));
   const portsOf = (s: PoolLease) => leasePortMap(config, s);
@@ -108,10 +132,19 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
       if (current && existing.claimed_by) {
         // A claimed slot's files are not rewritten under its sandbox; a lost compose file is written again (its stack cannot run without one).
         if (onDisk === undefined) await writeTextAtomic(composeFile, compose);
-        slots.push({ slot: s.slot, profile: existing.profile, ports: existing.ports, action: onDisk === undefined ? 'refreshed' : 'exists' });
+        slots.push({
+          slot: s.slot,
+          profile: existing.profile,
+          ports: existing.ports,
+          action: onDisk === undefined ? 'refreshed' : 'exists',
+        });
         continue;
       }
-      const changed = !current || onDisk !== compose || (await readTextIfExists(envFile)) !== formatEnvText(envLines) || existing.profile !== s.profile;
+      const changed =
+        !current ||
+        onDisk !== compose ||
+        (await readTextIfExists(envFile)) !== formatEnvText(envLines) ||
+        existing.profile !== s.profile;
       if (changed) {
         await makeFolder(dir);
         await writeTextAtomic(composeFile, compose);
@@ -123,7 +156,12 @@ export async function provisionPool(ctx: AppContext, opts: { dryRun: boolean }):
         claimed_by: existing?.claimed_by ?? null,
         claimed_at: existing?.claimed_at ?? null,
       };
-      slots.push({ slot: s.slot, profile: s.profile, ports: portsOf(s), action: !current ? 'created' : changed ? 'refreshed' : 'exists' });
+      slots.push({
+        slot: s.slot,
+        profile: s.profile,
+        ports: portsOf(s),
+        action: !current ? 'created' : changed ? 'refreshed' : 'exists',
+      });
     }
     return {
       slots,
@@ -146,7 +184,9 @@ export interface SlotRow {
 }
 
 /** `kinfra sandbox slots`: the pool, with status from Docker; stale claims are released. */
-export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; released: { slot: number; claimedBy: string }[] }> {
+export async function listSlots(
+  ctx: AppContext,
+): Promise<{ slots: SlotRow[]; released: { slot: number; claimedBy: string }[] }> {
   const { rows, released } = await ctx.registry.update((registry) => {
     const released: { slot: number; claimedBy: string }[] = [];
     for (const s of Object.values(registry.slots)) {
@@ -161,7 +201,7 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
     }
     return { rows: Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id), released };
   });
-  const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
+  const prefix = (await loadConfig(await mainRoot(ctx.cwd).catch(() => ctx.cwd))).prefix;
   const containers = await listContainers().catch(() => undefined);
   const owner = await ownerIdOrNone(ctx);
   return {
@@ -174,7 +214,8 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
       claimedBy: s.claimed_by,
       claimedAt: s.claimed_at,
       status: containers
-        ? stateLabel(slotState(containers, owner, slotProjectOf(prefix, s), s.infrastructure_path)) : null,
+        ? stateLabel(slotState(containers, owner, slotProjectOf(prefix, s), s.infrastructure_path))
+        : null,
       path: s.infrastructure_path,
     })),
   };
@@ -188,21 +229,36 @@ export async function listSlots(ctx: AppContext): Promise<{ slots: SlotRow[]; re
  * 3. under the lock again: free it and unregister the claim step 1 checked (nobody else can have claimed it).
  * Killed between 1 and 3, the mark stays, with a pid that no longer runs: doctor reports it and --repair finishes it.
  */
-export async function releaseSlot(ctx: AppContext, slot: number, force: boolean): Promise<{ slot: number; releasedFrom: string | null }> {
-  const prefix = (await loadConfig((await mainRoot(ctx.cwd).catch(() => ctx.cwd)))).prefix;
+export async function releaseSlot(
+  ctx: AppContext,
+  slot: number,
+  force: boolean,
+): Promise<{ slot: number; releasedFrom: string | null }> {
+  const prefix = (await loadConfig(await mainRoot(ctx.cwd).catch(() => ctx.cwd))).prefix;
   const { entry, mark } = await ctx.registry.update((r) => {
     const s = r.slots[String(slot)];
-    if (!s) throw notFoundError('unknown-slot', `Slot ${slot} is not a provisioned pool slot.`, 'See the pool with: kinfra sandbox slots');
+    if (!s)
+      throw notFoundError(
+        'unknown-slot',
+        `Slot ${slot} is not a provisioned pool slot.`,
+        'See the pool with: kinfra sandbox slots',
+      );
     const running = releaseMark(s);
     // A mark whose process is gone is an interrupted release: this one takes it over.
     if (running?.pid !== undefined && processRuns(running.pid)) {
-      throw conflictError('slot-being-released', `Slot ${slot} is being released by another kinfra process (pid ${running.pid}).`,
-        'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).');
+      throw conflictError(
+        'slot-being-released',
+        `Slot ${slot} is being released by another kinfra process (pid ${running.pid}).`,
+        'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).',
+      );
     }
     const owner = s.claimed_by ? r.instances[s.claimed_by] : undefined;
     if (owner && pathExists(owner.path) && !force) {
-      throw conflictError('slot-in-use', `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
-        `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`);
+      throw conflictError(
+        'slot-in-use',
+        `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
+        `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`,
+      );
     }
     const mark: SlotRelease = { pid: process.pid, startedAt: new Date().toISOString(), from: s.claimed_by };
     setReleaseMark(s, mark);
@@ -212,10 +268,12 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
     await resetSlot(ctx, prefix, entry);
   } catch (e) {
     // Nothing was freed: the slot goes back to how step 1 found it.
-    await ctx.registry.update((r) => {
-      const cur = r.slots[String(slot)];
-      if (cur && sameRelease(releaseMark(cur), mark)) setReleaseMark(cur, undefined);
-    }).catch(() => undefined);
+    await ctx.registry
+      .update((r) => {
+        const cur = r.slots[String(slot)];
+        if (cur && sameRelease(releaseMark(cur), mark)) setReleaseMark(cur, undefined);
+      })
+      .catch(() => undefined);
     throw e;
   }
   await ctx.registry.update(async (r) => {
@@ -233,7 +291,11 @@ export async function releaseSlot(ctx: AppContext, slot: number, force: boolean)
  * since the release never looked at it (claims skip a slot being released, so only a hand edit gets there).
  * `resetProject`: the compose project whose resources were reset, so its adoption records can go.
  */
-export async function completeRelease(r: Registry, s: SlotEntry, resetProject: string | undefined): Promise<string | null> {
+export async function completeRelease(
+  r: Registry,
+  s: SlotEntry,
+  resetProject: string | undefined,
+): Promise<string | null> {
   const from = releaseMark(s)?.from ?? null;
   setReleaseMark(s, undefined);
   if (s.claimed_by && s.claimed_by !== from) return null;

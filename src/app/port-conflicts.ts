@@ -18,7 +18,11 @@ export interface PortConflict {
  * sandbox is no conflict); anything else holding a port is found by binding it
  * and, where the OS tells, named by pid and command.
  */
-export async function findPortConflicts(s: Sandbox, containers: readonly ContainerInfo[], registry: Registry): Promise<PortConflict[]> {
+export async function findPortConflicts(
+  s: Sandbox,
+  containers: readonly ContainerInfo[],
+  registry: Registry,
+): Promise<PortConflict[]> {
   const conflicts: PortConflict[] = [];
   for (const p of s.ports) {
     const holder = containers.find((c) => c.state === 'running' && c.hostPorts.includes(p.port));
@@ -28,7 +32,12 @@ export async function findPortConflicts(s: Sandbox, containers: readonly Contain
       if (holder.project && registry.instances[holder.project]) {
         conflicts.push({ port: p.port, env: p.env, kind: 'sandbox', holder: `sandbox ${holder.project}${service}` });
       } else if (holder.project) {
-        conflicts.push({ port: p.port, env: p.env, kind: 'compose-project', holder: `compose project ${holder.project}${service}` });
+        conflicts.push({
+          port: p.port,
+          env: p.env,
+          kind: 'compose-project',
+          holder: `compose project ${holder.project}${service}`,
+        });
       } else {
         conflicts.push({ port: p.port, env: p.env, kind: 'container', holder: `container ${holder.name}` });
       }
@@ -40,7 +49,9 @@ export async function findPortConflicts(s: Sandbox, containers: readonly Contain
       port: p.port,
       env: p.env,
       kind: 'process',
-      holder: proc ? `process ${proc.pid} (${proc.command})` : 'a process the OS does not name (try: lsof -i :' + p.port + ')',
+      holder: proc
+        ? `process ${proc.pid} (${proc.command})`
+        : 'a process the OS does not name (try: lsof -i :' + p.port + ')',
     });
   }
   return conflicts;
@@ -48,10 +59,13 @@ export async function findPortConflicts(s: Sandbox, containers: readonly Contain
 
 export function portConflictError(s: Sandbox, conflicts: readonly PortConflict[]): KinfraError {
   const lines = conflicts.map((c) => `  port ${c.port} (${c.env}) is held by ${c.holder}`);
-  return new KinfraError('port-conflict', 'port-conflict',
+  return new KinfraError(
+    'port-conflict',
+    'port-conflict',
     `Cannot start ${s.instanceId} (slot ${s.slot}): ${conflicts.length === 1 ? 'a port is' : `${conflicts.length} ports are`} in use:\n${lines.join('\n')}`,
     'Stop what holds them (for a sandbox: `kinfra sandbox down` in its folder), or move this sandbox to a free slot N ' +
       '(see kinfra sandbox list): `kinfra sandbox destroy --keep-worktree --yes && kinfra sandbox init --slot N` ' +
       '(destroy also removes its volumes).',
-    { conflicts });
+    { conflicts },
+  );
 }

@@ -21,7 +21,11 @@ export function gateData(g: SandboxGateResult) {
     interrupted: g.interrupted,
     durationMs: Math.round(g.durationMs),
     checks: g.checks.map((c) => ({
-      name: c.name, status: c.status, message: c.message, details: c.details, attempts: c.attempts,
+      name: c.name,
+      status: c.status,
+      message: c.message,
+      details: c.details,
+      attempts: c.attempts,
       elapsedMs: Math.round(c.elapsedMs),
     })),
     omitted: g.omitted,
@@ -29,20 +33,38 @@ export function gateData(g: SandboxGateResult) {
 }
 
 function upData(r: UpResult) {
-  return { instanceId: r.instanceId, slot: r.slot, gate: r.gate ? gateData(r.gate) : null, urls: r.urls, absent: r.absent };
+  return {
+    instanceId: r.instanceId,
+    slot: r.slot,
+    gate: r.gate ? gateData(r.gate) : null,
+    urls: r.urls,
+    absent: r.absent,
+  };
 }
 
 /** A gate that did not pass, as the error the command ends with (exit 2; 130 when interrupted). */
 function verdictError(instanceId: string, gate: SandboxGateResult): KinfraError | undefined {
   if (gate.interrupted) {
-    return new KinfraError('interrupted', 'interrupted',
+    return new KinfraError(
+      'interrupted',
+      'interrupted',
       `Interrupted while waiting for the Startability Gate of ${instanceId}; its containers keep running.`,
-      'See where it stands with: kinfra sandbox status (or wait for it: kinfra sandbox gate)', { gate: gateData(gate) });
+      'See where it stands with: kinfra sandbox status (or wait for it: kinfra sandbox gate)',
+      { gate: gateData(gate) },
+    );
   }
   if (gate.passed) return undefined;
-  const failed = gate.checks.filter((c) => c.status === 'failed').map((c) => c.name).join(', ');
-  return new KinfraError('gate', 'gate-failed', `The Startability Gate of ${instanceId} failed: ${failed} not ready.`,
-    'Check logs with: kinfra sandbox logs (or: kinfra sandbox status)', { gate: gateData(gate) });
+  const failed = gate.checks
+    .filter((c) => c.status === 'failed')
+    .map((c) => c.name)
+    .join(', ');
+  return new KinfraError(
+    'gate',
+    'gate-failed',
+    `The Startability Gate of ${instanceId} failed: ${failed} not ready.`,
+    'Check logs with: kinfra sandbox logs (or: kinfra sandbox status)',
+    { gate: gateData(gate) },
+  );
 }
 
 function hooksFor(session: Session, activity: string) {
@@ -65,7 +87,10 @@ function conclude(session: Session, instanceId: string, gate: SandboxGateResult)
 export async function startAndWait(ctx: AppContext, session: Session, req: UpRequestData) {
   const { upSandbox } = await import('./up.js');
   const r = await upSandbox(ctx, {
-    build: req.build, wait: req.wait, timeoutMs: req.timeout * 1000, ...hooksFor(session, 'Starting instance'),
+    build: req.build,
+    wait: req.wait,
+    timeoutMs: req.timeout * 1000,
+    ...hooksFor(session, 'Starting instance'),
   });
   if (r.gate) conclude(session, r.instanceId, r.gate);
   return upData(r);

@@ -10,7 +10,14 @@ import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { slotUnavailableReason } from '../core/registry/slots.js';
 import { CREATED_WORKTREE_KEY, envPoolSlot, identityFromEnv, POOL_SLOT_KEY } from '../core/sandbox-env.js';
 import {
-  adHocLease, adHocHolder, claimLease, leaseEntryFields, planLease, poolComposeFile, poolLease, unclaimedSlotEntry,
+  adHocLease,
+  adHocHolder,
+  claimLease,
+  leaseEntryFields,
+  planLease,
+  poolComposeFile,
+  poolLease,
+  unclaimedSlotEntry,
   type SlotLease,
 } from '../core/slot-lease.js';
 import type { AppContext } from './context.js';
@@ -37,10 +44,20 @@ export async function readFound(path: string): Promise<FoundSandbox | string> {
   const config = await loadConfig(path);
   // Range-checked against this layout: a slot beyond slots.max or a port beyond 65535 is never registered.
   const id = env && identityFromEnv(env, config);
-  if (!env || !id || typeof id === 'string') return `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}`;
+  if (!env || !id || typeof id === 'string')
+    return `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}`;
   const root = await mainRoot(path);
   const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
-  return { path, env, instanceId: id.instanceId, slot: id.slot, root, config, linked, branch: await currentBranch(path) };
+  return {
+    path,
+    env,
+    instanceId: id.instanceId,
+    slot: id.slot,
+    root,
+    config,
+    linked,
+    branch: await currentBranch(path),
+  };
 }
 
 /**
@@ -53,7 +70,10 @@ export function registerFound(reg: Registry, f: FoundSandbox): { done: boolean; 
   if (Object.values(reg.instances).some((e) => e.path === path)) return { done: false, note: 'no longer needed' };
   const other = reg.instances[id];
   if (other) {
-    return { done: false, note: `the id ${id} is registered for ${other.path}; keeping both would share one compose project. Run \`cd ${path} && kinfra sandbox init --name <new-name>\`` };
+    return {
+      done: false,
+      note: `the id ${id} is registered for ${other.path}; keeping both would share one compose project. Run \`cd ${path} && kinfra sandbox init --name <new-name>\``,
+    };
   }
   const entry: InstanceEntry = {
     slot: f.slot,
@@ -84,17 +104,19 @@ function leaseToRegister(reg: Registry, f: FoundSandbox): SlotLease | string {
   if (named === undefined) {
     // Slot 0 is the main checkout's ports, never a sandbox's.
     const plan = { maxSlot: f.config.maxSlot, ports: f.config.ports };
-    const taken = f.slot < 1 ? 'slot 0 is the main checkout\'s' : slotUnavailableReason(reg, plan, f.slot);
+    const taken = f.slot < 1 ? "slot 0 is the main checkout's" : slotUnavailableReason(reg, plan, f.slot);
     if (taken) return `${taken}; move this sandbox to a free slot with: cd ${path} && kinfra sandbox init`;
     return adHocLease(f.slot);
   }
   const s = envPoolSlot(env) === f.slot ? reg.slots[String(f.slot)] : undefined;
   if (!s) {
-    return `pool slot ${named} is not provisioned (or is not the slot ${f.slot} the file names); ` +
-      'run kinfra sandbox provision, then doctor --repair again';
+    return (
+      `pool slot ${named} is not provisioned (or is not the slot ${f.slot} the file names); ` +
+      'run kinfra sandbox provision, then doctor --repair again'
+    );
   }
-  const claimAnother = `this worktree must claim another: cd ${path} && rm .env.sandbox && ` +
-    'kinfra sandbox init --profile <profile>';
+  const claimAnother =
+    `this worktree must claim another: cd ${path} && rm .env.sandbox && ` + 'kinfra sandbox init --profile <profile>';
   if (s.claimed_by && s.claimed_by !== id && reg.instances[s.claimed_by]) {
     return `pool slot ${named} is claimed by ${s.claimed_by}; ${claimAnother}`;
   }
@@ -129,12 +151,20 @@ export async function rebuildLostRegistry(ctx: AppContext): Promise<RebuildRepor
   const engineDirs = await engineSandboxDirs(ctx, containers, owner);
   const done = await ctx.registry.rebuild(async (sources) => {
     const reg = structuredClone(sources.salvaged);
-    const report: RebuildReport = { kept: Object.keys(reg.instances), registered: [], pool: [], skipped: [...sources.dropped], movedAside: sources.movedAside };
+    const report: RebuildReport = {
+      kept: Object.keys(reg.instances),
+      registered: [],
+      pool: [],
+      skipped: [...sources.dropped],
+      movedAside: sources.movedAside,
+    };
     const known = [sources.salvaged, ...sources.imported].flatMap((r) => Object.values(r.instances));
     // Repositories to look in: here, every one a registry has named (kept beside it), every parent_repo the old
     // entries name, and the repositories of their folders.
     const hints: Registry = { ...reg, instances: Object.fromEntries(known.map((e, i) => [String(i), e])) };
-    const dirs = [...engineDirs, ...(await ctx.registry.knownRepositories()), ...known.map((e) => e.path)].filter((p) => pathExists(p));
+    const dirs = [...engineDirs, ...(await ctx.registry.knownRepositories()), ...known.map((e) => e.path)].filter((p) =>
+      pathExists(p),
+    );
     const repos = await knownRepos(ctx, hints, dirs);
     report.pool = await restorePoolSlots(ctx, reg, repos);
     const found = await findUnregistered(reg, repos, engineDirs);

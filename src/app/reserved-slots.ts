@@ -15,7 +15,8 @@ import type { AppContext } from './context.js';
  * allocator must not hand them out again.
  */
 export async function unregisteredSlots(
-  worktrees: readonly Worktree[], registry: Registry,
+  worktrees: readonly Worktree[],
+  registry: Registry,
 ): Promise<Map<number, string>> {
   const registeredPaths = new Set(Object.values(registry.instances).map((e) => e.path));
   const reserved = new Map<number, string>();
@@ -45,7 +46,10 @@ export async function pythonReservedSlots(ctx: AppContext, except?: string): Pro
 
 /** Every slot the allocator must not hand out beyond the registry's own: one rule for create and init. */
 export async function reservedSlots(
-  ctx: AppContext, worktrees: readonly Worktree[], registry: Registry, except?: string,
+  ctx: AppContext,
+  worktrees: readonly Worktree[],
+  registry: Registry,
+  except?: string,
 ): Promise<Map<number, string>> {
   return new Map([...(await pythonReservedSlots(ctx, except)), ...(await unregisteredSlots(worktrees, registry))]);
 }

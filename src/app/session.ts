@@ -21,4 +21,3 @@ export interface Session {
   /** Aborted when the user interrupts (Ctrl-C): a handler that waits stops waiting. */
   signal: AbortSignal;
 }
-

@@ -54,20 +54,36 @@ export interface InitSharedResult {
  */
 export async function initShared(ctx: AppContext, req: InitSharedRequest): Promise<InitSharedResult> {
   if (req.from !== undefined && req.minimal) {
-    throw usageError('conflicting-options', '--from and --minimal cannot be used together.', 'Use --from PATH to copy data, or --minimal for empty folders.');
+    throw usageError(
+      'conflicting-options',
+      '--from and --minimal cannot be used together.',
+      'Use --from PATH to copy data, or --minimal for empty folders.',
+    );
   }
   const top = await repoToplevel(ctx.cwd).catch(() => ctx.cwd);
   const config = await loadConfig(top);
   if (!config.shared) {
-    throw usageError('no-shared-data', `The layout of ${config.source} has no shared data.`, 'Declare `shared` in kinfra.yaml to use init-shared.');
+    throw usageError(
+      'no-shared-data',
+      `The layout of ${config.source} has no shared data.`,
+      'Declare `shared` in kinfra.yaml to use init-shared.',
+    );
   }
   const root = expandHome(config.shared.root, ctx.paths.home);
   const from = req.from === undefined ? undefined : resolve(ctx.cwd, req.from);
   if (from !== undefined && !isFolder(from)) {
-    throw usageError('invalid-from', `--from ${req.from}: no such folder.`, 'Point --from at a folder holding data/, models/, strategies/ (e.g. ../ktrdr2).');
+    throw usageError(
+      'invalid-from',
+      `--from ${req.from}: no such folder.`,
+      'Point --from at a folder holding data/, models/, strategies/ (e.g. ../ktrdr2).',
+    );
   }
   if (from !== undefined && resolve(from) === resolve(root)) {
-    throw usageError('invalid-from', `--from ${req.from} is the shared folder itself.`, 'Point --from at another environment, e.g. ../ktrdr2.');
+    throw usageError(
+      'invalid-from',
+      `--from ${req.from} is the shared folder itself.`,
+      'Point --from at another environment, e.g. ../ktrdr2.',
+    );
   }
 
   const dirs: SharedDirResult[] = [];
@@ -77,8 +93,17 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
     const created = !pathExists(path);
     await makeFolder(path);
     const result: SharedDirResult = {
-      name, path, created, missingInSource: false, copiedFiles: 0, copiedBytes: 0, alreadyThere: 0, overwritten: 0,
-      keptDiffering: [], skippedSpecial: [], removedPartials: await removePartials(path),
+      name,
+      path,
+      created,
+      missingInSource: false,
+      copiedFiles: 0,
+      copiedBytes: 0,
+      alreadyThere: 0,
+      overwritten: 0,
+      keptDiffering: [],
+      skippedSpecial: [],
+      removedPartials: await removePartials(path),
     };
     dirs.push(result);
     if (from === undefined) continue;
@@ -91,7 +116,13 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
     result.skippedSpecial = plan.skippedSpecial;
     result.alreadyThere = plan.files.filter((f) => f.state === 'same').length;
     const differing = plan.files.filter((f) => f.state === 'differs');
-    const overwrite = differing.length > 0 && (req.force || (await req.confirmOverwrite(differing.length, differing.slice(0, 5).map((f) => join(name, f.rel)))));
+    const overwrite =
+      differing.length > 0 &&
+      (req.force ||
+        (await req.confirmOverwrite(
+          differing.length,
+          differing.slice(0, 5).map((f) => join(name, f.rel)),
+        )));
     const todo = plan.files.filter((f) => f.state === 'new' || (f.state === 'differs' && overwrite));
     if (!overwrite) result.keptDiffering = differing.map((f) => join(name, f.rel));
     keptDiffering += result.keptDiffering.length;
@@ -101,15 +132,24 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
       result.copiedFiles++;
       result.copiedBytes += f.size;
       if (f.state === 'differs') result.overwritten++;
-      req.onProgress?.({ dir: name, files: result.copiedFiles, totalFiles: todo.length, bytes: result.copiedBytes, totalBytes });
+      req.onProgress?.({
+        dir: name,
+        files: result.copiedFiles,
+        totalFiles: todo.length,
+        bytes: result.copiedBytes,
+        totalBytes,
+      });
     }
   }
   const result = { root, from: from ?? null, dirs };
   if (keptDiffering > 0) {
     const examples = dirs.flatMap((d) => d.keptDiffering).slice(0, 5);
-    throw conflictError('shared-data-differs',
+    throw conflictError(
+      'shared-data-differs',
       `${keptDiffering} file(s) in ${root} differ from ${from} and were kept, not overwritten: ${examples.join(', ')}${keptDiffering > examples.length ? ', ...' : ''}. Everything else was copied.`,
-      'Run again with --force to overwrite them with the copies from --from.', { result });
+      'Run again with --force to overwrite them with the copies from --from.',
+      { result },
+    );
   }
   return result;
 }

@@ -9,7 +9,12 @@ import { conflictError } from '../core/errors.js';
 import { slotProjectOf } from '../core/pool.js';
 import type { Registry, SlotEntry } from '../core/registry/model.js';
 import {
-  claimLease, leasedSlot, leaseEnvLines, releaseLease, type LeaseHolder, type SlotLease,
+  claimLease,
+  leasedSlot,
+  leaseEnvLines,
+  releaseLease,
+  type LeaseHolder,
+  type SlotLease,
 } from '../core/slot-lease.js';
 import type { AppContext } from './context.js';
 import type { SandboxSummary } from './sandbox-summary.js';
@@ -38,7 +43,11 @@ export interface TakenLease {
  * holder. A pool slot's adoption records go: its resources are reset before the holder runs on it.
  */
 export async function takeLease(
-  ctx: AppContext, config: Config, registry: Registry, lease: SlotLease, holder: LeaseHolder,
+  ctx: AppContext,
+  config: Config,
+  registry: Registry,
+  lease: SlotLease,
+  holder: LeaseHolder,
 ): Promise<TakenLease> {
   const s = leasedSlot(registry, lease);
   if (s) forgetAdopted(registry, slotProjectOf(config.prefix, s));
@@ -60,16 +69,22 @@ export async function resetLease(ctx: AppContext, prefix: string, registry: Regi
  * fails, the claim is undone. An ad-hoc lease is complete once taken.
  */
 export async function finishLease(
-  ctx: AppContext, prefix: string, s: SandboxSummary, taken: TakenLease, undo: () => Promise<void>,
+  ctx: AppContext,
+  prefix: string,
+  s: SandboxSummary,
+  taken: TakenLease,
+  undo: () => Promise<void>,
 ): Promise<void> {
   if (!taken.toReset) return;
   try {
     await resetSlot(ctx, prefix, taken.toReset);
   } catch (e) {
-    await ctx.registry.update((r) => {
-      if (r.instances[s.instanceId]?.path === s.path) delete r.instances[s.instanceId];
-      releaseLease(r, taken.lease, s.instanceId);
-    }).catch(() => undefined);
+    await ctx.registry
+      .update((r) => {
+        if (r.instances[s.instanceId]?.path === s.path) delete r.instances[s.instanceId];
+        releaseLease(r, taken.lease, s.instanceId);
+      })
+      .catch(() => undefined);
     await undo().catch(() => undefined);
     throw e;
   }
@@ -91,11 +106,14 @@ export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): 
   const inv = await projectInventory(stamp, registry);
   const unproven = inv.unproven.filter((r) => r.kind === 'volume').map((r) => r.name);
   if (unproven.length > 0) {
-    throw conflictError('unlabelled-slot-volumes',
+    throw conflictError(
+      'unlabelled-slot-volumes',
       `Pool slot ${s.slot_id} has volumes that carry no kinfra owner label, so kinfra cannot prove they are yours: ` +
         `${unproven.join(', ')}.`,
       'If they are yours (a pool made before kinfra labelled its resources), remove them with: ' +
-        `docker volume rm ${unproven.join(' ')}; then run the command again.`, { volumes: unproven });
+        `docker volume rm ${unproven.join(' ')}; then run the command again.`,
+      { volumes: unproven },
+    );
   }
   await removeOwned(inv);
 }

@@ -10,7 +10,10 @@ export interface Stack {
 }
 
 export async function loadStack(project: ComposeProject): Promise<Stack> {
-  const config = (parseYaml(await composeConfigText(project), { logLevel: 'error', merge: true }) ?? {}) as Record<string, unknown>;
+  const config = (parseYaml(await composeConfigText(project), { logLevel: 'error', merge: true }) ?? {}) as Record<
+    string,
+    unknown
+  >;
   return { config, model: stackModel(config) };
 }
 
@@ -19,7 +22,8 @@ export async function loadStackIfReadable(project: ComposeProject): Promise<Stac
   try {
     return await loadStack(project);
   } catch (e) {
-    if (isKinfraError(e) && (e.category === 'usage' || e.category === 'engine' || e.category === 'external')) return undefined;
+    if (isKinfraError(e) && (e.category === 'usage' || e.category === 'engine' || e.category === 'external'))
+      return undefined;
     throw e;
   }
 }

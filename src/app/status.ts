@@ -65,12 +65,21 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
   const apiPort = s.ports.find((p) => p.name === workersCheck?.port)?.port;
   const listed = mine.some((c) => c.state === 'running') ? await listedWorkers(apiPort, workersCheck?.path) : undefined;
 
-  const rows = s.ports.filter((p) => p.worker !== undefined && publishes(stack, p.port)).map((p) => ({
-    p,
-    service: (stack ? serviceOfPort(stack.model, p.port) : undefined) ?? mine.find((x) => x.hostPorts.includes(p.port))?.service,
-  }));
+  const rows = s.ports
+    .filter((p) => p.worker !== undefined && publishes(stack, p.port))
+    .map((p) => ({
+      p,
+      service:
+        (stack ? serviceOfPort(stack.model, p.port) : undefined) ??
+        mine.find((x) => x.hostPorts.includes(p.port))?.service,
+    }));
   // The gate's own predicate: status never says "not registered" where the gate says registered.
-  const reg = listed ? registration(rows.map((r) => r.service).filter((x): x is string => !!x), listed) : undefined;
+  const reg = listed
+    ? registration(
+        rows.map((r) => r.service).filter((x): x is string => !!x),
+        listed,
+      )
+    : undefined;
   const workers = rows.map(({ p, service }) => {
     const c = mine.find((x) => x.service === service) ?? mine.find((x) => x.hostPorts.includes(p.port));
     return {
@@ -78,20 +87,26 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
       url: (p.url ?? 'http://localhost:{port}').replace('{port}', String(p.port)),
       service: service ?? null,
       state: c?.state ?? 'not created',
-      registered: reg && service ? reg.byService.get(service) ?? false : null,
+      registered: reg && service ? (reg.byService.get(service) ?? false) : null,
     };
   });
 
-  const shared = s.config.shared && s.env[s.config.shared.env]
-    ? {
-        root: s.env[s.config.shared.env]!,
-        dirs: s.config.shared.dirs.map((d) => {
-          const path = s.env[d.env] ?? join(s.env[s.config.shared!.env]!, d.name);
-          const exists = pathExists(path);
-          return { name: d.name, path, exists, ...(exists ? folderSize(path, COUNT_LIMIT) : { files: 0, bytes: 0, partial: false }) };
-        }),
-      }
-    : null;
+  const shared =
+    s.config.shared && s.env[s.config.shared.env]
+      ? {
+          root: s.env[s.config.shared.env]!,
+          dirs: s.config.shared.dirs.map((d) => {
+            const path = s.env[d.env] ?? join(s.env[s.config.shared!.env]!, d.name);
+            const exists = pathExists(path);
+            return {
+              name: d.name,
+              path,
+              exists,
+              ...(exists ? folderSize(path, COUNT_LIMIT) : { files: 0, bytes: 0, partial: false }),
+            };
+          }),
+        }
+      : null;
 
   return {
     instanceId: s.instanceId,

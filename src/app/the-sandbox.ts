@@ -71,9 +71,8 @@ export interface ResolveOptions {
  */
 export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {}): Promise<Sandbox> {
   const registry = opts.registry ?? (await ctx.registry.snapshot());
-  const [instanceId, entry] = opts.name !== undefined
-    ? entryByName(registry, opts.name)
-    : entryHolding(registry, ctx.cwd);
+  const [instanceId, entry] =
+    opts.name !== undefined ? entryByName(registry, opts.name) : entryHolding(registry, ctx.cwd);
   const dir = entry.path;
   const config = await loadConfig(dir);
   const env = await readEnvFile(dir);
@@ -93,7 +92,11 @@ export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {})
     urls: serviceUrls(ports),
     stamp: { owner: await ownerId(ctx.paths.ownerId), sandbox: projectName, path: compose.dir },
     project: {
-      name: projectName, file: compose.file, dir: compose.dir, envFile: join(dir, ENV_FILE_NAME), env,
+      name: projectName,
+      file: compose.file,
+      dir: compose.dir,
+      envFile: join(dir, ENV_FILE_NAME),
+      env,
       layers: await layerList(ctx.paths, projectName),
     },
   };
@@ -101,16 +104,23 @@ export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {})
 
 /** Where compose runs: the sandbox's own folder, or the pool slot's folder it holds. */
 function composeLocation(
-  registry: Registry, id: string, entry: InstanceEntry, project: string, config: Config,
+  registry: Registry,
+  id: string,
+  entry: InstanceEntry,
+  project: string,
+  config: Config,
 ): { dir: string; file: string } {
   if (entry.pool_slot === undefined) return { dir: entry.path, file: findComposeFile(entry.path, config) };
   // Never let a worktree drive a pool slot it no longer holds: it would take over another claim's stack.
   const s = registry.slots[String(entry.pool_slot)];
   if (!s || s.claimed_by !== id || (s.compose_project !== undefined && s.compose_project !== project)) {
     const why = s?.claimed_by ? `: ${s.claimed_by} has claimed it` : ' (it was released)';
-    throw conflictError('slot-not-held', `${entry.path} no longer holds pool slot ${entry.pool_slot}${why}.`,
+    throw conflictError(
+      'slot-not-held',
+      `${entry.path} no longer holds pool slot ${entry.pool_slot}${why}.`,
       `Claim a slot again with: kinfra sandbox destroy ${id} --keep-worktree --yes && cd ${entry.path} && ` +
-        'kinfra sandbox init --profile <profile>');
+        'kinfra sandbox init --profile <profile>',
+    );
   }
   return { dir: s.infrastructure_path, file: join(s.infrastructure_path, 'docker-compose.yml') };
 }
@@ -141,9 +151,14 @@ function sandboxPorts(config: Config, env: EnvMap): SandboxPort[] {
 
 /** Every port with a URL template, workers excepted (status lists those). */
 function serviceUrls(ports: readonly SandboxPort[]): SandboxUrl[] {
-  return ports.filter((p) => p.url && p.worker === undefined).map((p) => ({
-    name: p.name, label: p.label ?? p.name, url: p.url!.replace('{port}', String(p.port)), port: p.port,
-  }));
+  return ports
+    .filter((p) => p.url && p.worker === undefined)
+    .map((p) => ({
+      name: p.name,
+      label: p.label ?? p.name,
+      url: p.url!.replace('{port}', String(p.port)),
+      port: p.port,
+    }));
 }
 
 /** Does the stack publish this port? Without a readable stack, every configured port counts as there. */

@@ -65,17 +65,24 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp, stack)] };
   const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
-    throw new KinfraError('interrupted', 'interrupted', `Interrupted while compose was starting ${s.instanceId}.`,
-      'See what is running with: kinfra sandbox status');
+    throw new KinfraError(
+      'interrupted',
+      'interrupted',
+      `Interrupted while compose was starting ${s.instanceId}.`,
+      'See what is running with: kinfra sandbox status',
+    );
   }
   if (code !== 0) {
     // A port may have been taken between the check and compose binding it.
     const late = await findPortConflicts(s, await listContainers(), registry);
     if (late.length > 0) throw portConflictError(s, late);
-    throw new KinfraError('external', 'compose-up-failed',
+    throw new KinfraError(
+      'external',
+      'compose-up-failed',
       `docker compose up failed for ${s.instanceId} (exit ${code}); its output is above.`,
       'Fix what compose reports, then run `kinfra sandbox up` again ' +
-        '(`kinfra sandbox down` removes half-started containers).');
+        '(`kinfra sandbox down` removes half-started containers).',
+    );
   }
   await adoptMountedVolumes(ctx, s.stamp);
   const gate = req.wait ? await runSandboxGate({ ...s, project }, stack, gateOptions(req)) : undefined;
@@ -84,7 +91,8 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
 
 /** `kinfra sandbox gate`: only the gate, against what is running now. */
 export async function gateSandbox(
-  ctx: AppContext, req: Omit<UpRequest, 'build' | 'wait'>,
+  ctx: AppContext,
+  req: Omit<UpRequest, 'build' | 'wait'>,
 ): Promise<UpResult & { gate: SandboxGateResult }> {
   const s = await resolveSandbox(ctx);
   req.onStart?.(s);

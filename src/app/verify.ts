@@ -23,13 +23,22 @@ export async function verifyComposeFile(ctx: AppContext, file: string | undefine
   const path = file !== undefined ? resolve(ctx.cwd, file) : undefined;
   const config = await loadConfig(path ? await repoToplevel(dirname(path)).catch(() => top) : top);
   const target = path ?? findComposeFile(top, config);
-  if (!pathExists(target)) throw usageError('no-such-file', `${file}: no such file.`, 'Name a compose file, e.g. kinfra sandbox verify docker-compose.yml');
+  if (!pathExists(target))
+    throw usageError(
+      'no-such-file',
+      `${file}: no such file.`,
+      'Name a compose file, e.g. kinfra sandbox verify docker-compose.yml',
+    );
   const text = (await readTextIfExists(target)) ?? '';
   let doc: unknown;
   try {
     doc = parse(text, { merge: true, logLevel: 'error' });
   } catch (e) {
-    throw usageError('invalid-compose', `${target} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix the YAML first.');
+    throw usageError(
+      'invalid-compose',
+      `${target} is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      'Fix the YAML first.',
+    );
   }
   const findings = verifyCompose(doc, config);
   const result = {
@@ -40,9 +49,14 @@ export async function verifyComposeFile(ctx: AppContext, file: string | undefine
     findings,
   };
   if (result.errors > 0) {
-    throw new KinfraError('verify', 'verify-failed', `${target} is not sandbox-safe: ${result.errors} problem(s)` +
-      `${result.warnings ? ` and ${result.warnings} warning(s)` : ''}:\n${findings.map((f) => `  ${f.severity === 'error' ? '✗' : '!'} ${f.service}: ${f.message}\n    fix: ${f.fix}`).join('\n')}`,
-      'Fix each problem as shown, then run kinfra sandbox verify again.', { result });
+    throw new KinfraError(
+      'verify',
+      'verify-failed',
+      `${target} is not sandbox-safe: ${result.errors} problem(s)` +
+        `${result.warnings ? ` and ${result.warnings} warning(s)` : ''}:\n${findings.map((f) => `  ${f.severity === 'error' ? '✗' : '!'} ${f.service}: ${f.message}\n    fix: ${f.fix}`).join('\n')}`,
+      'Fix each problem as shown, then run kinfra sandbox verify again.',
+      { result },
+    );
   }
   return result;
 }

@@ -5,7 +5,13 @@ import { Argument, type Command } from 'commander';
 import { CATALOGUE } from '../operations/catalogue.js';
 import type { Input } from '../operations/operation.js';
 import {
-  completionScript, DYNAMIC_KINDS, fromCommander, SHELLS, type CompletionBindings, type DynamicKind, type Shell,
+  completionScript,
+  DYNAMIC_KINDS,
+  fromCommander,
+  SHELLS,
+  type CompletionBindings,
+  type DynamicKind,
+  type Shell,
 } from './completion/index.js';
 import type { ValueSource } from './completion/spec.js';
 import { createOutput } from './output.js';
@@ -51,11 +57,14 @@ export function addCompletion(program: Command, state: RunState): void {
         'shell) and pool slots (release, --slot).',
     )
     .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
-    .addHelpText('after', examples(
-      'kinfra completion bash > ~/.local/share/bash-completion/completions/kinfra',
-      "echo 'source <(kinfra completion zsh)' >> ~/.zshrc      # after compinit",
-      'kinfra completion fish > ~/.config/fish/completions/kinfra.fish',
-    ))
+    .addHelpText(
+      'after',
+      examples(
+        'kinfra completion bash > ~/.local/share/bash-completion/completions/kinfra',
+        "echo 'source <(kinfra completion zsh)' >> ~/.zshrc      # after compinit",
+        'kinfra completion fish > ~/.config/fish/completions/kinfra.fish',
+      ),
+    )
     .action((shell: Shell, _opts: unknown, cmd: Command) => {
       const io = createOutput({ json: false, verbose: false }, state.terminal);
       io.out(completionScript(shell, fromCommander(rootOf(cmd), completionBindings())).trimEnd());
@@ -63,8 +72,10 @@ export function addCompletion(program: Command, state: RunState): void {
 
   program
     .command('__complete', { hidden: true })
-    .description(`Print completion values, one a line: ${DYNAMIC_KINDS.join(', ')}. Used by the completion scripts;\n` +
-      'prints nothing and exits 0 on any failure.')
+    .description(
+      `Print completion values, one a line: ${DYNAMIC_KINDS.join(', ')}. Used by the completion scripts;\n` +
+        'prints nothing and exits 0 on any failure.',
+    )
     .argument('[kind]', `what to list: ${DYNAMIC_KINDS.join(', ')}`)
     .argument('[args...]', 'ignored (room for what the scripts may pass later)')
     .allowUnknownOption()

@@ -35,13 +35,15 @@ function longFlag(flags: string): string {
 function argumentOf(input: ArgInput): Argument {
   const a = new Argument(input.usage, input.description);
   if (input.choices) a.choices(input.choices);
-  if (input.type === 'int') a.argParser(wholeNumber(input.label ?? input.usage, input.min ?? 0, input.max ?? Number.MAX_SAFE_INTEGER));
+  if (input.type === 'int')
+    a.argParser(wholeNumber(input.label ?? input.usage, input.min ?? 0, input.max ?? Number.MAX_SAFE_INTEGER));
   return a;
 }
 
 function optionOf(input: OptionInput): Option {
   const o = new Option(input.flags, input.description);
-  if (input.type === 'int') o.argParser(wholeNumber(longFlag(input.flags), input.min ?? 0, input.max ?? Number.MAX_SAFE_INTEGER));
+  if (input.type === 'int')
+    o.argParser(wholeNumber(longFlag(input.flags), input.min ?? 0, input.max ?? Number.MAX_SAFE_INTEGER));
   return o;
 }
 
@@ -49,7 +51,8 @@ function optionOf(input: OptionInput): Option {
 export function globalOptions(ops: readonly AnyOperation[]): OptionInput[] {
   const seen = new Map<string, OptionInput>();
   for (const op of ops) {
-    for (const i of Object.values(op.inputs)) if (i.in === 'option' && i.global && !seen.has(i.flags)) seen.set(i.flags, i);
+    for (const i of Object.values(op.inputs))
+      if (i.in === 'option' && i.global && !seen.has(i.flags)) seen.set(i.flags, i);
   }
   return [...seen.values()];
 }
@@ -59,7 +62,12 @@ export function addGlobalOptions(program: Command, ops: readonly AnyOperation[])
 }
 
 /** The handler's input from commander's parse: arguments by position, options by their attribute name. */
-function inputFrom(op: AnyOperation, args: unknown[], cmd: Command, options: Map<string, Option>): Record<string, unknown> {
+function inputFrom(
+  op: AnyOperation,
+  args: unknown[],
+  cmd: Command,
+  options: Map<string, Option>,
+): Record<string, unknown> {
   const own = cmd.opts<Record<string, unknown>>();
   const globals = cmd.optsWithGlobals<Record<string, unknown>>();
   const input: Record<string, unknown> = {};
@@ -85,12 +93,18 @@ function exitCodeOf(outcome: Outcome, io: Output): number {
   return 'exit' in outcome ? EXIT_CODES[outcome.exit] : outcome.exitCode;
 }
 
-async function runOperation(op: AnyOperation, input: Record<string, unknown>, io: Output, state: RunState): Promise<number> {
+async function runOperation(
+  op: AnyOperation,
+  input: Record<string, unknown>,
+  io: Output,
+  state: RunState,
+): Promise<number> {
   const { terminalSession } = await import('./session.js');
   const session = terminalSession(io);
   try {
     const [{ echoCommands }, { noticeLockWaits }] = await Promise.all([
-      import('../adapters/runner.js'), import('../adapters/file-store.js'),
+      import('../adapters/runner.js'),
+      import('../adapters/file-store.js'),
     ]);
     // Set (or unset) for every run: a run in the same process must not inherit the last one's.
     // --json keeps stderr for the one error document.

@@ -13,13 +13,18 @@ export const VERSION = typeof __KINFRA_VERSION__ === 'string' ? __KINFRA_VERSION
 
 const SANDBOX_GROUPS = ['Lifecycle:', 'Inspection:', 'Pool:', 'Utilities:'] as const;
 
-export function buildProgram(state: RunState = { exitCode: 0, terminal: processTerminal(), cwd: process.cwd() }): Command {
+export function buildProgram(
+  state: RunState = { exitCode: 0, terminal: processTerminal(), cwd: process.cwd() },
+): Command {
   const program = new Command('kinfra')
     .description('Run many isolated copies of a Docker Compose development stack side by side, one per git worktree.')
     .version(VERSION, '-V, --version', 'print the kinfra version')
     .option('--verbose', 'show stack traces and the commands kinfra runs');
   addGlobalOptions(program, CATALOGUE);
-  program.addHelpText('after', examples('kinfra sandbox create my-feature', 'kinfra sandbox list', 'kinfra sandbox --help'));
+  program.addHelpText(
+    'after',
+    examples('kinfra sandbox create my-feature', 'kinfra sandbox list', 'kinfra sandbox --help'),
+  );
 
   const sandbox = program
     .command('sandbox')
@@ -28,11 +33,14 @@ export function buildProgram(state: RunState = { exitCode: 0, terminal: processT
       'Isolated development sandboxes: one copy of the compose stack per git worktree, each on its ' +
         'own port slot (slot N publishes the API on 8000+N, the database on 5432+N, ...).',
     )
-    .addHelpText('after', examples(
-      'kinfra sandbox create my-feature      # ../ktrdr--my-feature on the lowest free slot',
-      'kinfra sandbox list',
-      'cd ../ktrdr--my-feature && kinfra sandbox destroy',
-    ));
+    .addHelpText(
+      'after',
+      examples(
+        'kinfra sandbox create my-feature      # ../ktrdr--my-feature on the lowest free slot',
+        'kinfra sandbox list',
+        'cd ../ktrdr--my-feature && kinfra sandbox destroy',
+      ),
+    );
   for (const group of SANDBOX_GROUPS) {
     sandbox.commandsGroup(group);
     for (const op of CATALOGUE.filter((o) => o.group === group)) addOperation(sandbox, op, state);

@@ -33,8 +33,11 @@ function progressView(io: Output): { show(e: ProgressEvent): void; close(): void
           return;
         case 'copying':
           if (live) {
-            stderr.write(`\r\x1b[2KCopying ${e.dir}: ${e.files}/${e.totalFiles} files, ${mb(e.bytes)}/${mb(e.totalBytes)}`);
-          } else if (!io.json && e.dir !== lastDir) io.err(`Copying ${e.dir}: ${e.totalFiles} files, ${mb(e.totalBytes)}`);
+            stderr.write(
+              `\r\x1b[2KCopying ${e.dir}: ${e.files}/${e.totalFiles} files, ${mb(e.bytes)}/${mb(e.totalBytes)}`,
+            );
+          } else if (!io.json && e.dir !== lastDir)
+            io.err(`Copying ${e.dir}: ${e.totalFiles} files, ${mb(e.totalBytes)}`);
           lastDir = e.dir;
       }
     },

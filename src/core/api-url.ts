@@ -30,8 +30,11 @@ export interface UrlInputs {
 export function parsePort(value: string | number, what: string): number {
   const text = String(value).trim();
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw usageError('invalid-port', `${what} must be a port number from 1 to 65535, not ${JSON.stringify(String(value))}.`,
-      'For example: kinfra -p 8002 api get operations');
+    throw usageError(
+      'invalid-port',
+      `${what} must be a port number from 1 to 65535, not ${JSON.stringify(String(value))}.`,
+      'For example: kinfra -p 8002 api get operations',
+    );
   }
   return Number(text);
 }
@@ -49,10 +52,18 @@ export function normaliseUrl(input: string, defaultPort: number): string {
   try {
     u = new URL(hasScheme ? text : `http://${text}`);
   } catch {
-    throw usageError('invalid-url', `${JSON.stringify(input)} is not a URL.`, 'For example: --url http://localhost:8002');
+    throw usageError(
+      'invalid-url',
+      `${JSON.stringify(input)} is not a URL.`,
+      'For example: --url http://localhost:8002',
+    );
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw usageError('invalid-url', `${JSON.stringify(input)} is not an http(s) URL.`, 'For example: --url http://localhost:8002');
+    throw usageError(
+      'invalid-url',
+      `${JSON.stringify(input)} is not an http(s) URL.`,
+      'For example: --url http://localhost:8002',
+    );
   }
   if (!hasScheme && u.port === '') u.port = String(defaultPort);
   const path = u.pathname.replace(/\/+$/, '');
@@ -71,9 +82,13 @@ export function resolveUrl(inputs: UrlInputs): ResolvedUrl {
     const { path, variable, value } = inputs.envFile;
     // Never the default instead: an empty or cut-short file must not send this sandbox's requests to the main checkout's backend.
     if (value === undefined || value.trim() === '') {
-      throw usageError('invalid-env-file', `${path} has no ${variable} (the API port), so it does not say which backend this sandbox uses.`,
+      throw usageError(
+        'invalid-env-file',
+        `${path} has no ${variable} (the API port), so it does not say which backend this sandbox uses.`,
         'Name the backend with --url or --port. To mend the file, see `kinfra sandbox doctor`; in a folder that is no ' +
-          'registered sandbox, remove it and run `kinfra sandbox init`.', { file: path, variable });
+          'registered sandbox, remove it and run `kinfra sandbox init`.',
+        { file: path, variable },
+      );
     }
     const port = parsePort(value, `${variable} in ${path}`);
     return { url: `http://localhost:${port}`, source: 'env-file', envFile: path, detail: `${path} (${variable})` };

@@ -24,8 +24,9 @@ const isExternal = (v: unknown): boolean => {
 export function labelLayer(config: EffectiveConfig, stamp: Stamp): Record<string, unknown> {
   const labels = stampLabels(stamp);
   const each = (section: Section, extra: string[] = []) => {
-    const names = [...new Set([...extra, ...Object.keys(section ?? {})])]
-      .filter((n) => !isExternal((section ?? {})[n]));
+    const names = [...new Set([...extra, ...Object.keys(section ?? {})])].filter(
+      (n) => !isExternal((section ?? {})[n]),
+    );
     return Object.fromEntries(names.map((n) => [n, { labels }]));
   };
   const layer: Record<string, unknown> = { services: each(config.services) };

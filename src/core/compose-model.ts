@@ -47,7 +47,12 @@ export function parsePortEntry(entry: unknown): PublishedPort[] {
     const hosts = range(m[2]!);
     const containers = range(m[3]!);
     const hostIp = m[1] ? m[1].replace(/^\[|\]$/g, '') : undefined;
-    return hosts.map((host, i) => ({ host, container: containers[i] ?? containers[0], protocol, hostIp: hostIp || undefined }));
+    return hosts.map((host, i) => ({
+      host,
+      container: containers[i] ?? containers[0],
+      protocol,
+      hostIp: hostIp || undefined,
+    }));
   }
   if (entry && typeof entry === 'object') {
     const e = entry as { published?: unknown; target?: unknown; protocol?: unknown; host_ip?: unknown };

@@ -39,7 +39,14 @@ export function parsePortString(spec: string): PortEntry {
   if (parts.length === 1) return { hostIp: undefined, host: undefined, container: parts[0]! };
   if (parts.length === 2) return { hostIp: undefined, host: parts[0], container: parts[1]! };
   // IPv6 addresses hold colons too: the last two parts are host and container.
-  return { hostIp: parts.slice(0, -2).join(':').replace(/^\[|\]$/g, ''), host: parts.at(-2), container: parts.at(-1)! };
+  return {
+    hostIp: parts
+      .slice(0, -2)
+      .join(':')
+      .replace(/^\[|\]$/g, ''),
+    host: parts.at(-2),
+    container: parts.at(-1)!,
+  };
 }
 
 function portEntries(ports: unknown): PortEntry[] {
@@ -59,34 +66,58 @@ function checkPort(service: string, p: PortEntry, config: Config, out: Finding[]
   const byEnv = new Map(config.ports.map((x) => [x.env, x]));
   const known = [...byEnv.keys()];
   if (p.container.includes('$')) {
-    out.push({ severity: 'error', service, message: `the container port ${p.container} is a variable`,
-      fix: 'keep internal ports fixed (each sandbox has its own network); parameterise only the host side' });
+    out.push({
+      severity: 'error',
+      service,
+      message: `the container port ${p.container} is a variable`,
+      fix: 'keep internal ports fixed (each sandbox has its own network); parameterise only the host side',
+    });
   }
   if (p.host === undefined) return; // not published on the host: nothing to clash
   const m = VAR.exec(p.host);
   if (!m) {
-    out.push({ severity: 'error', service, message: `host port ${p.host} is fixed: every sandbox would publish it`,
-      fix: `use \${VARIABLE:-${p.host}} with one of the configured variables (${known.slice(0, 3).join(', ')}, ...)` });
+    out.push({
+      severity: 'error',
+      service,
+      message: `host port ${p.host} is fixed: every sandbox would publish it`,
+      fix: `use \${VARIABLE:-${p.host}} with one of the configured variables (${known.slice(0, 3).join(', ')}, ...)`,
+    });
   } else {
     const [, name, op, def] = m;
     const spec = byEnv.get(name!);
     if (!spec) {
-      out.push({ severity: 'error', service, message: `host port variable ${name} is not one kinfra sets`,
-        fix: `use a configured variable: ${known.join(', ')}` });
+      out.push({
+        severity: 'error',
+        service,
+        message: `host port variable ${name} is not one kinfra sets`,
+        fix: `use a configured variable: ${known.join(', ')}`,
+      });
     } else {
       const main = portFor(spec, 0);
       if (op === undefined) {
-        out.push({ severity: 'error', service, message: `\${${name}} has no default, so the main checkout (without .env.sandbox) publishes nothing`,
-          fix: `write \${${name}:-${main}}` });
+        out.push({
+          severity: 'error',
+          service,
+          message: `\${${name}} has no default, so the main checkout (without .env.sandbox) publishes nothing`,
+          fix: `write \${${name}:-${main}}`,
+        });
       } else if (def !== String(main)) {
-        out.push({ severity: 'error', service, message: `\${${name}:-${def}} defaults to ${def}, but the main checkout's ${name} is ${main}`,
-          fix: `write \${${name}:-${main}}` });
+        out.push({
+          severity: 'error',
+          service,
+          message: `\${${name}:-${def}} defaults to ${def}, but the main checkout's ${name} is ${main}`,
+          fix: `write \${${name}:-${main}}`,
+        });
       }
     }
   }
   if (p.hostIp === undefined || p.hostIp === '0.0.0.0' || p.hostIp === '::') {
-    out.push({ severity: 'warning', service, message: `port ${p.host} is published on all interfaces`,
-      fix: `bind it to loopback: "127.0.0.1:${p.host}:${p.container}" (a branch in progress is rarely meant for the network)` });
+    out.push({
+      severity: 'warning',
+      service,
+      message: `port ${p.host} is published on all interfaces`,
+      fix: `bind it to loopback: "127.0.0.1:${p.host}:${p.container}" (a branch in progress is rarely meant for the network)`,
+    });
   }
 }
 
@@ -98,8 +129,12 @@ function checkVolumes(service: string, volumes: unknown, config: Config, out: Fi
     for (const m of source.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)?[^}]*\}/g)) {
       if (sharedVars.has(m[1]!) && !m[2]) {
         const local = `./${config.shared.dirs.find((d) => d.env === m[1])?.name ?? 'data'}`;
-        out.push({ severity: 'error', service, message: `volume ${source} has no fallback, so it breaks without a sandbox`,
-          fix: `write \${${m[1]}:-${local}} (the shared folder in a sandbox, ${local} without one)` });
+        out.push({
+          severity: 'error',
+          service,
+          message: `volume ${source} has no fallback, so it breaks without a sandbox`,
+          fix: `write \${${m[1]}:-${local}} (the shared folder in a sandbox, ${local} without one)`,
+        });
       }
     }
   }
@@ -108,14 +143,25 @@ function checkVolumes(service: string, volumes: unknown, config: Config, out: Fi
 export function verifyCompose(doc: unknown, config: Config): Finding[] {
   const services = (doc as { services?: unknown } | null)?.services;
   if (!services || typeof services !== 'object') {
-    return [{ severity: 'error', service: '-', message: 'the file has no services', fix: 'point verify at the compose file of the stack' }];
+    return [
+      {
+        severity: 'error',
+        service: '-',
+        message: 'the file has no services',
+        fix: 'point verify at the compose file of the stack',
+      },
+    ];
   }
   const out: Finding[] = [];
   for (const [name, raw] of Object.entries(services as Record<string, unknown>)) {
     const svc = (raw ?? {}) as Record<string, unknown>;
     if (svc.container_name !== undefined) {
-      out.push({ severity: 'error', service: name, message: `container_name ${String(svc.container_name)} is fixed: two sandboxes would fight over it`,
-        fix: 'remove container_name; compose names containers per project' });
+      out.push({
+        severity: 'error',
+        service: name,
+        message: `container_name ${String(svc.container_name)} is fixed: two sandboxes would fight over it`,
+        fix: 'remove container_name; compose names containers per project',
+      });
     }
     for (const p of portEntries(svc.ports)) checkPort(name, p, config, out);
     checkVolumes(name, svc.volumes, config, out);

@@ -25,13 +25,7 @@ export class KinfraError extends Error {
   readonly hint: string;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    category: ErrorCategory,
-    code: string,
-    message: string,
-    hint: string,
-    details?: Record<string, unknown>,
-  ) {
+  constructor(category: ErrorCategory, code: string, message: string, hint: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'KinfraError';
     this.category = category;

@@ -82,7 +82,12 @@ export async function runGate(checks: readonly GateCheck[], opts: GateOptions): 
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   const results: CheckResult[] = checks.map((c) => ({
-    name: c.name, status: 'waiting', message: `${c.name}: waiting`, details: [], attempts: 0, elapsedMs: 0,
+    name: c.name,
+    status: 'waiting',
+    message: `${c.name}: waiting`,
+    details: [],
+    attempts: 0,
+    elapsedMs: 0,
   }));
   const settle = (i: number, patch: Partial<CheckResult>) => {
     results[i] = { ...results[i]!, ...patch, elapsedMs: clock.now() - start };

@@ -58,7 +58,8 @@ export function ownershipOf(r: Labelled, claim: Claim): Ownership {
     return owner === claim.owner && r.labels[SANDBOX_LABEL] === claim.sandbox ? 'ours' : 'foreign';
   }
   if (r.kind === 'container' && r.workingDir !== undefined && r.workingDir === claim.composeDir) return 'legacy';
-  if (r.kind === 'volume' && claim.adopted[r.name] !== undefined && claim.adopted[r.name] === (r.createdAt ?? '')) return 'legacy';
+  if (r.kind === 'volume' && claim.adopted[r.name] !== undefined && claim.adopted[r.name] === (r.createdAt ?? ''))
+    return 'legacy';
   return 'unproven';
 }
 

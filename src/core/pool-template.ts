@@ -16,15 +16,23 @@ export interface RenderInput {
 
 export function renderPoolCompose(template: string, source: string, input: RenderInput): string {
   const doc = parseDocument(template, { merge: true, logLevel: 'error' });
-  if (doc.errors.length > 0) throw usageError('invalid-template', `${source}: ${doc.errors[0]!.message}`, 'Fix the pool template.');
+  if (doc.errors.length > 0)
+    throw usageError('invalid-template', `${source}: ${doc.errors[0]!.message}`, 'Fix the pool template.');
   // Resolved as the whole document (aliases and merge keys of the prototype point elsewhere in it).
-  const prototype = doc.has('x-kinfra-worker') ? { toJSON: () => (doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>)['x-kinfra-worker'] } : undefined;
+  const prototype = doc.has('x-kinfra-worker')
+    ? { toJSON: () => (doc.toJS({ maxAliasCount: -1 }) as Record<string, unknown>)['x-kinfra-worker'] }
+    : undefined;
   const node = doc.get('services', true);
-  if (!isMap(node)) throw usageError('invalid-template', `${source}: no services`, 'A pool template is a compose file.');
+  if (!isMap(node))
+    throw usageError('invalid-template', `${source}: no services`, 'A pool template is a compose file.');
   const services = node;
   if (!prototype) {
     if (Object.values(input.workers).some((n) => n > 0)) {
-      throw usageError('invalid-template', `${source}: no x-kinfra-worker prototype, but the profile runs workers`, 'Add an x-kinfra-worker service prototype.');
+      throw usageError(
+        'invalid-template',
+        `${source}: no x-kinfra-worker prototype, but the profile runs workers`,
+        'Add an x-kinfra-worker service prototype.',
+      );
     }
     return doc.toString();
   }
@@ -34,7 +42,10 @@ export function renderPoolCompose(template: string, source: string, input: Rende
     for (let i = 1; i <= count; i++) {
       const id = `${type}-worker-${i}`;
       const port = input.workerPorts[k++] ?? '';
-      const filled = json.replaceAll('{{worker.id}}', id).replaceAll('{{worker.type}}', type).replaceAll('{{worker.port}}', port);
+      const filled = json
+        .replaceAll('{{worker.id}}', id)
+        .replaceAll('{{worker.type}}', type)
+        .replaceAll('{{worker.port}}', port);
       services.set(id, doc.createNode(JSON.parse(filled)));
     }
   }

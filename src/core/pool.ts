@@ -24,7 +24,10 @@ export function poolPlan(config: Config): PoolSlot[] {
 /** Profiles from smallest to largest (by total workers, then declaration order). */
 export function profileOrder(config: Config): string[] {
   const total = (p: string) => Object.values(config.profiles[p]!.workers).reduce((a, b) => a + b, 0);
-  return Object.keys(config.profiles).map((p, i) => ({ p, i, t: total(p) })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.p);
+  return Object.keys(config.profiles)
+    .map((p, i) => ({ p, i, t: total(p) }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map((x) => x.p);
 }
 
 export function slotProject(prefix: string, slot: number): string {
@@ -41,7 +44,10 @@ export function slotProjectOf(prefix: string, s: SlotEntry): string {
  * ports as the profile runs (worker k of slot N: base + step*N + k-1).
  */
 export function poolSlotPorts(config: Config, slot: PoolSlot): SlotPort[] {
-  const plain = portsForSlot(config.ports.filter((p) => p.worker === undefined), slot.slot);
+  const plain = portsForSlot(
+    config.ports.filter((p) => p.worker === undefined),
+    slot.slot,
+  );
   const first = config.ports.find((p) => p.worker === 1);
   if (!first) return plain;
   const prefix = first.env.replace(/1$/, '');
@@ -58,8 +64,11 @@ export function checkProfilesFit(config: Config): void {
   const first = config.ports.find((p) => p.worker === 1);
   for (const s of poolPlan(config)) {
     if (first && s.totalWorkers > first.step) {
-      throw usageError('invalid-config', `${config.source}: profiles.${s.profile}: ${s.totalWorkers} workers do not fit the ${first.step} worker ports a slot has (workers.step)`,
-        'Lower the profile\'s workers or raise workers.step in kinfra.yaml.');
+      throw usageError(
+        'invalid-config',
+        `${config.source}: profiles.${s.profile}: ${s.totalWorkers} workers do not fit the ${first.step} worker ports a slot has (workers.step)`,
+        "Lower the profile's workers or raise workers.step in kinfra.yaml.",
+      );
     }
   }
 }
@@ -118,10 +127,15 @@ export function choosePoolSlot(registry: Registry, config: Config, minProfile: s
   const slots = Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id);
   const free = slots.find((s) => isClaimable(s) && rank(s.profile) >= minRank);
   if (free) return free;
-  const rows = slots.map((s) => `  Slot ${s.slot_id} (${s.profile}): ${s.claimed_by ?? (releaseMark(s) ? 'being released' : 'free')}`);
-  throw conflictError('pool-exhausted',
+  const rows = slots.map(
+    (s) => `  Slot ${s.slot_id} (${s.profile}): ${s.claimed_by ?? (releaseMark(s) ? 'being released' : 'free')}`,
+  );
+  throw conflictError(
+    'pool-exhausted',
     `No free pool slot${minProfile ? ` with profile ${minProfile} or larger` : ''}:\n${rows.join('\n')}`,
-    'Release one with: kinfra sandbox release <slot> (or destroy a sandbox that holds one).', { slots: rows });
+    'Release one with: kinfra sandbox release <slot> (or destroy a sandbox that holds one).',
+    { slots: rows },
+  );
 }
 
 /**
@@ -131,13 +145,19 @@ export function choosePoolSlot(registry: Registry, config: Config, minProfile: s
  * Python tool) counts as claimed.
  */
 export function pickPoolSlot(
-  registry: Registry, config: Config, slot: number | undefined, profile: string | undefined,
+  registry: Registry,
+  config: Config,
+  slot: number | undefined,
+  profile: string | undefined,
   reserved: ReadonlyMap<number, string> = new Map(),
 ): SlotEntry | undefined {
   if (!isPoolProvisioned(registry)) {
     if (profile !== undefined) {
-      throw usageError('no-pool', `--profile needs a provisioned slot pool, and there is none.`,
-        'Provision one with: kinfra sandbox provision');
+      throw usageError(
+        'no-pool',
+        `--profile needs a provisioned slot pool, and there is none.`,
+        'Provision one with: kinfra sandbox provision',
+      );
     }
     return undefined;
   }
@@ -159,12 +179,18 @@ function requestedPoolSlot(registry: Registry, slot: number, reserved: ReadonlyM
   }
   const by = s.claimed_by ?? reserved.get(slot);
   if (by) {
-    throw conflictError('slot-taken', `Slot ${slot} is not free: it is claimed by ${by}.`,
-      'Leave out --slot to take the lowest free one.');
+    throw conflictError(
+      'slot-taken',
+      `Slot ${slot} is not free: it is claimed by ${by}.`,
+      'Leave out --slot to take the lowest free one.',
+    );
   }
   if (releaseMark(s)) {
-    throw conflictError('slot-taken', `Slot ${slot} is not free: it is being released.`,
-      'Leave out --slot to take the lowest free one, or wait for the release to finish.');
+    throw conflictError(
+      'slot-taken',
+      `Slot ${slot} is not free: it is being released.`,
+      'Leave out --slot to take the lowest free one, or wait for the release to finish.',
+    );
   }
   return s;
 }

@@ -25,14 +25,16 @@ export function protectedReason(path: string, guard: Protected): string | undefi
   if (!isAbsolute(path)) return `${path} is not an absolute path`;
   if (norm(path) === sep) return 'it is the root folder';
   if (isAtOrAbove(path, guard.home)) return 'it is the home folder or a folder above it';
-  if (guard.mainCheckout && isAtOrAbove(path, guard.mainCheckout)) return 'it is the main checkout or a folder above it';
+  if (guard.mainCheckout && isAtOrAbove(path, guard.mainCheckout))
+    return 'it is the main checkout or a folder above it';
   return undefined;
 }
 
 /** Why `path` is not the folder `create` makes for `instanceId` beside `mainCheckout`, or undefined when it is. */
 export function notCreatedWorktree(path: string, instanceId: string, guard: Protected): string | undefined {
   // An id is one folder name: `a/b` or `..` would point the "sibling" anywhere (inside the checkout, into HOME).
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(instanceId) || instanceId.includes('..')) return `${JSON.stringify(instanceId)} is not a sandbox id`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(instanceId) || instanceId.includes('..'))
+    return `${JSON.stringify(instanceId)} is not a sandbox id`;
   const why = protectedReason(path, guard);
   if (why) return why;
   const expected = join(dirname(norm(guard.mainCheckout)), instanceId);

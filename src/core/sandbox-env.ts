@@ -30,8 +30,12 @@ export interface EnvLayout {
 function portKeys(env: EnvMap, layout: EnvLayout | undefined): string[] {
   const named = new Set(layout?.ports.map((p) => p.env) ?? []);
   const worker = layout?.ports.find((p) => p.worker === 1)?.env.replace(/1$/, '');
-  return Object.keys(env).filter((k) => named.has(k) || (worker !== undefined && k.startsWith(worker) && /^\d+$/.test(k.slice(worker.length))) ||
-    /_PORT(_\d+)?$/.test(k));
+  return Object.keys(env).filter(
+    (k) =>
+      named.has(k) ||
+      (worker !== undefined && k.startsWith(worker) && /^\d+$/.test(k.slice(worker.length))) ||
+      /_PORT(_\d+)?$/.test(k),
+  );
 }
 
 /**
@@ -50,7 +54,8 @@ export function identityFromEnv(env: EnvMap, layout?: EnvLayout): { instanceId: 
   if (slot > max) return `it names slot ${slot}, outside ${layout ? "this layout's" : 'the'} slots 0-${max}`;
   for (const key of portKeys(env, layout)) {
     const v = env[key]!.trim();
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PORT) return `its ${key} is ${JSON.stringify(env[key])}, not a port number (1-${MAX_PORT})`;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PORT)
+      return `its ${key} is ${JSON.stringify(env[key])}, not a port number (1-${MAX_PORT})`;
   }
   return { instanceId, slot };
 }

@@ -86,7 +86,10 @@ export interface LeaseRequest {
  * held by someone the registry does not know, which both count as taken.
  */
 export function chooseLease(
-  registry: Registry, config: Config, want: LeaseRequest, reserved: ReadonlyMap<number, string> = new Map(),
+  registry: Registry,
+  config: Config,
+  want: LeaseRequest,
+  reserved: ReadonlyMap<number, string> = new Map(),
 ): SlotLease {
   const s = pickPoolSlot(registry, config, want.slot, want.profile, reserved);
   if (s) return poolLease(config, s);
@@ -199,9 +202,10 @@ export function leaseEnvLines(config: Config, lease: PoolLease, sharedRoot: Shar
 export function leaseEnvLines(config: Config, lease: SlotLease, sharedRoot: Shared, holder: LeaseHolder): EnvLine[];
 export function leaseEnvLines(config: Config, lease: SlotLease, sharedRoot: Shared, holder?: LeaseHolder): EnvLine[] {
   const ports = leasePorts(config, lease).map((p) => line(p.env, String(p.port)));
-  const shared = config.shared && sharedRoot
-    ? [line(config.shared.env, sharedRoot), ...config.shared.dirs.map((d) => line(d.env, `${sharedRoot}/${d.name}`))]
-    : [];
+  const shared =
+    config.shared && sharedRoot
+      ? [line(config.shared.env, sharedRoot), ...config.shared.dirs.map((d) => line(d.env, `${sharedRoot}/${d.name}`))]
+      : [];
   if (lease.kind === 'pool') return poolEnv(config, lease, ports, shared, holder);
   return adHocEnv(lease, ports, shared, holder!);
 }
@@ -211,12 +215,15 @@ type Shared = string | undefined;
 const line = (key: string, value: string): EnvLine => ({ key, value });
 
 /** A group of lines after a blank line, under its title when it has one. */
-const group = (title: string | undefined, lines: EnvLine[]): EnvLine[] =>
-  [{ comment: '' }, ...(title ? [{ comment: title }] : []), ...lines];
+const group = (title: string | undefined, lines: EnvLine[]): EnvLine[] => [
+  { comment: '' },
+  ...(title ? [{ comment: title }] : []),
+  ...lines,
+];
 
 /** The shared data group only when there is a shared folder. */
 const sharedGroup = (title: string | undefined, shared: EnvLine[]): EnvLine[] =>
-  (shared.length > 0 ? group(title, shared) : []);
+  shared.length > 0 ? group(title, shared) : [];
 
 function markers(h: LeaseHolder): EnvLine[] {
   if (!h.createdWorktree) return [];
@@ -228,7 +235,8 @@ function adHocEnv(lease: AdHocLease, ports: EnvLine[], shared: EnvLine[], h: Lea
   return [
     { comment: 'Written by kinfra. Do not edit: `kinfra sandbox` commands rely on it.' },
     ...group('Instance Identity', [
-      line('INSTANCE_ID', h.instanceId), line('COMPOSE_PROJECT_NAME', h.instanceId),
+      line('INSTANCE_ID', h.instanceId),
+      line('COMPOSE_PROJECT_NAME', h.instanceId),
       line('SLOT_NUMBER', String(lease.slot)),
     ]),
     ...group('Published Ports', ports),
@@ -240,14 +248,25 @@ function adHocEnv(lease: AdHocLease, ports: EnvLine[], shared: EnvLine[], h: Lea
 /** The pool layout: untitled groups, the holder's lines (when held) after the slot's, the version last. */
 function poolEnv(config: Config, lease: PoolLease, ports: EnvLine[], shared: EnvLine[], h?: LeaseHolder): EnvLine[] {
   const slot = String(lease.slot);
-  const held = h ? [
-    line('INSTANCE_ID', h.instanceId), line(POOL_SLOT_KEY, slot), line('KINFRA_COMPOSE_FILE', poolComposeFile(lease)),
-    line('KINFRA_CODE_DIR', h.path), line('CREATED_AT', h.createdAt), ...markers(h),
-  ] : [];
+  const held = h
+    ? [
+        line('INSTANCE_ID', h.instanceId),
+        line(POOL_SLOT_KEY, slot),
+        line('KINFRA_COMPOSE_FILE', poolComposeFile(lease)),
+        line('KINFRA_CODE_DIR', h.path),
+        line('CREATED_AT', h.createdAt),
+        ...markers(h),
+      ]
+    : [];
   return [
     { comment: 'Written by kinfra (pool slot). Do not edit.' },
-    ...group(undefined, [line('SLOT_ID', slot), line('SLOT_NUMBER', slot), line('SLOT_PROFILE', lease.profile),
-      line('COMPOSE_PROJECT_NAME', slotProject(config.prefix, lease.slot)), ...held]),
+    ...group(undefined, [
+      line('SLOT_ID', slot),
+      line('SLOT_NUMBER', slot),
+      line('SLOT_PROFILE', lease.profile),
+      line('COMPOSE_PROJECT_NAME', slotProject(config.prefix, lease.slot)),
+      ...held,
+    ]),
     ...group(undefined, ports),
     ...sharedGroup(undefined, shared),
     line('SANDBOX_VERSION', SANDBOX_VERSION),

@@ -9,7 +9,10 @@ export const MAX_SLUG_LENGTH = 48;
  * compose project name fragment, or '' when nothing usable is left.
  */
 export function slugify(name: string): string {
-  const folded = name.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  const folded = name
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
   const dashed = folded.replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-');
   const trimmed = dashed.replace(/^-+|-+$/g, '');
   return trimmed.slice(0, MAX_SLUG_LENGTH).replace(/-+$/, '');
@@ -53,12 +56,20 @@ export function uniqueInstanceId(base: string, taken: (id: string) => boolean): 
  * The id a new sandbox gets. A name that is taken is refused (two agents using one name must not end up
  * destroying each other's work); a numeric suffix only when the caller asks for one (`--unique`).
  */
-export function freshInstanceId(base: string, existingPath: (id: string) => string | undefined, unique: boolean, how = 'create'): string {
+export function freshInstanceId(
+  base: string,
+  existingPath: (id: string) => string | undefined,
+  unique: boolean,
+  how = 'create',
+): string {
   const path = existingPath(base);
   if (path === undefined) return base;
   if (unique) return uniqueInstanceId(base, (id) => existingPath(id) !== undefined);
-  throw existsError('sandbox-exists', `A sandbox named ${base} already exists: ${path}.`,
+  throw existsError(
+    'sandbox-exists',
+    `A sandbox named ${base} already exists: ${path}.`,
     `Work in it (cd ${path}), destroy it first (kinfra sandbox destroy ${base}), or choose another name` +
       `${how === 'create' ? '; --unique adds a numeric suffix' : ' with -n NAME'}.`,
-    { instanceId: base, path });
+    { instanceId: base, path },
+  );
 }

@@ -6,8 +6,18 @@
  * ...) are not work; the list is extendable in kinfra.yaml (destroy.regenerable).
  */
 export const DEFAULT_REGENERABLE = [
-  'node_modules/', '.venv/', 'venv/', '__pycache__/', 'dist/', 'build/', 'target/', '.cache/',
-  '.pytest_cache/', '.mypy_cache/', '.tox/', '*.pyc',
+  'node_modules/',
+  '.venv/',
+  'venv/',
+  '__pycache__/',
+  'dist/',
+  'build/',
+  'target/',
+  '.cache/',
+  '.pytest_cache/',
+  '.mypy_cache/',
+  '.tox/',
+  '*.pyc',
 ] as const;
 
 export interface WorkAtRisk {
@@ -23,7 +33,13 @@ export function hasWork(w: WorkAtRisk): boolean {
   return w.uncommitted.length + w.ignored.length + w.nestedRepos.length + w.unsharedCommits.length > 0;
 }
 
-const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+const glob = (p: string) =>
+  new RegExp(
+    `^${p
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
 
 /**
  * Does `path` (relative, `/`-separated, folders ending in `/`) lie in something regenerable?
@@ -39,7 +55,9 @@ export function isRegenerable(path: string, patterns: readonly string[]): boolea
     if (pat === '') return false;
     if (pat.includes('/')) {
       const re = glob(pat);
-      return parts.some((_, i) => re.test(parts.slice(0, i + 1).join('/')) && (!dirOnly || i < parts.length - 1 || isDir));
+      return parts.some(
+        (_, i) => re.test(parts.slice(0, i + 1).join('/')) && (!dirOnly || i < parts.length - 1 || isDir),
+      );
     }
     const re = glob(pat);
     // A folder pattern matches any folder on the way down (every part but a file's own name).

@@ -48,7 +48,13 @@ export function registration(services: readonly string[], listed: readonly unkno
   const byService = new Map(services.map((s) => [s, reported.has(s)]));
   const anyMatched = [...byService.values()].some(Boolean);
   // Nothing matches by name: the backend's ids are its own; trust its count, as the gate always has.
-  if (!anyMatched && services.length > 0 && listed.length >= services.length) for (const s of services) byService.set(s, true);
+  if (!anyMatched && services.length > 0 && listed.length >= services.length)
+    for (const s of services) byService.set(s, true);
   const found = anyMatched ? [...byService.values()].filter(Boolean).length : listed.length;
-  return { byService, listed: listed.length, found, allRegistered: [...byService.values()].every(Boolean) && listed.length >= services.length };
+  return {
+    byService,
+    listed: listed.length,
+    found,
+    allRegistered: [...byService.values()].every(Boolean) && listed.length >= services.length,
+  };
 }

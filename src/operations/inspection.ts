@@ -4,50 +4,91 @@ import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js'
 import { operation, type Outcome, type Printer, type ResultOf, type Zod } from './operation.js';
 import { containers, finding, gate, serviceUrl } from './result-parts.js';
 
-const listResult = (z: Zod) => z.strictObject({
-  instances: z.array(z.strictObject({
-    instanceId: z.string(), slot: z.number().int(), apiPort: z.number().int().optional(), path: z.string(),
-    branch: z.string().optional(), isWorktree: z.boolean(), parentRepo: z.string(), createdAt: z.string(),
-    ports: z.record(z.string(), z.number().int()), status: z.string().nullable(), containers: containers(z).nullable(),
-    state: z.string().nullable(),
-  })),
-  cleaned: z.array(z.string()),
-  orphans: z.array(z.strictObject({
-    project: z.string(), containers: z.number().int(), running: z.number().int(), volumes: z.array(z.string()),
-    networks: z.array(z.string()),
-  })),
-  foreign: z.array(z.strictObject({
-    project: z.string(), owner: z.enum(['other-kinfra', 'unlabelled']), path: z.string().nullable(),
-    containers: z.number().int(), running: z.number().int(), volumes: z.array(z.string()), networks: z.array(z.string()),
-  })),
-  engineError: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
-});
+const listResult = (z: Zod) =>
+  z.strictObject({
+    instances: z.array(
+      z.strictObject({
+        instanceId: z.string(),
+        slot: z.number().int(),
+        apiPort: z.number().int().optional(),
+        path: z.string(),
+        branch: z.string().optional(),
+        isWorktree: z.boolean(),
+        parentRepo: z.string(),
+        createdAt: z.string(),
+        ports: z.record(z.string(), z.number().int()),
+        status: z.string().nullable(),
+        containers: containers(z).nullable(),
+        state: z.string().nullable(),
+      }),
+    ),
+    cleaned: z.array(z.string()),
+    orphans: z.array(
+      z.strictObject({
+        project: z.string(),
+        containers: z.number().int(),
+        running: z.number().int(),
+        volumes: z.array(z.string()),
+        networks: z.array(z.string()),
+      }),
+    ),
+    foreign: z.array(
+      z.strictObject({
+        project: z.string(),
+        owner: z.enum(['other-kinfra', 'unlabelled']),
+        path: z.string().nullable(),
+        containers: z.number().int(),
+        running: z.number().int(),
+        volumes: z.array(z.string()),
+        networks: z.array(z.string()),
+      }),
+    ),
+    engineError: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+  });
 
 function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
   cleanedNotice(p, r.cleaned);
-  if (r.engineError) p.err(`${p.c.yellow('Warning:')} status unknown: ${r.engineError.message} ${r.engineError.hint ?? ''}`.trim());
+  if (r.engineError)
+    p.err(`${p.c.yellow('Warning:')} status unknown: ${r.engineError.message} ${r.engineError.hint ?? ''}`.trim());
   if (r.instances.length === 0) p.out('No sandboxes. Create one with: kinfra sandbox create <name>');
   else {
-    p.out(p.table(['Instance', 'Slot', 'API Port', 'Status', 'Path'],
-      r.instances.map((i) => [i.instanceId, i.slot, i.apiPort ?? '-', i.state ? `${i.state}?` : i.status ?? '?', i.path])));
+    p.out(
+      p.table(
+        ['Instance', 'Slot', 'API Port', 'Status', 'Path'],
+        r.instances.map((i) => [
+          i.instanceId,
+          i.slot,
+          i.apiPort ?? '-',
+          i.state ? `${i.state}?` : (i.status ?? '?'),
+          i.path,
+        ]),
+      ),
+    );
   }
   if (r.orphans.length > 0) {
     p.out('');
     p.out(`${p.c.yellow('Warning:')} found orphaned compose projects that no sandbox owns:`);
     for (const o of r.orphans) {
-      p.out(`  ${o.project}: ${o.containers} container(s) (${o.running} running), ${o.volumes.length} volume(s), ` +
-        `${o.networks.length} network(s)`);
+      p.out(
+        `  ${o.project}: ${o.containers} container(s) (${o.running} running), ${o.volumes.length} volume(s), ` +
+          `${o.networks.length} network(s)`,
+      );
     }
-    p.out('  They carry this kinfra\'s owner label and may be from deleted sandbox instances; nothing was removed.');
-    p.out('  Re-register one with `kinfra sandbox init` in its folder, or remove it with: docker compose -p <project> down -v');
+    p.out("  They carry this kinfra's owner label and may be from deleted sandbox instances; nothing was removed.");
+    p.out(
+      '  Re-register one with `kinfra sandbox init` in its folder, or remove it with: docker compose -p <project> down -v',
+    );
   }
   if (r.foreign.length > 0) {
     p.out('');
-    p.out('Compose projects of this engine that are not this kinfra\'s (left alone):');
+    p.out("Compose projects of this engine that are not this kinfra's (left alone):");
     for (const f of r.foreign) {
-      const who = f.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)';
-      p.out(`  ${f.project}: ${who}${f.path ? `, ${f.path}` : ''}; ${f.containers} container(s) (${f.running} running), ` +
-        `${f.volumes.length} volume(s), ${f.networks.length} network(s)`);
+      const who =
+        f.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)';
+      p.out(
+        `  ${f.project}: ${who}${f.path ? `, ${f.path}` : ''}; ${f.containers} container(s) (${f.running} running), ` +
+          `${f.volumes.length} volume(s), ${f.networks.length} network(s)`,
+      );
     }
   }
 }
@@ -76,21 +117,41 @@ export const list = operation({
   render: renderList,
 });
 
-const statusResult = (z: Zod) => z.strictObject({
-  instanceId: z.string(), slot: z.number().int(), path: z.string(), registered: z.boolean(), project: z.string(),
-  containers: containers(z), services: z.array(serviceUrl(z).extend({ port: z.number().int() })), absent: z.array(z.string()),
-  workers: z.array(z.strictObject({
-    port: z.number().int(), url: z.string(), service: z.string().nullable(), state: z.string(),
-    registered: z.boolean().nullable(),
-  })),
-  shared: z.strictObject({
-    root: z.string(),
-    dirs: z.array(z.strictObject({
-      name: z.string(), path: z.string(), exists: z.boolean(), files: z.number().int(), bytes: z.number().int(),
-      partial: z.boolean(),
-    })),
-  }).nullable(),
-});
+const statusResult = (z: Zod) =>
+  z.strictObject({
+    instanceId: z.string(),
+    slot: z.number().int(),
+    path: z.string(),
+    registered: z.boolean(),
+    project: z.string(),
+    containers: containers(z),
+    services: z.array(serviceUrl(z).extend({ port: z.number().int() })),
+    absent: z.array(z.string()),
+    workers: z.array(
+      z.strictObject({
+        port: z.number().int(),
+        url: z.string(),
+        service: z.string().nullable(),
+        state: z.string(),
+        registered: z.boolean().nullable(),
+      }),
+    ),
+    shared: z
+      .strictObject({
+        root: z.string(),
+        dirs: z.array(
+          z.strictObject({
+            name: z.string(),
+            path: z.string(),
+            exists: z.boolean(),
+            files: z.number().int(),
+            bytes: z.number().int(),
+            partial: z.boolean(),
+          }),
+        ),
+      })
+      .nullable(),
+  });
 
 function size(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -106,13 +167,16 @@ function size(bytes: number): string {
 function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
   const c = r.containers;
   const colour = c.state === 'running' ? p.c.green : c.state === 'partial' ? p.c.yellow : p.c.red;
-  p.out(`${p.c.bold('Instance:')} ${r.instanceId} (slot ${r.slot})` +
-    `${r.registered ? '' : p.c.yellow('  not registered: run kinfra sandbox init')}`);
+  p.out(
+    `${p.c.bold('Instance:')} ${r.instanceId} (slot ${r.slot})` +
+      `${r.registered ? '' : p.c.yellow('  not registered: run kinfra sandbox init')}`,
+  );
   p.out(`${p.c.bold('Status:')} ${colour(c.state === 'partial' ? `partial (${c.running}/${c.total})` : c.state)}`);
-  const health = c.withHealthcheck > 0
-    ? `, ${c.healthy}/${c.withHealthcheck} healthy${c.unhealthy ? `, ${c.unhealthy} unhealthy` : ''}` +
-      `${c.starting ? `, ${c.starting} starting` : ''}`
-    : '';
+  const health =
+    c.withHealthcheck > 0
+      ? `, ${c.healthy}/${c.withHealthcheck} healthy${c.unhealthy ? `, ${c.unhealthy} unhealthy` : ''}` +
+        `${c.starting ? `, ${c.starting} starting` : ''}`
+      : '';
   p.out(`${p.c.bold('Containers:')} ${c.running}/${c.total} running${health}`);
   p.out('');
   p.out(p.c.bold('Services:'));
@@ -131,9 +195,11 @@ function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
     p.out('');
     p.out(`${p.c.bold('Shared data:')} ${r.shared.root}`);
     for (const d of r.shared.dirs) {
-      p.out(d.exists
-        ? `  ${d.name}: ${d.files}${d.partial ? '+' : ''} files, ${size(d.bytes)}`
-        : `  ${d.name}: missing (create it with: kinfra sandbox init-shared, or mkdir -p ${d.path})`);
+      p.out(
+        d.exists
+          ? `  ${d.name}: ${d.files}${d.partial ? '+' : ''} files, ${size(d.bytes)}`
+          : `  ${d.name}: missing (create it with: kinfra sandbox init-shared, or mkdir -p ${d.path})`,
+      );
     }
   }
 }
@@ -189,10 +255,28 @@ export const logs = operation({
   description: 'Show the logs of every service of the sandbox, or of one (docker compose logs).',
   examples: ['kinfra sandbox logs', 'kinfra sandbox logs backend -n 20', 'kinfra sandbox logs -f'],
   inputs: {
-    service: { in: 'arg', usage: '[service]', type: 'string', required: false, complete: 'services', description: 'service name, e.g. backend or db (default: all)' },
-    follow: { in: 'option', flags: '-f, --follow', type: 'boolean', default: false, description: 'keep following new log lines (Ctrl-C to stop)' },
+    service: {
+      in: 'arg',
+      usage: '[service]',
+      type: 'string',
+      required: false,
+      complete: 'services',
+      description: 'service name, e.g. backend or db (default: all)',
+    },
+    follow: {
+      in: 'option',
+      flags: '-f, --follow',
+      type: 'boolean',
+      default: false,
+      description: 'keep following new log lines (Ctrl-C to stop)',
+    },
     tail: {
-      in: 'option', flags: '-n, --tail <lines>', type: 'int', min: 0, max: 1_000_000, default: 100,
+      in: 'option',
+      flags: '-n, --tail <lines>',
+      type: 'int',
+      min: 0,
+      max: 1_000_000,
+      default: 100,
       description: 'lines to show from the end of each log (default: 100)',
     },
   },
@@ -212,10 +296,18 @@ export const shell = operation({
   name: 'shell',
   group: 'Inspection:',
   summary: 'open a shell in a sandbox container',
-  description: 'Open an interactive shell (bash, or sh when the image has no bash) in a service container of the sandbox.',
+  description:
+    'Open an interactive shell (bash, or sh when the image has no bash) in a service container of the sandbox.',
   examples: ['kinfra sandbox shell', 'kinfra sandbox shell db'],
   inputs: {
-    service: { in: 'arg', usage: '[service]', type: 'string', required: false, complete: 'services', description: 'service name (default: backend)' },
+    service: {
+      in: 'arg',
+      usage: '[service]',
+      type: 'string',
+      required: false,
+      complete: 'services',
+      description: 'service name (default: backend)',
+    },
   },
   result: undefined,
   effect: 'changes',
@@ -228,10 +320,16 @@ export const shell = operation({
   outcome: childCode,
 });
 
-const doctorResult = (z: Zod) => z.strictObject({
-  healthy: z.boolean(), problems: z.number().int(), warnings: z.number().int(), findings: z.array(finding(z)),
-  repairs: z.array(z.strictObject({ check: z.string(), message: z.string(), done: z.boolean(), note: z.string() })).optional(),
-});
+const doctorResult = (z: Zod) =>
+  z.strictObject({
+    healthy: z.boolean(),
+    problems: z.number().int(),
+    warnings: z.number().int(),
+    findings: z.array(finding(z)),
+    repairs: z
+      .array(z.strictObject({ check: z.string(), message: z.string(), done: z.boolean(), note: z.string() }))
+      .optional(),
+  });
 
 function renderDoctor(r: ResultOf<typeof doctorResult>, p: Printer): void {
   const repairs = r.repairs;
@@ -249,9 +347,12 @@ function renderDoctor(r: ResultOf<typeof doctorResult>, p: Printer): void {
   const repairable = r.findings.filter((f) => f.repairable).length;
   if (r.problems === 0 && r.warnings === 0) p.out(p.c.green('Everything is in order.'));
   else {
-    const next = repairable > 0 && !repairs
-      ? ` Run \`kinfra sandbox doctor --repair\` to fix ${repairable} of them.`
-      : repairs ? ' Left for you: see the fixes above.' : '';
+    const next =
+      repairable > 0 && !repairs
+        ? ` Run \`kinfra sandbox doctor --repair\` to fix ${repairable} of them.`
+        : repairs
+          ? ' Left for you: see the fixes above.'
+          : '';
     p.out(`${r.problems} problem(s), ${r.warnings} warning(s).${next}`);
   }
 }
@@ -259,13 +360,13 @@ function renderDoctor(r: ResultOf<typeof doctorResult>, p: Printer): void {
 export const doctor = operation({
   name: 'doctor',
   group: 'Inspection:',
-  summary: 'check kinfra\'s state on this machine, and repair what is safe to repair',
+  summary: "check kinfra's state on this machine, and repair what is safe to repair",
   description:
     'Check everything kinfra relies on and say how to fix each problem: the Docker engine and Compose, ' +
     'the registry against the disk (entries without folders, sandbox folders without entries, found by ' +
-    'their .env.sandbox or the Engine\'s labels), creates and destroys that were killed midway, pool claims ' +
+    "their .env.sandbox or the Engine's labels), creates and destroys that were killed midway, pool claims " +
     'of missing sandboxes, orphaned compose projects, volumes and networks, sandbox ports held by something ' +
-    'else, shared data folders, .env.sandbox files that disagree with the registry, and the Python tool\'s ' +
+    "else, shared data folders, .env.sandbox files that disagree with the registry, and the Python tool's " +
     'registry (imported, changed since, unreadable).\n\n' +
     'With --repair, fix what can be fixed without losing anything (rebuild an unreadable or lost registry, in one ' +
     'step, from what is left of it and the sandboxes on disk; finish interrupted creates, release stale claims, ' +
@@ -274,7 +375,13 @@ export const doctor = operation({
     'Exit 0 when no problem is left, 11 when one is (warnings alone do not fail).',
   examples: ['kinfra sandbox doctor', 'kinfra sandbox doctor --repair', 'kinfra sandbox doctor --json'],
   inputs: {
-    repair: { in: 'option', flags: '--repair', type: 'boolean', default: false, description: 'fix what is safe to fix, then check again' },
+    repair: {
+      in: 'option',
+      flags: '--repair',
+      type: 'boolean',
+      default: false,
+      description: 'fix what is safe to fix, then check again',
+    },
   },
   result: doctorResult,
   effect: 'changes',

@@ -28,17 +28,28 @@ export function cleanedNotice(p: Printer, cleaned: readonly string[]): void {
 
 function renderSummary(p: Printer, verb: string, s: ReturnType<typeof summaryData>): void {
   cleanedNotice(p, s.cleaned);
-  p.out(`${p.c.green(verb)} sandbox ${p.c.bold(s.instanceId)} (slot ${s.slot}${s.profile ? `, pool profile ${s.profile}` : ''})`);
+  p.out(
+    `${p.c.green(verb)} sandbox ${p.c.bold(s.instanceId)} (slot ${s.slot}${s.profile ? `, pool profile ${s.profile}` : ''})`,
+  );
   p.out(`  Path:   ${s.path}`);
   if (s.branch) p.out(`  Branch: ${s.branch}`);
-  p.out(`  Ports:  ${Object.entries(s.ports).map(([name, port]) => `${name} ${port}`).join(', ')}`);
+  p.out(
+    `  Ports:  ${Object.entries(s.ports)
+      .map(([name, port]) => `${name} ${port}`)
+      .join(', ')}`,
+  );
   p.out(`  Config: ${s.configSource}`);
   p.out('');
   p.out(`Next: cd ${s.path} && kinfra sandbox up`);
 }
 
 const slotInput = {
-  in: 'option', flags: '-s, --slot <n>', type: 'int', min: 0, max: 999, complete: 'slots',
+  in: 'option',
+  flags: '-s, --slot <n>',
+  type: 'int',
+  min: 0,
+  max: 999,
+  complete: 'slots',
   description: 'use this port slot instead of the lowest free one',
 } as const;
 
@@ -59,18 +70,33 @@ export const create = operation({
     'kinfra sandbox create spike --json',
   ],
   inputs: {
-    name: { in: 'arg', usage: '<name>', type: 'string', required: true, description: "instance name: 'my-feature' creates ktrdr--my-feature" },
+    name: {
+      in: 'arg',
+      usage: '<name>',
+      type: 'string',
+      required: true,
+      description: "instance name: 'my-feature' creates ktrdr--my-feature",
+    },
     branch: {
-      in: 'option', flags: '-b, --branch <branch>', type: 'string',
-      description: 'branch to check out; created from HEAD if it does not exist (default: a new branch named after the folder)',
+      in: 'option',
+      flags: '-b, --branch <branch>',
+      type: 'string',
+      description:
+        'branch to check out; created from HEAD if it does not exist (default: a new branch named after the folder)',
     },
     slot: slotInput,
     profile: {
-      in: 'option', flags: '--profile <profile>', type: 'string',
-      description: 'with a provisioned slot pool: claim the lowest free slot of at least this profile (light, standard, heavy)',
+      in: 'option',
+      flags: '--profile <profile>',
+      type: 'string',
+      description:
+        'with a provisioned slot pool: claim the lowest free slot of at least this profile (light, standard, heavy)',
     },
     unique: {
-      in: 'option', flags: '--unique', type: 'boolean', default: false,
+      in: 'option',
+      flags: '--unique',
+      type: 'boolean',
+      default: false,
       description: 'when the name is taken, add a numeric suffix (my-feature-2) instead of refusing',
     },
   },
@@ -98,11 +124,15 @@ export const init = operation({
   inputs: {
     slot: { ...slotInput },
     name: {
-      in: 'option', flags: '-n, --name <name>', type: 'string',
+      in: 'option',
+      flags: '-n, --name <name>',
+      type: 'string',
       description: 'instance name: the id is <prefix>--<name>, as with create (default: the folder name)',
     },
     profile: {
-      in: 'option', flags: '--profile <profile>', type: 'string',
+      in: 'option',
+      flags: '--profile <profile>',
+      type: 'string',
       description: 'with a provisioned slot pool: claim the lowest free slot of at least this profile',
     },
   },
@@ -118,14 +148,23 @@ export const init = operation({
   render: (s, p) => renderSummary(p, s.adopted ? 'Re-registered' : 'Initialised', s),
 });
 
-export const upResult = (z: Zod) => z.strictObject({
-  instanceId: z.string(), slot: z.number().int(), gate: gate(z).nullable(), urls: z.array(serviceUrl(z)),
-  absent: z.array(z.string()),
-});
+export const upResult = (z: Zod) =>
+  z.strictObject({
+    instanceId: z.string(),
+    slot: z.number().int(),
+    gate: gate(z).nullable(),
+    urls: z.array(serviceUrl(z)),
+    absent: z.array(z.string()),
+  });
 
 /** How long the gate may wait, in seconds: up's and gate's option. */
 export const timeoutInput = {
-  in: 'option', flags: '--timeout <seconds>', type: 'int', min: 1, max: 3600, default: 120,
+  in: 'option',
+  flags: '--timeout <seconds>',
+  type: 'int',
+  min: 1,
+  max: 3600,
+  default: 120,
   description: 'how long to wait (default: 120)',
 } as const;
 
@@ -151,8 +190,20 @@ export const up = operation({
     'database, backend health, workers registered, observability. Exit 2 when the gate fails.',
   examples: ['kinfra sandbox up', 'kinfra sandbox up --build --timeout 300', 'kinfra sandbox up --no-wait'],
   inputs: {
-    wait: { in: 'option', flags: '--no-wait', type: 'boolean', default: true, description: 'start the containers and return without running the gate' },
-    build: { in: 'option', flags: '--build', type: 'boolean', default: false, description: 'build images before starting (docker compose up --build)' },
+    wait: {
+      in: 'option',
+      flags: '--no-wait',
+      type: 'boolean',
+      default: true,
+      description: 'start the containers and return without running the gate',
+    },
+    build: {
+      in: 'option',
+      flags: '--build',
+      type: 'boolean',
+      default: false,
+      description: 'build images before starting (docker compose up --build)',
+    },
     timeout: { ...timeoutInput, description: 'how long the gate may wait (default: 120)' },
   },
   result: upResult,
@@ -175,9 +226,16 @@ export const down = operation({
     'With --volumes, also remove its volumes: the database starts empty next time.',
   examples: ['kinfra sandbox down', 'kinfra sandbox down --volumes'],
   inputs: {
-    volumes: { in: 'option', flags: '-v, --volumes', type: 'boolean', default: false, description: 'also remove the sandbox\'s volumes' },
+    volumes: {
+      in: 'option',
+      flags: '-v, --volumes',
+      type: 'boolean',
+      default: false,
+      description: "also remove the sandbox's volumes",
+    },
   },
-  result: (z) => z.strictObject({ instanceId: z.string(), volumesRemoved: z.boolean(), keptVolumes: z.array(z.string()) }),
+  result: (z) =>
+    z.strictObject({ instanceId: z.string(), volumesRemoved: z.boolean(), keptVolumes: z.array(z.string()) }),
   effect: 'changes',
   target: 'current',
   streams: 'result',
@@ -185,7 +243,8 @@ export const down = operation({
     const { downSandbox } = await import('../app/compose-commands.js');
     return downSandbox(ctx, input);
   },
-  render: (r, p) => p.out(`${p.c.green('Stopped')} ${r.instanceId}${r.volumesRemoved ? ' and removed its volumes' : ''}`),
+  render: (r, p) =>
+    p.out(`${p.c.green('Stopped')} ${r.instanceId}${r.volumesRemoved ? ' and removed its volumes' : ''}`),
 });
 
 export const destroy = operation({
@@ -199,7 +258,7 @@ export const destroy = operation({
     'nested repositories, or commits that no branch, tag or remote reaches, it refuses unless --force, and says ' +
     'what would be lost; it looks again at the last moment before removing the folder. The branch itself is ' +
     'always kept. Folders kinfra did not create (made with init) are only unregistered, and lose their .env.sandbox.\n\n' +
-    'It removes only the containers, volumes and networks that carry this kinfra\'s owner label for the sandbox; ' +
+    "It removes only the containers, volumes and networks that carry this kinfra's owner label for the sandbox; " +
     'unlabelled volumes of its project are asked about even with --yes (--force removes them).',
   examples: [
     'kinfra sandbox destroy                 # inside ../ktrdr--my-feature',
@@ -209,20 +268,52 @@ export const destroy = operation({
   ],
   inputs: {
     name: {
-      in: 'arg', usage: '[name]', type: 'string', required: false, complete: 'instances',
+      in: 'arg',
+      usage: '[name]',
+      type: 'string',
+      required: false,
+      complete: 'instances',
       description: 'instance id or name (default: the sandbox of the current folder)',
     },
-    keepWorktree: { in: 'option', flags: '--keep-worktree', type: 'boolean', default: false, description: 'only unregister; keep the folder and its files' },
-    yes: { in: 'option', flags: '-y, --yes', type: 'boolean', default: false, description: 'do not ask for confirmation' },
-    force: { in: 'option', flags: '-f, --force', type: 'boolean', default: false, description: 'do not ask, and remove the worktree even with unsaved work' },
+    keepWorktree: {
+      in: 'option',
+      flags: '--keep-worktree',
+      type: 'boolean',
+      default: false,
+      description: 'only unregister; keep the folder and its files',
+    },
+    yes: {
+      in: 'option',
+      flags: '-y, --yes',
+      type: 'boolean',
+      default: false,
+      description: 'do not ask for confirmation',
+    },
+    force: {
+      in: 'option',
+      flags: '-f, --force',
+      type: 'boolean',
+      default: false,
+      description: 'do not ask, and remove the worktree even with unsaved work',
+    },
   },
-  result: (z) => z.strictObject({
-    instanceId: z.string(), slot: z.number().int(), path: z.string(), branch: z.string().optional(),
-    removesFolder: z.boolean(), keepReason: z.string().nullable(), uncommitted: z.array(z.string()),
-    ignored: z.array(z.string()), nestedRepos: z.array(z.string()), unsharedCommits: z.array(z.string()),
-    cancelled: z.boolean(), removed: z.strictObject({ containers: z.number().int(), volumes: z.number().int() }).nullable(),
-    keptVolumes: z.array(z.string()), engineWarning: z.string().nullable(),
-  }),
+  result: (z) =>
+    z.strictObject({
+      instanceId: z.string(),
+      slot: z.number().int(),
+      path: z.string(),
+      branch: z.string().optional(),
+      removesFolder: z.boolean(),
+      keepReason: z.string().nullable(),
+      uncommitted: z.array(z.string()),
+      ignored: z.array(z.string()),
+      nestedRepos: z.array(z.string()),
+      unsharedCommits: z.array(z.string()),
+      cancelled: z.boolean(),
+      removed: z.strictObject({ containers: z.number().int(), volumes: z.number().int() }).nullable(),
+      keptVolumes: z.array(z.string()),
+      engineWarning: z.string().nullable(),
+    }),
   effect: 'destroys',
   target: 'named',
   streams: 'result',
@@ -241,8 +332,12 @@ export const destroy = operation({
       p.out(`  Removed ${r.removed.containers} container(s) and ${r.removed.volumes} volume(s)`);
     }
     if (r.keptVolumes.length > 0) {
-      p.out(`  Kept ${r.keptVolumes.length} unlabelled volume(s) nobody confirmed are its own: ${r.keptVolumes.join(', ')}`);
-      p.out(`    (remove them with: docker volume rm ${r.keptVolumes.join(' ')}, or run destroy in a terminal to be asked)`);
+      p.out(
+        `  Kept ${r.keptVolumes.length} unlabelled volume(s) nobody confirmed are its own: ${r.keptVolumes.join(', ')}`,
+      );
+      p.out(
+        `    (remove them with: docker volume rm ${r.keptVolumes.join(' ')}, or run destroy in a terminal to be asked)`,
+      );
     }
     if (r.removesFolder) p.out(`  Removed ${r.path}`);
     else p.out(`  Kept ${r.path}: ${r.keepReason}`);

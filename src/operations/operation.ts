@@ -49,16 +49,19 @@ export interface OptionInput extends InputBase {
 export type Input = ArgInput | OptionInput;
 export type Inputs = Record<string, Input>;
 
-type ValueOf<I extends Input> = I extends { type: 'int' } ? number
-  : I extends { type: 'boolean' } ? boolean
-  : I extends { type: 'strings' } ? string[]
-  : string;
+type ValueOf<I extends Input> = I extends { type: 'int' }
+  ? number
+  : I extends { type: 'boolean' }
+    ? boolean
+    : I extends { type: 'strings' }
+      ? string[]
+      : string;
 type Given<I extends Input> = I extends { required: true } ? true : I extends { default: unknown } ? true : false;
 
 /** The typed input a handler receives: required arguments and defaulted options are always there. */
-export type InputOf<S extends Inputs> =
-  & { [K in keyof S as Given<S[K]> extends true ? K : never]: ValueOf<S[K]> }
-  & { [K in keyof S as Given<S[K]> extends true ? never : K]?: ValueOf<S[K]> | undefined };
+export type InputOf<S extends Inputs> = { [K in keyof S as Given<S[K]> extends true ? K : never]: ValueOf<S[K]> } & {
+  [K in keyof S as Given<S[K]> extends true ? never : K]?: ValueOf<S[K]> | undefined;
+};
 
 /** What an operation does to the world: MCP annotations and the HTTP API's guard of mutating requests read it. */
 export type Effect = 'reads' | 'changes' | 'destroys';
@@ -87,7 +90,10 @@ export interface Printer {
   out(line?: string): void;
   err(line?: string): void;
   c: {
-    bold(s: string): string; dim(s: string): string; red(s: string): string; green(s: string): string;
+    bold(s: string): string;
+    dim(s: string): string;
+    red(s: string): string;
+    green(s: string): string;
     yellow(s: string): string;
   };
   table(head: string[], rows: (string | number)[][]): string;
@@ -130,14 +136,21 @@ export interface OperationSpec<N extends string, S extends Inputs, R extends Res
 }
 
 /** Any operation, for code that handles them all (the surfaces): its input and value are checked by its own spec. */
-export type AnyOperation = Omit<OperationSpec<string, Inputs, ResultSchema | undefined>, 'run' | 'outcome' | 'render'> & {
+export type AnyOperation = Omit<
+  OperationSpec<string, Inputs, ResultSchema | undefined>,
+  'run' | 'outcome' | 'render'
+> & {
   run(ctx: AppContext, input: Record<string, unknown>, session: Session): Promise<unknown>;
   outcome?(value: unknown): Outcome;
   render?(value: unknown, p: Printer, input: Record<string, unknown>): void;
 };
 
 /** Declares an operation (the identity: it exists for the types it infers). */
-export function operation<const N extends string, const S extends Inputs, R extends ResultSchema | undefined,
-  T = unknown>(spec: OperationSpec<N, S, R, T>): OperationSpec<N, S, R, T> {
+export function operation<
+  const N extends string,
+  const S extends Inputs,
+  R extends ResultSchema | undefined,
+  T = unknown,
+>(spec: OperationSpec<N, S, R, T>): OperationSpec<N, S, R, T> {
   return spec;
 }

@@ -9,19 +9,31 @@ export const provision = operation({
     'Create the slot pool: ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
     '(slots 1-4 light, 5 standard, 6 heavy by default), each with .env.sandbox and a docker-compose.yml ' +
     'rendered for its profile. Running it again skips existing slots, refreshes unclaimed ones whose ' +
-    'configuration changed, and never rewrites a claimed slot (a claimed slot\'s lost docker-compose.yml is written again).',
+    "configuration changed, and never rewrites a claimed slot (a claimed slot's lost docker-compose.yml is written again).",
   examples: ['kinfra sandbox provision --dry-run', 'kinfra sandbox provision'],
   inputs: {
-    dryRun: { in: 'option', flags: '--dry-run', type: 'boolean', default: false, description: 'show what would be created, writing nothing' },
+    dryRun: {
+      in: 'option',
+      flags: '--dry-run',
+      type: 'boolean',
+      default: false,
+      description: 'show what would be created, writing nothing',
+    },
   },
-  result: (z) => z.strictObject({
-    slots: z.array(z.strictObject({
-      slot: z.number().int(), profile: z.string(),
-      action: z.enum(['would-create', 'created', 'exists', 'refreshed', 'blocked']),
-      ports: z.record(z.string(), z.number().int()), reason: z.string().optional(),
-    })),
-    created: z.number().int(), skipped: z.number().int(),
-  }),
+  result: (z) =>
+    z.strictObject({
+      slots: z.array(
+        z.strictObject({
+          slot: z.number().int(),
+          profile: z.string(),
+          action: z.enum(['would-create', 'created', 'exists', 'refreshed', 'blocked']),
+          ports: z.record(z.string(), z.number().int()),
+          reason: z.string().optional(),
+        }),
+      ),
+      created: z.number().int(),
+      skipped: z.number().int(),
+    }),
   effect: 'changes',
   target: 'none',
   streams: 'result',
@@ -34,7 +46,8 @@ export const provision = operation({
       const ports = `API ${s.ports.api ?? '-'}, DB ${s.ports.db ?? '-'}`;
       if (s.action === 'would-create') p.out(`Would create slot ${s.slot} (${s.profile}): ${ports}`);
       else if (s.action === 'created') p.out(`Created slot ${s.slot} (${s.profile}): ${ports}`);
-      else if (s.action === 'refreshed') p.out(`Slot ${s.slot}: already exists, skipping (refreshed its files from the configuration)`);
+      else if (s.action === 'refreshed')
+        p.out(`Slot ${s.slot}: already exists, skipping (refreshed its files from the configuration)`);
       else if (s.action === 'blocked') p.out(`Slot ${s.slot}: ${s.reason}, skipping (destroy it first)`);
       else p.out(`Slot ${s.slot}: already exists, skipping`);
     }
@@ -53,14 +66,22 @@ export const slots = operation({
     'Claims whose worktree no longer exists are released, and said so.',
   examples: ['kinfra sandbox slots', 'kinfra sandbox slots --json'],
   inputs: {},
-  result: (z) => z.strictObject({
-    slots: z.array(z.strictObject({
-      slot: z.number().int(), profile: z.string(), workers: z.record(z.string(), z.number().int()),
-      apiPort: z.number().int().nullable(), claimedBy: z.string().nullable(), claimedAt: z.string().nullable(),
-      status: z.string().nullable(), path: z.string(),
-    })),
-    released: z.array(z.strictObject({ slot: z.number().int(), claimedBy: z.string() })),
-  }),
+  result: (z) =>
+    z.strictObject({
+      slots: z.array(
+        z.strictObject({
+          slot: z.number().int(),
+          profile: z.string(),
+          workers: z.record(z.string(), z.number().int()),
+          apiPort: z.number().int().nullable(),
+          claimedBy: z.string().nullable(),
+          claimedAt: z.string().nullable(),
+          status: z.string().nullable(),
+          path: z.string(),
+        }),
+      ),
+      released: z.array(z.strictObject({ slot: z.number().int(), claimedBy: z.string() })),
+    }),
   effect: 'reads',
   target: 'none',
   streams: 'result',
@@ -76,8 +97,12 @@ export const slots = operation({
       p.out('No slots provisioned. Create the pool with: kinfra sandbox provision');
       return;
     }
-    p.out(p.table(['Slot', 'Profile', 'API Port', 'Claimed By', 'Status'],
-      r.slots.map((s) => [s.slot, s.profile, s.apiPort ?? '-', s.claimedBy ?? '-', s.status ?? '?'])));
+    p.out(
+      p.table(
+        ['Slot', 'Profile', 'API Port', 'Claimed By', 'Status'],
+        r.slots.map((s) => [s.slot, s.profile, s.apiPort ?? '-', s.claimedBy ?? '-', s.status ?? '?']),
+      ),
+    );
   },
 });
 
@@ -86,17 +111,27 @@ export const release = operation({
   group: 'Pool:',
   summary: 'free a pool slot: stop it, remove its volumes',
   description:
-    'Stop a pool slot\'s containers, remove its volumes (the next claim gets a fresh database) and free it.\n' +
+    "Stop a pool slot's containers, remove its volumes (the next claim gets a fresh database) and free it.\n" +
     'Refuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).\n' +
     'While it resets the slot, no claim takes it; a release that was killed is finished by kinfra sandbox doctor --repair.',
   examples: ['kinfra sandbox release 5', 'kinfra sandbox release 5 -f'],
   inputs: {
     slot: {
-      in: 'arg', usage: '<slot>', type: 'int', required: true, min: 1, max: 999, label: 'slot', complete: 'slots',
+      in: 'arg',
+      usage: '<slot>',
+      type: 'int',
+      required: true,
+      min: 1,
+      max: 999,
+      label: 'slot',
+      complete: 'slots',
       description: 'slot number',
     },
     force: {
-      in: 'option', flags: '-f, --force', type: 'boolean', default: false,
+      in: 'option',
+      flags: '-f, --force',
+      type: 'boolean',
+      default: false,
       description: 'release even though the claiming worktree still exists',
     },
   },
@@ -108,7 +143,10 @@ export const release = operation({
     const { releaseSlot } = await import('../app/pool.js');
     return releaseSlot(ctx, input.slot, input.force);
   },
-  render: (r, p) => p.out(`Released slot ${r.slot}${r.releasedFrom ? ` (was claimed by ${r.releasedFrom})` : ''}; its volumes were removed`),
+  render: (r, p) =>
+    p.out(
+      `Released slot ${r.slot}${r.releasedFrom ? ` (was claimed by ${r.releasedFrom})` : ''}; its volumes were removed`,
+    ),
 });
 
 /** This group, in the order help lists it. */

@@ -4,37 +4,73 @@ import type { Zod } from './operation.js';
 
 export const portMap = (z: Zod) => z.record(z.string(), z.number().int());
 
-export const containers = (z: Zod) => z.strictObject({
-  state: z.enum(['running', 'stopped', 'partial', 'missing']),
-  total: z.number().int(), running: z.number().int(), healthy: z.number().int(), unhealthy: z.number().int(),
-  starting: z.number().int(), withHealthcheck: z.number().int(),
-});
+export const containers = (z: Zod) =>
+  z.strictObject({
+    state: z.enum(['running', 'stopped', 'partial', 'missing']),
+    total: z.number().int(),
+    running: z.number().int(),
+    healthy: z.number().int(),
+    unhealthy: z.number().int(),
+    starting: z.number().int(),
+    withHealthcheck: z.number().int(),
+  });
 
 /** What create and init report. */
-export const summary = (z: Zod) => z.strictObject({
-  instanceId: z.string(), slot: z.number().int(), path: z.string(), branch: z.string().nullable(),
-  envFile: z.string(), configSource: z.string(), profile: z.string().nullable(), ports: portMap(z), env: portMap(z),
-  cleaned: z.array(z.string()),
-});
+export const summary = (z: Zod) =>
+  z.strictObject({
+    instanceId: z.string(),
+    slot: z.number().int(),
+    path: z.string(),
+    branch: z.string().nullable(),
+    envFile: z.string(),
+    configSource: z.string(),
+    profile: z.string().nullable(),
+    ports: portMap(z),
+    env: portMap(z),
+    cleaned: z.array(z.string()),
+  });
 
-export const gate = (z: Zod) => z.strictObject({
-  passed: z.boolean(),
-  interrupted: z.boolean(),
-  durationMs: z.number().int(),
-  checks: z.array(z.strictObject({
-    name: z.string(), status: z.enum(['waiting', 'passed', 'failed', 'skipped']), message: z.string(),
-    details: z.array(z.string()), attempts: z.number().int(), elapsedMs: z.number().int(),
-  })),
-  omitted: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
-});
+export const gate = (z: Zod) =>
+  z.strictObject({
+    passed: z.boolean(),
+    interrupted: z.boolean(),
+    durationMs: z.number().int(),
+    checks: z.array(
+      z.strictObject({
+        name: z.string(),
+        status: z.enum(['waiting', 'passed', 'failed', 'skipped']),
+        message: z.string(),
+        details: z.array(z.string()),
+        attempts: z.number().int(),
+        elapsedMs: z.number().int(),
+      }),
+    ),
+    omitted: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
+  });
 
 export const serviceUrl = (z: Zod) => z.strictObject({ name: z.string(), label: z.string(), url: z.string() });
 
-export const finding = (z: Zod) => z.strictObject({
-  check: z.enum(['engine', 'compose', 'registry', 'leftovers', 'interrupted', 'entries', 'unregistered', 'claims',
-    'pool', 'env-files', 'orphans', 'foreign', 'ports', 'shared', 'python']),
-  status: z.enum(['ok', 'warn', 'problem']),
-  message: z.string(),
-  fix: z.string().optional(),
-  repairable: z.boolean(),
-});
+export const finding = (z: Zod) =>
+  z.strictObject({
+    check: z.enum([
+      'engine',
+      'compose',
+      'registry',
+      'leftovers',
+      'interrupted',
+      'entries',
+      'unregistered',
+      'claims',
+      'pool',
+      'env-files',
+      'orphans',
+      'foreign',
+      'ports',
+      'shared',
+      'python',
+    ]),
+    status: z.enum(['ok', 'warn', 'problem']),
+    message: z.string(),
+    fix: z.string().optional(),
+    repairable: z.boolean(),
+  });

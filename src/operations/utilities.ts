@@ -6,11 +6,17 @@ const METHODS_TEXT = 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS';
 /** The program's targeting options (`kinfra -p 8002 sandbox url`): every command that talks to the API reads them. */
 const targeting = {
   url: {
-    in: 'option', flags: '-u, --url <url>', type: 'string', global: true,
+    in: 'option',
+    flags: '-u, --url <url>',
+    type: 'string',
+    global: true,
     description: 'backend URL for commands that talk to the API (overrides everything)',
   },
   port: {
-    in: 'option', flags: '-p, --port <port>', type: 'string', global: true,
+    in: 'option',
+    flags: '-p, --port <port>',
+    type: 'string',
+    global: true,
     description: 'backend port on localhost (shorthand for --url http://localhost:PORT)',
   },
 } as const;
@@ -27,10 +33,13 @@ export const url = operation({
     'this folder or a parent, then http://localhost:8000. The file is read, never environment variables.',
   examples: ['kinfra sandbox url', 'kinfra -p 8002 sandbox url', 'kinfra sandbox url --json'],
   inputs: targeting,
-  result: (z) => z.strictObject({
-    url: z.string(), source: z.enum(['flag --url', 'flag --port', 'env-file', 'default']), envFile: z.string().nullable(),
-    detail: z.string(),
-  }),
+  result: (z) =>
+    z.strictObject({
+      url: z.string(),
+      source: z.enum(['flag --url', 'flag --port', 'env-file', 'default']),
+      envFile: z.string().nullable(),
+      detail: z.string(),
+    }),
   effect: 'reads',
   target: 'current',
   streams: 'result',
@@ -51,7 +60,7 @@ export const exec = operation({
   summary: "run a command with this sandbox's variables",
   description:
     'Run a command with the variables of the .env.sandbox of this folder (ports, project name, shared ' +
-    'folders) and its API URL (e.g. KTRDR_API_URL) in that command\'s environment only. Your shell is ' +
+    "folders) and its API URL (e.g. KTRDR_API_URL) in that command's environment only. Your shell is " +
     'left untouched, so nothing leaks between terminals. The command runs without a shell.',
   examples: [
     'kinfra sandbox exec -- env',
@@ -60,7 +69,10 @@ export const exec = operation({
   ],
   inputs: {
     command: {
-      in: 'arg', usage: '<command...>', type: 'strings', required: true,
+      in: 'arg',
+      usage: '<command...>',
+      type: 'strings',
+      required: true,
       description: 'the command and its arguments (put -- before it)',
     },
   },
@@ -94,19 +106,47 @@ export const initShared = operation({
     'kinfra sandbox init-shared --from /backup/ktrdr --force',
   ],
   inputs: {
-    from: { in: 'option', flags: '--from <path>', type: 'string', description: 'copy data/, models/, strategies/ from this folder (e.g. ../ktrdr2)' },
-    minimal: { in: 'option', flags: '--minimal', type: 'boolean', default: false, description: 'only create the empty folders' },
-    force: { in: 'option', flags: '-f, --force', type: 'boolean', default: false, description: 'overwrite files that differ, without asking' },
+    from: {
+      in: 'option',
+      flags: '--from <path>',
+      type: 'string',
+      description: 'copy data/, models/, strategies/ from this folder (e.g. ../ktrdr2)',
+    },
+    minimal: {
+      in: 'option',
+      flags: '--minimal',
+      type: 'boolean',
+      default: false,
+      description: 'only create the empty folders',
+    },
+    force: {
+      in: 'option',
+      flags: '-f, --force',
+      type: 'boolean',
+      default: false,
+      description: 'overwrite files that differ, without asking',
+    },
   },
-  result: (z) => z.strictObject({
-    root: z.string(), from: z.string().nullable(),
-    dirs: z.array(z.strictObject({
-      name: z.string(), path: z.string(), created: z.boolean(), missingInSource: z.boolean(),
-      copiedFiles: z.number().int(), copiedBytes: z.number().int(), alreadyThere: z.number().int(),
-      overwritten: z.number().int(), keptDiffering: z.array(z.string()), skippedSpecial: z.array(z.string()),
-      removedPartials: z.number().int(),
-    })),
-  }),
+  result: (z) =>
+    z.strictObject({
+      root: z.string(),
+      from: z.string().nullable(),
+      dirs: z.array(
+        z.strictObject({
+          name: z.string(),
+          path: z.string(),
+          created: z.boolean(),
+          missingInSource: z.boolean(),
+          copiedFiles: z.number().int(),
+          copiedBytes: z.number().int(),
+          alreadyThere: z.number().int(),
+          overwritten: z.number().int(),
+          keptDiffering: z.array(z.string()),
+          skippedSpecial: z.array(z.string()),
+          removedPartials: z.number().int(),
+        }),
+      ),
+    }),
   effect: 'changes',
   target: 'none',
   streams: 'progress',
@@ -114,9 +154,12 @@ export const initShared = operation({
     const { initShared } = await import('../app/shared-data.js');
     return initShared(ctx, {
       ...input,
-      confirmOverwrite: (count, sample) => (session.interactive
-        ? session.confirm(`${count} file(s) in the shared folder differ from the source (${sample.join(', ')}...). Overwrite them?`)
-        : Promise.resolve(false)),
+      confirmOverwrite: (count, sample) =>
+        session.interactive
+          ? session.confirm(
+              `${count} file(s) in the shared folder differ from the source (${sample.join(', ')}...). Overwrite them?`,
+            )
+          : Promise.resolve(false),
       onProgress: (p) => session.progress({ kind: 'copying', ...p }),
     });
   },
@@ -143,19 +186,35 @@ export const verify = operation({
   summary: 'check that a compose file is safe to run as many sandboxes',
   description:
     'Check a compose file for sandbox safety and say what to fix: every published host port is a ' +
-    'configured variable whose default is the main checkout\'s port; no container_name; no fixed host ' +
+    "configured variable whose default is the main checkout's port; no container_name; no fixed host " +
     'port; shared mounts have fallbacks; container ports stay fixed. Warns (without failing) about ' +
     'ports published on all interfaces instead of 127.0.0.1. Exit 10 when there is a problem.',
   examples: ['kinfra sandbox verify', 'kinfra sandbox verify docker-compose.yml --json'],
   inputs: {
-    file: { in: 'arg', usage: '[file]', type: 'string', required: false, complete: 'files', description: 'compose file (default: the one sandboxes use here)' },
+    file: {
+      in: 'arg',
+      usage: '[file]',
+      type: 'string',
+      required: false,
+      complete: 'files',
+      description: 'compose file (default: the one sandboxes use here)',
+    },
   },
-  result: (z) => z.strictObject({
-    file: z.string(), configSource: z.string(), errors: z.number().int(), warnings: z.number().int(),
-    findings: z.array(z.strictObject({
-      severity: z.enum(['error', 'warning']), service: z.string(), message: z.string(), fix: z.string(),
-    })),
-  }),
+  result: (z) =>
+    z.strictObject({
+      file: z.string(),
+      configSource: z.string(),
+      errors: z.number().int(),
+      warnings: z.number().int(),
+      findings: z.array(
+        z.strictObject({
+          severity: z.enum(['error', 'warning']),
+          service: z.string(),
+          message: z.string(),
+          fix: z.string(),
+        }),
+      ),
+    }),
   effect: 'reads',
   target: 'none',
   streams: 'result',
@@ -177,15 +236,27 @@ export const api = operation({
     'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response: ' +
     'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it; a --url that ' +
     'ends in an API path (e.g. http://host:8000/api/v2) keeps that one instead. A non-2xx answer exits 9 ' +
-    'with the status on stderr. The ktrdr CLI\'s `ktrdr -p 8002 operations list` reads here as `kinfra -p 8002 api get operations`.',
+    "with the status on stderr. The ktrdr CLI's `ktrdr -p 8002 operations list` reads here as `kinfra -p 8002 api get operations`.",
   examples: [
     'kinfra api get health',
     'kinfra -p 8002 api get operations',
     'kinfra --url http://localhost:8003 api post workers/register --data \'{"id": "w1"}\'',
   ],
   inputs: {
-    method: { in: 'arg', usage: '<method>', type: 'string', required: true, description: `HTTP method: ${METHODS_TEXT} (any case)` },
-    path: { in: 'arg', usage: '<path>', type: 'string', required: true, description: 'path, e.g. operations or /api/v1/health' },
+    method: {
+      in: 'arg',
+      usage: '<method>',
+      type: 'string',
+      required: true,
+      description: `HTTP method: ${METHODS_TEXT} (any case)`,
+    },
+    path: {
+      in: 'arg',
+      usage: '<path>',
+      type: 'string',
+      required: true,
+      description: 'path, e.g. operations or /api/v1/health',
+    },
     data: { in: 'option', flags: '-d, --data <json>', type: 'string', description: 'JSON request body' },
     ...targeting,
   },

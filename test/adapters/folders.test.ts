@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  folderSize, isFolder, listFolder, makeFolder, modifiedAt, nearestWith, pathExists, removeEmptyFolder, removeFile,
+  folderSize,
+  isFolder,
+  listFolder,
+  makeFolder,
+  modifiedAt,
+  nearestWith,
+  pathExists,
+  removeEmptyFolder,
+  removeFile,
   removeTree,
 } from '../../src/adapters/folders.js';
 
@@ -18,8 +26,10 @@ describe('folders adapter', () => {
   it('finds the nearest folder at or above a folder holding one of the names', () => {
     mkdirSync(join(root, 'a/b/c'), { recursive: true });
     writeFileSync(join(root, 'a/.env.sandbox'), '');
-    expect(nearestWith(join(root, 'a/b/c'), ['kinfra.yaml', '.env.sandbox']))
-      .toEqual({ dir: join(root, 'a'), name: '.env.sandbox' });
+    expect(nearestWith(join(root, 'a/b/c'), ['kinfra.yaml', '.env.sandbox'])).toEqual({
+      dir: join(root, 'a'),
+      name: '.env.sandbox',
+    });
     expect(nearestWith(join(root, 'a/b/c'), ['no-such-name-anywhere'])).toBeUndefined();
   });
 

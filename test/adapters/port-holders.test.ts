@@ -11,14 +11,19 @@ afterEach(() => {
 
 async function freePort(): Promise<number> {
   const s = createServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
+  const port = await new Promise<number>((r) =>
+    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+  );
   await new Promise((r) => s.close(r));
   return port;
 }
 
 /** A separate process that listens on `port` at `host` until killed. */
 async function holdPort(port: number, host: string): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '${host}', () => console.log('up')); setInterval(() => {}, 1e6)`]);
+  const c = spawn(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${port}, '${host}', () => console.log('up')); setInterval(() => {}, 1e6)`,
+  ]);
   await new Promise<void>((resolve, reject) => {
     c.stdout!.once('data', () => resolve());
     c.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
@@ -27,18 +32,21 @@ async function holdPort(port: number, host: string): Promise<ChildProcess> {
 }
 
 describe('port holders', () => {
-  it.each(['127.0.0.1', '0.0.0.0'])('sees a port held by another process on %s and names its pid and command', async (host) => {
-    const port = await freePort();
-    expect(await isPortFree(port)).toBe(true);
-    expect(await findPortHolder(port)).toBeUndefined();
-    child = await holdPort(port, host);
-    expect(await isPortFree(port)).toBe(false);
-    const holder = await findPortHolder(port);
-    expect(holder?.pid).toBe(child.pid);
-    expect(holder?.command).toContain('node');
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-    child = undefined;
-    expect(await isPortFree(port)).toBe(true);
-  });
+  it.each(['127.0.0.1', '0.0.0.0'])(
+    'sees a port held by another process on %s and names its pid and command',
+    async (host) => {
+      const port = await freePort();
+      expect(await isPortFree(port)).toBe(true);
+      expect(await findPortHolder(port)).toBeUndefined();
+      child = await holdPort(port, host);
+      expect(await isPortFree(port)).toBe(false);
+      const holder = await findPortHolder(port);
+      expect(holder?.pid).toBe(child.pid);
+      expect(holder?.command).toContain('node');
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      child = undefined;
+      expect(await isPortFree(port)).toBe(true);
+    },
+  );
 });

@@ -13,7 +13,9 @@ afterEach(async () => {
 
 function listen(server: Server | HttpServer, port = 0): Promise<number> {
   servers.push(server);
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
 }
 
 /** A TCP server that records the first bytes it gets and answers with `reply` (or nothing). */
@@ -40,7 +42,9 @@ const errorResponse = (code: string, text: string) => message('E', Buffer.from(`
 
 async function closedPort(): Promise<number> {
   const s = createServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
+  const port = await new Promise<number>((r) =>
+    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+  );
   await new Promise((r) => s.close(r));
   return port;
 }
@@ -99,22 +103,33 @@ describe('probePostgres (speaks the protocol, as pg_isready does)', () => {
     const { port } = await pgLike(undefined);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    expect(await probePostgres(port, { timeoutMs: 5000, signal: ac.signal })).toMatchObject({ ok: false, got: 'aborted' });
+    expect(await probePostgres(port, { timeoutMs: 5000, signal: ac.signal })).toMatchObject({
+      ok: false,
+      got: 'aborted',
+    });
   });
 });
 
 describe('probeHttp', () => {
   async function http(status: number, body: string, type = 'application/json', port = 0): Promise<number> {
-    return listen(createHttpServer((_req, res) => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(body);
-    }), port);
+    return listen(
+      createHttpServer((_req, res) => {
+        res.writeHead(status, { 'content-type': type });
+        res.end(body);
+      }),
+      port,
+    );
   }
 
   it('passes on 2xx/3xx by default and parses a JSON body', async () => {
     const port = await http(200, '{"workers":[{"id":"a"}]}');
     const o = await probeHttp(port, '/api/v1/workers');
-    expect(o).toMatchObject({ ok: true, got: '200', status: 200, tried: `GET http://localhost:${port}/api/v1/workers` });
+    expect(o).toMatchObject({
+      ok: true,
+      got: '200',
+      status: 200,
+      tried: `GET http://localhost:${port}/api/v1/workers`,
+    });
     expect(o.json).toEqual({ workers: [{ id: 'a' }] });
   });
 
@@ -129,7 +144,10 @@ describe('probeHttp', () => {
   it('reports a refused port and a silent server in words the gate can show', async () => {
     expect(await probeHttp(await closedPort(), '/x')).toMatchObject({ ok: false, got: 'connection refused' });
     const silent = await listen(createHttpServer(() => undefined));
-    expect(await probeHttp(silent, '/x', { timeoutMs: 300 })).toMatchObject({ ok: false, got: 'timed out after 300 ms' });
+    expect(await probeHttp(silent, '/x', { timeoutMs: 300 })).toMatchObject({
+      ok: false,
+      got: 'timed out after 300 ms',
+    });
   });
 
   it('works on ports that fetch() refuses as "bad ports" (6666)', async () => {

@@ -44,7 +44,8 @@ function writeRegistry(text: string): void {
 
 function writePython(): void {
   const text = readFileSync(join(REPO_ROOT, 'test/fixtures/python/instances.v1.json'), 'utf8')
-    .replaceAll('${DEV}', join(home, 'dev')).replaceAll('${HOME}', home);
+    .replaceAll('${DEV}', join(home, 'dev'))
+    .replaceAll('${HOME}', home);
   mkdirSync(join(paths.stateDir, 'sandbox'), { recursive: true });
   writeFileSync(paths.pythonRegistry, text);
 }

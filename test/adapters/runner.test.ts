@@ -11,13 +11,17 @@ describe('runner: deadlines for captured commands', () => {
   });
 
   it('lets a slow child that finishes in time finish, and has no deadline unless asked', async () => {
-    expect(await run('sh', ['-c', 'sleep 0.3; echo done'], { timeoutMs: 5_000 })).toEqual({ exitCode: 0, stdout: 'done', stderr: '' });
+    expect(await run('sh', ['-c', 'sleep 0.3; echo done'], { timeoutMs: 5_000 })).toEqual({
+      exitCode: 0,
+      stdout: 'done',
+      stderr: '',
+    });
     expect(await run('sh', ['-c', 'sleep 0.3; echo done'])).toEqual({ exitCode: 0, stdout: 'done', stderr: '' });
   });
 });
 
 describe('runner: a streamed child and the signals kinfra gets', () => {
-  it('forwards the signal to the child; a caller that listens for it itself (up\'s Ctrl-C) gets the exit code back', async () => {
+  it("forwards the signal to the child; a caller that listens for it itself (up's Ctrl-C) gets the exit code back", async () => {
     const { runStreaming } = await import('../../src/adapters/runner.js');
     const callers = { SIGINT: 0 };
     const caller = () => callers.SIGINT++;

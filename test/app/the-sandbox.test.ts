@@ -34,11 +34,18 @@ describe('resolveSandbox', () => {
   it('carries the ports, the service URLs and the compose project of the sandbox holding cwd', async () => {
     const s = await resolveSandbox(ctx);
     expect(s).toMatchObject({ instanceId: ID, slot: 2, path: join(root, ID) });
-    expect(s.ports.find((p) => p.name === 'api'))
-      .toMatchObject({ env: 'KTRDR_API_PORT', port: 8002, url: 'http://localhost:{port}' });
+    expect(s.ports.find((p) => p.name === 'api')).toMatchObject({
+      env: 'KTRDR_API_PORT',
+      port: 8002,
+      url: 'http://localhost:{port}',
+    });
     expect(s.ports.filter((p) => p.worker !== undefined).length).toBe(builtInConfig().workerCount);
-    expect(s.urls.find((u) => u.name === 'api'))
-      .toEqual({ name: 'api', label: 'Backend', url: 'http://localhost:8002', port: 8002 });
+    expect(s.urls.find((u) => u.name === 'api')).toEqual({
+      name: 'api',
+      label: 'Backend',
+      url: 'http://localhost:8002',
+      port: 8002,
+    });
     expect(s.urls.some((u) => u.name.startsWith('worker_'))).toBe(false);
     const dir = join(root, ID);
     expect(s.project).toMatchObject({ name: ID, file: join(dir, 'docker-compose.yml'), dir, layers: [] });

@@ -13,7 +13,12 @@ import { mulberry32 } from '../helpers/random.js';
 let ws: Workspace;
 afterEach(() => ws?.cleanup());
 
-interface Entry { slot: number; ports?: Record<string, number>; pool_slot?: number; path: string }
+interface Entry {
+  slot: number;
+  ports?: Record<string, number>;
+  pool_slot?: number;
+  path: string;
+}
 
 function clashes(text: string): string[] {
   let reg: { instances: Record<string, Entry> };
@@ -91,7 +96,8 @@ describe('the allocator under concurrency (randomized)', () => {
           g(['clone', '-q', repo, clone], ws.dev);
           args = ['sandbox', 'init', '--json'];
           cwd = clone;
-        } else if (pick < 0.8 && ids.length > 0) args = ['sandbox', 'destroy', ids[Math.floor(rnd() * ids.length)]!, '--yes', '--force', '--json'];
+        } else if (pick < 0.8 && ids.length > 0)
+          args = ['sandbox', 'destroy', ids[Math.floor(rnd() * ids.length)]!, '--yes', '--force', '--json'];
         else if (pick < 0.9) args = ['sandbox', 'doctor', '--repair', '--json'];
         else args = ['sandbox', 'create', 'same', '--json'];
         ops.push(ws.run(args, { cwd }).then((r) => [args[1]!, r] as [string, CliResult]));
@@ -102,15 +108,18 @@ describe('the allocator under concurrency (randomized)', () => {
         // 0 done; 4 a clash with another command of the round (slot taken, folder exists, gone meanwhile);
         // 5 destroyed meanwhile; 11 doctor left something for a person; 12 the same name twice.
         if (![0, 4, 5, 11, 12].includes(r.code)) bad.push(`${op}: exit ${r.code} ${r.stderr.slice(0, 300)}`);
-        else if (r.code !== 0 && op !== 'doctor' && errorCode(r) === undefined) bad.push(`${op}: no JSON error: ${r.stderr.slice(0, 200)}`);
+        else if (r.code !== 0 && op !== 'doctor' && errorCode(r) === undefined)
+          bad.push(`${op}: no JSON error: ${r.stderr.slice(0, 200)}`);
       }
       expect(bad, `${bad.join('\n')}\n${why}`).toEqual([]);
     }
     watching = false;
     await watcher;
     const final = clashes(readFileSync(registry, 'utf8'));
-    console.log(`allocator randomized: seed=${seed} rounds=${rounds} commands=${Object.values(counts).reduce((a, b) => a + b, 0)} ` +
-      `${JSON.stringify(counts)} clashes seen=${seen.length} ${why}`);
+    console.log(
+      `allocator randomized: seed=${seed} rounds=${rounds} commands=${Object.values(counts).reduce((a, b) => a + b, 0)} ` +
+        `${JSON.stringify(counts)} clashes seen=${seen.length} ${why}`,
+    );
     expect(seen, why).toEqual([]);
     expect(final, why).toEqual([]);
     // The rounds' sandboxes can all be destroyed; every worktree kinfra made goes with them.

@@ -53,23 +53,41 @@ describe('bad names and branches', () => {
     ws = appWorkspace();
     const unknown = await ws.run(['sandbox', 'create', 'x', '--frobnicate']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toBe("Error: Unknown option '--frobnicate'.\nHint: Run `kinfra sandbox create --help` for its usage.\n");
+    expect(unknown.stderr).toBe(
+      "Error: Unknown option '--frobnicate'.\nHint: Run `kinfra sandbox create --help` for its usage.\n",
+    );
     const missing = await ws.run(['sandbox', 'create']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe("Error: Missing required argument 'name'.\nHint: Run `kinfra sandbox create --help` for its usage.\n");
+    expect(missing.stderr).toBe(
+      "Error: Missing required argument 'name'.\nHint: Run `kinfra sandbox create --help` for its usage.\n",
+    );
     const json = await ws.run(['sandbox', 'create', '--json']);
     expect(json.code).toBe(1);
-    expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: "Missing required argument 'name'." } });
+    expect(parseJson(json.stderr)).toMatchObject({
+      ok: false,
+      error: { code: 'usage', message: "Missing required argument 'name'." },
+    });
   });
 
-  it('says unknown commands and options in kinfra\'s Error/Hint form, with commander\'s suggestion as the hint', async () => {
+  it("says unknown commands and options in kinfra's Error/Hint form, with commander's suggestion as the hint", async () => {
     ws = appWorkspace();
     const cases: [string[], string, string][] = [
       [['frobnicate'], "Unknown command 'frobnicate'.", 'Run `kinfra --help` for its usage.'],
-      [['sandbox', 'lst'], "Unknown command 'lst'.", 'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.'],
-      [['sandbox', 'list', '--jsno'], "Unknown option '--jsno'.", 'Did you mean --json? Run `kinfra sandbox list --help` for its usage.'],
-      [['sandbox', 'up', '--timeout', 'soon'], "Option '--timeout <seconds>' argument 'soon' is invalid. --timeout must be a whole number from 1 to 3600.",
-        'Run `kinfra sandbox up --help` for its usage.'],
+      [
+        ['sandbox', 'lst'],
+        "Unknown command 'lst'.",
+        'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.',
+      ],
+      [
+        ['sandbox', 'list', '--jsno'],
+        "Unknown option '--jsno'.",
+        'Did you mean --json? Run `kinfra sandbox list --help` for its usage.',
+      ],
+      [
+        ['sandbox', 'up', '--timeout', 'soon'],
+        "Option '--timeout <seconds>' argument 'soon' is invalid. --timeout must be a whole number from 1 to 3600.",
+        'Run `kinfra sandbox up --help` for its usage.',
+      ],
     ];
     for (const [args, message, hint] of cases) {
       const r = await ws.run(args);
@@ -78,7 +96,11 @@ describe('bad names and branches', () => {
       expect(r.stderr).toBe(`Error: ${message}\nHint: ${hint}\n`);
       const json = await ws.run([...args, '--json']);
       expect(json.code).toBe(1);
-      expect(parseJson(json.stderr)).toEqual({ schemaVersion: 1, ok: false, error: { code: 'usage', message: expect.any(String), hint: expect.any(String) } });
+      expect(parseJson(json.stderr)).toEqual({
+        schemaVersion: 1,
+        ok: false,
+        error: { code: 'usage', message: expect.any(String), hint: expect.any(String) },
+      });
     }
   });
 
@@ -97,39 +119,58 @@ describe('input that used to be an internal error (exit 70)', () => {
   it('exec with an empty command is a usage error, in a sandbox or not', async () => {
     ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'x']);
-    for (const [cwd, word] of [[join(ws.dev, 'ktrdr--x'), ''], [join(ws.dev, 'ktrdr--x'), '  '], [ws.repo, '']] as const) {
+    for (const [cwd, word] of [
+      [join(ws.dev, 'ktrdr--x'), ''],
+      [join(ws.dev, 'ktrdr--x'), '  '],
+      [ws.repo, ''],
+    ] as const) {
       const r = await ws.run(['sandbox', 'exec', '--', word, 'arg'], { cwd });
       expect(r.code, `${cwd} ${JSON.stringify(word)}: ${r.stderr}`).toBe(1);
       expect(r.stderr).not.toMatch(STACK_TRACE);
       expect(r.stderr).toContain(`Error: ${JSON.stringify(word)} is not a command to run.`);
-      expect(r.stderr).toContain('Hint: Put the command and its arguments after --, for example: kinfra sandbox exec -- env');
+      expect(r.stderr).toContain(
+        'Hint: Put the command and its arguments after --, for example: kinfra sandbox exec -- env',
+      );
     }
   });
 
   it.each([
     ['shared.root', 'shared:\n  env: KB_SHARED\n  root: "/tmp/shared\\nroot"\n  dirs: { data: KB_DATA }\n'],
     ['compose_files.0', 'compose_files: ["docker-compose\\n.yml", docker-compose.yml]\n'],
-  ])('a line break in a configured path (%s) is a usage error naming the key; nothing is created', async (key, extra) => {
-    ws = appWorkspace({ 'kinfra.yaml': `prefix: kb\nports:\n  api: { env: KB_API_PORT, base: 38800 }\n${extra}` });
-    for (const args of [['sandbox', 'init', '--json'], ['sandbox', 'create', 'y', '--json']]) {
-      const r = await ws.run(args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
-      expect(r.stderr).not.toMatch(STACK_TRACE);
-      const error = parseJson(r.stderr).error;
-      expect(error).toMatchObject({ code: 'invalid-config', details: { key } });
-      expect(error.message).toContain('a path on one line');
-      expect(error.hint).toContain(`Fix ${key} in`);
-    }
-    expect(existsSync(join(ws.repo, '.env.sandbox'))).toBe(false);
-    expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
-  });
+  ])(
+    'a line break in a configured path (%s) is a usage error naming the key; nothing is created',
+    async (key, extra) => {
+      ws = appWorkspace({ 'kinfra.yaml': `prefix: kb\nports:\n  api: { env: KB_API_PORT, base: 38800 }\n${extra}` });
+      for (const args of [
+        ['sandbox', 'init', '--json'],
+        ['sandbox', 'create', 'y', '--json'],
+      ]) {
+        const r = await ws.run(args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+        expect(r.stderr).not.toMatch(STACK_TRACE);
+        const error = parseJson(r.stderr).error;
+        expect(error).toMatchObject({ code: 'invalid-config', details: { key } });
+        expect(error.message).toContain('a path on one line');
+        expect(error.hint).toContain(`Fix ${key} in`);
+      }
+      expect(existsSync(join(ws.repo, '.env.sandbox'))).toBe(false);
+      expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
+    },
+  );
 });
 
 describe('output into a closed pipe', () => {
   it('stops quietly when the reader goes away (kinfra ... | head), no stack trace', async () => {
     const { spawnSync } = await import('node:child_process');
     const { CLI } = await import('../helpers/cli.js');
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" sandbox --help | head -1; "${process.execPath}" "${CLI}" completion bash | head -c 10 >/dev/null`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${CLI}" sandbox --help | head -1; "${process.execPath}" "${CLI}" completion bash | head -c 10 >/dev/null`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
     expect(r.stdout).toMatch(/^Usage: kinfra sandbox/);
   });

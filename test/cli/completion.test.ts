@@ -38,7 +38,11 @@ afterAll(() => ws?.cleanup());
  * does: source the script, set COMP_WORDS/COMP_CWORD, call the function that
  * `complete -p kinfra` names, and return COMPREPLY. `kinfra` runs the built CLI.
  */
-function bashComplete(w: Workspace, words: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): string[] {
+function bashComplete(
+  w: Workspace,
+  words: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): string[] {
   const driver = [
     'kinfra() { "$KINFRA_NODE" "$KINFRA_CLI" "$@"; }',
     'source "$KINFRA_SCRIPT" || exit 97',
@@ -60,7 +64,10 @@ function bashComplete(w: Workspace, words: string[], opts: { cwd?: string; env?:
 
 /** Every visible command name of the program, with its path, as a user sees them in --help. */
 function visibleCommands(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
-  return cmd.createHelp().visibleCommands(cmd).flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...visibleCommands(c, [...path, c.name()])]);
+  return cmd
+    .createHelp()
+    .visibleCommands(cmd)
+    .flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...visibleCommands(c, [...path, c.name()])]);
 }
 
 /** A `docker` that records being called and fails, alone on PATH (no docker-compose either; node runs by its full path). */
@@ -68,7 +75,10 @@ function fakeDocker(w: Workspace): { env: Record<string, string>; log: string } 
   const bin = join(w.root, 'fakebin');
   const log = join(w.root, 'docker-calls.log');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$@" >> '${log}'\necho 'docker: broken on purpose' >&2\nexit 1\n`);
+  writeFileSync(
+    join(bin, 'docker'),
+    `#!/bin/sh\necho "$@" >> '${log}'\necho 'docker: broken on purpose' >&2\nexit 1\n`,
+  );
   chmodSync(join(bin, 'docker'), 0o755);
   return { env: { PATH: bin }, log };
 }
@@ -128,8 +138,11 @@ describe('kinfra completion <shell>', () => {
     expect(all.length).toBeGreaterThan(15);
     for (const [shell, text] of Object.entries(scripts)) {
       for (const { path, cmd } of all) {
-        expect(text, `${shell}: ${path.join(' ')}`).toContain(`${path.slice(0, -1).join(' ')}/${path[path.length - 1]}'`);
-        for (const o of cmd.options.filter((x) => !x.hidden)) expect(text, `${shell}: ${o.flags}`).toContain(`${o.long}`);
+        expect(text, `${shell}: ${path.join(' ')}`).toContain(
+          `${path.slice(0, -1).join(' ')}/${path[path.length - 1]}'`,
+        );
+        for (const o of cmd.options.filter((x) => !x.hidden))
+          expect(text, `${shell}: ${o.flags}`).toContain(`${o.long}`);
       }
       expect(text, shell).not.toMatch(/'\/__complete'/);
     }
@@ -184,13 +197,15 @@ describe('kinfra __complete <kind>', () => {
   it('slots lists the provisioned pool slots, in order', async () => {
     const pool = workspace();
     try {
-      expect((await pool.run(['__complete', 'slots']))).toMatchObject({ code: 0, stdout: '', stderr: '' });
+      expect(await pool.run(['__complete', 'slots'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
       const p = await pool.run(['sandbox', 'provision']);
       expect(p.code, p.stderr).toBe(0);
       const r = await pool.run(['__complete', 'slots']);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       const registry = JSON.parse(readFileSync(join(pool.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
-      expect(r.stdout.split('\n').filter(Boolean)).toEqual(Object.keys(registry.slots).sort((a, b) => Number(a) - Number(b)));
+      expect(r.stdout.split('\n').filter(Boolean)).toEqual(
+        Object.keys(registry.slots).sort((a, b) => Number(a) - Number(b)),
+      );
       expect(r.stdout).toBe('1\n2\n3\n4\n5\n6\n');
       // And bash offers them for release <slot> and --slot.
       expect(bashComplete(pool, ['kinfra', 'sandbox', 'release', ''])).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -204,18 +219,27 @@ describe('kinfra __complete <kind>', () => {
   it('instances and slots touch neither Docker nor zod', async () => {
     const { env, log } = fakeDocker(ws);
     const loads = join(ws.root, 'loads.log');
-    writeFileSync(join(ws.root, 'hooks.mjs'),
+    writeFileSync(
+      join(ws.root, 'hooks.mjs'),
       "import { appendFileSync } from 'node:fs';\n" +
-        'export async function load(url, context, next) { appendFileSync(process.env.KINFRA_LOAD_LOG, url + "\\n"); return next(url, context); }\n');
-    writeFileSync(join(ws.root, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+        'export async function load(url, context, next) { appendFileSync(process.env.KINFRA_LOAD_LOG, url + "\\n"); return next(url, context); }\n',
+    );
+    writeFileSync(
+      join(ws.root, 'register.mjs'),
+      "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n",
+    );
     const loaded = (args: string[], cwd: string): string[] => {
       writeFileSync(loads, '');
       const r = spawnSync(process.execPath, ['--import', join(ws.root, 'register.mjs'), CLI, ...args], {
-        cwd, env: cliEnv(ws.home, { ...env, KINFRA_LOAD_LOG: loads }), encoding: 'utf8',
+        cwd,
+        env: cliEnv(ws.home, { ...env, KINFRA_LOAD_LOG: loads }),
+        encoding: 'utf8',
       });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
-      return readFileSync(loads, 'utf8').split('\n').filter((u) => u.startsWith('file:') && u.includes('/dist/'));
+      return readFileSync(loads, 'utf8')
+        .split('\n')
+        .filter((u) => u.startsWith('file:') && u.includes('/dist/'));
     };
     const hasZod = (urls: string[]) => urls.some((u) => readFileSync(new URL(u), 'utf8').includes('ZodError'));
     for (const kind of ['instances', 'slots']) {
@@ -258,7 +282,8 @@ describe('kinfra __complete <kind>', () => {
       const file = join(empty.home, '.ktrdr/sandboxes/registry.json');
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, '{ not json');
-      for (const kind of ['instances', 'slots', 'services']) expect(await empty.run(['__complete', kind])).toMatchObject(quiet);
+      for (const kind of ['instances', 'slots', 'services'])
+        expect(await empty.run(['__complete', kind])).toMatchObject(quiet);
       expect(readFileSync(file, 'utf8')).toBe('{ not json');
     } finally {
       empty.cleanup();
@@ -285,7 +310,9 @@ describe('bash completion, exercised', () => {
 
   it('completes options, including the global ones, and skips option values while walking', () => {
     expect(bashComplete(ws, ['kinfra', 'sandbox', 'destroy', '--k'])).toEqual(['--keep-worktree']);
-    expect(bashComplete(ws, ['kinfra', 'sandbox', 'ls', '--'])).toEqual(expect.arrayContaining(['--json', '--help', '--verbose', '--url', '--port']));
+    expect(bashComplete(ws, ['kinfra', 'sandbox', 'ls', '--'])).toEqual(
+      expect.arrayContaining(['--json', '--help', '--verbose', '--url', '--port']),
+    );
     // -p takes a value: 8001 is not a subcommand or an argument, so `de` still completes under sandbox.
     expect(bashComplete(ws, ['kinfra', '-p', '8001', 'sandbox', 'de'])).toEqual(['destroy']);
     expect(bashComplete(ws, ['kinfra', 'sandbox', 'destroy', '-u', 'http://x', ''])).toEqual([instanceId]);
@@ -294,7 +321,9 @@ describe('bash completion, exercised', () => {
   it('completes services for logs and shell inside a sandbox', () => {
     const expected = ['api', 'db'];
     expect(bashComplete(ws, ['kinfra', 'sandbox', 'logs', ''], { cwd: sandboxDir })).toEqual(expected);
-    expect(bashComplete(ws, ['kinfra', 'sandbox', 'shell', 'd'], { cwd: sandboxDir })).toEqual(expected.filter((s) => s.startsWith('d')));
+    expect(bashComplete(ws, ['kinfra', 'sandbox', 'shell', 'd'], { cwd: sandboxDir })).toEqual(
+      expected.filter((s) => s.startsWith('d')),
+    );
     expect(bashComplete(ws, ['kinfra', 'sandbox', 'logs', ''])).toEqual([]);
   });
 });

@@ -65,7 +65,18 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
       env: { KTRDR_API_PORT: 8002 },
       cleaned: [],
     });
-    expect(Object.keys(doc.data).sort()).toEqual(['branch', 'cleaned', 'configSource', 'env', 'envFile', 'instanceId', 'path', 'ports', 'profile', 'slot']);
+    expect(Object.keys(doc.data).sort()).toEqual([
+      'branch',
+      'cleaned',
+      'configSource',
+      'env',
+      'envFile',
+      'instanceId',
+      'path',
+      'ports',
+      'profile',
+      'slot',
+    ]);
     expect(doc.data.profile).toBeNull();
   });
 
@@ -175,16 +186,23 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     ws.git(['commit', '-qm', 'no compose file']);
     const r = await ws.run(['sandbox', 'create', 'x']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Error: No compose file in ${ws.repo} (looked for docker-compose.sandbox.yml, docker-compose.yml).`);
+    expect(r.stderr).toContain(
+      `Error: No compose file in ${ws.repo} (looked for docker-compose.sandbox.yml, docker-compose.yml).`,
+    );
     expect(r.stderr).toContain('compose_files in kinfra.yaml');
     expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);
     expect(ws.git(['branch', '--list'])).not.toContain('ktrdr--x');
-    expect(existsSync(join(ws.home, '.ktrdr/sandboxes/registry.json')) ? Object.keys(registryOf(ws).instances) : []).toEqual([]);
+    expect(
+      existsSync(join(ws.home, '.ktrdr/sandboxes/registry.json')) ? Object.keys(registryOf(ws).instances) : [],
+    ).toEqual([]);
     const json = await ws.run(['sandbox', 'create', 'x', '--json']);
     expect(json.code).toBe(1);
     expect(parseJson(json.stderr)).toMatchObject({ ok: false, error: { code: 'no-compose-file' } });
     // A compose file named in kinfra.yaml is found.
-    writeFileSync(join(ws.repo, 'kinfra.yaml'), 'prefix: ktrdr\ncompose_files: [compose.dev.yml]\nports:\n  api: { env: API_PORT, base: 8000 }\n');
+    writeFileSync(
+      join(ws.repo, 'kinfra.yaml'),
+      'prefix: ktrdr\ncompose_files: [compose.dev.yml]\nports:\n  api: { env: API_PORT, base: 8000 }\n',
+    );
     writeFileSync(join(ws.repo, 'compose.dev.yml'), 'services: {}\n');
     expect((await ws.run(['sandbox', 'create', 'x'])).code).toBe(0);
   });
@@ -200,7 +218,9 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     ws = appWorkspace();
     const r = await ws.run(['sandbox', 'create', 'loud', '--verbose']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`$ git worktree add -b ktrdr--loud ${join(ws.dev, 'ktrdr--loud')} HEAD   # in ${ws.repo}`);
+    expect(r.stderr).toContain(
+      `$ git worktree add -b ktrdr--loud ${join(ws.dev, 'ktrdr--loud')} HEAD   # in ${ws.repo}`,
+    );
     expect(r.stderr).toContain("'--format=%(refname:short)'");
     expect(r.stdout).toContain('Created sandbox ktrdr--loud');
     const quiet = await ws.run(['sandbox', 'create', 'quiet', '--verbose', '--json']);

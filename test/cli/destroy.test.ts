@@ -112,6 +112,10 @@ describe('kinfra sandbox destroy', () => {
     expect(parseJson(j.stderr).error.code).toBe('confirmation-required');
     expect(existsSync(join(ws.dev, 'ktrdr--ask'))).toBe(true);
     const ok = await ws.run(['sandbox', 'destroy', 'ask', '--yes', '--json']);
-    expect(parseJson(ok.stdout).data).toMatchObject({ instanceId: 'ktrdr--ask', removesFolder: true, cancelled: false });
+    expect(parseJson(ok.stdout).data).toMatchObject({
+      instanceId: 'ktrdr--ask',
+      removesFolder: true,
+      cancelled: false,
+    });
   });
 });

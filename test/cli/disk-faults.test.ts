@@ -43,7 +43,9 @@ describe('a full disk or a read-only registry folder', () => {
     expect(error.hint).toMatch(/Free some disk space and run the command again; the previous file is unchanged/);
     expect(readFileSync(registryFile, 'utf8')).toBe(before);
     expect(existsSync(join(ws.dev, 'ktrdr--second'))).toBe(false); // nothing half-made beside it
-    expect(readdirSync(join(state, 'sandboxes')).filter((n) => n.startsWith('registry.json.') && n !== 'registry.json.lock')).toEqual([]);
+    expect(
+      readdirSync(join(state, 'sandboxes')).filter((n) => n.startsWith('registry.json.') && n !== 'registry.json.lock'),
+    ).toEqual([]);
 
     // Read-only: the same, with the reason named.
     rmSync(filler);
@@ -55,13 +57,18 @@ describe('a full disk or a read-only registry folder', () => {
     // Reading still works.
     const list = await ws.run(['sandbox', 'list', '--json']);
     expect(list.code, list.stderr).toBe(0);
-    expect(parseJson(list.stdout).data.instances.map((i: { instanceId: string }) => i.instanceId)).toEqual(['ktrdr--first']);
+    expect(parseJson(list.stdout).data.instances.map((i: { instanceId: string }) => i.instanceId)).toEqual([
+      'ktrdr--first',
+    ]);
 
     // Writable again: the next command works.
     sh('mount', ['-o', 'remount,rw', state]);
     const again = await ws.run(['sandbox', 'create', 'second']);
     expect(again.code, again.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(readFileSync(registryFile, 'utf8')).instances).sort()).toEqual(['ktrdr--first', 'ktrdr--second']);
+    expect(Object.keys(JSON.parse(readFileSync(registryFile, 'utf8')).instances).sort()).toEqual([
+      'ktrdr--first',
+      'ktrdr--second',
+    ]);
     writeFileSync(join(ws.root, 'done'), '');
   });
 });

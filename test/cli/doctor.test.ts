@@ -27,7 +27,8 @@ describe('kinfra sandbox doctor', () => {
     expect(problems(data)).toEqual([]);
     expect(code).toBe(0);
     const checks = data.findings.filter((f: any) => f.status === 'ok').map((f: any) => f.check);
-    for (const c of ['engine', 'compose', 'registry', 'entries', 'unregistered', 'env-files', 'orphans', 'ports']) expect(checks).toContain(c);
+    for (const c of ['engine', 'compose', 'registry', 'entries', 'unregistered', 'env-files', 'orphans', 'ports'])
+      expect(checks).toContain(c);
     const human = await ws.run(['sandbox', 'doctor']);
     expect(human.stdout).toMatch(/✓ engine\s+Docker engine reachable/);
   });
@@ -91,7 +92,12 @@ describe('kinfra sandbox doctor', () => {
     ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'keep']);
     const reg = registry();
-    reg.instances['ktrdr--ghost'] = { ...reg.instances['ktrdr--keep'], slot: 2, path: join(ws.dev, 'ktrdr--ghost'), state: 'creating' };
+    reg.instances['ktrdr--ghost'] = {
+      ...reg.instances['ktrdr--keep'],
+      slot: 2,
+      path: join(ws.dev, 'ktrdr--ghost'),
+      state: 'creating',
+    };
     reg.instances['ktrdr--keep'].state = 'destroying';
     writeFileSync(registryFile(), JSON.stringify(reg));
 
@@ -114,7 +120,9 @@ describe('kinfra sandbox doctor', () => {
     writeFileSync(join(b, '.env.sandbox'), original.replace('SLOT_NUMBER=2', 'SLOT_NUMBER=7'));
 
     const seen = await doctor();
-    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    const messages = problems(seen.data)
+      .map((f: any) => f.message)
+      .join('\n');
     expect(messages).toMatch(/ktrdr--a disagrees with the registry: it is missing/);
     expect(messages).toMatch(/ktrdr--b disagrees with the registry: it names slot 7, the registry slot 2/);
 
@@ -138,7 +146,10 @@ describe('kinfra sandbox doctor', () => {
     utimesSync(lock, old, old);
 
     const seen = await doctor();
-    const left = seen.data.findings.filter((f: any) => f.check === 'leftovers').map((f: any) => f.message).join('\n');
+    const left = seen.data.findings
+      .filter((f: any) => f.check === 'leftovers')
+      .map((f: any) => f.message)
+      .join('\n');
     expect(left).toContain(temp);
     expect(left).toContain(fresh);
     expect(left).toMatch(/Registry lock not renewed/);
@@ -146,7 +157,9 @@ describe('kinfra sandbox doctor', () => {
     expect(existsSync(temp)).toBe(false);
     expect(existsSync(lock)).toBe(false);
     expect(existsSync(fresh)).toBe(true);
-    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/left .*4477190351: it is \d+ s old, and its writer may still be running/);
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
+      /left .*4477190351: it is \d+ s old, and its writer may still be running/,
+    );
 
     // While another kinfra holds the lock, even an old temp file is left until it lets go.
     utimesSync(fresh, old, old);
@@ -169,10 +182,14 @@ describe('kinfra sandbox doctor', () => {
     writeFileSync(registryFile(), JSON.stringify(reg));
 
     const seen = await doctor();
-    const messages = problems(seen.data).map((f: any) => `${f.check}: ${f.message}`).join('\n');
+    const messages = problems(seen.data)
+      .map((f: any) => `${f.check}: ${f.message}`)
+      .join('\n');
     expect(messages).toMatch(/unregistered: .*ktrdr--a is the sandbox ktrdr--a \(slot 1\) but has no registry entry/);
     expect(messages).toMatch(/entries: ktrdr--gone is registered but its folder .* no longer exists/);
-    expect(seen.data.findings.find((f: any) => f.check === 'unregistered').fix).toBe(`cd ${join(ws.dev, 'ktrdr--a')} && kinfra sandbox init`);
+    expect(seen.data.findings.find((f: any) => f.check === 'unregistered').fix).toBe(
+      `cd ${join(ws.dev, 'ktrdr--a')} && kinfra sandbox init`,
+    );
 
     expect((await doctor('--repair')).code).toBe(0);
     expect(Object.keys(registry().instances).sort()).toEqual(['ktrdr--a', 'ktrdr--b']);
@@ -188,7 +205,9 @@ describe('kinfra sandbox doctor', () => {
     renameSync(join(ws.home, '.ktrdr/sandboxes/slot-2'), join(ws.root, 'moved-away'));
 
     const seen = await doctor();
-    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
+    const messages = problems(seen.data)
+      .map((f: any) => f.message)
+      .join('\n');
     expect(messages).toMatch(/Pool slot 1 is claimed by ktrdr--vanished, which is not registered/);
     expect(messages).toMatch(/Pool slot 2 is registered but its folder .* is missing/);
     expect((await doctor('--repair')).code).toBe(0);
@@ -203,7 +222,9 @@ describe('kinfra sandbox doctor', () => {
     const a = join(ws.dev, 'ktrdr--a');
     const engine = await gatedEngine(ws.root);
     const child = spawn(process.execPath, [CLI, 'sandbox', 'release', '1', '-f'], {
-      cwd: ws.repo, env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }), stdio: 'ignore',
+      cwd: ws.repo,
+      env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }),
+      stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('exit', r));
     await engine.held; // in the middle of resetting slot 1, outside the lock
@@ -216,8 +237,15 @@ describe('kinfra sandbox doctor', () => {
     expect(parseJson(b.stdout).data.slot).toBe(2);
     const seen = await doctor();
     expect(seen.code).toBe(11);
-    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
-      .toMatch(new RegExp(`Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`));
+    expect(
+      problems(seen.data)
+        .map((f: any) => f.message)
+        .join('\n'),
+    ).toMatch(
+      new RegExp(
+        `Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`,
+      ),
+    );
 
     const fixed = await doctor('--repair');
     expect(problems(fixed.data)).toEqual([]);
@@ -247,8 +275,12 @@ describe('kinfra sandbox doctor', () => {
     const fixed = await doctor('--repair');
     expect(fixed.code).toBe(11);
     expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(correct);
-    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/);
-    const left = problems(fixed.data).map((f: any) => `${f.check}: ${f.message}`).join('\n');
+    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
+      /did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/,
+    );
+    const left = problems(fixed.data)
+      .map((f: any) => `${f.check}: ${f.message}`)
+      .join('\n');
     expect(left).toMatch(/registry: Slot 1 is registered to several sandboxes: ktrdr--a, ktrdr--b/);
     expect(left).toMatch(/env-files: The .env.sandbox of ktrdr--b disagrees/);
   });
@@ -256,7 +288,8 @@ describe('kinfra sandbox doctor', () => {
   it('never registers or writes a sandbox onto a pool slot another entry also holds', async () => {
     ws = appWorkspace();
     await ws.run(['sandbox', 'provision']);
-    for (const n of ['p1', 'p2', 'p3']) expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
+    for (const n of ['p1', 'p2', 'p3'])
+      expect((await ws.run(['sandbox', 'create', n, '--profile', 'light'])).code).toBe(0);
     const x = join(ws.dev, 'x');
     mkdirSync(x);
     ws.git(['init', '-q', '-b', 'main'], x);
@@ -265,7 +298,14 @@ describe('kinfra sandbox doctor', () => {
     delete reg.instances['ktrdr--p3'];
     reg.slots['3'].claimed_by = null;
     reg.slots['3'].claimed_at = null;
-    reg.instances['ktrdr--x'] = { slot: 3, path: x, created_at: '2026-01-01T00:00:00Z', is_worktree: false, parent_repo: x, ports: {} };
+    reg.instances['ktrdr--x'] = {
+      slot: 3,
+      path: x,
+      created_at: '2026-01-01T00:00:00Z',
+      is_worktree: false,
+      parent_repo: x,
+      ports: {},
+    };
     writeFileSync(registryFile(), JSON.stringify(reg));
 
     const fixed = await doctor('--repair');
@@ -292,13 +332,25 @@ describe('kinfra sandbox doctor', () => {
     delete reg.instances['ktrdr--c'];
     writeFileSync(registryFile(), JSON.stringify(reg));
     // The built-in layout has slots 1-10.
-    writeFileSync(join(b, '.env.sandbox'), readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'));
-    writeFileSync(join(c, '.env.sandbox'), readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+    writeFileSync(
+      join(b, '.env.sandbox'),
+      readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'),
+    );
+    writeFileSync(
+      join(c, '.env.sandbox'),
+      readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
+    );
 
     const seen = await doctor();
-    const messages = problems(seen.data).map((f: any) => f.message).join('\n');
-    expect(messages).toMatch(/ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/);
-    expect(messages).toMatch(/ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    const messages = problems(seen.data)
+      .map((f: any) => f.message)
+      .join('\n');
+    expect(messages).toMatch(
+      /ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/,
+    );
+    expect(messages).toMatch(
+      /ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
+    );
     const fixed = await doctor('--repair');
     expect(fixed.code).toBe(11);
     expect(Object.keys(registry().instances)).toEqual(['ktrdr--a']);
@@ -313,12 +365,20 @@ describe('kinfra sandbox doctor', () => {
     const reg = registry();
     delete reg.instances['ktrdr--a'].ports;
     writeFileSync(registryFile(), JSON.stringify(reg));
-    writeFileSync(join(a, '.env.sandbox'), readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'));
+    writeFileSync(
+      join(a, '.env.sandbox'),
+      readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
+    );
 
     const seen = await doctor();
     expect(seen.code).toBe(11);
-    expect(problems(seen.data).map((f: any) => f.message).join('\n'))
-      .toMatch(/The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/);
+    expect(
+      problems(seen.data)
+        .map((f: any) => f.message)
+        .join('\n'),
+    ).toMatch(
+      /The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
+    );
     const status = await ws.run(['sandbox', 'status', '--json'], { cwd: a });
     expect(parseJson(status.stderr).error.code).toBe('env-file-disagrees');
     expect((await doctor('--repair')).code).toBe(0);

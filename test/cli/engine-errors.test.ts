@@ -20,7 +20,9 @@ async function hungDaemon(at: string | 0): Promise<{ dockerHost: string; close()
     sockets.add(c);
     c.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => (at === 0 ? server.listen(0, '127.0.0.1', resolve) : server.listen(at, resolve)));
+  await new Promise<void>((resolve) =>
+    at === 0 ? server.listen(0, '127.0.0.1', resolve) : server.listen(at, resolve),
+  );
   const dockerHost = at === 0 ? `tcp://127.0.0.1:${(server.address() as AddressInfo).port}` : `unix://${at}`;
   return {
     dockerHost,
@@ -60,9 +62,15 @@ describe('when Docker is missing or unreachable', () => {
   it('up says the daemon is not running when it cannot be reached, exit 7', async () => {
     ws = workspace();
     await ws.run(['sandbox', 'create', 'x']);
-    const r = await ws.run(['sandbox', 'up', '--json'], { cwd: join(ws.dev, 'ktrdr--x'), env: { DOCKER_HOST: `unix://${join(ws.root, 'no-daemon.sock')}` } });
+    const r = await ws.run(['sandbox', 'up', '--json'], {
+      cwd: join(ws.dev, 'ktrdr--x'),
+      env: { DOCKER_HOST: `unix://${join(ws.root, 'no-daemon.sock')}` },
+    });
     expect(r.code).toBe(7);
-    expect(parseJson(r.stderr).error).toMatchObject({ code: 'docker-not-running', message: 'The Docker daemon is not running.' });
+    expect(parseJson(r.stderr).error).toMatchObject({
+      code: 'docker-not-running',
+      message: 'The Docker daemon is not running.',
+    });
   });
 
   it('list still lists, with status unknown and the reason; destroy refuses unless --force', async () => {
@@ -91,7 +99,10 @@ describe('when Docker is missing or unreachable', () => {
     const bin = pathWithoutDocker(ws);
     symlinkSync(which('docker'), join(bin, 'docker'));
     // docker is there, but KINFRA_COMPOSE=v1 asks for docker-compose, which is not.
-    const r = await ws.run(['sandbox', 'down'], { cwd: join(ws.dev, 'ktrdr--x'), env: { PATH: bin, KINFRA_COMPOSE: 'v1' } });
+    const r = await ws.run(['sandbox', 'down'], {
+      cwd: join(ws.dev, 'ktrdr--x'),
+      env: { PATH: bin, KINFRA_COMPOSE: 'v1' },
+    });
     expect(r.code).toBe(7);
     expect(r.stderr).toContain('Docker Compose v1 (KINFRA_COMPOSE=v1) is not installed');
   });
@@ -125,7 +136,11 @@ describe('when Docker is missing or unreachable', () => {
     expect(engine.fix).toContain('Restart Docker');
 
     // A command that needs the engine fails with its own code, exit 7 (a shorter deadline, to keep the test quick).
-    const up = await ws.run(['sandbox', 'up', '--json'], { cwd: join(ws.dev, 'ktrdr--x'), env: { ...env, KINFRA_ENGINE_TIMEOUT_MS: '1000' }, killAfterMs: ANSWERS_WITHIN_MS });
+    const up = await ws.run(['sandbox', 'up', '--json'], {
+      cwd: join(ws.dev, 'ktrdr--x'),
+      env: { ...env, KINFRA_ENGINE_TIMEOUT_MS: '1000' },
+      killAfterMs: ANSWERS_WITHIN_MS,
+    });
     expect(up.code).toBe(7);
     expect(parseJson(up.stderr).error.code).toBe('docker-not-responding');
   });

@@ -65,7 +65,9 @@ async function sandbox(): Promise<string> {
 describe('kinfra sandbox gate', () => {
   it('passes when every check passes, counting the workers the sandbox runs (2 worker services)', async () => {
     const dir = await sandbox();
-    await serve(BASE + 1, (p) => (p === '/api/v1/health' ? [200, { status: 'ok' }] : [200, { workers: [{ id: 'a' }, { id: 'b' }] }]));
+    await serve(BASE + 1, (p) =>
+      p === '/api/v1/health' ? [200, { status: 'ok' }] : [200, { workers: [{ id: 'a' }, { id: 'b' }] }],
+    );
     await serve(BASE + 51, () => [302, {}]);
     const r = await ws.run(['sandbox', 'gate', '--timeout', '10'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
@@ -100,14 +102,20 @@ describe('kinfra sandbox gate', () => {
     const doc = parseJson(r.stderr);
     expect(doc.error.code).toBe('gate-failed');
     const workers = doc.error.details.gate.checks.find((c: { name: string }) => c.name === 'Workers');
-    expect(workers).toMatchObject({ status: 'failed', message: 'Workers not registered', details: ['Expected 2 workers, found 1'] });
+    expect(workers).toMatchObject({
+      status: 'failed',
+      message: 'Workers not registered',
+      details: ['Expected 2 workers, found 1'],
+    });
   });
 
   it('passes within a moment once a late service turns healthy', async () => {
     const dir = await sandbox();
     // Late by requests, not by time: the backend answers 503 to its first three health checks.
     let healthChecks = 0;
-    await serve(BASE + 1, (p) => (p === '/api/v1/health' ? (++healthChecks <= 3 ? [503, {}] : [200, {}]) : [200, { workers: [1, 2] }]));
+    await serve(BASE + 1, (p) =>
+      p === '/api/v1/health' ? (++healthChecks <= 3 ? [503, {}] : [200, {}]) : [200, { workers: [1, 2] }],
+    );
     await serve(BASE + 51, () => [200, {}]);
     const r = await ws.run(['sandbox', 'gate', '--timeout', '60', '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

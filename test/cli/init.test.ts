@@ -41,7 +41,11 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
     expect(doc.data).toMatchObject({ instanceId: 'ktrdr--ktrdr-clone', slot: 1, path: clone, adopted: false });
     expect(parseEnvText(readFileSync(join(clone, '.env.sandbox'), 'utf8')).KTRDR_API_PORT).toBe('8001');
     const reg = JSON.parse(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
-    expect(reg.instances['ktrdr--ktrdr-clone']).toMatchObject({ is_worktree: false, created_worktree: false, parent_repo: clone });
+    expect(reg.instances['ktrdr--ktrdr-clone']).toMatchObject({
+      is_worktree: false,
+      created_worktree: false,
+      parent_repo: clone,
+    });
 
     const again = await ws.run(['sandbox', 'init'], { cwd: clone });
     expect(again.code).toBe(4);
@@ -101,26 +105,29 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
     ['cannot be parsed', "INSTANCE_ID='ktrdr--lost\nSLOT_NUMBER=3\n", 'cannot be read'],
     ['names no sandbox', '# nothing here\n', 'has no INSTANCE_ID'],
     ['has no usable slot', 'INSTANCE_ID=ktrdr--lost\nSLOT_NUMBER=three\n', 'no valid SLOT_NUMBER'],
-  ])('refuses, as already initialised, a folder whose .env.sandbox %s, and leaves the file as it was', async (_label, text, why) => {
-    ws = appWorkspace();
-    const clone = join(ws.dev, 'ktrdr-clone');
-    ws.git(['clone', '-q', ws.repo, clone], ws.dev);
-    const file = join(clone, '.env.sandbox');
-    writeFileSync(file, text);
-    const r = await ws.run(['sandbox', 'init', '--json'], { cwd: clone });
-    expect(r.code).toBe(4);
-    const error = parseJson(r.stderr).error;
-    expect(error.code).toBe('already-initialised');
-    expect(error.message).toContain(`${clone} is already initialised`);
-    expect(error.message).toContain(why);
-    expect(error.hint).toContain(`remove ${file}`);
-    expect(error.hint).toContain('kinfra sandbox doctor');
-    expect(readFileSync(file, 'utf8')).toBe(text);
-    expect(parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data.instances).toEqual([]);
-    // Removing the file is the way to start over.
-    rmSync(file);
-    expect((await ws.run(['sandbox', 'init'], { cwd: clone })).code).toBe(0);
-  });
+  ])(
+    'refuses, as already initialised, a folder whose .env.sandbox %s, and leaves the file as it was',
+    async (_label, text, why) => {
+      ws = appWorkspace();
+      const clone = join(ws.dev, 'ktrdr-clone');
+      ws.git(['clone', '-q', ws.repo, clone], ws.dev);
+      const file = join(clone, '.env.sandbox');
+      writeFileSync(file, text);
+      const r = await ws.run(['sandbox', 'init', '--json'], { cwd: clone });
+      expect(r.code).toBe(4);
+      const error = parseJson(r.stderr).error;
+      expect(error.code).toBe('already-initialised');
+      expect(error.message).toContain(`${clone} is already initialised`);
+      expect(error.message).toContain(why);
+      expect(error.hint).toContain(`remove ${file}`);
+      expect(error.hint).toContain('kinfra sandbox doctor');
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      expect(parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data.instances).toEqual([]);
+      // Removing the file is the way to start over.
+      rmSync(file);
+      expect((await ws.run(['sandbox', 'init'], { cwd: clone })).code).toBe(0);
+    },
+  );
 });
 
 /** The decisions of issue 12 item 15, as docs/migration.md ("Decisions") records them. */
@@ -133,7 +140,10 @@ describe('init decisions', () => {
     const r = await ws.run(['sandbox', 'init', '-n', 'taken', '--json'], { cwd: clone });
     expect(r.code).toBe(12);
     const error = parseJson(r.stderr).error;
-    expect(error).toMatchObject({ code: 'sandbox-exists', details: { instanceId: 'ktrdr--taken', path: join(ws.dev, 'ktrdr--taken') } });
+    expect(error).toMatchObject({
+      code: 'sandbox-exists',
+      details: { instanceId: 'ktrdr--taken', path: join(ws.dev, 'ktrdr--taken') },
+    });
     expect(error.hint).toContain('-n NAME');
     const reg = JSON.parse(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
     expect(Object.keys(reg.instances)).toEqual(['ktrdr--taken']);
@@ -147,7 +157,10 @@ describe('init decisions', () => {
   });
 
   it('(c) does not probe ports: init succeeds while a slot port is held, and up then refuses (exit 3) naming the holder', async () => {
-    ws = appWorkspace({ 'kinfra.yaml': 'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n' });
+    ws = appWorkspace({
+      'kinfra.yaml':
+        'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n',
+    });
     await holdPort(38701);
     const r = await ws.run(['sandbox', 'init', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -158,6 +171,13 @@ describe('init decisions', () => {
     expect(up.code, up.stderr).toBe(3);
     const error = parseJson(up.stderr).error;
     expect(error.code).toBe('port-conflict');
-    expect(error.details.conflicts).toEqual([expect.objectContaining({ port: 38701, env: 'KPT_API_PORT', kind: 'process', holder: expect.stringContaining(`process ${process.pid}`) })]);
+    expect(error.details.conflicts).toEqual([
+      expect.objectContaining({
+        port: 38701,
+        env: 'KPT_API_PORT',
+        kind: 'process',
+        holder: expect.stringContaining(`process ${process.pid}`),
+      }),
+    ]);
   });
 });

@@ -12,7 +12,10 @@ let ws: Workspace;
 let sandbox: string;
 beforeAll(async () => {
   // A stack that publishes the backend's port (never started here): the gate has a check to fail.
-  ws = appWorkspace({ 'docker-compose.yml': 'services:\n  backend: { image: debian:bookworm-slim, ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"] }\n' });
+  ws = appWorkspace({
+    'docker-compose.yml':
+      'services:\n  backend: { image: debian:bookworm-slim, ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"] }\n',
+  });
   const r = await ws.run(['sandbox', 'create', 'shape', '--json']);
   expect(r.code, r.stderr).toBe(0);
   sandbox = parseJson(r.stdout).data.path;

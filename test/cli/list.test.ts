@@ -45,10 +45,28 @@ describe('kinfra sandbox list', () => {
     expect(doc.schemaVersion).toBe(1);
     expect(doc.ok).toBe(true);
     expect(doc.data.instances).toHaveLength(1);
-    expect(Object.keys(doc.data.instances[0]).sort()).toEqual(
-      ['apiPort', 'branch', 'containers', 'createdAt', 'instanceId', 'isWorktree', 'parentRepo', 'path', 'ports', 'slot', 'state', 'status'],
-    );
-    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--one', slot: 1, apiPort: 8001, isWorktree: true, parentRepo: ws.repo, status: 'stopped' });
+    expect(Object.keys(doc.data.instances[0]).sort()).toEqual([
+      'apiPort',
+      'branch',
+      'containers',
+      'createdAt',
+      'instanceId',
+      'isWorktree',
+      'parentRepo',
+      'path',
+      'ports',
+      'slot',
+      'state',
+      'status',
+    ]);
+    expect(doc.data.instances[0]).toMatchObject({
+      instanceId: 'ktrdr--one',
+      slot: 1,
+      apiPort: 8001,
+      isWorktree: true,
+      parentRepo: ws.repo,
+      status: 'stopped',
+    });
     expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'foreign', 'instances', 'orphans']);
   });
 });

@@ -25,21 +25,32 @@ function slowEngine(dir: string, delayMs: number): Promise<string> {
     // Per chunk, not per connection: kept-alive connections carry many requests.
     client.on('data', (d: Buffer) => setTimeout(() => upstream.write(d), delayMs));
     upstream.pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); };
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
   return new Promise((r) => proxy!.listen(path, () => r(`unix://${path}`)));
 }
 
-function start(args: string[], cwd: string, env: Record<string, string> = {}): { done: Promise<CliResult & { at: number }> } {
+function start(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): { done: Promise<CliResult & { at: number }> } {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(ws.home, env) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end();
-  return { done: new Promise((r) => child.on('close', (code) => r({ code: code ?? -1, stdout, stderr, at: performance.now() }))) };
+  return {
+    done: new Promise((r) =>
+      child.on('close', (code) => r({ code: code ?? -1, stdout, stderr, at: performance.now() })),
+    ),
+  };
 }
 
 describe('the registry lock', () => {
@@ -51,7 +62,8 @@ describe('the registry lock', () => {
     // Once create has recorded its claim it resets the slot through the slow engine (seconds); a list with the
     // real engine must not wait behind it.
     const registry = join(ws.home, '.ktrdr/sandboxes/registry.json');
-    while (!(existsSync(registry) && readFileSync(registry, 'utf8').includes('"state": "creating"'))) await new Promise((r) => setTimeout(r, 50));
+    while (!(existsSync(registry) && readFileSync(registry, 'utf8').includes('"state": "creating"')))
+      await new Promise((r) => setTimeout(r, 50));
     const list = start(['sandbox', 'list', '--json'], ws.repo);
     const [c, l] = await Promise.all([create.done, list.done]);
     expect(c.code, c.stderr).toBe(0);

@@ -1,5 +1,14 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, cliEnv, parseJson, appWorkspace, type CliResult, type Workspace } from '../helpers/cli.js';
@@ -16,16 +25,33 @@ import { mulberry32 } from '../helpers/random.js';
  * with OWNERSHIP_SEED=<seed>.
  */
 
-
 const SEED = Number(process.env.OWNERSHIP_SEED ?? Date.now() % 1_000_000);
 const ROUNDS = Number(process.env.OWNERSHIP_ROUNDS ?? 20);
 
 /** Ignore rules of the fixture repository: KTRDR's data folders, logs, and every default regenerable pattern. */
-const GITIGNORE = [
-  'data/', 'models/', 'strategies/', '*.log', '*.bak', '/checkout-*/',
-  'node_modules/', '.venv/', 'venv/', '__pycache__/', 'dist/', 'build/', 'target/', '.cache/', '.pytest_cache/', '.mypy_cache/',
-  '.tox/', '*.pyc', '*.tmp', 'out/',
-].join('\n') + '\n';
+const GITIGNORE =
+  [
+    'data/',
+    'models/',
+    'strategies/',
+    '*.log',
+    '*.bak',
+    '/checkout-*/',
+    'node_modules/',
+    '.venv/',
+    'venv/',
+    '__pycache__/',
+    'dist/',
+    'build/',
+    'target/',
+    '.cache/',
+    '.pytest_cache/',
+    '.mypy_cache/',
+    '.tox/',
+    '*.pyc',
+    '*.tmp',
+    'out/',
+  ].join('\n') + '\n';
 
 const TRACKED = {
   'src/app.py': 'print("app")\n',
@@ -54,8 +80,16 @@ function kinfraYaml(prefix: string, extra = ''): string {
 
 /** A workspace with its own prefix (kinfra.yaml), a .gitignore and a few tracked files. */
 function setup(opts: { yamlExtra?: string; files?: Record<string, string> } = {}): Ctx {
-  const prefix = `own${Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6)}`;
-  ws = appWorkspace({ 'kinfra.yaml': kinfraYaml(prefix, opts.yamlExtra), '.gitignore': GITIGNORE, ...TRACKED, ...opts.files });
+  const prefix = `own${Math.random()
+    .toString(36)
+    .replace(/[^a-z]/g, '')
+    .slice(0, 6)}`;
+  ws = appWorkspace({
+    'kinfra.yaml': kinfraYaml(prefix, opts.yamlExtra),
+    '.gitignore': GITIGNORE,
+    ...TRACKED,
+    ...opts.files,
+  });
   const w = ws;
   const registryFile = join(w.home, '.ktrdr/sandboxes/registry.json');
   return {
@@ -113,13 +147,19 @@ const norm = (p: string) => p.replace(/\/+$/, '');
 
 describe('case 2: the registry, not .env.sandbox, decides what destroy touches', () => {
   const variants: { name: string; edit: (a: string, b: string, c: Ctx) => void; fromInside?: boolean }[] = [
-    { name: "a copy of b's .env.sandbox", edit: (a, b) => copyFileSync(join(b, '.env.sandbox'), join(a, '.env.sandbox')) },
+    {
+      name: "a copy of b's .env.sandbox",
+      edit: (a, b) => copyFileSync(join(b, '.env.sandbox'), join(a, '.env.sandbox')),
+    },
     {
       name: "a copy of b's .env.sandbox, destroy run inside a's folder",
       edit: (a, b) => copyFileSync(join(b, '.env.sandbox'), join(a, '.env.sandbox')),
       fromInside: true,
     },
-    { name: "COMPOSE_PROJECT_NAME edited to b's", edit: (a, _b, c) => editEnv(a, /^COMPOSE_PROJECT_NAME=.*$/m, `COMPOSE_PROJECT_NAME=${c.id('b')}`) },
+    {
+      name: "COMPOSE_PROJECT_NAME edited to b's",
+      edit: (a, _b, c) => editEnv(a, /^COMPOSE_PROJECT_NAME=.*$/m, `COMPOSE_PROJECT_NAME=${c.id('b')}`),
+    },
     { name: "SLOT_NUMBER edited to b's slot", edit: (a) => editEnv(a, /^SLOT_NUMBER=.*$/m, 'SLOT_NUMBER=2') },
     { name: "a port variable edited to b's port", edit: (a) => editEnv(a, /^OWN_DB_PORT=.*$/m, 'OWN_DB_PORT=47202') },
   ];
@@ -131,7 +171,8 @@ describe('case 2: the registry, not .env.sandbox, decides what destroy touches',
     writeFileSync(file, text.replace(re, line));
   }
 
-  it.each(variants)('destroy a refuses (exit 4, env-file-disagrees) when its .env.sandbox is $name, and b stays registered with its folder',
+  it.each(variants)(
+    'destroy a refuses (exit 4, env-file-disagrees) when its .env.sandbox is $name, and b stays registered with its folder',
     async ({ edit, fromInside }) => {
       const c = setup();
       await create(c, 'a');
@@ -158,7 +199,8 @@ describe('case 2: the registry, not .env.sandbox, decides what destroy touches',
       const human = await c.ws.run(['sandbox', 'destroy', 'a', '--yes']);
       expect(human.code).toBe(4);
       expect(human.stderr).toContain('kinfra sandbox doctor --repair');
-    });
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -187,9 +229,16 @@ describe('case 3: destroy checks for unsaved work again at the last moment', () 
    * shows it has passed its first check (the Docker listing after the first
    * `git status`), or after a short delay.
    */
-  function destroyWithLateWrite(c: Ctx, name: string, write: () => void): Promise<CliResult & { wrote: boolean; late: boolean; writeError?: string }> {
+  function destroyWithLateWrite(
+    c: Ctx,
+    name: string,
+    write: () => void,
+  ): Promise<CliResult & { wrote: boolean; late: boolean; writeError?: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'sandbox', 'destroy', name, '--yes', '--verbose'], { cwd: c.ws.repo, env: cliEnv(c.ws.home) });
+      const child = spawn(process.execPath, [CLI, 'sandbox', 'destroy', name, '--yes', '--verbose'], {
+        cwd: c.ws.repo,
+        env: cliEnv(c.ws.home),
+      });
       let stdout = '';
       let stderr = '';
       let done = false;
@@ -235,8 +284,18 @@ describe('case 3: destroy checks for unsaved work again at the last moment', () 
   }
 
   const writes: { name: string; file: string; write: (p: string) => void; check: (p: string) => string }[] = [
-    { name: 'an untracked file', file: 'late-notes.txt', write: (p) => writeFileSync(join(p, 'late-notes.txt'), 'written late\n'), check: (p) => readFileSync(join(p, 'late-notes.txt'), 'utf8') },
-    { name: 'an edit of a tracked file', file: 'README.md', write: (p) => writeFileSync(join(p, 'README.md'), 'written late\n'), check: (p) => readFileSync(join(p, 'README.md'), 'utf8') },
+    {
+      name: 'an untracked file',
+      file: 'late-notes.txt',
+      write: (p) => writeFileSync(join(p, 'late-notes.txt'), 'written late\n'),
+      check: (p) => readFileSync(join(p, 'late-notes.txt'), 'utf8'),
+    },
+    {
+      name: 'an edit of a tracked file',
+      file: 'README.md',
+      write: (p) => writeFileSync(join(p, 'README.md'), 'written late\n'),
+      check: (p) => readFileSync(join(p, 'README.md'), 'utf8'),
+    },
     {
       name: 'an ignored file in data/',
       file: 'data/',
@@ -248,22 +307,26 @@ describe('case 3: destroy checks for unsaved work again at the last moment', () 
     },
   ];
 
-  it.each(writes)('$name written after destroy\'s first check makes it refuse (exit 4) and keep folder, file and entry', async ({ write, check, file }) => {
-    const c = setup();
-    await create(c, 'race');
-    const path = c.path('race');
-    const r = await destroyWithLateWrite(c, 'race', () => write(path));
-    const removeLine = r.stderr.split('\n').find((l) => /^\$ git .*worktree remove/.test(l));
-    if (r.wrote && !r.late) {
-      // Written before destroy printed the removal: the last-moment check must have seen it.
-      expect(r.code, `destroy removed a worktree holding work written after its first check:\n${r.stderr}`).toBe(4);
-      expect(r.stderr).toContain(file === 'data/' ? 'ignored: data/' : `uncommitted: ${file}`);
-      expect(check(path)).toBe('written late\n');
-      expect(c.registry().instances[c.id('race')]?.path).toBe(path);
-    }
-    // Otherwise the write came after destroy had begun removing the folder: nothing it could have checked.
-    if (removeLine) expect(removeLine, 'git worktree remove must not be forced without --force').not.toContain('--force');
-  });
+  it.each(writes)(
+    "$name written after destroy's first check makes it refuse (exit 4) and keep folder, file and entry",
+    async ({ write, check, file }) => {
+      const c = setup();
+      await create(c, 'race');
+      const path = c.path('race');
+      const r = await destroyWithLateWrite(c, 'race', () => write(path));
+      const removeLine = r.stderr.split('\n').find((l) => /^\$ git .*worktree remove/.test(l));
+      if (r.wrote && !r.late) {
+        // Written before destroy printed the removal: the last-moment check must have seen it.
+        expect(r.code, `destroy removed a worktree holding work written after its first check:\n${r.stderr}`).toBe(4);
+        expect(r.stderr).toContain(file === 'data/' ? 'ignored: data/' : `uncommitted: ${file}`);
+        expect(check(path)).toBe('written late\n');
+        expect(c.registry().instances[c.id('race')]?.path).toBe(path);
+      }
+      // Otherwise the write came after destroy had begun removing the folder: nothing it could have checked.
+      if (removeLine)
+        expect(removeLine, 'git worktree remove must not be forced without --force').not.toContain('--force');
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -272,9 +335,20 @@ describe('case 4: git-ignored work and nested repositories are work at risk; reg
   /** The default regenerable patterns, each with a file under it (and a nested repository inside node_modules). */
   function regenerable(c: Ctx, path: string): string[] {
     const files = [
-      'node_modules/pkg/index.js', 'web/node_modules/x/y.js', '.venv/bin/python', 'venv/lib/site.py', '__pycache__/a.cpython-311.pyc',
-      'src/__pycache__/app.cpython-311.pyc', 'dist/bundle.js', 'build/out.o', 'target/debug/app', '.cache/blob', '.pytest_cache/v/x',
-      '.mypy_cache/3.11/x.json', '.tox/py311/x', 'src/mod.pyc',
+      'node_modules/pkg/index.js',
+      'web/node_modules/x/y.js',
+      '.venv/bin/python',
+      'venv/lib/site.py',
+      '__pycache__/a.cpython-311.pyc',
+      'src/__pycache__/app.cpython-311.pyc',
+      'dist/bundle.js',
+      'build/out.o',
+      'target/debug/app',
+      '.cache/blob',
+      '.pytest_cache/v/x',
+      '.mypy_cache/3.11/x.json',
+      '.tox/py311/x',
+      'src/mod.pyc',
     ];
     for (const f of files) put(join(path, f));
     nestedRepo(c, join(path, 'node_modules/dep'), 'dependency history');
@@ -341,7 +415,9 @@ describe('case 4: git-ignored work and nested repositories are work at risk; reg
     expect(r.code, r.stderr).toBe(4);
     const err = jsonError(r.stderr);
     expect(err?.code).toBe('work-at-risk');
-    expect(err.message, 'the refusal must name it as a nested repository').toMatch(/^\s*nested repository: vendor\/lib\/?$/m);
+    expect(err.message, 'the refusal must name it as a nested repository').toMatch(
+      /^\s*nested repository: vendor\/lib\/?$/m,
+    );
     expect((err.details?.nestedRepos ?? []).map(norm)).toEqual(['vendor/lib']);
     expect(existsSync(join(path, 'vendor/lib/.git'))).toBe(true);
   });
@@ -377,7 +453,7 @@ describe('case 5: doctor --repair deletes only folders it can prove kinfra made'
   type Target = { name: string; folder: (c: Ctx) => string; state?: 'destroying'; files: (c: Ctx) => string[] };
   const targets: Target[] = [
     {
-      name: 'a folder without .git at the sandbox\'s own place beside the checkout, holding a file',
+      name: "a folder without .git at the sandbox's own place beside the checkout, holding a file",
       folder: (c) => c.path('gone'),
       state: 'destroying',
       files: (c) => [join(c.path('gone'), 'notes.txt')],
@@ -388,7 +464,12 @@ describe('case 5: doctor --repair deletes only folders it can prove kinfra made'
       state: 'destroying',
       files: (c) => [join(c.ws.root, 'elsewhere/notes.txt')],
     },
-    { name: 'HOME', folder: (c) => c.ws.home, state: 'destroying', files: (c) => [join(c.ws.home, 'notes.txt'), join(c.ws.home, '.gitconfig')] },
+    {
+      name: 'HOME',
+      folder: (c) => c.ws.home,
+      state: 'destroying',
+      files: (c) => [join(c.ws.home, 'notes.txt'), join(c.ws.home, '.gitconfig')],
+    },
     {
       name: 'the main checkout',
       folder: (c) => c.ws.repo,
@@ -402,48 +483,55 @@ describe('case 5: doctor --repair deletes only folders it can prove kinfra made'
     },
   ];
 
-  it.each(targets)('an entry that claims kinfra created a worktree at $name: doctor --repair leaves it and its files', async (t) => {
-    const c = setup();
-    await create(c, 'a');
-    const folder = t.folder(c);
-    mkdirSync(folder, { recursive: true });
-    const files = t.files(c);
-    const before = new Map<string, string>();
-    for (const f of files) {
-      if (!existsSync(f)) writeFileSync(f, `precious ${f}\n`);
-      before.set(f, readFileSync(f, 'utf8'));
-    }
-    const reg = c.registry();
-    const id = c.id('gone');
-    reg.instances[id] = {
-      ...reg.instances[c.id('a')],
-      slot: 5,
-      path: folder,
-      branch: id,
-      is_worktree: true,
-      created_worktree: true,
-      ports: { api: 47105, db: 47205 },
-      ...(t.state ? { state: t.state } : {}),
-    };
-    c.writeRegistry(reg);
-    const hadEnv = existsSync(join(folder, '.env.sandbox'));
+  it.each(targets)(
+    'an entry that claims kinfra created a worktree at $name: doctor --repair leaves it and its files',
+    async (t) => {
+      const c = setup();
+      await create(c, 'a');
+      const folder = t.folder(c);
+      mkdirSync(folder, { recursive: true });
+      const files = t.files(c);
+      const before = new Map<string, string>();
+      for (const f of files) {
+        if (!existsSync(f)) writeFileSync(f, `precious ${f}\n`);
+        before.set(f, readFileSync(f, 'utf8'));
+      }
+      const reg = c.registry();
+      const id = c.id('gone');
+      reg.instances[id] = {
+        ...reg.instances[c.id('a')],
+        slot: 5,
+        path: folder,
+        branch: id,
+        is_worktree: true,
+        created_worktree: true,
+        ports: { api: 47105, db: 47205 },
+        ...(t.state ? { state: t.state } : {}),
+      };
+      c.writeRegistry(reg);
+      const hadEnv = existsSync(join(folder, '.env.sandbox'));
 
-    const r = await c.ws.run(['sandbox', 'doctor', '--repair', '--json']);
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
-    for (const [f, text] of before) {
-      expect(existsSync(f), `doctor --repair deleted ${f} (entry pointing at ${t.name})`).toBe(true);
-      expect(readFileSync(f, 'utf8')).toBe(text);
-    }
-    if (!hadEnv && (folder === c.ws.repo || folder === c.ws.home)) {
-      expect(existsSync(join(folder, '.env.sandbox')), `doctor --repair wrote a .env.sandbox into ${t.name}`).toBe(false);
-    }
-    // The folder is left and reported.
-    const after = await c.ws.run(['sandbox', 'doctor', '--json']);
-    const findings = parseJson(after.stdout).data.findings.filter((f: any) => f.status !== 'ok');
-    expect(findings.map((f: any) => f.message).join('\n'), 'a finding about the entry remains').toMatch(new RegExp(`${id}|${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    // The real sandbox is unharmed.
-    expect(existsSync(join(c.path('a'), 'README.md'))).toBe(true);
-  });
+      const r = await c.ws.run(['sandbox', 'doctor', '--repair', '--json']);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+      for (const [f, text] of before) {
+        expect(existsSync(f), `doctor --repair deleted ${f} (entry pointing at ${t.name})`).toBe(true);
+        expect(readFileSync(f, 'utf8')).toBe(text);
+      }
+      if (!hadEnv && (folder === c.ws.repo || folder === c.ws.home)) {
+        expect(existsSync(join(folder, '.env.sandbox')), `doctor --repair wrote a .env.sandbox into ${t.name}`).toBe(
+          false,
+        );
+      }
+      // The folder is left and reported.
+      const after = await c.ws.run(['sandbox', 'doctor', '--json']);
+      const findings = parseJson(after.stdout).data.findings.filter((f: any) => f.status !== 'ok');
+      expect(findings.map((f: any) => f.message).join('\n'), 'a finding about the entry remains').toMatch(
+        new RegExp(`${id}|${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      );
+      // The real sandbox is unharmed.
+      expect(existsSync(join(c.path('a'), 'README.md'))).toBe(true);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -542,7 +630,7 @@ describe('case 7: a destroyed sandbox does not come back', () => {
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe('case 8: commits on the branch destroy keeps are not at risk', () => {
-  it('local commits on the sandbox\'s own branch do not block destroy --yes; commits on a detached HEAD on no branch do', async () => {
+  it("local commits on the sandbox's own branch do not block destroy --yes; commits on a detached HEAD on no branch do", async () => {
     const c = setup();
     await create(c, 'commits');
     const path = c.path('commits');
@@ -634,9 +722,21 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
       }
       // Never at risk: regenerable folders (with a nested repository of a dependency), and commits on the kept branch.
       const regen = [
-        'node_modules/pkg/index.js', 'web/node_modules/x/y.js', '.venv/bin/python', 'venv/lib/site.py', '__pycache__/m.pyc',
-        'src/__pycache__/app.cpython-311.pyc', 'dist/bundle.js', 'build/out.o', 'target/debug/app', '.cache/blob', '.pytest_cache/v/x',
-        '.mypy_cache/3.11/x.json', '.tox/py311/x', 'src/mod.pyc', 'lib/deep/mod.pyc',
+        'node_modules/pkg/index.js',
+        'web/node_modules/x/y.js',
+        '.venv/bin/python',
+        'venv/lib/site.py',
+        '__pycache__/m.pyc',
+        'src/__pycache__/app.cpython-311.pyc',
+        'dist/bundle.js',
+        'build/out.o',
+        'target/debug/app',
+        '.cache/blob',
+        '.pytest_cache/v/x',
+        '.mypy_cache/3.11/x.json',
+        '.tox/py311/x',
+        'src/mod.pyc',
+        'lib/deep/mod.pyc',
       ];
       for (const f of regen) {
         if (rnd() < 0.3) {
@@ -662,7 +762,8 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
       const issues: string[] = [];
       if (!atRisk) {
         cleanRounds++;
-        if (r.code !== 0) issues.push(`nothing at risk, but destroy exited ${r.code}: ${jsonError(r.stderr)?.message ?? r.stderr}`);
+        if (r.code !== 0)
+          issues.push(`nothing at risk, but destroy exited ${r.code}: ${jsonError(r.stderr)?.message ?? r.stderr}`);
         else if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
       } else {
         refusedRounds++;
@@ -672,27 +773,36 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
         } else {
           const lines = riskLines(err.message);
           for (const e of expected) {
-            if (!lines.some((l) => l.kind === e.kind && norm(l.path) === norm(e.path))) issues.push(`refusal does not list "${e.kind}: ${e.path}"`);
+            if (!lines.some((l) => l.kind === e.kind && norm(l.path) === norm(e.path)))
+              issues.push(`refusal does not list "${e.kind}: ${e.path}"`);
           }
           for (const l of lines) {
-            const known = expected.some((e) => norm(l.path) === norm(e.path) || (e.path.endsWith('/') && l.path.startsWith(e.path)));
+            const known = expected.some(
+              (e) => norm(l.path) === norm(e.path) || (e.path.endsWith('/') && l.path.startsWith(e.path)),
+            );
             if (!known) issues.push(`refusal lists "${l.kind}: ${l.path}", which is not at risk`);
           }
           const details = err.details ?? {};
           for (const e of expected.filter((x) => x.kind === 'ignored')) {
-            if (!(details.ignored ?? []).some((p: string) => norm(p) === norm(e.path) || p.startsWith(e.path))) issues.push(`error.details.ignored lacks ${e.path}`);
+            if (!(details.ignored ?? []).some((p: string) => norm(p) === norm(e.path) || p.startsWith(e.path)))
+              issues.push(`error.details.ignored lacks ${e.path}`);
           }
           for (const e of expected.filter((x) => x.kind === 'nested repository')) {
-            if (!(details.nestedRepos ?? []).some((p: string) => norm(p) === e.path)) issues.push(`error.details.nestedRepos lacks ${e.path}`);
+            if (!(details.nestedRepos ?? []).some((p: string) => norm(p) === e.path))
+              issues.push(`error.details.nestedRepos lacks ${e.path}`);
           }
           if (!c.registry().instances[c.id(name)]) issues.push(`refused, but ${c.id(name)} is no longer registered`);
           for (const [rel, text] of written) {
             const f = join(path, rel);
-            if (!existsSync(f) || readFileSync(f, 'utf8') !== text) issues.push(`refused, but ${rel} is gone or changed`);
+            if (!existsSync(f) || readFileSync(f, 'utf8') !== text)
+              issues.push(`refused, but ${rel} is gone or changed`);
           }
         }
       }
-      if (issues.length > 0) problems.push(`${issues.join('\n')}\n${r.code === 4 ? `refusal message:\n${jsonError(r.stderr)?.message}\n` : ''}${ctx}`);
+      if (issues.length > 0)
+        problems.push(
+          `${issues.join('\n')}\n${r.code === 4 ? `refusal message:\n${jsonError(r.stderr)?.message}\n` : ''}${ctx}`,
+        );
       // Free the slot for the next rounds.
       if (c.registry().instances[c.id(name)]) {
         const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
@@ -700,8 +810,13 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
       }
       expect(existsSync(path) && c.registry().instances[c.id(name)] !== undefined, ctx).toBe(false);
     }
-    console.log(`ownership contents: ${ROUNDS} rounds, ${refusedRounds} with work at risk, ${cleanRounds} without, ${problems.length} with problems ${why}`);
-    expect(problems, `${problems.length} problems in ${ROUNDS} rounds (${refusedRounds} with work at risk, ${cleanRounds} without) ${why}:\n\n${problems.join('\n\n')}`).toEqual([]);
+    console.log(
+      `ownership contents: ${ROUNDS} rounds, ${refusedRounds} with work at risk, ${cleanRounds} without, ${problems.length} with problems ${why}`,
+    );
+    expect(
+      problems,
+      `${problems.length} problems in ${ROUNDS} rounds (${refusedRounds} with work at risk, ${cleanRounds} without) ${why}:\n\n${problems.join('\n\n')}`,
+    ).toEqual([]);
     expect(refusedRounds, why).toBeGreaterThan(0);
   }, 150_000);
 
@@ -715,7 +830,10 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
     const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
     const dir = join(root, 'shim');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> "\${KINFRA_TEST_GITLOG:-/dev/null}"\nexec ${realGit} "$@"\n`);
+    writeFileSync(
+      join(dir, 'git'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> "\${KINFRA_TEST_GITLOG:-/dev/null}"\nexec ${realGit} "$@"\n`,
+    );
     chmodSync(join(dir, 'git'), 0o755);
     return dir;
   }
@@ -768,7 +886,15 @@ function step() {
 report({ ready: true });
 `;
 
-  interface Write { i: number; kind: string; rel: string; content: string; ok: boolean; seen: number; err?: string }
+  interface Write {
+    i: number;
+    kind: string;
+    rel: string;
+    content: string;
+    ok: boolean;
+    seen: number;
+    err?: string;
+  }
 
   it(`destroys racing a writer process: no write that completed before the last check is ever lost (${ROUNDS} rounds)`, async () => {
     const seed = SEED + 1;
@@ -786,18 +912,34 @@ report({ ready: true });
       await create(c, name);
       const path = c.path(name);
       const gitLog = join(c.ws.root, `git-${round}.log`);
-      const kinds = rnd() < 0.15 ? ['regenerable']
-        : ['untracked', 'untracked-dir', 'tracked', 'ignored', 'regenerable'].filter(() => rnd() < 0.6).concat('untracked');
+      const kinds =
+        rnd() < 0.15
+          ? ['regenerable']
+          : ['untracked', 'untracked-dir', 'tracked', 'ignored', 'regenerable']
+              .filter(() => rnd() < 0.6)
+              .concat('untracked');
       // Start: after destroy's first `git log` (the old code's last look), after its first status, or at a random time.
       const p = rnd();
-      const start = p < 0.45 ? `log:${Math.floor(rnd() * 25)}` : p < 0.75 ? `status:${Math.floor(rnd() * 60)}` : `time:${Math.floor(rnd() * 400)}`;
+      const start =
+        p < 0.45
+          ? `log:${Math.floor(rnd() * 25)}`
+          : p < 0.75
+            ? `status:${Math.floor(rnd() * 60)}`
+            : `time:${Math.floor(rnd() * 400)}`;
       const ctx = `round ${round}: kinds ${kinds.join(',')}, start ${start} ${why}`;
 
-      const writer = spawn(process.execPath, [writerFile, path, gitLog, String(Math.floor(rnd() * 2 ** 31)), kinds.join(','), start], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const writer = spawn(
+        process.execPath,
+        [writerFile, path, gitLog, String(Math.floor(rnd() * 2 ** 31)), kinds.join(','), start],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
       writer.stdin.on('error', () => undefined);
       const reports = collectLines(writer);
       await reports.until((o) => o.ready);
-      const destroy = runWithEnv(c, ['sandbox', 'destroy', name, '--yes', '--json'], { PATH: `${shim}:${process.env.PATH}`, KINFRA_TEST_GITLOG: gitLog });
+      const destroy = runWithEnv(c, ['sandbox', 'destroy', name, '--yes', '--json'], {
+        PATH: `${shim}:${process.env.PATH}`,
+        KINFRA_TEST_GITLOG: gitLog,
+      });
       writer.stdin.write('go\n');
       const r = await destroy;
       writer.stdin.write('stop\n');
@@ -809,30 +951,44 @@ report({ ready: true });
       const log = existsSync(gitLog) ? readFileSync(gitLog, 'utf8').split('\n').filter(Boolean) : [];
       const issues: string[] = [];
       const R = log.findIndex((l) => / worktree remove /.test(` ${l} `));
-      if (R >= 0 && log[R]!.includes('--force')) issues.push(`git worktree remove ran with --force, which destroy was not given: ${log[R]}`);
+      if (R >= 0 && log[R]!.includes('--force'))
+        issues.push(`git worktree remove ran with --force, which destroy was not given: ${log[R]}`);
       const before = R < 0 ? log : log.slice(0, R);
-      let L = before.map((l, i) => (/status.*ignored|ls-files/.test(l) ? i : -1)).filter((i) => i >= 0).pop();
-      if (L === undefined) L = before.map((l, i) => (/\bstatus\b/.test(l) ? i : -1)).filter((i) => i >= 0).pop() ?? -1;
+      let L = before
+        .map((l, i) => (/status.*ignored|ls-files/.test(l) ? i : -1))
+        .filter((i) => i >= 0)
+        .pop();
+      if (L === undefined)
+        L =
+          before
+            .map((l, i) => (/\bstatus\b/.test(l) ? i : -1))
+            .filter((i) => i >= 0)
+            .pop() ?? -1;
       /** The write had completed before git command k started (its log line was not there yet). */
-      const completedBefore = (w: Write, k: number) => k < 0 ? false : w.seen <= k;
+      const completedBefore = (w: Write, k: number) => (k < 0 ? false : w.seen <= k);
       const mustSurvive = (w: Write) => {
         if (w.kind === 'regenerable') return false;
         if (R < 0) return true;
         return w.kind === 'ignored' ? completedBefore(w, L!) : completedBefore(w, R);
       };
-      const survives = (w: Write) => w.kind === 'tracked'
-        ? existsSync(join(path, 'README.md')) && readFileSync(join(path, 'README.md'), 'utf8').includes(w.content)
-        : existsSync(join(path, w.rel)) && readFileSync(join(path, w.rel), 'utf8') === w.content;
+      const survives = (w: Write) =>
+        w.kind === 'tracked'
+          ? existsSync(join(path, 'README.md')) && readFileSync(join(path, 'README.md'), 'utf8').includes(w.content)
+          : existsSync(join(path, w.rel)) && readFileSync(join(path, w.rel), 'utf8') === w.content;
       const late = ok.some((w) => R >= 0 && w.seen > R);
       const registered = c.registry().instances[c.id(name)] !== undefined;
       const err = jsonError(r.stderr);
       outcomes[`exit ${r.code}`] = (outcomes[`exit ${r.code}`] ?? 0) + 1;
       // Refusals of work written only after destroy's first check (its first `git log`): the last-moment check at work.
       const firstLog = log.findIndex((l) => /^log /.test(l));
-      if (r.code === 4 && firstLog >= 0 && ok.length > 0 && ok.every((w) => w.seen > firstLog)) outcomes['refused at the last moment'] = (outcomes['refused at the last moment'] ?? 0) + 1;
+      if (r.code === 4 && firstLog >= 0 && ok.length > 0 && ok.every((w) => w.seen > firstLog))
+        outcomes['refused at the last moment'] = (outcomes['refused at the last moment'] ?? 0) + 1;
 
       for (const w of ok.filter(mustSurvive)) {
-        if (!survives(w)) issues.push(`lost ${w.kind} write ${w.rel} (completed before git command ${w.kind === 'ignored' ? L : R} started; destroy exited ${r.code})`);
+        if (!survives(w))
+          issues.push(
+            `lost ${w.kind} write ${w.rel} (completed before git command ${w.kind === 'ignored' ? L : R} started; destroy exited ${r.code})`,
+          );
       }
       if (r.code === 0) {
         if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
@@ -841,15 +997,20 @@ report({ ready: true });
         if (err?.code !== 'work-at-risk') issues.push(`exit 4 with ${err?.code ?? r.stderr}`);
         // (After a write that came while git was already removing the folder, git may have removed part of it.)
         if (!registered) issues.push(`destroy refused but ${c.id(name)} is no longer registered`);
-        if (!late && !existsSync(join(path, '.git'))) issues.push(`destroy refused but ${path} is no longer a worktree`);
+        if (!late && !existsSync(join(path, '.git')))
+          issues.push(`destroy refused but ${path} is no longer a worktree`);
       } else if (!late) {
         issues.push(`destroy exited ${r.code} (${err?.code ?? r.stderr})`);
       }
       if (ok.length === 0 || ok.every((w) => w.kind === 'regenerable')) {
-        if (r.code !== 0 && !late) issues.push(`only regenerable writes (or none), but destroy exited ${r.code}: ${err?.message ?? r.stderr}`);
+        if (r.code !== 0 && !late)
+          issues.push(`only regenerable writes (or none), but destroy exited ${r.code}: ${err?.message ?? r.stderr}`);
       }
 
-      if (issues.length > 0) problems.push(`${issues.join('\n')}\n  git commands: ${log.map((l, i) => `\n    ${i}: ${l}`).join('')}\n${ctx}`);
+      if (issues.length > 0)
+        problems.push(
+          `${issues.join('\n')}\n  git commands: ${log.map((l, i) => `\n    ${i}: ${l}`).join('')}\n${ctx}`,
+        );
 
       if (registered || existsSync(path)) {
         const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
@@ -863,8 +1024,13 @@ report({ ready: true });
         }
       }
     }
-    console.log(`ownership race: ${ROUNDS} rounds, ${JSON.stringify(outcomes)}, ${problems.length} with problems ${why}`);
-    expect(problems, `${problems.length} problems in ${ROUNDS} rounds (${JSON.stringify(outcomes)}) ${why}:\n\n${problems.join('\n\n')}`).toEqual([]);
+    console.log(
+      `ownership race: ${ROUNDS} rounds, ${JSON.stringify(outcomes)}, ${problems.length} with problems ${why}`,
+    );
+    expect(
+      problems,
+      `${problems.length} problems in ${ROUNDS} rounds (${JSON.stringify(outcomes)}) ${why}:\n\n${problems.join('\n\n')}`,
+    ).toEqual([]);
   }, 150_000);
 });
 
@@ -886,7 +1052,11 @@ function collectLines(child: ChildProcessWithoutNullStreams) {
       buf = buf.slice(nl + 1);
       if (!line.trim()) continue;
       items.push(JSON.parse(line));
-      for (const w of [...waiters]) if (items.some(w.pred)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+      for (const w of [...waiters])
+        if (items.some(w.pred)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
     }
   });
   child.on('close', () => {
@@ -895,9 +1065,10 @@ function collectLines(child: ChildProcessWithoutNullStreams) {
   });
   return {
     all: () => items,
-    until: (pred: (o: any) => boolean) => new Promise<void>((resolve) => {
-      if (closed || items.some(pred)) resolve();
-      else waiters.push({ pred, resolve });
-    }),
+    until: (pred: (o: any) => boolean) =>
+      new Promise<void>((resolve) => {
+        if (closed || items.some(pred)) resolve();
+        else waiters.push({ pred, resolve });
+      }),
   };
 }

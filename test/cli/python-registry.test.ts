@@ -18,7 +18,9 @@ const registry = (w: Workspace) => JSON.parse(readFileSync(regFile(w), 'utf8'));
 
 /** A fixture with the workspace's real folders in it. */
 function fixture(w: Workspace, name: 'instances.v1.json' | 'instances.v2.json'): string {
-  return readFileSync(join(REPO_ROOT, 'test/fixtures/python', name), 'utf8').replaceAll('${DEV}', w.dev).replaceAll('${HOME}', w.home);
+  return readFileSync(join(REPO_ROOT, 'test/fixtures/python', name), 'utf8')
+    .replaceAll('${DEV}', w.dev)
+    .replaceAll('${HOME}', w.home);
 }
 
 function writePython(w: Workspace, text: string): void {
@@ -35,7 +37,11 @@ function pythonWrites(w: Workspace, edit: (doc: any) => void): void {
 
 const python = async (w: Workspace) => {
   const r = await w.run(['sandbox', 'doctor', '--json']);
-  return { code: r.code, finding: parseJson(r.stdout).data.findings.find((f: any) => f.check === 'python'), all: parseJson(r.stdout).data.findings };
+  return {
+    code: r.code,
+    finding: parseJson(r.stdout).data.findings.find((f: any) => f.check === 'python'),
+    all: parseJson(r.stdout).data.findings,
+  };
 };
 
 describe("the Python ktrdr's registry", () => {
@@ -48,17 +54,29 @@ describe("the Python ktrdr's registry", () => {
     const list = await ws.run(['sandbox', 'list', '--json']);
     expect(list.code, list.stderr).toBe(0);
     const rows = parseJson(list.stdout).data.instances.map((i: any) => [i.instanceId, i.slot]);
-    expect(rows).toEqual([['ktrdr-impl-genome-M1', 1], ['ktrdr--feat-a', 7], ['ktrdr--clone', 8]]);
+    expect(rows).toEqual([
+      ['ktrdr-impl-genome-M1', 1],
+      ['ktrdr--feat-a', 7],
+      ['ktrdr--clone', 8],
+    ]);
     expect(readFileSync(join(ws.home, '.ktrdr/sandboxes/instances.v2.backup.json'), 'utf8')).toBe(text);
     expect(readFileSync(pythonFile(ws), 'utf8')).toBe(text);
 
     const reg = registry(ws);
     expect(reg.version).toBe(2);
     expect(reg.local_prod).toMatchObject({ instance_id: 'ktrdr-prod', slot: 0 });
-    expect(reg.instances['ktrdr--clone']).toMatchObject({ parent_repo: '', is_worktree: false, instance_id: 'ktrdr--clone' });
+    expect(reg.instances['ktrdr--clone']).toMatchObject({
+      parent_repo: '',
+      is_worktree: false,
+      instance_id: 'ktrdr--clone',
+    });
     // A claim names the worktree's folder in the Python file; in kinfra's, the sandbox (named by its folder, as the Python tool names it).
     expect(reg.slots['1']).toMatchObject({ claimed_by: 'ktrdr-impl-genome-M1', status: 'running', profile: 'light' });
-    expect(reg.instances['ktrdr-impl-genome-M1']).toMatchObject({ slot: 1, pool_slot: 1, path: join(ws.dev, 'ktrdr-impl-genome-M1') });
+    expect(reg.instances['ktrdr-impl-genome-M1']).toMatchObject({
+      slot: 1,
+      pool_slot: 1,
+      path: join(ws.dev, 'ktrdr-impl-genome-M1'),
+    });
     expect(reg.slots['2']).toMatchObject({ claimed_by: null, ports: { api: 8002 } });
 
     const imported = await python(ws);
@@ -69,12 +87,21 @@ describe("the Python ktrdr's registry", () => {
     pythonWrites(ws, (doc) => {
       doc.slots['2'].claimed_by = join(ws.dev, 'ktrdr-impl-other-M2');
       doc.slots['2'].claimed_at = '2025-03-01T10:00:00.000000';
-      doc.instances['ktrdr--py-new'] = { instance_id: 'ktrdr--py-new', slot: 3, path: join(ws.root, 'py', 'ktrdr--py-new'), created_at: '2025-03-01T10:00:00', is_worktree: false, parent_repo: null };
+      doc.instances['ktrdr--py-new'] = {
+        instance_id: 'ktrdr--py-new',
+        slot: 3,
+        path: join(ws.root, 'py', 'ktrdr--py-new'),
+        created_at: '2025-03-01T10:00:00',
+        is_worktree: false,
+        parent_repo: null,
+      };
     });
     const create = await ws.run(['sandbox', 'create', 'n', '--json']);
     expect(create.code, create.stdout).toBe(4);
     expect(parseJson(create.stderr).error.code).toBe('pool-exhausted');
-    expect(parseJson(create.stderr).error.message).toContain("Slot 2 (light): ktrdr-impl-other-M2 (Python ktrdr's registry)");
+    expect(parseJson(create.stderr).error.message).toContain(
+      "Slot 2 (light): ktrdr-impl-other-M2 (Python ktrdr's registry)",
+    );
     expect(registry(ws).slots['2'].claimed_by).toBeNull();
 
     const changed = await python(ws);
@@ -93,11 +120,20 @@ describe("the Python ktrdr's registry", () => {
     expect((await python(ws)).finding.message).toMatch(/version 1, 2 sandbox\(es\)\) was imported/);
 
     pythonWrites(ws, (doc) => {
-      doc.instances['ktrdr--py-new'] = { instance_id: 'ktrdr--py-new', slot: 3, path: join(ws.root, 'py', 'ktrdr--py-new'), created_at: '2025-03-01T10:00:00', is_worktree: false, parent_repo: null };
+      doc.instances['ktrdr--py-new'] = {
+        instance_id: 'ktrdr--py-new',
+        slot: 3,
+        path: join(ws.root, 'py', 'ktrdr--py-new'),
+        created_at: '2025-03-01T10:00:00',
+        is_worktree: false,
+        parent_repo: null,
+      };
     });
     const asked = await ws.run(['sandbox', 'create', 'x', '-s', '3', '--json']);
     expect(asked.code).toBe(4);
-    expect(parseJson(asked.stderr).error.message).toContain("slot 3 is used by ktrdr--py-new (Python ktrdr's registry)");
+    expect(parseJson(asked.stderr).error.message).toContain(
+      "slot 3 is used by ktrdr--py-new (Python ktrdr's registry)",
+    );
     const created = await ws.run(['sandbox', 'create', 'x', '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(parseJson(created.stdout).data.slot).toBe(4);
@@ -117,7 +153,9 @@ describe("the Python ktrdr's registry", () => {
     const seen = await python(ws);
     expect(seen.finding.status).toBe('warn');
     expect(seen.finding.message).toMatch(/was never imported: kinfra's registry came first/);
-    expect(seen.finding.message).toContain('slot 1 (ktrdr-impl-genome-M1), slot 2 (ktrdr--feat-a), slot 8 (ktrdr--clone)');
+    expect(seen.finding.message).toContain(
+      'slot 1 (ktrdr-impl-genome-M1), slot 2 (ktrdr--feat-a), slot 8 (ktrdr--clone)',
+    );
   });
 
   it('unreadable before it was imported: every command stops (exit 6) and doctor says why, instead of calling the registry fine', async () => {
@@ -133,7 +171,9 @@ describe("the Python ktrdr's registry", () => {
     expect(seen.code).toBe(11);
     const reg = parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry');
     expect(reg.status).toBe('problem');
-    expect(reg.message).toMatch(/kinfra will not start one: Python ktrdr's registry .* cannot be read: instances\.ktrdr--x\.slot: missing/);
+    expect(reg.message).toMatch(
+      /kinfra will not start one: Python ktrdr's registry .* cannot be read: instances\.ktrdr--x\.slot: missing/,
+    );
   });
 
   it('unreadable after it was imported: kinfra goes on, and doctor warns that its slots cannot be kept free', async () => {
@@ -145,6 +185,8 @@ describe("the Python ktrdr's registry", () => {
     expect(r.code, r.stderr).toBe(0);
     const seen = await python(ws);
     expect(seen.finding.status).toBe('warn');
-    expect(seen.finding.message).toMatch(/cannot be read: not valid JSON.*It was imported before; the slots it lists now cannot be kept free/);
+    expect(seen.finding.message).toMatch(
+      /cannot be read: not valid JSON.*It was imported before; the slots it lists now cannot be kept free/,
+    );
   });
 });

@@ -69,11 +69,18 @@ describe('a lost registry: no slot is handed out until it is rebuilt', () => {
     // doctor names the loss; doctor --repair (run from the other repository) brings A's sandbox back on its slot.
     const seen = await doctor(ws, other);
     expect(seen.code).toBe(11);
-    expect(seen.data.findings.find((f: any) => f.check === 'registry').message).toMatch(/is missing: it could not be read and was moved to/);
+    expect(seen.data.findings.find((f: any) => f.check === 'registry').message).toMatch(
+      /is missing: it could not be read and was moved to/,
+    );
     const fixed = await doctor(ws, other, '--repair');
     expect(fixed.data.findings.filter((f: any) => f.status === 'problem')).toEqual([]);
     expect(fixed.data.repairs.find((r: any) => r.check === 'registry').note).toMatch(/registered ktrdr--a \(slot 1/);
-    expect(registry(ws).instances['ktrdr--a']).toMatchObject({ slot: 1, path: before.path, ports: before.ports, created_worktree: true });
+    expect(registry(ws).instances['ktrdr--a']).toMatchObject({
+      slot: 1,
+      path: before.path,
+      ports: before.ports,
+      created_worktree: true,
+    });
     // The moved-aside file is marked as rebuilt from, so the rule no longer applies.
     const names = readdirSync(regDir(ws));
     expect(names.filter((n) => n.startsWith('registry.json.corrupt-') && !n.endsWith('.rebuilt'))).toEqual([]);
@@ -94,7 +101,9 @@ describe('a lost registry: no slot is handed out until it is rebuilt', () => {
     writeFileSync(regFile(ws), JSON.stringify(reg));
     const r = await ws.run(['sandbox', 'list', '--json'], { cwd: ws.home });
     expect(r.code).toBe(6);
-    expect(parseJson(r.stderr).error.message).toContain('instances.ktrdr--hand-edited.slot: expected a slot number (0-99), got 100');
+    expect(parseJson(r.stderr).error.message).toContain(
+      'instances.ktrdr--hand-edited.slot: expected a slot number (0-99), got 100',
+    );
 
     // From HOME no repository is "here": only the moved-aside file names the project.
     const fixed = await doctor(ws, ws.home, '--repair');
@@ -107,11 +116,22 @@ describe('a lost registry: no slot is handed out until it is rebuilt', () => {
     expect(parseJson((await ws.run(['sandbox', 'create', 'c', '--json'])).stdout).data.slot).toBe(3);
   }, 60_000);
 
-  it('a registry removed after it imported the Python tool\'s file is lost too: refused until rebuilt, then rebuilt from disk', async () => {
+  it("a registry removed after it imported the Python tool's file is lost too: refused until rebuilt, then rebuilt from disk", async () => {
     ws = workspace();
     const other = secondRepo(ws);
     await ws.run(['sandbox', 'create', 'a']);
-    const v1 = { version: 1, instances: { 'ktrdr--old': { slot: 3, path: join(ws.root, 'gone'), created_at: '', is_worktree: false, parent_repo: ws.repo } } };
+    const v1 = {
+      version: 1,
+      instances: {
+        'ktrdr--old': {
+          slot: 3,
+          path: join(ws.root, 'gone'),
+          created_at: '',
+          is_worktree: false,
+          parent_repo: ws.repo,
+        },
+      },
+    };
     mkdirSync(join(ws.home, '.ktrdr/sandbox'), { recursive: true });
     writeFileSync(join(ws.home, '.ktrdr/sandbox/instances.json'), JSON.stringify(v1));
     rmSync(regFile(ws));
@@ -149,29 +169,47 @@ describe('a lost registry: no slot is handed out until it is rebuilt', () => {
         // missing or unreadable: nothing to destroy this round
       }
       if (round > 0 && rnd() < 0.5) {
-        writeFileSync(regFile(ws), rnd() < 0.5 ? '{"version": 2, "instances": {' : '{"version": 2, "instances": {}, "slots": []}');
+        writeFileSync(
+          regFile(ws),
+          rnd() < 0.5 ? '{"version": 2, "instances": {' : '{"version": 2, "instances": {}, "slots": []}',
+        );
         log.push(`round ${round}: registry corrupted`);
       }
       const jobs: Promise<string>[] = [];
       for (let k = 0; k < 3; k++) {
         const cwd = repos[Math.floor(rnd() * 2)]!;
         const name = `r${round}-${k}`;
-        jobs.push(kinfra(['sandbox', 'create', name, '--json'], { cwd, home: ws.home }).then((r) => {
-          if (r.code === 0) created++;
-          else if (r.code === 6) refused++;
-          return `create ${name} in ${cwd === ws.repo ? 'A' : 'B'} -> ${r.code}`;
-        }));
+        jobs.push(
+          kinfra(['sandbox', 'create', name, '--json'], { cwd, home: ws.home }).then((r) => {
+            if (r.code === 0) created++;
+            else if (r.code === 6) refused++;
+            return `create ${name} in ${cwd === ws.repo ? 'A' : 'B'} -> ${r.code}`;
+          }),
+        );
       }
       if (ids.length > 0 && rnd() < 0.5) {
         const id = ids[Math.floor(rnd() * ids.length)]!;
-        jobs.push(kinfra(['sandbox', 'destroy', id, '--yes', '--force'], { cwd: ws.home, home: ws.home }).then((r) => `destroy ${id} -> ${r.code}`));
+        jobs.push(
+          kinfra(['sandbox', 'destroy', id, '--yes', '--force'], { cwd: ws.home, home: ws.home }).then(
+            (r) => `destroy ${id} -> ${r.code}`,
+          ),
+        );
       }
-      if (rnd() < 0.6) jobs.push(kinfra(['sandbox', 'doctor', '--repair', '--json'], { cwd: repos[Math.floor(rnd() * 2)]!, home: ws.home }).then((r) => `repair -> ${r.code}`));
+      if (rnd() < 0.6)
+        jobs.push(
+          kinfra(['sandbox', 'doctor', '--repair', '--json'], {
+            cwd: repos[Math.floor(rnd() * 2)]!,
+            home: ws.home,
+          }).then((r) => `repair -> ${r.code}`),
+        );
       log.push(`round ${round}: ${(await Promise.all(jobs)).join(', ')}`);
       expectNoSlotTwice(`${log.join('\n')}\n${why}`);
     }
     const fixed = await doctor(ws, ws.home, '--repair');
-    expect(fixed.data.findings.filter((f: any) => f.status === 'problem'), `${log.join('\n')}\n${why}`).toEqual([]);
+    expect(
+      fixed.data.findings.filter((f: any) => f.status === 'problem'),
+      `${log.join('\n')}\n${why}`,
+    ).toEqual([]);
     // Every sandbox folder on disk is registered, on the slot its file names.
     const reg = registry(ws);
     for (const [path, slot] of sandboxFiles()) {

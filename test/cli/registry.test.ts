@@ -43,22 +43,37 @@ describe('the registry', () => {
   });
 
   it.each([
-    ['port 70000', (e: any) => { e.ports.api = 70000; }, 'instances.ktrdr--a.ports.api: expected a port number (1-65535), got 70000'],
-    ['slot 100', (e: any) => { e.slot = 100; }, 'instances.ktrdr--a.slot: expected a slot number (0-99), got 100'],
-  ])('reports a hand-edited %s as unreadable data, naming the field, instead of using it', async (_label, edit, reason) => {
-    ws = workspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
-    edit(reg.instances['ktrdr--a']);
-    writeFileSync(regFile(ws), JSON.stringify(reg, null, 2));
-    const seen = await ws.run(['sandbox', 'doctor', '--json']);
-    expect(seen.code).toBe(11);
-    expect(parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry').message).toContain(reason);
-    const r = await ws.run(['sandbox', 'list', '--json']);
-    expect(r.code).toBe(6);
-    expect(parseJson(r.stderr).error).toMatchObject({ code: 'registry-corrupt' });
-    expect(parseJson(r.stderr).error.message).toContain(reason);
-  });
+    [
+      'port 70000',
+      (e: any) => {
+        e.ports.api = 70000;
+      },
+      'instances.ktrdr--a.ports.api: expected a port number (1-65535), got 70000',
+    ],
+    [
+      'slot 100',
+      (e: any) => {
+        e.slot = 100;
+      },
+      'instances.ktrdr--a.slot: expected a slot number (0-99), got 100',
+    ],
+  ])(
+    'reports a hand-edited %s as unreadable data, naming the field, instead of using it',
+    async (_label, edit, reason) => {
+      ws = workspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
+      edit(reg.instances['ktrdr--a']);
+      writeFileSync(regFile(ws), JSON.stringify(reg, null, 2));
+      const seen = await ws.run(['sandbox', 'doctor', '--json']);
+      expect(seen.code).toBe(11);
+      expect(parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry').message).toContain(reason);
+      const r = await ws.run(['sandbox', 'list', '--json']);
+      expect(r.code).toBe(6);
+      expect(parseJson(r.stderr).error).toMatchObject({ code: 'registry-corrupt' });
+      expect(parseJson(r.stderr).error.message).toContain(reason);
+    },
+  );
 
   it('migrates a version 1 registry on first use, keeps a backup, and loses nothing', async () => {
     ws = workspace();
@@ -88,7 +103,12 @@ describe('the registry', () => {
     expect(r.code).toBe(0);
     const doc = parseJson(r.stdout);
     expect(doc.data.instances).toHaveLength(1);
-    expect(doc.data.instances[0]).toMatchObject({ instanceId: 'ktrdr--legacy', slot: 1, apiPort: 8001, createdAt: '2024-01-15T10:30:00Z' });
+    expect(doc.data.instances[0]).toMatchObject({
+      instanceId: 'ktrdr--legacy',
+      slot: 1,
+      apiPort: 8001,
+      createdAt: '2024-01-15T10:30:00Z',
+    });
     const migrated = JSON.parse(readFileSync(regFile(ws), 'utf8'));
     expect(migrated).toMatchObject({ version: 2, slots: {} });
     expect(migrated.instances['ktrdr--legacy']).toEqual(v1.instances['ktrdr--legacy']);
@@ -119,7 +139,10 @@ describe('the registry', () => {
     const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
     expect(list.data.instances.map((i: { slot: number }) => i.slot)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // Every worktree that exists is registered, and no failed create left one behind.
-    const worktrees = ws.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree ')).length;
+    const worktrees = ws
+      .git(['worktree', 'list', '--porcelain'])
+      .split('\n')
+      .filter((l) => l.startsWith('worktree ')).length;
     expect(worktrees).toBe(11);
     expect(readdirSync(ws.dev).filter((d) => d.startsWith('ktrdr--'))).toHaveLength(10);
   });

@@ -66,7 +66,10 @@ describe('kinfra sandbox init-shared (seed 001 milestone 5)', () => {
   it('resumes an interrupted copy: killed midway, run again, everything arrives once and intact', async () => {
     ws = appWorkspace();
     const from = source(ws, 1500);
-    const child = spawn(process.execPath, [CLI, 'sandbox', 'init-shared', '--from', from], { cwd: ws.repo, env: cliEnv(ws.home) });
+    const child = spawn(process.execPath, [CLI, 'sandbox', 'init-shared', '--from', from], {
+      cwd: ws.repo,
+      env: cliEnv(ws.home),
+    });
     await new Promise<void>((resolve) => {
       child.stderr.on('data', () => resolve());
       child.on('close', () => resolve());
@@ -106,7 +109,12 @@ describe('kinfra sandbox verify (seed 001 milestone 6)', () => {
     expect(bad.code).toBe(10);
     expect(bad.stderr).toContain('not sandbox-safe: 7 problem(s)');
     expect(bad.stderr).toContain('fix: write ${KTRDR_DB_PORT:-5432}');
-    const warn = await ws.run(['sandbox', 'verify', join(REPO_ROOT, 'test/fixtures/compose/good-all-interfaces.yml'), '--json']);
+    const warn = await ws.run([
+      'sandbox',
+      'verify',
+      join(REPO_ROOT, 'test/fixtures/compose/good-all-interfaces.yml'),
+      '--json',
+    ]);
     expect(warn.code).toBe(0);
     expect(parseJson(warn.stdout).data).toMatchObject({ errors: 0, warnings: 2 });
   });

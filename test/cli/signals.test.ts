@@ -39,14 +39,22 @@ async function childOf(parent: number, command: string): Promise<number> {
  * `logs -f`, and needs no Docker.
  */
 describe('a child kinfra streams dies with kinfra, whatever signal kinfra gets', () => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const) {
     it(`${signal} to kinfra's pid during \`sandbox exec -- sleep 1000\`: the sleep is gone and kinfra exits ${code}`, async () => {
       ws = workspace();
       expect((await ws.run(['sandbox', 'create', 'x'])).code).toBe(0);
-      const kinfra = spawn(process.execPath, [CLI, 'sandbox', 'exec', '--', 'sleep', '1000'],
-        { cwd: join(ws.dev, 'ktrdr--x'), env: cliEnv(ws.home), stdio: 'ignore' });
+      const kinfra = spawn(process.execPath, [CLI, 'sandbox', 'exec', '--', 'sleep', '1000'], {
+        cwd: join(ws.dev, 'ktrdr--x'),
+        env: cliEnv(ws.home),
+        stdio: 'ignore',
+      });
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        kinfra.on('exit', (c, s) => resolve({ code: c, signal: s })));
+        kinfra.on('exit', (c, s) => resolve({ code: c, signal: s })),
+      );
       const sleep = await childOf(kinfra.pid!, 'sleep');
       started.push(sleep);
 

@@ -39,11 +39,19 @@ describe('kinfra sandbox url', () => {
     ws = appWorkspace({ 'kinfra.yaml': CONFIG, 'src/deep/x.txt': 'x' });
     await ws.run(['sandbox', 'create', 'a']);
     const sandbox = join(ws.dev, 'ktg--a');
-    const url = async (args: string[], cwd: string) => parseJson((await ws.run([...args, 'sandbox', 'url', '--json'], { cwd })).stdout).data;
+    const url = async (args: string[], cwd: string) =>
+      parseJson((await ws.run([...args, 'sandbox', 'url', '--json'], { cwd })).stdout).data;
     expect(await url([], ws.repo)).toMatchObject({ url: `http://localhost:${BASE}`, source: 'default' });
-    expect(await url([], join(sandbox, 'src/deep'))).toMatchObject({ url: `http://localhost:${BASE + 1}`, source: 'env-file', envFile: join(sandbox, '.env.sandbox') });
+    expect(await url([], join(sandbox, 'src/deep'))).toMatchObject({
+      url: `http://localhost:${BASE + 1}`,
+      source: 'env-file',
+      envFile: join(sandbox, '.env.sandbox'),
+    });
     expect(await url(['-p', '8002'], sandbox)).toMatchObject({ url: 'http://localhost:8002', source: 'flag --port' });
-    expect(await url(['--url', 'otherhost:9'], sandbox)).toMatchObject({ url: 'http://otherhost:9', source: 'flag --url' });
+    expect(await url(['--url', 'otherhost:9'], sandbox)).toMatchObject({
+      url: 'http://otherhost:9',
+      source: 'flag --url',
+    });
   });
 
   it('reads the file, never the environment', async () => {
@@ -69,12 +77,17 @@ describe('kinfra sandbox url', () => {
     const r = await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox });
     expect(r.code).toBe(1);
     const error = parseJson(r.stderr).error;
-    expect(error).toMatchObject({ code: 'invalid-env-file', details: { file: join(sandbox, '.env.sandbox'), variable: 'TG_API_PORT' } });
+    expect(error).toMatchObject({
+      code: 'invalid-env-file',
+      details: { file: join(sandbox, '.env.sandbox'), variable: 'TG_API_PORT' },
+    });
     expect(error.message).toContain('has no TG_API_PORT');
     expect(error.hint).toContain('--url or --port');
     expect((await ws.run(['api', 'get', 'health'], { cwd: sandbox })).code).toBe(1);
     // Naming the backend still works there.
-    expect((await ws.run(['-p', '8002', 'sandbox', 'url'], { cwd: sandbox })).stdout.trim()).toBe('http://localhost:8002');
+    expect((await ws.run(['-p', '8002', 'sandbox', 'url'], { cwd: sandbox })).stdout.trim()).toBe(
+      'http://localhost:8002',
+    );
   });
 
   it('rejects a bad --port with exit 1', async () => {
@@ -94,7 +107,15 @@ describe('kinfra api', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ method: 'GET', url: '/api/v1/operations', body: null });
 
-    const post = await ws.run(['-p', String(BASE + 1), 'api', 'POST', '/api/v1/workers/register', '--data', '{"id":"w1"}']);
+    const post = await ws.run([
+      '-p',
+      String(BASE + 1),
+      'api',
+      'POST',
+      '/api/v1/workers/register',
+      '--data',
+      '{"id":"w1"}',
+    ]);
     expect(JSON.parse(post.stdout)).toEqual({ method: 'POST', url: '/api/v1/workers/register', body: { id: 'w1' } });
   });
 
@@ -136,12 +157,22 @@ describe('kinfra sandbox exec', () => {
     // The child writes to the process's own terminal: only the spawned binary shows it.
     ws = workspace({ 'kinfra.yaml': CONFIG });
     await ws.run(['sandbox', 'create', 'a']);
-    const r = await ws.run(['sandbox', 'exec', '--', 'node', '-e',
-      'console.log([process.env.TG_API_URL, process.env.TG_API_PORT, process.env.COMPOSE_PROJECT_NAME].join(" "))'],
-    { cwd: join(ws.dev, 'ktg--a') });
+    const r = await ws.run(
+      [
+        'sandbox',
+        'exec',
+        '--',
+        'node',
+        '-e',
+        'console.log([process.env.TG_API_URL, process.env.TG_API_PORT, process.env.COMPOSE_PROJECT_NAME].join(" "))',
+      ],
+      { cwd: join(ws.dev, 'ktg--a') },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(`http://localhost:${BASE + 1} ${BASE + 1} ktg--a`);
-    const code = await ws.run(['sandbox', 'exec', '--', 'node', '-e', 'process.exit(7)'], { cwd: join(ws.dev, 'ktg--a') });
+    const code = await ws.run(['sandbox', 'exec', '--', 'node', '-e', 'process.exit(7)'], {
+      cwd: join(ws.dev, 'ktg--a'),
+    });
     expect(code.code).toBe(7);
     const outside = await ws.run(['sandbox', 'exec', '--', 'true']);
     expect(outside.code).toBe(5);

@@ -67,7 +67,10 @@ async function sandbox(opts: { up?: boolean } = {}): Promise<string> {
   return dir;
 }
 
-const healthy = (workers: unknown) => (p: string): [number, unknown] => (p === '/api/v1/health' ? [200, {}] : [200, workers]);
+const healthy =
+  (workers: unknown) =>
+  (p: string): [number, unknown] =>
+    p === '/api/v1/health' ? [200, {}] : [200, workers];
 
 describe('status and the gate tell the truth about what runs', () => {
   it('status and the gate agree on registered workers, even when the backend names them its own way', async () => {
@@ -77,14 +80,18 @@ describe('status and the gate tell the truth about what runs', () => {
     const gate = await ws.run(['sandbox', 'gate', '--timeout', '20', '--json'], { cwd: dir });
     expect(gate.code, gate.stderr).toBe(0);
     const status = parseJson((await ws.run(['sandbox', 'status', '--json'], { cwd: dir })).stdout).data;
-    expect(status.workers.map((w: { service: string; registered: boolean }) => [w.service, w.registered]))
-      .toEqual([['backtest-worker-1', true], ['training-worker-1', true]]);
+    expect(status.workers.map((w: { service: string; registered: boolean }) => [w.service, w.registered])).toEqual([
+      ['backtest-worker-1', true],
+      ['training-worker-1', true],
+    ]);
 
     // Named by service: only the one the backend lists is registered, in the gate and in status alike.
     servers.shift()!.close();
     await serve(BASE + 1, healthy([{ id: 'backtest-worker-1', url: 'http://backtest-worker-1:5000' }]));
     const g2 = parseJson((await ws.run(['sandbox', 'gate', '--timeout', '2', '--json'], { cwd: dir })).stderr);
-    expect(g2.error.details.gate.checks.find((c: { name: string }) => c.name === 'Workers').details[0]).toBe('Expected 2 workers, found 1');
+    expect(g2.error.details.gate.checks.find((c: { name: string }) => c.name === 'Workers').details[0]).toBe(
+      'Expected 2 workers, found 1',
+    );
     const s2 = parseJson((await ws.run(['sandbox', 'status', '--json'], { cwd: dir })).stdout).data;
     expect(s2.workers.map((w: { registered: boolean }) => w.registered)).toEqual([true, false]);
   });
@@ -103,10 +110,14 @@ describe('status and the gate tell the truth about what runs', () => {
     // A stack without Jaeger can pass: the Observability check is left out, and the gate says why.
     const gate = await ws.run(['sandbox', 'gate', '--timeout', '20'], { cwd: dir });
     expect(gate.code, gate.stdout + gate.stderr).toBe(0);
-    expect(gate.stdout).toContain(`Observability left out: no service of the stack publishes its port jaeger (${BASE + 151})`);
+    expect(gate.stdout).toContain(
+      `Observability left out: no service of the stack publishes its port jaeger (${BASE + 151})`,
+    );
     expect(gate.stdout).not.toContain('Jaeger: http');
     const up = parseJson((await ws.run(['sandbox', 'up', '--json'], { cwd: dir })).stdout).data;
-    expect(up.gate.omitted).toEqual([{ name: 'Observability', reason: `no service of the stack publishes its port jaeger (${BASE + 151})` }]);
+    expect(up.gate.omitted).toEqual([
+      { name: 'Observability', reason: `no service of the stack publishes its port jaeger (${BASE + 151})` },
+    ]);
     expect(up.absent).toEqual(['Grafana', 'Jaeger']);
     expect(up.urls.map((u: { label: string }) => u.label)).toEqual(['API', 'UI']);
   });
@@ -114,7 +125,18 @@ describe('status and the gate tell the truth about what runs', () => {
   it('fails at once when the backend has exited, and shows its last log lines', async () => {
     const dir = await sandbox();
     await serve(BASE + 51, () => [200, {}]);
-    const id = spawnSync('docker', ['ps', '-q', '--filter', 'label=com.docker.compose.project=ktr--t', '--filter', 'label=com.docker.compose.service=backend'], { encoding: 'utf8' }).stdout.trim();
+    const id = spawnSync(
+      'docker',
+      [
+        'ps',
+        '-q',
+        '--filter',
+        'label=com.docker.compose.project=ktr--t',
+        '--filter',
+        'label=com.docker.compose.service=backend',
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim();
     expect(id).not.toBe('');
     spawnSync('docker', ['stop', '-t', '1', id]);
     // A timeout far beyond the test's own: only failing at once lets it finish.
@@ -132,19 +154,30 @@ describe('status and the gate tell the truth about what runs', () => {
     const r = await ws.run(['sandbox', 'gate', '--timeout', '3600', '--json'], { cwd: dir });
     expect(r.code).toBe(2);
     const checks = parseJson(r.stderr).error.details.gate.checks;
-    expect(checks.find((c: { name: string }) => c.name === 'Backend').details.join('\n')).toContain('no container of service backend exists');
+    expect(checks.find((c: { name: string }) => c.name === 'Backend').details.join('\n')).toContain(
+      'no container of service backend exists',
+    );
   }, 120_000);
 
   it('prints the checks in the configured order without a terminal, whatever order they finish in', async () => {
     const dir = await sandbox();
     let health = 0;
     // The backend turns healthy only after a few requests; the UI is ready at once.
-    await serve(BASE + 1, (p) => (p === '/api/v1/health' ? (++health <= 4 ? [503, {}] : [200, {}]) : [200, { workers: [{ id: 'backtest-worker-1' }, { id: 'training-worker-1' }] }]));
+    await serve(BASE + 1, (p) =>
+      p === '/api/v1/health'
+        ? ++health <= 4
+          ? [503, {}]
+          : [200, {}]
+        : [200, { workers: [{ id: 'backtest-worker-1' }, { id: 'training-worker-1' }] }],
+    );
     await serve(BASE + 51, () => [200, {}]);
     const r = await ws.run(['sandbox', 'gate', '--timeout', '60'], { cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const order = ['✓ Backend', '✓ Workers', '✓ UI'].map((l) => r.stdout.indexOf(l));
-    expect(order.every((i) => i >= 0), r.stdout).toBe(true);
+    expect(
+      order.every((i) => i >= 0),
+      r.stdout,
+    ).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
@@ -153,7 +186,9 @@ describe('status and the gate tell the truth about what runs', () => {
     const file = join(dir, '.env.sandbox');
     writeFileSync(file, readFileSync(file, 'utf8').replace(`TR_UI_PORT=${BASE + 51}`, `TR_UI_PORT=${BASE + 59}`));
     const doc = parseJson((await ws.run(['sandbox', 'doctor', '--json'])).stdout).data;
-    const finding = doc.findings.find((f: { check: string; status: string }) => f.check === 'env-files' && f.status === 'problem');
+    const finding = doc.findings.find(
+      (f: { check: string; status: string }) => f.check === 'env-files' && f.status === 'problem',
+    );
     expect(finding?.message).toContain(`TR_UI_PORT is "${BASE + 59}", the registry's ui port ${BASE + 51}`);
   });
 });

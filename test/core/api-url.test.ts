@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { apiPath, apiRequestUrl, normaliseUrl, resolveUrl, type UrlInputs } from '../../src/core/api-url.js';
 
-const envFile = (value: string | undefined) => ({ path: '/dev/ktrdr--a/.env.sandbox', variable: 'KTRDR_API_PORT', value });
+const envFile = (value: string | undefined) => ({
+  path: '/dev/ktrdr--a/.env.sandbox',
+  variable: 'KTRDR_API_PORT',
+  value,
+});
 
 describe('resolveUrl: --url, then --port, then .env.sandbox, then the default (seed 001 decision 4)', () => {
   const cases: [string, Partial<UrlInputs>, string, string][] = [
-    ['--url wins over everything', { url: 'http://h:9', port: '8002', envFile: envFile('8001') }, 'http://h:9', 'flag --url'],
+    [
+      '--url wins over everything',
+      { url: 'http://h:9', port: '8002', envFile: envFile('8001') },
+      'http://h:9',
+      'flag --url',
+    ],
     ['--port wins over the file', { port: '8002', envFile: envFile('8001') }, 'http://localhost:8002', 'flag --port'],
     ['--port as a number', { port: 8003 }, 'http://localhost:8003', 'flag --port'],
     ['the file wins over the default', { envFile: envFile('8001') }, 'http://localhost:8001', 'env-file'],
@@ -16,20 +25,28 @@ describe('resolveUrl: --url, then --port, then .env.sandbox, then the default (s
   });
 
   it('says where the answer came from', () => {
-    expect(resolveUrl({ defaultPort: 8000, envFile: envFile('8001') }).detail).toBe('/dev/ktrdr--a/.env.sandbox (KTRDR_API_PORT)');
+    expect(resolveUrl({ defaultPort: 8000, envFile: envFile('8001') }).detail).toBe(
+      '/dev/ktrdr--a/.env.sandbox (KTRDR_API_PORT)',
+    );
     expect(resolveUrl({ defaultPort: 8000, port: '8002' }).detail).toBe('--port 8002');
   });
 
   it('rejects a bad port or a file without the variable with a usage error', () => {
     for (const port of ['0', '65536', 'abc', '80.5', '']) {
-      expect(() => resolveUrl({ defaultPort: 8000, port }), port).toThrow(expect.objectContaining({ category: 'usage', code: 'invalid-port' }));
+      expect(() => resolveUrl({ defaultPort: 8000, port }), port).toThrow(
+        expect.objectContaining({ category: 'usage', code: 'invalid-port' }),
+      );
     }
     expect(() => resolveUrl({ defaultPort: 8000, envFile: envFile(undefined) })).toThrow(/has no KTRDR_API_PORT/);
     // An empty value is as good as none: never the default port in its place (issue 12 item 15 e).
     for (const value of ['', '  ']) {
-      expect(() => resolveUrl({ defaultPort: 8000, envFile: envFile(value) })).toThrow(expect.objectContaining({ category: 'usage', code: 'invalid-env-file' }));
+      expect(() => resolveUrl({ defaultPort: 8000, envFile: envFile(value) })).toThrow(
+        expect.objectContaining({ category: 'usage', code: 'invalid-env-file' }),
+      );
     }
-    expect(() => resolveUrl({ defaultPort: 8000, envFile: envFile('x') })).toThrow(expect.objectContaining({ code: 'invalid-port' }));
+    expect(() => resolveUrl({ defaultPort: 8000, envFile: envFile('x') })).toThrow(
+      expect.objectContaining({ code: 'invalid-port' }),
+    );
   });
 });
 

@@ -2,11 +2,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parsePortEntry, serviceOfPort, stackModel, type PublishedPort } from '../../src/core/compose-model.js';
 
-const tcp = (host: number, container: number | undefined, hostIp?: string): PublishedPort => ({ host, container, protocol: 'tcp', hostIp });
+const tcp = (host: number, container: number | undefined, hostIp?: string): PublishedPort => ({
+  host,
+  container,
+  protocol: 'tcp',
+  hostIp,
+});
 
 describe('parsePortEntry: Compose v2 long form', () => {
   it('reads published as a string, as Compose v2 prints it', () => {
-    expect(parsePortEntry({ mode: 'ingress', host_ip: '127.0.0.1', target: 8000, published: '8001', protocol: 'tcp' })).toEqual([tcp(8001, 8000, '127.0.0.1')]);
+    expect(
+      parsePortEntry({ mode: 'ingress', host_ip: '127.0.0.1', target: 8000, published: '8001', protocol: 'tcp' }),
+    ).toEqual([tcp(8001, 8000, '127.0.0.1')]);
   });
 
   it('reads published as a number (v1) and target as a string', () => {
@@ -14,7 +21,9 @@ describe('parsePortEntry: Compose v2 long form', () => {
   });
 
   it('reads udp, and takes anything else for tcp', () => {
-    expect(parsePortEntry({ target: 53, published: '5353', protocol: 'udp' })).toEqual([{ host: 5353, container: 53, protocol: 'udp', hostIp: undefined }]);
+    expect(parsePortEntry({ target: 53, published: '5353', protocol: 'udp' })).toEqual([
+      { host: 5353, container: 53, protocol: 'udp', hostIp: undefined },
+    ]);
     expect(parsePortEntry({ target: 80, published: '8080', protocol: 'sctp' })[0]!.protocol).toBe('tcp');
   });
 
@@ -23,7 +32,11 @@ describe('parsePortEntry: Compose v2 long form', () => {
   });
 
   it('expands a published range, each on the same target', () => {
-    expect(parsePortEntry({ target: 9000, published: '9000-9002' })).toEqual([tcp(9000, 9000), tcp(9001, 9000), tcp(9002, 9000)]);
+    expect(parsePortEntry({ target: 9000, published: '9000-9002' })).toEqual([
+      tcp(9000, 9000),
+      tcp(9001, 9000),
+      tcp(9002, 9000),
+    ]);
   });
 
   it.each([
@@ -63,7 +76,11 @@ describe('parsePortEntry: v1 short form', () => {
       { host: 9000, container: 9000, protocol: 'udp', hostIp: undefined },
       { host: 9001, container: 9001, protocol: 'udp', hostIp: undefined },
     ]);
-    expect(parsePortEntry('127.0.0.1:7000-7002:8000-8002')).toEqual([tcp(7000, 8000, '127.0.0.1'), tcp(7001, 8001, '127.0.0.1'), tcp(7002, 8002, '127.0.0.1')]);
+    expect(parsePortEntry('127.0.0.1:7000-7002:8000-8002')).toEqual([
+      tcp(7000, 8000, '127.0.0.1'),
+      tcp(7001, 8001, '127.0.0.1'),
+      tcp(7002, 8002, '127.0.0.1'),
+    ]);
   });
 
   it('a host range onto one container port maps every host port to it', () => {
@@ -94,21 +111,34 @@ describe('parsePortEntry: v1 short form', () => {
   });
 
   it('property: [ip:]host:container[/proto] parses back to its values', () => {
-    const ip = fc.option(fc.oneof(fc.ipV4(), fc.ipV6().map((v) => `[${v}]`)), { nil: undefined });
+    const ip = fc.option(
+      fc.oneof(
+        fc.ipV4(),
+        fc.ipV6().map((v) => `[${v}]`),
+      ),
+      { nil: undefined },
+    );
     const port = fc.integer({ min: 1, max: 65535 });
     const proto = fc.option(fc.constantFrom('tcp' as const, 'udp' as const), { nil: undefined });
-    fc.assert(fc.property(ip, port, port, proto, (hostIp, host, container, protocol) => {
-      const entry = `${hostIp === undefined ? '' : `${hostIp}:`}${host}:${container}${protocol ? `/${protocol}` : ''}`;
-      expect(parsePortEntry(entry)).toEqual([{ host, container, protocol: protocol ?? 'tcp', hostIp: hostIp?.replace(/^\[|\]$/g, '') }]);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(ip, port, port, proto, (hostIp, host, container, protocol) => {
+        const entry = `${hostIp === undefined ? '' : `${hostIp}:`}${host}:${container}${protocol ? `/${protocol}` : ''}`;
+        expect(parsePortEntry(entry)).toEqual([
+          { host, container, protocol: protocol ?? 'tcp', hostIp: hostIp?.replace(/^\[|\]$/g, '') },
+        ]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('property: the long form with published as a string or a number reads the same', () => {
     const port = fc.integer({ min: 1, max: 65535 });
-    fc.assert(fc.property(port, port, (published, target) => {
-      expect(parsePortEntry({ target, published: String(published) })).toEqual(parsePortEntry({ target, published }));
-      expect(parsePortEntry({ target, published })).toEqual(parsePortEntry(`${published}:${target}`));
-    }));
+    fc.assert(
+      fc.property(port, port, (published, target) => {
+        expect(parsePortEntry({ target, published: String(published) })).toEqual(parsePortEntry({ target, published }));
+        expect(parsePortEntry({ target, published })).toEqual(parsePortEntry(`${published}:${target}`));
+      }),
+    );
   });
 });
 
@@ -117,7 +147,10 @@ describe('stackModel', () => {
     const stack = stackModel({
       name: 'ktrdr--a',
       services: {
-        backend: { image: 'app', ports: [{ target: 8000, published: '8001', host_ip: '127.0.0.1', protocol: 'tcp' }, 9229] },
+        backend: {
+          image: 'app',
+          ports: [{ target: 8000, published: '8001', host_ip: '127.0.0.1', protocol: 'tcp' }, 9229],
+        },
         db: { image: 'postgres', ports: ['127.0.0.1:5433:5432'] },
         worker: { image: 'app' },
         sidecar: null,

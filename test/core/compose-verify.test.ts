@@ -33,7 +33,10 @@ describe('verifyCompose (sandbox safety of a compose file)', () => {
   it('only warns about ports published on all interfaces; long syntax and unpublished ports are understood', () => {
     const f = verifyCompose(load('test/fixtures/compose/good-all-interfaces.yml'), config);
     expect(f.every((x) => x.severity === 'warning')).toBe(true);
-    expect(f.map((x) => x.message)).toEqual(['port ${KTRDR_API_PORT:-8000} is published on all interfaces', 'port ${KTRDR_DB_PORT:-5432} is published on all interfaces']);
+    expect(f.map((x) => x.message)).toEqual([
+      'port ${KTRDR_API_PORT:-8000} is published on all interfaces',
+      'port ${KTRDR_DB_PORT:-5432} is published on all interfaces',
+    ]);
   });
 
   it('reports a file without services', () => {

@@ -49,7 +49,10 @@ function healthy(id: string, entry: InstanceEntry, overrides: Partial<InstanceFa
 /** Facts about one registered sandbox `ktrdr--a` on slot 1, with the registry holding it. */
 function oneSandbox(instance: Partial<InstanceFacts>, entry: Partial<InstanceEntry> = {}): DoctorFacts {
   const e = sandboxEntry(1, 'a', entry);
-  return facts({ registry: { ok: true, value: registryOf({ 'ktrdr--a': e }) }, instances: [healthy('ktrdr--a', e, instance)] });
+  return facts({
+    registry: { ok: true, value: registryOf({ 'ktrdr--a': e }) },
+    instances: [healthy('ktrdr--a', e, instance)],
+  });
 }
 
 function row(project: string, extra: Partial<ProjectRow> = {}): ProjectRow {
@@ -68,7 +71,16 @@ describe('diagnose: a healthy machine', () => {
   it('reports every check as ok, in order, with no fix and no repair', () => {
     const findings = diagnose(facts());
     expect(findings.map((f) => f.check)).toEqual([
-      'engine', 'compose', 'registry', 'entries', 'unregistered', 'claims', 'env-files', 'orphans', 'ports', 'shared',
+      'engine',
+      'compose',
+      'registry',
+      'entries',
+      'unregistered',
+      'claims',
+      'env-files',
+      'orphans',
+      'ports',
+      'shared',
     ]);
     for (const f of findings) {
       expect(f.status).toBe('ok');
@@ -79,8 +91,15 @@ describe('diagnose: a healthy machine', () => {
   });
 
   it('names the engine and compose versions and counts the registry', () => {
-    const reg = registryOf({ 'ktrdr--a': sandboxEntry(1, 'a'), 'ktrdr--b': sandboxEntry(2, 'b') }, [pooled(5, 'light')]);
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 5, path: `${HOME}/.kinfra/slot-5`, hasCompose: true }] }));
+    const reg = registryOf({ 'ktrdr--a': sandboxEntry(1, 'a'), 'ktrdr--b': sandboxEntry(2, 'b') }, [
+      pooled(5, 'light'),
+    ]);
+    const findings = diagnose(
+      facts({
+        registry: { ok: true, value: reg },
+        slotDirs: [{ slot: 5, path: `${HOME}/.kinfra/slot-5`, hasCompose: true }],
+      }),
+    );
     expect(only(findings, 'engine').message).toContain('Docker 27.1');
     expect(only(findings, 'compose').message).toContain('v2.29');
     expect(only(findings, 'registry').message).toBe('Registry parses: 2 sandbox(es), 1 pool slot(s)');
@@ -100,8 +119,18 @@ describe('diagnose: a healthy machine', () => {
 
 describe('diagnose: engine and compose', () => {
   it('an unreachable engine is a problem whose fix is the hint', () => {
-    const f = only(diagnose(facts({ engine: { ok: false, message: 'Cannot connect to the Docker daemon', hint: 'Start Docker Desktop.' } })), 'engine');
-    expect(f).toEqual({ check: 'engine', status: 'problem', message: 'Cannot connect to the Docker daemon', fix: 'Start Docker Desktop.' });
+    const f = only(
+      diagnose(
+        facts({ engine: { ok: false, message: 'Cannot connect to the Docker daemon', hint: 'Start Docker Desktop.' } }),
+      ),
+      'engine',
+    );
+    expect(f).toEqual({
+      check: 'engine',
+      status: 'problem',
+      message: 'Cannot connect to the Docker daemon',
+      fix: 'Start Docker Desktop.',
+    });
   });
 
   it('an unreachable engine without a hint gets the default advice', () => {
@@ -111,9 +140,15 @@ describe('diagnose: engine and compose', () => {
   });
 
   it('missing compose is a problem, with the hint or the default advice', () => {
-    const withHint = only(diagnose(facts({ compose: { ok: false, message: 'compose v1 only', hint: 'Upgrade.' } })), 'compose');
+    const withHint = only(
+      diagnose(facts({ compose: { ok: false, message: 'compose v1 only', hint: 'Upgrade.' } })),
+      'compose',
+    );
     expect(withHint).toMatchObject({ status: 'problem', message: 'compose v1 only', fix: 'Upgrade.' });
-    const without = only(diagnose(facts({ compose: { ok: false, message: 'no compose', hint: undefined } })), 'compose');
+    const without = only(
+      diagnose(facts({ compose: { ok: false, message: 'no compose', hint: undefined } })),
+      'compose',
+    );
     expect(without.fix).toBe('Install Docker Compose v2.');
     expect(without.repair).toBeUndefined();
   });
@@ -143,7 +178,9 @@ describe('diagnose: the registry', () => {
 
   it('two ad-hoc sandboxes on one slot are a clash, with no automatic repair', () => {
     const reg = registryOf({ 'ktrdr--a': sandboxEntry(3, 'a'), 'ktrdr--b': sandboxEntry(3, 'b') });
-    const clash = diagnose(facts({ registry: { ok: true, value: reg } })).filter((f) => f.check === 'registry' && f.status === 'problem');
+    const clash = diagnose(facts({ registry: { ok: true, value: reg } })).filter(
+      (f) => f.check === 'registry' && f.status === 'problem',
+    );
     expect(clash).toHaveLength(1);
     expect(clash[0]!.message).toBe('Slot 3 is registered to several sandboxes: ktrdr--a, ktrdr--b.');
     expect(clash[0]!.fix).toContain('--keep-worktree');
@@ -152,7 +189,12 @@ describe('diagnose: the registry', () => {
 
   it('an ad-hoc sandbox on a pool slot number is a clash', () => {
     const reg = registryOf({ 'ktrdr--a': sandboxEntry(2, 'a') }, [pooled(2, 'light')]);
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }] }));
+    const findings = diagnose(
+      facts({
+        registry: { ok: true, value: reg },
+        slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }],
+      }),
+    );
     const clash = findings.filter((f) => f.check === 'registry' && f.status === 'problem');
     expect(clash.map((f) => f.message)).toEqual(['Slot 2 is registered to ktrdr--a and is also a pool slot.']);
   });
@@ -165,27 +207,40 @@ describe('diagnose: the registry', () => {
       },
       [pooled(2, 'light', 'ktrdr--a')],
     );
-    const findings = diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }] }));
+    const findings = diagnose(
+      facts({
+        registry: { ok: true, value: reg },
+        slotDirs: [{ slot: 2, path: `${HOME}/.kinfra/slot-2`, hasCompose: true }],
+      }),
+    );
     expect(openFindings(findings)).toEqual([]);
   });
 });
 
 describe('diagnose: leftovers', () => {
   it('each leftover is a warning removed by --repair', () => {
-    const findings = diagnose(facts({
-      leftovers: [
-        { path: `${REGISTRY_FILE}.tmp-123`, what: 'Temp file of a killed write' },
-        { path: `${REGISTRY_FILE}.lock`, what: 'Stale lock' },
-      ],
-    }));
+    const findings = diagnose(
+      facts({
+        leftovers: [
+          { path: `${REGISTRY_FILE}.tmp-123`, what: 'Temp file of a killed write' },
+          { path: `${REGISTRY_FILE}.lock`, what: 'Stale lock' },
+        ],
+      }),
+    );
     expect(ofCheck(findings, 'leftovers')).toEqual([
       {
-        check: 'leftovers', status: 'warn', message: `Temp file of a killed write: ${REGISTRY_FILE}.tmp-123`,
-        fix: `rm -rf ${REGISTRY_FILE}.tmp-123`, repair: { kind: 'remove-leftover', path: `${REGISTRY_FILE}.tmp-123` },
+        check: 'leftovers',
+        status: 'warn',
+        message: `Temp file of a killed write: ${REGISTRY_FILE}.tmp-123`,
+        fix: `rm -rf ${REGISTRY_FILE}.tmp-123`,
+        repair: { kind: 'remove-leftover', path: `${REGISTRY_FILE}.tmp-123` },
       },
       {
-        check: 'leftovers', status: 'warn', message: `Stale lock: ${REGISTRY_FILE}.lock`,
-        fix: `rm -rf ${REGISTRY_FILE}.lock`, repair: { kind: 'remove-leftover', path: `${REGISTRY_FILE}.lock` },
+        check: 'leftovers',
+        status: 'warn',
+        message: `Stale lock: ${REGISTRY_FILE}.lock`,
+        fix: `rm -rf ${REGISTRY_FILE}.lock`,
+        repair: { kind: 'remove-leftover', path: `${REGISTRY_FILE}.lock` },
       },
     ]);
   });
@@ -208,11 +263,14 @@ describe('diagnose: interrupted commands', () => {
     expect(f.repair).toEqual({ kind: 'finish-destroy', instanceId: 'ktrdr--a' });
   });
 
-  it.each(['creating', 'destroying', 'removing-worktree'])('state %s is the only finding about that sandbox, whatever its folder looks like', (state) => {
-    const findings = diagnose(oneSandbox({ folderExists: false, isCheckout: false, env: undefined }, { state }));
-    const about = openFindings(findings).filter((f) => f.message.includes('ktrdr--a'));
-    expect(about.map((f) => f.check)).toEqual(['interrupted']);
-  });
+  it.each(['creating', 'destroying', 'removing-worktree'])(
+    'state %s is the only finding about that sandbox, whatever its folder looks like',
+    (state) => {
+      const findings = diagnose(oneSandbox({ folderExists: false, isCheckout: false, env: undefined }, { state }));
+      const about = openFindings(findings).filter((f) => f.message.includes('ktrdr--a'));
+      expect(about.map((f) => f.check)).toEqual(['interrupted']);
+    },
+  );
 
   it('a state this kinfra does not know is not taken for an interrupted command', () => {
     const findings = diagnose(oneSandbox({}, { state: 'migrating' }));
@@ -245,16 +303,36 @@ describe('diagnose: .env.sandbox against the registry', () => {
   it.each<[string, Partial<InstanceFacts>, Partial<InstanceEntry>, string]>([
     ['missing', { env: undefined }, {}, 'it is missing'],
     ['unreadable', { env: 'EACCES: permission denied' }, {}, 'EACCES: permission denied'],
-    ['another instance', { env: { instanceId: 'ktrdr--b', slot: 1, project: undefined } }, {}, 'it names the instance ktrdr--b'],
-    ['another slot', { env: { instanceId: 'ktrdr--a', slot: 4, project: undefined } }, {}, 'it names slot 4, the registry slot 1'],
-    ['another project', { env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--x' } }, {}, 'it names the compose project ktrdr--x, not ktrdr--a'],
+    [
+      'another instance',
+      { env: { instanceId: 'ktrdr--b', slot: 1, project: undefined } },
+      {},
+      'it names the instance ktrdr--b',
+    ],
+    [
+      'another slot',
+      { env: { instanceId: 'ktrdr--a', slot: 4, project: undefined } },
+      {},
+      'it names slot 4, the registry slot 1',
+    ],
+    [
+      'another project',
+      { env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--x' } },
+      {},
+      'it names the compose project ktrdr--x, not ktrdr--a',
+    ],
     [
       'its own id where the registry has a pool project',
       { env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--a' } },
       { pool_slot: 1, compose_project: 'ktrdr--slot-1' },
       'it names the compose project ktrdr--a, not ktrdr--slot-1',
     ],
-    ['other values', { disagreement: 'KTRDR_API_PORT is 8009, the registry says 8001' }, {}, 'KTRDR_API_PORT is 8009, the registry says 8001'],
+    [
+      'other values',
+      { disagreement: 'KTRDR_API_PORT is 8009, the registry says 8001' },
+      {},
+      'KTRDR_API_PORT is 8009, the registry says 8001',
+    ],
   ])('%s: rewritten from the registry by --repair', (_label, instance, entry, why) => {
     const f = only(diagnose(oneSandbox(instance, entry)), 'env-files');
     expect(f.status).toBe('problem');
@@ -268,12 +346,23 @@ describe('diagnose: .env.sandbox against the registry', () => {
   });
 
   it('a pool worktree whose file names the pool project agrees', () => {
-    const f = only(diagnose(oneSandbox({ env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--slot-1' } }, { pool_slot: 1, compose_project: 'ktrdr--slot-1' })), 'env-files');
+    const f = only(
+      diagnose(
+        oneSandbox(
+          { env: { instanceId: 'ktrdr--a', slot: 1, project: 'ktrdr--slot-1' } },
+          { pool_slot: 1, compose_project: 'ktrdr--slot-1' },
+        ),
+      ),
+      'env-files',
+    );
     expect(f.status).toBe('ok');
   });
 
   it('the first disagreement is the one named (instance before slot before values)', () => {
-    const f = only(diagnose(oneSandbox({ env: { instanceId: 'ktrdr--b', slot: 9, project: 'x' }, disagreement: 'ports differ' })), 'env-files');
+    const f = only(
+      diagnose(oneSandbox({ env: { instanceId: 'ktrdr--b', slot: 9, project: 'x' }, disagreement: 'ports differ' })),
+      'env-files',
+    );
     expect(f.message).toContain('it names the instance ktrdr--b');
     expect(f.message).not.toContain('slot 9');
     expect(f.message).not.toContain('ports differ');
@@ -281,8 +370,13 @@ describe('diagnose: .env.sandbox against the registry', () => {
 });
 
 describe('diagnose: unregistered sandbox folders', () => {
-  const lost = (foundBy: DiskSandbox['foundBy'], poolSlot?: number): DiskSandbox =>
-    ({ path: `${HOME}/src/ktrdr--lost`, instanceId: 'ktrdr--lost', slot: 7, poolSlot, foundBy });
+  const lost = (foundBy: DiskSandbox['foundBy'], poolSlot?: number): DiskSandbox => ({
+    path: `${HOME}/src/ktrdr--lost`,
+    instanceId: 'ktrdr--lost',
+    slot: 7,
+    poolSlot,
+    foundBy,
+  });
 
   it.each<[DiskSandbox['foundBy'], string]>([
     ['worktree', 'a worktree with a .env.sandbox'],
@@ -291,20 +385,29 @@ describe('diagnose: unregistered sandbox folders', () => {
   ])('found by %s: registered by --repair', (foundBy, where) => {
     const f = only(diagnose(facts({ unregistered: [lost(foundBy)] })), 'unregistered');
     expect(f.status).toBe('problem');
-    expect(f.message).toBe(`${HOME}/src/ktrdr--lost is the sandbox ktrdr--lost (slot 7) but has no registry entry (${where}).`);
+    expect(f.message).toBe(
+      `${HOME}/src/ktrdr--lost is the sandbox ktrdr--lost (slot 7) but has no registry entry (${where}).`,
+    );
     expect(f.fix).toBe(`cd ${HOME}/src/ktrdr--lost && kinfra sandbox init`);
     expect(f.repair).toEqual({ kind: 'register', path: `${HOME}/src/ktrdr--lost` });
   });
 
   it('says when the lost sandbox ran on the pool', () => {
-    expect(only(diagnose(facts({ unregistered: [lost('worktree', 3)] })), 'unregistered').message).toContain('(slot 7, pool)');
+    expect(only(diagnose(facts({ unregistered: [lost('worktree', 3)] })), 'unregistered').message).toContain(
+      '(slot 7, pool)',
+    );
   });
 
   it('its compose project is not also called an orphan or foreign', () => {
-    const findings = diagnose(facts({
-      unregistered: [lost('engine')],
-      projects: { orphans: [row('ktrdr--lost')], foreign: [{ ...row('ktrdr--lost'), owner: 'unlabelled', path: null }] },
-    }));
+    const findings = diagnose(
+      facts({
+        unregistered: [lost('engine')],
+        projects: {
+          orphans: [row('ktrdr--lost')],
+          foreign: [{ ...row('ktrdr--lost'), owner: 'unlabelled', path: null }],
+        },
+      }),
+    );
     expect(ofCheck(findings, 'orphans').map((f) => f.status)).toEqual(['ok']);
     expect(ofCheck(findings, 'foreign')).toEqual([]);
   });
@@ -324,7 +427,9 @@ describe('diagnose: the pool', () => {
 
   it('a claim by a registered sandbox is fine', () => {
     const reg = registryOf({ 'ktrdr--a': sandboxEntry(1, 'a', { pool_slot: 1 }) }, [pooled(1, 'light', 'ktrdr--a')]);
-    expect(only(diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [dir(1)] })), 'claims').status).toBe('ok');
+    expect(only(diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [dir(1)] })), 'claims').status).toBe(
+      'ok',
+    );
   });
 
   it('a registered slot whose folder is missing is provisioned again', () => {
@@ -339,7 +444,9 @@ describe('diagnose: the pool', () => {
     const [f, ...rest] = ofCheck(diagnose(facts({ slotDirs: [dir(6)] })), 'pool');
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ status: 'problem', repair: { kind: 'provision' } });
-    expect(f!.message).toBe(`Pool slot folder ${HOME}/.kinfra/slot-6 has no registry entry (an interrupted provision?).`);
+    expect(f!.message).toBe(
+      `Pool slot folder ${HOME}/.kinfra/slot-6 has no registry entry (an interrupted provision?).`,
+    );
   });
 
   it('a slot folder left where an ad-hoc sandbox now holds the slot is removed', () => {
@@ -359,16 +466,27 @@ describe('diagnose: the pool', () => {
 
   it('a provisioned pool with its folders has no pool finding', () => {
     const reg = registryOf({}, [pooled(1, 'light'), pooled(2, 'standard')]);
-    expect(ofCheck(diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [dir(1), dir(2)] })), 'pool')).toEqual([]);
+    expect(
+      ofCheck(diagnose(facts({ registry: { ok: true, value: reg }, slotDirs: [dir(1), dir(2)] })), 'pool'),
+    ).toEqual([]);
   });
 });
 
 describe('diagnose: compose projects on the engine', () => {
-  it("an orphan of this kinfra is a warning with a manual fix, never an automatic one", () => {
-    const findings = diagnose(facts({ projects: { orphans: [row('ktrdr--old', { containers: 3, running: 2, volumes: ['a', 'b'], networks: ['n'] })], foreign: [] } }));
+  it('an orphan of this kinfra is a warning with a manual fix, never an automatic one', () => {
+    const findings = diagnose(
+      facts({
+        projects: {
+          orphans: [row('ktrdr--old', { containers: 3, running: 2, volumes: ['a', 'b'], networks: ['n'] })],
+          foreign: [],
+        },
+      }),
+    );
     expect(only(findings, 'orphans')).toEqual({
-      check: 'orphans', status: 'warn',
-      message: "Compose project ktrdr--old carries this kinfra's owner label but belongs to no sandbox: 3 container(s) (2 running), " +
+      check: 'orphans',
+      status: 'warn',
+      message:
+        "Compose project ktrdr--old carries this kinfra's owner label but belongs to no sandbox: 3 container(s) (2 running), " +
         '2 volume(s), 1 network(s). Its volumes may hold data, so doctor leaves it.',
       fix: 'docker compose -p ktrdr--old down --volumes (after checking nothing in it is needed)',
     });
@@ -390,47 +508,76 @@ describe('diagnose: compose projects on the engine', () => {
     expect(only(findings, 'orphans').status).toBe('ok');
   });
 
-  it('property: only this kinfra\'s orphans are ever offered a `down`, and nothing on the engine is repaired', () => {
+  it("property: only this kinfra's orphans are ever offered a `down`, and nothing on the engine is repaired", () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
     const foreignRow = fc.record({
       project: name.map((n) => `f-${n}`),
-      containers: fc.nat(5), running: fc.nat(5),
-      volumes: fc.array(name, { maxLength: 3 }), networks: fc.array(name, { maxLength: 3 }),
+      containers: fc.nat(5),
+      running: fc.nat(5),
+      volumes: fc.array(name, { maxLength: 3 }),
+      networks: fc.array(name, { maxLength: 3 }),
       owner: fc.constantFrom('other-kinfra' as const, 'unlabelled' as const),
-      path: fc.option(name.map((n) => `/x/${n}`), { nil: null }),
+      path: fc.option(
+        name.map((n) => `/x/${n}`),
+        { nil: null },
+      ),
     });
     const orphanRow = fc.record({
       project: name.map((n) => `o-${n}`),
-      containers: fc.nat(5), running: fc.nat(5),
-      volumes: fc.array(name, { maxLength: 3 }), networks: fc.array(name, { maxLength: 3 }),
+      containers: fc.nat(5),
+      running: fc.nat(5),
+      volumes: fc.array(name, { maxLength: 3 }),
+      networks: fc.array(name, { maxLength: 3 }),
     });
-    fc.assert(fc.property(fc.array(orphanRow, { maxLength: 4 }), fc.array(foreignRow, { maxLength: 4 }), (orphans, foreign) => {
-      const findings = diagnose(facts({ projects: { orphans, foreign } }));
-      const downs = findings.filter((f) => f.fix?.includes('down'));
-      expect(downs.every((f) => f.check === 'orphans')).toBe(true);
-      for (const p of foreign) expect(findings.some((f) => f.fix?.split(' ').includes(p.project))).toBe(false);
-      for (const f of findings.filter((x) => x.check === 'orphans' || x.check === 'foreign')) expect(f.repair).toBeUndefined();
-      expect(ofCheck(findings, 'foreign')).toHaveLength(foreign.length);
-      expect(ofCheck(findings, 'orphans').filter((f) => f.status === 'warn')).toHaveLength(orphans.length);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(orphanRow, { maxLength: 4 }), fc.array(foreignRow, { maxLength: 4 }), (orphans, foreign) => {
+        const findings = diagnose(facts({ projects: { orphans, foreign } }));
+        const downs = findings.filter((f) => f.fix?.includes('down'));
+        expect(downs.every((f) => f.check === 'orphans')).toBe(true);
+        for (const p of foreign) expect(findings.some((f) => f.fix?.split(' ').includes(p.project))).toBe(false);
+        for (const f of findings.filter((x) => x.check === 'orphans' || x.check === 'foreign'))
+          expect(f.repair).toBeUndefined();
+        expect(ofCheck(findings, 'foreign')).toHaveLength(foreign.length);
+        expect(ofCheck(findings, 'orphans').filter((f) => f.status === 'warn')).toHaveLength(orphans.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('diagnose: ports and shared folders', () => {
   it('a port held by something else is a warning the user resolves', () => {
-    const findings = diagnose(facts({ ports: [{ instanceId: 'ktrdr--a', port: 8001, env: 'KTRDR_API_PORT', holder: 'postgres (pid 42)' }] }));
+    const findings = diagnose(
+      facts({ ports: [{ instanceId: 'ktrdr--a', port: 8001, env: 'KTRDR_API_PORT', holder: 'postgres (pid 42)' }] }),
+    );
     const { fix, ...rest } = only(findings, 'ports');
-    expect(rest).toEqual({ check: 'ports', status: 'warn', message: 'Port 8001 (KTRDR_API_PORT) of ktrdr--a is held by postgres (pid 42).' });
-    expect(fix).toMatch(/^Stop postgres \(pid 42\), or move ktrdr--a to a free slot N: kinfra sandbox destroy ktrdr--a --keep-worktree --yes && /);
+    expect(rest).toEqual({
+      check: 'ports',
+      status: 'warn',
+      message: 'Port 8001 (KTRDR_API_PORT) of ktrdr--a is held by postgres (pid 42).',
+    });
+    expect(fix).toMatch(
+      /^Stop postgres \(pid 42\), or move ktrdr--a to a free slot N: kinfra sandbox destroy ktrdr--a --keep-worktree --yes && /,
+    );
   });
 
   it('only missing shared folders are reported, each with init-shared', () => {
-    const findings = diagnose(facts({
-      shared: [{ path: `${HOME}/.ktrdr/shared/data`, exists: true }, { path: `${HOME}/.ktrdr/shared/models`, exists: false }],
-    }));
-    expect(ofCheck(findings, 'shared')).toEqual([{
-      check: 'shared', status: 'warn', message: `Shared data folder ${HOME}/.ktrdr/shared/models is missing.`, fix: 'kinfra sandbox init-shared',
-    }]);
+    const findings = diagnose(
+      facts({
+        shared: [
+          { path: `${HOME}/.ktrdr/shared/data`, exists: true },
+          { path: `${HOME}/.ktrdr/shared/models`, exists: false },
+        ],
+      }),
+    );
+    expect(ofCheck(findings, 'shared')).toEqual([
+      {
+        check: 'shared',
+        status: 'warn',
+        message: `Shared data folder ${HOME}/.ktrdr/shared/models is missing.`,
+        fix: 'kinfra sandbox init-shared',
+      },
+    ]);
   });
 });
 
@@ -460,9 +607,23 @@ describe('diagnose: what --repair may do', () => {
         healthy('ktrdr--stale', e['ktrdr--stale']!, { env: undefined }),
         healthy('ktrdr--twin', e['ktrdr--twin']!),
       ],
-      unregistered: [{ path: `${HOME}/src/ktrdr--lost`, instanceId: 'ktrdr--lost', slot: 9, poolSlot: undefined, foundBy: 'sibling' }],
-      slotDirs: [{ slot: 7, path: `${HOME}/.kinfra/slot-7`, hasCompose: true }, { slot: 4, path: `${HOME}/.kinfra/slot-4`, hasCompose: true }],
-      projects: { orphans: [row('ktrdr--orphan')], foreign: [{ ...row('ktrdr--theirs'), owner: 'other-kinfra', path: '/home/x' }] },
+      unregistered: [
+        {
+          path: `${HOME}/src/ktrdr--lost`,
+          instanceId: 'ktrdr--lost',
+          slot: 9,
+          poolSlot: undefined,
+          foundBy: 'sibling',
+        },
+      ],
+      slotDirs: [
+        { slot: 7, path: `${HOME}/.kinfra/slot-7`, hasCompose: true },
+        { slot: 4, path: `${HOME}/.kinfra/slot-4`, hasCompose: true },
+      ],
+      projects: {
+        orphans: [row('ktrdr--orphan')],
+        foreign: [{ ...row('ktrdr--theirs'), owner: 'other-kinfra', path: '/home/x' }],
+      },
       ports: [{ instanceId: 'ktrdr--twin', port: 8005, env: 'KTRDR_API_PORT', holder: 'nginx' }],
       shared: [{ path: '/shared/data', exists: false }],
     });

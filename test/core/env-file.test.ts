@@ -5,7 +5,39 @@ import { EnvParseError, formatEnvText, parseEnvText, quoteEnvValue, type EnvLine
 const keyArb = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,15}$/);
 const noBreak = (s: string) => !s.includes('\n') && !s.includes('\r') && !s.includes('\0');
 /** Values biased towards characters that matter to .env syntax. */
-const trickyChar = fc.constantFrom(' ', '\t', "'", '"', '$', '#', '\\', '=', '`', '{', '}', '(', ')', ';', '&', '|', '*', 'é', '日', '🚀', 'n', 'a', '0', '/', ':', '-', '\u2028', '\u2029', '\u0085', '\u00a0', '\ufeff');
+const trickyChar = fc.constantFrom(
+  ' ',
+  '\t',
+  "'",
+  '"',
+  '$',
+  '#',
+  '\\',
+  '=',
+  '`',
+  '{',
+  '}',
+  '(',
+  ')',
+  ';',
+  '&',
+  '|',
+  '*',
+  'é',
+  '日',
+  '🚀',
+  'n',
+  'a',
+  '0',
+  '/',
+  ':',
+  '-',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  '\u00a0',
+  '\ufeff',
+);
 const valueArb = fc
   .oneof(
     fc.string({ unit: 'binary', maxLength: 40 }),
@@ -78,7 +110,12 @@ describe('formatEnvText / parseEnvText round trip', () => {
   });
 
   it('ends the text with a newline and writes comments with "# "', () => {
-    const text = formatEnvText([{ comment: 'Identity' }, { key: 'A', value: '1' }, { comment: '' }, { key: 'B', value: 'x y' }]);
+    const text = formatEnvText([
+      { comment: 'Identity' },
+      { key: 'A', value: '1' },
+      { comment: '' },
+      { key: 'B', value: 'x y' },
+    ]);
     expect(text).toBe("# Identity\nA=1\n\nB='x y'\n");
   });
 
@@ -92,12 +129,19 @@ describe('formatEnvText / parseEnvText round trip', () => {
 });
 
 describe('quoteEnvValue', () => {
-  it.each(['8002', '5434', 'ktrdr--feat-operation-metrics', '/home/karl/.ktrdr/shared', '2024-01-15T10:30:00Z', '', 'a_b.c', 'user@host', 'a+b,c'])(
-    'leaves the plain value %j bare',
-    (value) => {
-      expect(quoteEnvValue(value)).toBe(value);
-    },
-  );
+  it.each([
+    '8002',
+    '5434',
+    'ktrdr--feat-operation-metrics',
+    '/home/karl/.ktrdr/shared',
+    '2024-01-15T10:30:00Z',
+    '',
+    'a_b.c',
+    'user@host',
+    'a+b,c',
+  ])('leaves the plain value %j bare', (value) => {
+    expect(quoteEnvValue(value)).toBe(value);
+  });
 
   it('single-quotes values with spaces, $ or # (no interpolation in compose)', () => {
     expect(quoteEnvValue('hello world')).toBe("'hello world'");

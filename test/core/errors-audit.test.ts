@@ -25,8 +25,14 @@ describe('error audit', () => {
     for (const file of files(join(REPO_ROOT, 'src'))) {
       const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
       const visit = (node: ts.Node) => {
-        const where = () => `${relative(REPO_ROOT, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
-        if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && HELPERS.has(node.expression.text) && !ts.isArrowFunction(node.parent)) {
+        const where = () =>
+          `${relative(REPO_ROOT, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+        if (
+          ts.isCallExpression(node) &&
+          ts.isIdentifier(node.expression) &&
+          HELPERS.has(node.expression.text) &&
+          !ts.isArrowFunction(node.parent)
+        ) {
           seen++;
           if (node.arguments.length < 3) missing.push(where());
         }

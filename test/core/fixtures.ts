@@ -24,7 +24,12 @@ export function sandboxEntry(slot: number, name = `s${slot}`, overrides: Partial
 }
 
 /** A provisioned pool slot; `claimedBy` null when free. */
-export function pooled(slotId: number, profile: string, claimedBy: string | null = null, overrides: Partial<SlotEntry> = {}): SlotEntry {
+export function pooled(
+  slotId: number,
+  profile: string,
+  claimedBy: string | null = null,
+  overrides: Partial<SlotEntry> = {},
+): SlotEntry {
   return {
     slot_id: slotId,
     profile,

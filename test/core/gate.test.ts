@@ -16,7 +16,12 @@ function fakeClock(): Clock & { t: number } {
 }
 
 /** A check that becomes ok at virtual time `readyAt` (never, with Infinity). */
-function check(name: string, clock: { now(): number }, readyAt: number, opts: Partial<GateCheck> & { fail?: string } = {}): GateCheck & { calls: number } {
+function check(
+  name: string,
+  clock: { now(): number },
+  readyAt: number,
+  opts: Partial<GateCheck> & { fail?: string } = {},
+): GateCheck & { calls: number } {
   const c = {
     name,
     after: [] as string[],
@@ -25,7 +30,9 @@ function check(name: string, clock: { now(): number }, readyAt: number, opts: Pa
     calls: 0,
     probe: async (): Promise<Verdict> => {
       c.calls++;
-      return clock.now() >= readyAt ? { ok: true, details: [] } : { ok: false, details: [opts.fail ?? `${name} not yet`] };
+      return clock.now() >= readyAt
+        ? { ok: true, details: [] }
+        : { ok: false, details: [opts.fail ?? `${name} not yet`] };
     },
     ...opts,
   };
@@ -37,12 +44,17 @@ describe('StartabilityGate (runGate)', () => {
     const clock = fakeClock();
     const r = await runGate([check('Database', clock, 0), check('Backend', clock, 300)], { timeoutMs: 5000, clock });
     expect(r.passed).toBe(true);
-    expect(r.checks.map((c) => [c.status, c.message])).toEqual([['passed', 'Database ready'], ['passed', 'Backend ready']]);
+    expect(r.checks.map((c) => [c.status, c.message])).toEqual([
+      ['passed', 'Database ready'],
+      ['passed', 'Backend ready'],
+    ]);
   });
 
   it('fails when any check fails by the deadline, with what it tried and what came back', async () => {
     const clock = fakeClock();
-    const backend = check('Backend', clock, Infinity, { fail: 'GET http://localhost:8001/api/v1/health returned connection refused' });
+    const backend = check('Backend', clock, Infinity, {
+      fail: 'GET http://localhost:8001/api/v1/health returned connection refused',
+    });
     const r = await runGate([check('Database', clock, 0), backend], { timeoutMs: 2000, clock });
     expect(r.passed).toBe(false);
     expect(r.checks[1]).toMatchObject({
@@ -67,9 +79,23 @@ describe('StartabilityGate (runGate)', () => {
     const clock = fakeClock();
     let backendPassedAt = -1;
     const backend = check('Backend', clock, 500);
-    const wrapped = { ...backend, probe: async (t: number, s: AbortSignal) => { const v = await backend.probe(t, s); if (v.ok) backendPassedAt = clock.now(); return v; } };
+    const wrapped = {
+      ...backend,
+      probe: async (t: number, s: AbortSignal) => {
+        const v = await backend.probe(t, s);
+        if (v.ok) backendPassedAt = clock.now();
+        return v;
+      },
+    };
     let firstWorkerProbe = -1;
-    const workers: GateCheck = { ...check('Workers', clock, 0), after: ['Backend'], probe: async () => { if (firstWorkerProbe < 0) firstWorkerProbe = clock.now(); return { ok: true, details: [] }; } };
+    const workers: GateCheck = {
+      ...check('Workers', clock, 0),
+      after: ['Backend'],
+      probe: async () => {
+        if (firstWorkerProbe < 0) firstWorkerProbe = clock.now();
+        return { ok: true, details: [] };
+      },
+    };
     const r = await runGate([wrapped, workers], { timeoutMs: 5000, clock });
     expect(r.passed).toBe(true);
     expect(firstWorkerProbe).toBeGreaterThanOrEqual(backendPassedAt);
@@ -77,7 +103,10 @@ describe('StartabilityGate (runGate)', () => {
 
   it('polls independent checks concurrently: total time is the slowest check, not the sum', async () => {
     const clock = fakeClock();
-    const r = await runGate([check('A', clock, 1000), check('B', clock, 1000), check('C', clock, 1000)], { timeoutMs: 10_000, clock });
+    const r = await runGate([check('A', clock, 1000), check('B', clock, 1000), check('C', clock, 1000)], {
+      timeoutMs: 10_000,
+      clock,
+    });
     expect(r.passed).toBe(true);
     // Three checks of 1 s each, polled side by side with a 200 ms ceiling: done within 1.2 s, not 3 s.
     expect(r.durationMs).toBeLessThan(1000 + 200 + 1);
@@ -96,7 +125,13 @@ describe('StartabilityGate (runGate)', () => {
   it('stops at once when interrupted and marks unsettled checks as interrupted', async () => {
     const clock = fakeClock();
     const ac = new AbortController();
-    const slow: GateCheck = { ...check('Slow', clock, Infinity), probe: async () => { if (clock.now() > 400) ac.abort(); return { ok: false, details: ['not yet'] }; } };
+    const slow: GateCheck = {
+      ...check('Slow', clock, Infinity),
+      probe: async () => {
+        if (clock.now() > 400) ac.abort();
+        return { ok: false, details: ['not yet'] };
+      },
+    };
     const r = await runGate([slow], { timeoutMs: 60_000, clock, signal: ac.signal });
     expect(r.interrupted).toBe(true);
     expect(r.passed).toBe(false);
@@ -108,7 +143,9 @@ describe('StartabilityGate (runGate)', () => {
     const clock = fakeClock();
     const seen: string[][] = [];
     await runGate([check('A', clock, 100), check('B', clock, Infinity)], {
-      timeoutMs: 500, clock, onChange: (cs) => seen.push(cs.map((c) => c.status)),
+      timeoutMs: 500,
+      clock,
+      onChange: (cs) => seen.push(cs.map((c) => c.status)),
     });
     expect(seen[0]).toEqual(['waiting', 'waiting']);
     expect(seen.at(-1)).toEqual(['passed', 'failed']);

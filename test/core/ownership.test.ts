@@ -34,29 +34,47 @@ function res(kind: Labelled['kind'], name: string, extra: Partial<Labelled> = {}
 describe('stampLabels', () => {
   it('names the owner, the sandbox and its folder', () => {
     expect(stampLabels({ owner: OURS, sandbox: 'ktrdr--slot-2', path: '/p' })).toEqual({
-      'dev.kinfra.owner': OURS, 'dev.kinfra.sandbox': 'ktrdr--slot-2', 'dev.kinfra.path': '/p',
+      'dev.kinfra.owner': OURS,
+      'dev.kinfra.sandbox': 'ktrdr--slot-2',
+      'dev.kinfra.path': '/p',
     });
-    expect([OWNER_LABEL, SANDBOX_LABEL, PATH_LABEL]).toEqual(['dev.kinfra.owner', 'dev.kinfra.sandbox', 'dev.kinfra.path']);
+    expect([OWNER_LABEL, SANDBOX_LABEL, PATH_LABEL]).toEqual([
+      'dev.kinfra.owner',
+      'dev.kinfra.sandbox',
+      'dev.kinfra.path',
+    ]);
   });
 });
 
 describe('ownershipOf', () => {
-  it.each(['container', 'volume', 'network'] as const)('a %s with our owner and this sandbox\'s label is ours', (kind) => {
-    expect(ownershipOf(res(kind, 'x', { labels: labels(OURS) }), claim)).toBe('ours');
-  });
+  it.each(['container', 'volume', 'network'] as const)(
+    "a %s with our owner and this sandbox's label is ours",
+    (kind) => {
+      expect(ownershipOf(res(kind, 'x', { labels: labels(OURS) }), claim)).toBe('ours');
+    },
+  );
 
-  it.each(['container', 'volume', 'network'] as const)('a %s of another owner is foreign, even in our project under our folder', (kind) => {
-    const r = res(kind, 'ktrdr--a_db-data', { labels: labels(OTHER), workingDir: FOLDER, createdAt: '2024-11-02T08:00:00Z' });
-    expect(ownershipOf(r, claim)).toBe('foreign');
-  });
+  it.each(['container', 'volume', 'network'] as const)(
+    'a %s of another owner is foreign, even in our project under our folder',
+    (kind) => {
+      const r = res(kind, 'ktrdr--a_db-data', {
+        labels: labels(OTHER),
+        workingDir: FOLDER,
+        createdAt: '2024-11-02T08:00:00Z',
+      });
+      expect(ownershipOf(r, claim)).toBe('foreign');
+    },
+  );
 
-  it('our owner with another sandbox\'s label is foreign', () => {
+  it("our owner with another sandbox's label is foreign", () => {
     expect(ownershipOf(res('container', 'x', { labels: labels(OURS, 'ktrdr--b') }), claim)).toBe('foreign');
     expect(ownershipOf(res('volume', 'x', { labels: { [OWNER_LABEL]: OURS } }), claim)).toBe('foreign');
   });
 
   it('the owner label decides before anything the resource says about its folder', () => {
-    expect(ownershipOf(res('container', 'x', { labels: labels(OURS, 'ktrdr--b'), workingDir: FOLDER }), claim)).toBe('foreign');
+    expect(ownershipOf(res('container', 'x', { labels: labels(OURS, 'ktrdr--b'), workingDir: FOLDER }), claim)).toBe(
+      'foreign',
+    );
   });
 
   it('a container compose ran from the sandbox folder, without labels, is legacy', () => {
@@ -64,7 +82,10 @@ describe('ownershipOf', () => {
   });
 
   it('an empty owner label counts as no label', () => {
-    const r = res('container', 'ktrdr--a-db-1', { labels: { [OWNER_LABEL]: '', [SANDBOX_LABEL]: 'ktrdr--a' }, workingDir: FOLDER });
+    const r = res('container', 'ktrdr--a-db-1', {
+      labels: { [OWNER_LABEL]: '', [SANDBOX_LABEL]: 'ktrdr--a' },
+      workingDir: FOLDER,
+    });
     expect(ownershipOf(r, claim)).toBe('legacy');
     expect(ownershipOf({ ...r, workingDir: undefined }, claim)).toBe('unproven');
   });
@@ -80,7 +101,9 @@ describe('ownershipOf', () => {
   });
 
   it('a volume of the adopted name made again later is unproven', () => {
-    expect(ownershipOf(res('volume', 'ktrdr--a_db-data', { createdAt: '2025-01-09T12:00:00Z' }), claim)).toBe('unproven');
+    expect(ownershipOf(res('volume', 'ktrdr--a_db-data', { createdAt: '2025-01-09T12:00:00Z' }), claim)).toBe(
+      'unproven',
+    );
     expect(ownershipOf(res('volume', 'ktrdr--a_db-data'), claim)).toBe('unproven');
   });
 
@@ -91,7 +114,9 @@ describe('ownershipOf', () => {
   it('a working folder proves only containers, an adoption only volumes', () => {
     expect(ownershipOf(res('volume', 'v', { workingDir: FOLDER }), claim)).toBe('unproven');
     expect(ownershipOf(res('network', 'ktrdr--a_default', { workingDir: FOLDER }), claim)).toBe('unproven');
-    expect(ownershipOf(res('container', 'ktrdr--a_db-data', { createdAt: '2024-11-02T08:00:00Z' }), claim)).toBe('unproven');
+    expect(ownershipOf(res('container', 'ktrdr--a_db-data', { createdAt: '2024-11-02T08:00:00Z' }), claim)).toBe(
+      'unproven',
+    );
   });
 
   it('a volume named like an Object method is not taken for an adopted one', () => {
@@ -101,21 +126,28 @@ describe('ownershipOf', () => {
   });
 
   it('property: any owner label but ours makes a resource foreign', () => {
-    fc.assert(fc.property(
-      fc.string({ minLength: 1 }).filter((o) => o !== OURS),
-      fc.constantFrom('container' as const, 'volume' as const, 'network' as const),
-      fc.option(fc.string(), { nil: undefined }),
-      (owner, kind, sandbox) => {
-        const l: Record<string, string> = { [OWNER_LABEL]: owner };
-        if (sandbox !== undefined) l[SANDBOX_LABEL] = sandbox;
-        expect(ownershipOf(res(kind, 'ktrdr--a_db-data', { labels: l, workingDir: FOLDER, createdAt: '2024-11-02T08:00:00Z' }), claim)).toBe('foreign');
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }).filter((o) => o !== OURS),
+        fc.constantFrom('container' as const, 'volume' as const, 'network' as const),
+        fc.option(fc.string(), { nil: undefined }),
+        (owner, kind, sandbox) => {
+          const l: Record<string, string> = { [OWNER_LABEL]: owner };
+          if (sandbox !== undefined) l[SANDBOX_LABEL] = sandbox;
+          expect(
+            ownershipOf(
+              res(kind, 'ktrdr--a_db-data', { labels: l, workingDir: FOLDER, createdAt: '2024-11-02T08:00:00Z' }),
+              claim,
+            ),
+          ).toBe('foreign');
+        },
+      ),
+    );
   });
 });
 
 describe('inventory', () => {
-  it('sorts one project\'s resources by whose they are, keeping their order', () => {
+  it("sorts one project's resources by whose they are, keeping their order", () => {
     const ours1 = res('container', 'ktrdr--a-backend-1', { labels: labels(OURS) });
     const ours2 = res('network', 'ktrdr--a_default', { labels: labels(OURS) });
     const legacyC = res('container', 'ktrdr--a-db-1', { workingDir: FOLDER });
@@ -125,7 +157,10 @@ describe('inventory', () => {
     const foreign2 = res('volume', 'ktrdr--a_logs', { labels: labels(OURS, 'ktrdr--slot-3') });
     const all = [foreign1, ours1, legacyC, unproven, ours2, legacyV, foreign2];
     expect(inventory(all, claim)).toEqual({
-      ours: [ours1, ours2], legacy: [legacyC, legacyV], unproven: [unproven], foreign: [foreign1, foreign2],
+      ours: [ours1, ours2],
+      legacy: [legacyC, legacyV],
+      unproven: [unproven],
+      foreign: [foreign1, foreign2],
     });
   });
 
@@ -136,15 +171,19 @@ describe('inventory', () => {
 
 describe('foreignFolder', () => {
   it('is the path label of the first resource that has one', () => {
-    expect(foreignFolder([res('network', 'n'), res('volume', 'v', { labels: labels(OTHER, 'x', '/home/other/x') })])).toBe('/home/other/x');
+    expect(
+      foreignFolder([res('network', 'n'), res('volume', 'v', { labels: labels(OTHER, 'x', '/home/other/x') })]),
+    ).toBe('/home/other/x');
   });
 
   it('falls back to the working folder compose reports', () => {
     expect(foreignFolder([res('volume', 'v'), res('container', 'c', { workingDir: '/srv/app' })])).toBe('/srv/app');
   });
 
-  it('prefers a resource\'s path label to its working folder', () => {
-    expect(foreignFolder([res('container', 'c', { labels: { [PATH_LABEL]: '/labelled' }, workingDir: '/ran-from' })])).toBe('/labelled');
+  it("prefers a resource's path label to its working folder", () => {
+    expect(
+      foreignFolder([res('container', 'c', { labels: { [PATH_LABEL]: '/labelled' }, workingDir: '/ran-from' })]),
+    ).toBe('/labelled');
   });
 
   it('is undefined when nothing tells', () => {
@@ -154,18 +193,24 @@ describe('foreignFolder', () => {
 });
 
 describe('projectOwner', () => {
-  it('a project labelled by this kinfra is this kinfra\'s, under its sandbox label', () => {
-    const rs = [res('container', 'c', { labels: labels(OURS, 'ktrdr--slot-2') }), res('volume', 'v', { labels: labels(OURS, 'ktrdr--slot-2') })];
+  it("a project labelled by this kinfra is this kinfra's, under its sandbox label", () => {
+    const rs = [
+      res('container', 'c', { labels: labels(OURS, 'ktrdr--slot-2') }),
+      res('volume', 'v', { labels: labels(OURS, 'ktrdr--slot-2') }),
+    ];
     expect(projectOwner(rs, OURS)).toEqual({ kind: 'this', sandbox: 'ktrdr--slot-2' });
   });
 
-  it('a labelled resource among unlabelled ones makes the project this kinfra\'s', () => {
+  it("a labelled resource among unlabelled ones makes the project this kinfra's", () => {
     const rs = [res('volume', 'old'), res('container', 'c', { labels: labels(OURS) })];
     expect(projectOwner(rs, OURS)).toEqual({ kind: 'this', sandbox: 'ktrdr--a' });
   });
 
   it('our owner label without a sandbox label gives an empty sandbox', () => {
-    expect(projectOwner([res('network', 'n', { labels: { [OWNER_LABEL]: OURS } })], OURS)).toEqual({ kind: 'this', sandbox: '' });
+    expect(projectOwner([res('network', 'n', { labels: { [OWNER_LABEL]: OURS } })], OURS)).toEqual({
+      kind: 'this',
+      sandbox: '',
+    });
   });
 
   it('a project labelled by another kinfra is theirs, with their folder', () => {
@@ -173,7 +218,7 @@ describe('projectOwner', () => {
     expect(projectOwner(rs, OURS)).toEqual({ kind: 'other-kinfra', path: '/home/other/src/ktrdr--a' });
   });
 
-  it('a project mixing our owner and another is another kinfra\'s (never our orphan), with their folder', () => {
+  it("a project mixing our owner and another is another kinfra's (never our orphan), with their folder", () => {
     const rs = [
       res('container', 'c', { labels: labels(OURS, 'ktrdr--a', FOLDER) }),
       res('volume', 'v', { labels: labels(OTHER, 'ktrdr--a', '/home/other/ktrdr--a') }),
@@ -181,27 +226,38 @@ describe('projectOwner', () => {
     expect(projectOwner(rs, OURS)).toEqual({ kind: 'other-kinfra', path: '/home/other/ktrdr--a' });
   });
 
-  it('another kinfra\'s project without a path label has no known folder', () => {
-    expect(projectOwner([res('volume', 'v', { labels: { [OWNER_LABEL]: OTHER } })], OURS)).toEqual({ kind: 'other-kinfra', path: undefined });
+  it("another kinfra's project without a path label has no known folder", () => {
+    expect(projectOwner([res('volume', 'v', { labels: { [OWNER_LABEL]: OTHER } })], OURS)).toEqual({
+      kind: 'other-kinfra',
+      path: undefined,
+    });
   });
 
   it('an unlabelled project is unlabelled, with the folder compose ran it from', () => {
-    expect(projectOwner([res('volume', 'v'), res('container', 'c', { workingDir: '/srv/app' })], OURS)).toEqual({ kind: 'unlabelled', path: '/srv/app' });
-    expect(projectOwner([res('volume', 'v', { labels: { [OWNER_LABEL]: '' } })], OURS)).toEqual({ kind: 'unlabelled', path: undefined });
+    expect(projectOwner([res('volume', 'v'), res('container', 'c', { workingDir: '/srv/app' })], OURS)).toEqual({
+      kind: 'unlabelled',
+      path: '/srv/app',
+    });
+    expect(projectOwner([res('volume', 'v', { labels: { [OWNER_LABEL]: '' } })], OURS)).toEqual({
+      kind: 'unlabelled',
+      path: undefined,
+    });
   });
 
-  it('property: a project with any resource of another owner is never this kinfra\'s', () => {
+  it("property: a project with any resource of another owner is never this kinfra's", () => {
     const resource = fc.record({
       kind: fc.constantFrom('container' as const, 'volume' as const, 'network' as const),
       name: fc.string(),
       project: fc.constant('p'),
       labels: fc.constantFrom<Record<string, string>>({}, labels(OURS), labels(OTHER)),
     });
-    fc.assert(fc.property(fc.array(resource, { maxLength: 6 }), (rs) => {
-      const kind = projectOwner(rs, OURS).kind;
-      if (rs.some((r) => r.labels[OWNER_LABEL] === OTHER)) expect(kind).toBe('other-kinfra');
-      else if (rs.some((r) => r.labels[OWNER_LABEL] === OURS)) expect(kind).toBe('this');
-      else expect(kind).toBe('unlabelled');
-    }));
+    fc.assert(
+      fc.property(fc.array(resource, { maxLength: 6 }), (rs) => {
+        const kind = projectOwner(rs, OURS).kind;
+        if (rs.some((r) => r.labels[OWNER_LABEL] === OTHER)) expect(kind).toBe('other-kinfra');
+        else if (rs.some((r) => r.labels[OWNER_LABEL] === OURS)) expect(kind).toBe('this');
+        else expect(kind).toBe('unlabelled');
+      }),
+    );
   });
 });

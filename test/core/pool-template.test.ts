@@ -23,7 +23,8 @@ volumes:
   db-data: {}
 `;
 
-const render = (template: string, input: RenderInput) => parse(renderPoolCompose(template, SOURCE, input)) as Record<string, any>;
+const render = (template: string, input: RenderInput) =>
+  parse(renderPoolCompose(template, SOURCE, input)) as Record<string, any>;
 
 const worker = (id: string, type: string, port: string) => ({
   image: 'app:dev',
@@ -34,7 +35,10 @@ const worker = (id: string, type: string, port: string) => ({
 
 describe('renderPoolCompose: stamping workers', () => {
   it('stamps one service per worker, <type>-worker-<i>, with its id, type and port', () => {
-    const out = render(TEMPLATE, { workers: { backtest: 2, training: 1 }, workerPorts: ['${W_1:-5010}', '${W_2:-5011}', '${W_3:-5012}'] });
+    const out = render(TEMPLATE, {
+      workers: { backtest: 2, training: 1 },
+      workerPorts: ['${W_1:-5010}', '${W_2:-5011}', '${W_3:-5012}'],
+    });
     expect(out.services).toEqual({
       db: { image: 'postgres:16' },
       'backtest-worker-1': worker('backtest-worker-1', 'backtest', '${W_1:-5010}'),
@@ -63,7 +67,7 @@ describe('renderPoolCompose: stamping workers', () => {
     expect(out.services['a-worker-2'].ports).toEqual(['127.0.0.1::5000']);
   });
 
-  it('a profile without workers leaves only the template\'s own services', () => {
+  it("a profile without workers leaves only the template's own services", () => {
     for (const workers of [{}, { a: 0, b: 0 }] as Record<string, number>[]) {
       const out = render(TEMPLATE, { workers, workerPorts: [] });
       expect(out).toEqual({ services: { db: { image: 'postgres:16' } }, volumes: { 'db-data': {} } });
@@ -76,7 +80,9 @@ describe('renderPoolCompose: stamping workers', () => {
     "{{worker.type}}.id": "{{worker.id}}/{{worker.id}}"
 services: {}
 `;
-    expect(render(t, { workers: { job: 1 }, workerPorts: [] }).services).toEqual({ 'job-worker-1': { labels: { 'job.id': 'job-worker-1/job-worker-1' } } });
+    expect(render(t, { workers: { job: 1 }, workerPorts: [] }).services).toEqual({
+      'job-worker-1': { labels: { 'job.id': 'job-worker-1/job-worker-1' } },
+    });
   });
 
   it('renders the built-in KTRDR template for a heavy slot', () => {
@@ -85,7 +91,9 @@ services: {}
     const out = render(text, { workers: { backtest: 4, training: 4 }, workerPorts: ports });
     expect(out['x-kinfra-worker']).toBeUndefined();
     const workers = Object.keys(out.services).filter((s) => s.includes('-worker-'));
-    expect(workers).toEqual([1, 2, 3, 4].map((i) => `backtest-worker-${i}`).concat([1, 2, 3, 4].map((i) => `training-worker-${i}`)));
+    expect(workers).toEqual(
+      [1, 2, 3, 4].map((i) => `backtest-worker-${i}`).concat([1, 2, 3, 4].map((i) => `training-worker-${i}`)),
+    );
     expect(out.services['training-worker-4'].environment.WORKER_ID).toBe('training-worker-4');
     expect(out.services['training-worker-4'].ports).toEqual(['127.0.0.1:${KTRDR_WORKER_PORT_8:-5067}:5000']);
   });
@@ -96,30 +104,39 @@ describe('renderPoolCompose: YAML anchors in the prototype', () => {
   const stamped = (t: string) => render(t, { workers: { job: 1 }, workerPorts: ['P1'] }).services['job-worker-1'];
 
   it('a prototype that merges a shared block (<<: *common) gets its keys', () => {
-    expect(stamped(`x-common: &common
+    expect(
+      stamped(`x-common: &common
   restart: always
 x-kinfra-worker:
   <<: *common
   image: app
 services: {}
-`)).toEqual({ restart: 'always', image: 'app' });
+`),
+    ).toEqual({ restart: 'always', image: 'app' });
   });
 
   it('a prototype that refers to an anchor (*env) gets the anchored value', () => {
-    expect(stamped(`services:
+    expect(
+      stamped(`services:
   db:
     environment: &env
       A: "1"
 x-kinfra-worker:
   image: app
   environment: *env
-`)).toEqual({ image: 'app', environment: { A: '1' } });
+`),
+    ).toEqual({ image: 'app', environment: { A: '1' } });
   });
 });
 
 describe('renderPoolCompose: templates it refuses', () => {
   it('without a prototype, a profile that runs workers is refused', () => {
-    const err = kinfraErrorOf(() => renderPoolCompose('services:\n  db: {image: x}\n', SOURCE, { workers: { a: 0, b: 1 }, workerPorts: ['P1'] }), 'usage', 'invalid-template');
+    const err = kinfraErrorOf(
+      () =>
+        renderPoolCompose('services:\n  db: {image: x}\n', SOURCE, { workers: { a: 0, b: 1 }, workerPorts: ['P1'] }),
+      'usage',
+      'invalid-template',
+    );
     expect(err.message).toBe(`${SOURCE}: no x-kinfra-worker prototype, but the profile runs workers`);
     expect(err.hint).toContain('x-kinfra-worker');
   });
@@ -130,12 +147,24 @@ describe('renderPoolCompose: templates it refuses', () => {
   });
 
   it('a file without services is refused', () => {
-    const err = kinfraErrorOf(() => renderPoolCompose('x-kinfra-worker:\n  image: x\nvolumes: {}\n', SOURCE, { workers: {}, workerPorts: [] }), 'usage', 'invalid-template');
+    const err = kinfraErrorOf(
+      () => renderPoolCompose('x-kinfra-worker:\n  image: x\nvolumes: {}\n', SOURCE, { workers: {}, workerPorts: [] }),
+      'usage',
+      'invalid-template',
+    );
     expect(err.message).toBe(`${SOURCE}: no services`);
   });
 
   it('an empty services key is refused like a missing one', () => {
-    kinfraErrorOf(() => renderPoolCompose('services:\nx-kinfra-worker:\n  image: x\n', SOURCE, { workers: { a: 1 }, workerPorts: ['P1'] }), 'usage', 'invalid-template');
+    kinfraErrorOf(
+      () =>
+        renderPoolCompose('services:\nx-kinfra-worker:\n  image: x\n', SOURCE, {
+          workers: { a: 1 },
+          workerPorts: ['P1'],
+        }),
+      'usage',
+      'invalid-template',
+    );
   });
 
   it.each([
@@ -144,7 +173,11 @@ describe('renderPoolCompose: templates it refuses', () => {
     ['a bad indentation', 'services:\n  db:\n image: x\n    ports: []\n'],
     ['a duplicate key', 'services: {}\nservices: {}\n'],
   ])('invalid YAML (%s) is refused, naming the file', (_label, text) => {
-    const err = kinfraErrorOf(() => renderPoolCompose(text, SOURCE, { workers: {}, workerPorts: [] }), 'usage', 'invalid-template');
+    const err = kinfraErrorOf(
+      () => renderPoolCompose(text, SOURCE, { workers: {}, workerPorts: [] }),
+      'usage',
+      'invalid-template',
+    );
     expect(err.message.startsWith(`${SOURCE}: `)).toBe(true);
     expect(err.hint).toBe('Fix the pool template.');
   });

@@ -43,7 +43,12 @@ pool:
 describe('poolPlan', () => {
   it('gives every pool slot of the built-in layout its profile and worker total', () => {
     expect(poolPlan(builtIn)).toEqual([
-      ...[1, 2, 3, 4].map((slot) => ({ slot, profile: 'light', workers: { backtest: 1, training: 1 }, totalWorkers: 2 })),
+      ...[1, 2, 3, 4].map((slot) => ({
+        slot,
+        profile: 'light',
+        workers: { backtest: 1, training: 1 },
+        totalWorkers: 2,
+      })),
       { slot: 5, profile: 'standard', workers: { backtest: 2, training: 2 }, totalWorkers: 4 },
       { slot: 6, profile: 'heavy', workers: { backtest: 4, training: 4 }, totalWorkers: 8 },
     ]);
@@ -54,8 +59,14 @@ describe('poolPlan', () => {
   });
 
   it('counts a profile without workers as zero', () => {
-    const c = withProfiles({ idle: { workers: {} }, some: { workers: { a: 0, b: 3 } } }, [{ slot: 2, profile: 'idle' }, { slot: 3, profile: 'some' }]);
-    expect(poolPlan(c).map((s) => [s.slot, s.totalWorkers])).toEqual([[2, 0], [3, 3]]);
+    const c = withProfiles({ idle: { workers: {} }, some: { workers: { a: 0, b: 3 } } }, [
+      { slot: 2, profile: 'idle' },
+      { slot: 3, profile: 'some' },
+    ]);
+    expect(poolPlan(c).map((s) => [s.slot, s.totalWorkers])).toEqual([
+      [2, 0],
+      [3, 3],
+    ]);
   });
 });
 
@@ -65,13 +76,16 @@ describe('profileOrder', () => {
   });
 
   it('sorts by total workers whatever the declaration order, ties in declaration order', () => {
-    const c = withProfiles({
-      big: { workers: { a: 3, b: 3 } },
-      second: { workers: { b: 1 } },
-      first: { workers: { a: 1 } },
-      none: { workers: {} },
-      mid: { workers: { a: 2, b: 0 } },
-    }, []);
+    const c = withProfiles(
+      {
+        big: { workers: { a: 3, b: 3 } },
+        second: { workers: { b: 1 } },
+        first: { workers: { a: 1 } },
+        none: { workers: {} },
+        mid: { workers: { a: 2, b: 0 } },
+      },
+      [],
+    );
     expect(profileOrder(c)).toEqual(['none', 'second', 'first', 'mid', 'big']);
   });
 
@@ -111,7 +125,13 @@ describe('poolSlotPorts', () => {
   it('a heavy slot runs more workers than the layout declares: worker k is base + step*N + k-1', () => {
     const workers = poolSlotPorts(builtIn, slot(6)).filter((p) => p.name.startsWith('worker_'));
     expect(builtIn.workerCount).toBe(4);
-    expect(workers).toEqual(Array.from({ length: 8 }, (_, i) => ({ name: `worker_${i + 1}`, env: `KTRDR_WORKER_PORT_${i + 1}`, port: 5060 + i })));
+    expect(workers).toEqual(
+      Array.from({ length: 8 }, (_, i) => ({
+        name: `worker_${i + 1}`,
+        env: `KTRDR_WORKER_PORT_${i + 1}`,
+        port: 5060 + i,
+      })),
+    );
   });
 
   it('a slot of a profile without workers publishes only the layout ports', () => {
@@ -121,10 +141,12 @@ describe('poolSlotPorts', () => {
 
   it('a layout without worker ports publishes only its own ports, whatever the profile', () => {
     const c = parseConfigText(CUSTOM, 'kinfra.yaml');
-    expect(poolSlotPorts(c, { slot: 2, profile: 'x', workers: { w: 3 }, totalWorkers: 3 })).toEqual([{ name: 'web', env: 'SHOP_WEB_PORT', port: 7002 }]);
+    expect(poolSlotPorts(c, { slot: 2, profile: 'x', workers: { w: 3 }, totalWorkers: 3 })).toEqual([
+      { name: 'web', env: 'SHOP_WEB_PORT', port: 7002 },
+    ]);
   });
 
-  it('takes the worker variable names from the layout\'s first worker port', () => {
+  it("takes the worker variable names from the layout's first worker port", () => {
     const c = parseConfigText(withWorkers(5, 3, 2), 'kinfra.yaml');
     const ports = poolSlotPorts(c, poolPlan(c)[0]!);
     expect(ports).toEqual([
@@ -140,13 +162,15 @@ describe('poolSlotPorts', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
-  it('property: a profile that fits never lands a worker on the next slot\'s range', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 10 }), (n, total) => {
-      const here = poolSlotPorts(builtIn, { slot: n, profile: 'p', workers: { w: total }, totalWorkers: total });
-      const next = poolSlotPorts(builtIn, { slot: n + 1, profile: 'p', workers: { w: total }, totalWorkers: total });
-      const taken = new Set(here.map((p) => p.port));
-      expect(next.some((p) => taken.has(p.port))).toBe(false);
-    }));
+  it("property: a profile that fits never lands a worker on the next slot's range", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 10 }), (n, total) => {
+        const here = poolSlotPorts(builtIn, { slot: n, profile: 'p', workers: { w: total }, totalWorkers: total });
+        const next = poolSlotPorts(builtIn, { slot: n + 1, profile: 'p', workers: { w: total }, totalWorkers: total });
+        const taken = new Set(here.map((p) => p.port));
+        expect(next.some((p) => taken.has(p.port))).toBe(false);
+      }),
+    );
   });
 });
 
@@ -156,13 +180,20 @@ describe('checkProfilesFit', () => {
   });
 
   it('accepts a pool profile with exactly as many workers as workers.step', () => {
-    expect(() => checkProfilesFit(withProfiles({ full: { workers: { a: 6, b: 4 } } }, [{ slot: 1, profile: 'full' }]))).not.toThrow();
+    expect(() =>
+      checkProfilesFit(withProfiles({ full: { workers: { a: 6, b: 4 } } }, [{ slot: 1, profile: 'full' }])),
+    ).not.toThrow();
   });
 
   it('rejects a pool profile with more workers than a slot has worker ports', () => {
-    const c = withProfiles({ light: { workers: { a: 1 } }, huge: { workers: { a: 6, b: 5 } } }, [{ slot: 1, profile: 'light' }, { slot: 2, profile: 'huge' }]);
+    const c = withProfiles({ light: { workers: { a: 1 } }, huge: { workers: { a: 6, b: 5 } } }, [
+      { slot: 1, profile: 'light' },
+      { slot: 2, profile: 'huge' },
+    ]);
     const err = kinfraErrorOf(() => checkProfilesFit(c), 'usage', 'invalid-config');
-    expect(err.message).toBe(`${builtIn.source}: profiles.huge: 11 workers do not fit the 10 worker ports a slot has (workers.step)`);
+    expect(err.message).toBe(
+      `${builtIn.source}: profiles.huge: 11 workers do not fit the 10 worker ports a slot has (workers.step)`,
+    );
     expect(err.hint).toContain('workers.step');
   });
 
@@ -172,7 +203,9 @@ describe('checkProfilesFit', () => {
 
   it('has nothing to check in a layout without worker ports', () => {
     const plain = parseConfigText(CUSTOM, 'kinfra.yaml');
-    expect(() => checkProfilesFit({ ...plain, profiles: { many: { workers: { a: 40 } } }, pool: [{ slot: 1, profile: 'many' }] })).not.toThrow();
+    expect(() =>
+      checkProfilesFit({ ...plain, profiles: { many: { workers: { a: 40 } } }, pool: [{ slot: 1, profile: 'many' }] }),
+    ).not.toThrow();
   });
 
   it('is applied when kinfra.yaml is read', () => {
@@ -183,7 +216,10 @@ describe('checkProfilesFit', () => {
 
 describe('choosePoolSlot', () => {
   const provisioned = (claims: Record<number, string>) =>
-    registryOf({}, poolPlan(builtIn).map((s) => pooled(s.slot, s.profile, claims[s.slot] ?? null)));
+    registryOf(
+      {},
+      poolPlan(builtIn).map((s) => pooled(s.slot, s.profile, claims[s.slot] ?? null)),
+    );
 
   it('picks the lowest free slot when no profile is asked for', () => {
     expect(choosePoolSlot(provisioned({}), builtIn, undefined).slot_id).toBe(1);
@@ -220,16 +256,30 @@ describe('choosePoolSlot', () => {
 
   it('says why when every slot is claimed', () => {
     const claims = { 1: 'ktrdr--a', 2: 'ktrdr--b', 3: 'ktrdr--c', 4: 'ktrdr--d', 5: 'ktrdr--e', 6: 'ktrdr--f' };
-    const err = kinfraErrorOf(() => choosePoolSlot(provisioned(claims), builtIn, undefined), 'conflict', 'pool-exhausted');
-    const rows = ['  Slot 1 (light): ktrdr--a', '  Slot 2 (light): ktrdr--b', '  Slot 3 (light): ktrdr--c', '  Slot 4 (light): ktrdr--d',
-      '  Slot 5 (standard): ktrdr--e', '  Slot 6 (heavy): ktrdr--f'];
+    const err = kinfraErrorOf(
+      () => choosePoolSlot(provisioned(claims), builtIn, undefined),
+      'conflict',
+      'pool-exhausted',
+    );
+    const rows = [
+      '  Slot 1 (light): ktrdr--a',
+      '  Slot 2 (light): ktrdr--b',
+      '  Slot 3 (light): ktrdr--c',
+      '  Slot 4 (light): ktrdr--d',
+      '  Slot 5 (standard): ktrdr--e',
+      '  Slot 6 (heavy): ktrdr--f',
+    ];
     expect(err.message).toBe(`No free pool slot:\n${rows.join('\n')}`);
     expect(err.details).toEqual({ slots: rows });
     expect(err.hint).toContain('kinfra sandbox release <slot>');
   });
 
   it('says which profile it looked for when only smaller slots are free', () => {
-    const err = kinfraErrorOf(() => choosePoolSlot(provisioned({ 6: 'ktrdr--big' }), builtIn, 'heavy'), 'conflict', 'pool-exhausted');
+    const err = kinfraErrorOf(
+      () => choosePoolSlot(provisioned({ 6: 'ktrdr--big' }), builtIn, 'heavy'),
+      'conflict',
+      'pool-exhausted',
+    );
     expect(err.message.split('\n')[0]).toBe('No free pool slot with profile heavy or larger:');
     expect(err.message).toContain('  Slot 1 (light): free');
     expect(err.message).toContain('  Slot 6 (heavy): ktrdr--big');
@@ -243,20 +293,25 @@ describe('choosePoolSlot', () => {
 
   it('property: the choice is free, large enough and the lowest such slot', () => {
     const order = profileOrder(builtIn);
-    fc.assert(fc.property(
-      fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
-      fc.option(fc.constantFrom(...order), { nil: undefined }),
-      (claimed, min) => {
-        const reg = provisioned(Object.fromEntries(claimed.flatMap((c, i) => (c ? [[i + 1, `ktrdr--${i + 1}`]] : []))));
-        const fits = Object.values(reg.slots)
-          .filter((s) => !s.claimed_by && (min === undefined || order.indexOf(s.profile) >= order.indexOf(min)))
-          .map((s) => s.slot_id);
-        if (fits.length === 0) {
-          kinfraErrorOf(() => choosePoolSlot(reg, builtIn, min), 'conflict', 'pool-exhausted');
-        } else {
-          expect(choosePoolSlot(reg, builtIn, min).slot_id).toBe(Math.min(...fits));
-        }
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        fc.option(fc.constantFrom(...order), { nil: undefined }),
+        (claimed, min) => {
+          const reg = provisioned(
+            Object.fromEntries(claimed.flatMap((c, i) => (c ? [[i + 1, `ktrdr--${i + 1}`]] : []))),
+          );
+          const fits = Object.values(reg.slots)
+            .filter((s) => !s.claimed_by && (min === undefined || order.indexOf(s.profile) >= order.indexOf(min)))
+            .map((s) => s.slot_id);
+          if (fits.length === 0) {
+            kinfraErrorOf(() => choosePoolSlot(reg, builtIn, min), 'conflict', 'pool-exhausted');
+          } else {
+            expect(choosePoolSlot(reg, builtIn, min).slot_id).toBe(Math.min(...fits));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

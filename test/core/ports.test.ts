@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { builtInConfig } from '../../src/core/config/config.js';
-import {
-  MAX_PORT,
-  findPortProblems,
-  portEnv,
-  portFor,
-  portsForSlot,
-  type NamedPort,
-} from '../../src/core/ports.js';
+import { MAX_PORT, findPortProblems, portEnv, portFor, portsForSlot, type NamedPort } from '../../src/core/ports.js';
 
 const config = builtInConfig();
 const plan = config.ports;
@@ -84,9 +77,12 @@ describe('built-in port plan (seed 001 scheme)', () => {
     expect(env.KTRDR_DB_PORT).toBe(5434);
     expect(env.KTRDR_GRAFANA_PORT).toBe(3002);
     expect(env.KTRDR_JAEGER_UI_PORT).toBe(16688);
-    expect([env.KTRDR_WORKER_PORT_1, env.KTRDR_WORKER_PORT_2, env.KTRDR_WORKER_PORT_3, env.KTRDR_WORKER_PORT_4]).toEqual([
-      5020, 5021, 5022, 5023,
-    ]);
+    expect([
+      env.KTRDR_WORKER_PORT_1,
+      env.KTRDR_WORKER_PORT_2,
+      env.KTRDR_WORKER_PORT_3,
+      env.KTRDR_WORKER_PORT_4,
+    ]).toEqual([5020, 5021, 5022, 5023]);
   });
 
   it('slot 1 workers sit in 5010-5019 and slot 2 workers in 5020-5029 (seed decision 5)', () => {
@@ -184,7 +180,9 @@ describe('findPortProblems', () => {
     expect(first).toBe('KTRDR_JAEGER_OTLP_HTTP_PORT of slot 0 and KTRDR_JAEGER_OTLP_GRPC_PORT of slot 1 are both 4318');
     // One clash for every slot 1..10 (slot N's gRPC is slot N-1's HTTP).
     expect(problems).toHaveLength(10);
-    expect(problems.every((p) => /OTLP_HTTP_PORT of slot \d+ and KTRDR_JAEGER_OTLP_GRPC_PORT of slot \d+/.test(p.message))).toBe(true);
+    expect(
+      problems.every((p) => /OTLP_HTTP_PORT of slot \d+ and KTRDR_JAEGER_OTLP_GRPC_PORT of slot \d+/.test(p.message)),
+    ).toBe(true);
   });
 
   it('reports the bare seed OTLP pair 4317/4318 with step 1', () => {
@@ -235,7 +233,7 @@ describe('findPortProblems', () => {
     expect(problems.map((p) => p.message)).toEqual(['A_PORT of slot 0 and B_PORT of slot 0 are both 7000']);
   });
 
-  it('reports a main port that lands on another slot\'s port', () => {
+  it("reports a main port that lands on another slot's port", () => {
     const clash: NamedPort[] = [{ name: 'w', env: 'W_PORT', base: 5000, step: 10, main: 5020 }];
     const problems = findPortProblems(clash, 3);
     expect(problems.map((p) => p.message)).toEqual(['W_PORT of slot 0 and W_PORT of slot 2 are both 5020']);
@@ -265,9 +263,11 @@ describe('findPortProblems', () => {
     main: fc.option(fc.integer({ min: 0, max: 70 }), { nil: undefined }),
     env: fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'G'),
   });
-  const planArb = fc.array(specArb, { minLength: 1, maxLength: 5 }).map((specs) =>
-    specs.map((s, i): NamedPort => ({ name: `p${i}`, env: s.env, base: s.base, step: s.step, main: s.main })),
-  );
+  const planArb = fc
+    .array(specArb, { minLength: 1, maxLength: 5 })
+    .map((specs) =>
+      specs.map((s, i): NamedPort => ({ name: `p${i}`, env: s.env, base: s.base, step: s.step, main: s.main })),
+    );
   const uniqueEnvPlanArb = planArb.map((specs) => specs.map((s, i) => ({ ...s, env: `VAR_${i}` })));
 
   it('property: no problems iff brute force finds no duplicate and no out-of-range port (unique variables)', () => {

@@ -156,14 +156,62 @@ describe('parseRegistryText', () => {
   });
 
   it.each([
-    ['an instance slot above 99', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].slot = 100; }, 'instances.ktrdr--feat-operation-metrics.slot: expected a slot number (0-99), got 100'],
-    ['an instance port above 65535', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].ports.api = 70000; }, 'instances.ktrdr--feat-operation-metrics.ports.api: expected a port number (1-65535), got 70000'],
-    ['an instance port 0', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].ports.db = 0; }, 'instances.ktrdr--feat-operation-metrics.ports.db: expected a port number (1-65535), got 0'],
-    ['a pool_slot 0', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].pool_slot = 0; }, 'instances.ktrdr--feat-operation-metrics.pool_slot: expected a slot number (1-99), got 0'],
-    ['a pool_slot above 99', (d: any) => { d.instances['ktrdr--feat-operation-metrics'].pool_slot = 250; }, 'pool_slot: expected a slot number (1-99), got 250'],
-    ['a pool slot_id above 99', (d: any) => { d.slots['5'].slot_id = 100; }, 'slots.5.slot_id: expected a slot number (1-99), got 100'],
-    ['a pool slot port above 65535', (d: any) => { d.slots['1'].ports.api = 65536; }, 'slots.1.ports.api: expected a port number (1-65535), got 65536'],
-    ['a negative worker count', (d: any) => { d.slots['1'].workers.backtest = -1; }, 'slots.1.workers.backtest: expected a worker count, got -1'],
+    [
+      'an instance slot above 99',
+      (d: any) => {
+        d.instances['ktrdr--feat-operation-metrics'].slot = 100;
+      },
+      'instances.ktrdr--feat-operation-metrics.slot: expected a slot number (0-99), got 100',
+    ],
+    [
+      'an instance port above 65535',
+      (d: any) => {
+        d.instances['ktrdr--feat-operation-metrics'].ports.api = 70000;
+      },
+      'instances.ktrdr--feat-operation-metrics.ports.api: expected a port number (1-65535), got 70000',
+    ],
+    [
+      'an instance port 0',
+      (d: any) => {
+        d.instances['ktrdr--feat-operation-metrics'].ports.db = 0;
+      },
+      'instances.ktrdr--feat-operation-metrics.ports.db: expected a port number (1-65535), got 0',
+    ],
+    [
+      'a pool_slot 0',
+      (d: any) => {
+        d.instances['ktrdr--feat-operation-metrics'].pool_slot = 0;
+      },
+      'instances.ktrdr--feat-operation-metrics.pool_slot: expected a slot number (1-99), got 0',
+    ],
+    [
+      'a pool_slot above 99',
+      (d: any) => {
+        d.instances['ktrdr--feat-operation-metrics'].pool_slot = 250;
+      },
+      'pool_slot: expected a slot number (1-99), got 250',
+    ],
+    [
+      'a pool slot_id above 99',
+      (d: any) => {
+        d.slots['5'].slot_id = 100;
+      },
+      'slots.5.slot_id: expected a slot number (1-99), got 100',
+    ],
+    [
+      'a pool slot port above 65535',
+      (d: any) => {
+        d.slots['1'].ports.api = 65536;
+      },
+      'slots.1.ports.api: expected a port number (1-65535), got 65536',
+    ],
+    [
+      'a negative worker count',
+      (d: any) => {
+        d.slots['1'].workers.backtest = -1;
+      },
+      'slots.1.workers.backtest: expected a worker count, got -1',
+    ],
   ])('range-checks every slot and port: is not ok for %s, naming the field', (_label, edit, reason) => {
     const doc = structuredClone(V2);
     edit(doc);
@@ -230,8 +278,19 @@ describe('migrateV1Text', () => {
       version: 1,
       owner: 'karl',
       instances: {
-        'ktrdr--a': { ...V1_SEED.instances['ktrdr--feat-operation-metrics'], slot: 1, path: '/a', note: 'extra', tags: ['x'] },
-        'ktrdr--b': { ...V1_SEED.instances['ktrdr--feat-operation-metrics'], slot: 2, path: '/b', custom: { deep: true } },
+        'ktrdr--a': {
+          ...V1_SEED.instances['ktrdr--feat-operation-metrics'],
+          slot: 1,
+          path: '/a',
+          note: 'extra',
+          tags: ['x'],
+        },
+        'ktrdr--b': {
+          ...V1_SEED.instances['ktrdr--feat-operation-metrics'],
+          slot: 2,
+          path: '/b',
+          custom: { deep: true },
+        },
         'ktrdr--c': { slot: 3, path: '/c', is_worktree: false, api_port: 8003 },
       },
     };
@@ -265,7 +324,11 @@ describe('migrateV1Text', () => {
     ['a v2 document', JSON.stringify(V2), /version 1/],
     ['no version', JSON.stringify({ instances: {} }), /version 1/],
     ['no instances', JSON.stringify({ version: 1 }), /instances/],
-    ['an instance without a slot', JSON.stringify({ version: 1, instances: { x: { path: '/x' } } }), /instances\.x\.slot/],
+    [
+      'an instance without a slot',
+      JSON.stringify({ version: 1, instances: { x: { path: '/x' } } }),
+      /instances\.x\.slot/,
+    ],
     ['an instance without a path', JSON.stringify({ version: 1, instances: { x: { slot: 1 } } }), /instances\.x\.path/],
   ])('is not ok for %s', (_label, text, reason) => {
     expect(notOk(migrateV1Text(text))).toMatch(reason);
@@ -282,7 +345,10 @@ describe('salvageRegistryText', () => {
     expect(Object.keys(s.registry.instances)).toEqual(['ktrdr--feat-operation-metrics']);
     expect(Object.keys(s.registry.slots).sort()).toEqual(['1', '5']);
     expect(s.registry.version).toBe(2);
-    expect(s.dropped).toEqual(['instances.bad.ports.api: expected a port number (1-65535), got 70000', 'slots.9.slot_id: expected a slot number (1-99), got "nine"']);
+    expect(s.dropped).toEqual([
+      'instances.bad.ports.api: expected a port number (1-65535), got 70000',
+      'slots.9.slot_id: expected a slot number (1-99), got "nine"',
+    ]);
     expect(parseRegistryText(formatRegistry(s.registry)).ok).toBe(true);
   });
 
@@ -293,9 +359,12 @@ describe('salvageRegistryText', () => {
   });
 
   it('property: whatever it keeps is a registry that parses', () => {
-    fc.assert(fc.property(fc.json(), (text) => {
-      expect(parseRegistryText(formatRegistry(salvageRegistryText(text).registry)).ok).toBe(true);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        expect(parseRegistryText(formatRegistry(salvageRegistryText(text).registry)).ok).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -11,17 +11,26 @@ describe('protectedReason', () => {
     expect(protectedReason(path, guard)).toBe('it is the root folder');
   });
 
-  it.each([HOME, `${HOME}/`, `${HOME}//`, '/home', '/home/', `${HOME}/src/..`, `${HOME}/./`])('refuses the home folder or a folder above it: %j', (path) => {
-    expect(protectedReason(path, guard)).toBe('it is the home folder or a folder above it');
-  });
+  it.each([HOME, `${HOME}/`, `${HOME}//`, '/home', '/home/', `${HOME}/src/..`, `${HOME}/./`])(
+    'refuses the home folder or a folder above it: %j',
+    (path) => {
+      expect(protectedReason(path, guard)).toBe('it is the home folder or a folder above it');
+    },
+  );
 
-  it.each([MAIN, `${MAIN}/`, `${HOME}/src`, `${HOME}/src/`, `${MAIN}/sub/..`])('refuses the main checkout or a folder above it: %j', (path) => {
-    expect(protectedReason(path, guard)).toBe('it is the main checkout or a folder above it');
-  });
+  it.each([MAIN, `${MAIN}/`, `${HOME}/src`, `${HOME}/src/`, `${MAIN}/sub/..`])(
+    'refuses the main checkout or a folder above it: %j',
+    (path) => {
+      expect(protectedReason(path, guard)).toBe('it is the main checkout or a folder above it');
+    },
+  );
 
-  it.each(['ktrdr--feat', './ktrdr--feat', '../ktrdr--feat', '', '~/src/ktrdr--feat'])('refuses the relative path %j', (path) => {
-    expect(protectedReason(path, guard)).toBe(`${path} is not an absolute path`);
-  });
+  it.each(['ktrdr--feat', './ktrdr--feat', '../ktrdr--feat', '', '~/src/ktrdr--feat'])(
+    'refuses the relative path %j',
+    (path) => {
+      expect(protectedReason(path, guard)).toBe(`${path} is not an absolute path`);
+    },
+  );
 
   it.each([
     SIBLING,
@@ -51,33 +60,46 @@ describe('protectedReason', () => {
   });
 
   it('property: every folder on the way down to HOME is protected', () => {
-    fc.assert(fc.property(fc.array(fc.stringMatching(/^[a-z0-9._-]{1,6}$/).filter((s) => s !== '.' && s !== '..'), { minLength: 1, maxLength: 5 }), (parts) => {
-      const home = `/${parts.join('/')}`;
-      for (let i = 0; i <= parts.length; i++) {
-        expect(protectedReason(`/${parts.slice(0, i).join('/')}`, { home, mainCheckout: '' })).toBeDefined();
-      }
-      expect(protectedReason(`${home}/x`, { home, mainCheckout: '' })).toBeUndefined();
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.stringMatching(/^[a-z0-9._-]{1,6}$/).filter((s) => s !== '.' && s !== '..'),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (parts) => {
+          const home = `/${parts.join('/')}`;
+          for (let i = 0; i <= parts.length; i++) {
+            expect(protectedReason(`/${parts.slice(0, i).join('/')}`, { home, mainCheckout: '' })).toBeDefined();
+          }
+          expect(protectedReason(`${home}/x`, { home, mainCheckout: '' })).toBeUndefined();
+        },
+      ),
+    );
   });
 });
 
 describe('notCreatedWorktree', () => {
-  it.each([SIBLING, `${SIBLING}/`, `${HOME}/src/./ktrdr--feat`, `${HOME}/src/other/../ktrdr--feat`])('accepts the exact sibling folder %j', (path) => {
-    expect(notCreatedWorktree(path, 'ktrdr--feat', guard)).toBeUndefined();
-  });
+  it.each([SIBLING, `${SIBLING}/`, `${HOME}/src/./ktrdr--feat`, `${HOME}/src/other/../ktrdr--feat`])(
+    'accepts the exact sibling folder %j',
+    (path) => {
+      expect(notCreatedWorktree(path, 'ktrdr--feat', guard)).toBeUndefined();
+    },
+  );
 
   it('accepts it when the main checkout is given with a trailing slash', () => {
     expect(notCreatedWorktree(SIBLING, 'ktrdr--feat', { home: HOME, mainCheckout: `${MAIN}/` })).toBeUndefined();
   });
 
   it.each([
-    [`${HOME}/src/ktrdr--other`, 'another sandbox\'s folder'],
+    [`${HOME}/src/ktrdr--other`, "another sandbox's folder"],
     [`${HOME}/elsewhere/ktrdr--feat`, 'the right name in the wrong place'],
     [`${SIBLING}/sub`, 'a folder inside it'],
     [`${MAIN}/ktrdr--feat`, 'a folder of that name inside the main checkout'],
     [`${HOME}/src/ktrdr--feat2`, 'a longer name'],
   ])('refuses %j (%s), naming the folder it expects', (path) => {
-    expect(notCreatedWorktree(path, 'ktrdr--feat', guard)).toBe(`it is not ${SIBLING}, the folder kinfra creates for ktrdr--feat`);
+    expect(notCreatedWorktree(path, 'ktrdr--feat', guard)).toBe(
+      `it is not ${SIBLING}, the folder kinfra creates for ktrdr--feat`,
+    );
   });
 
   it('gives the protection reason first', () => {

@@ -134,7 +134,10 @@ describe('sandboxEnvLines', () => {
   });
 
   it('leaves out the shared data block when the config has no shared section', () => {
-    const cfg = parseConfigText('prefix: myapp\nports:\n  web:\n    env: MYAPP_WEB_PORT\n    base: 8080\n', 'kinfra.yaml');
+    const cfg = parseConfigText(
+      'prefix: myapp\nports:\n  web:\n    env: MYAPP_WEB_PORT\n    base: 8080\n',
+      'kinfra.yaml',
+    );
     const lines5 = sandboxEnvLines(cfg, { instanceId: 'myapp--x', slot: 5, createdAt: 't', sharedRoot: '/s' });
     expect(vars(lines5)).toEqual({
       INSTANCE_ID: 'myapp--x',
@@ -160,7 +163,10 @@ describe('identityFromEnv', () => {
   });
 
   it('accepts slot 0', () => {
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--main', SLOT_NUMBER: '0' })).toEqual({ instanceId: 'ktrdr--main', slot: 0 });
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--main', SLOT_NUMBER: '0' })).toEqual({
+      instanceId: 'ktrdr--main',
+      slot: 0,
+    });
   });
 
   it('falls back to SLOT_ID when SLOT_NUMBER is missing', () => {
@@ -168,7 +174,10 @@ describe('identityFromEnv', () => {
   });
 
   it('prefers SLOT_NUMBER over SLOT_ID', () => {
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '2', SLOT_ID: '4' })).toEqual({ instanceId: 'ktrdr--a', slot: 2 });
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '2', SLOT_ID: '4' })).toEqual({
+      instanceId: 'ktrdr--a',
+      slot: 2,
+    });
   });
 
   it('says why when INSTANCE_ID is missing or empty', () => {
@@ -192,20 +201,38 @@ describe('identityFromEnv', () => {
     expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '   ' })).toBe('it has no valid SLOT_NUMBER');
   });
 
-  it('range-checks the slot: 0-99, and within the layout\'s slots when given one', () => {
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '99' })).toEqual({ instanceId: 'ktrdr--a', slot: 99 });
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '100' })).toBe('it names slot 100, outside the slots 0-99');
+  it("range-checks the slot: 0-99, and within the layout's slots when given one", () => {
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '99' })).toEqual({
+      instanceId: 'ktrdr--a',
+      slot: 99,
+    });
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '100' })).toBe(
+      'it names slot 100, outside the slots 0-99',
+    );
     const layout = builtInConfig();
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '10' }, layout)).toEqual({ instanceId: 'ktrdr--a', slot: 10 });
-    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '11' }, layout)).toBe("it names slot 11, outside this layout's slots 0-10");
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '10' }, layout)).toEqual({
+      instanceId: 'ktrdr--a',
+      slot: 10,
+    });
+    expect(identityFromEnv({ INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '11' }, layout)).toBe(
+      "it names slot 11, outside this layout's slots 0-10",
+    );
   });
 
-  it('range-checks every port: the layout\'s variables, a profile\'s extra workers and any *_PORT', () => {
+  it("range-checks every port: the layout's variables, a profile's extra workers and any *_PORT", () => {
     const ok = { INSTANCE_ID: 'ktrdr--a', SLOT_NUMBER: '1', KTRDR_API_PORT: '8001', KTRDR_WORKER_PORT_7: '5016' };
     expect(identityFromEnv(ok, builtInConfig())).toEqual({ instanceId: 'ktrdr--a', slot: 1 });
-    expect(identityFromEnv({ ...ok, KTRDR_API_PORT: '70000' })).toBe('its KTRDR_API_PORT is "70000", not a port number (1-65535)');
-    expect(identityFromEnv({ ...ok, KTRDR_API_PORT: '0' })).toBe('its KTRDR_API_PORT is "0", not a port number (1-65535)');
-    expect(identityFromEnv({ ...ok, KTRDR_WORKER_PORT_7: 'x' }, builtInConfig())).toBe('its KTRDR_WORKER_PORT_7 is "x", not a port number (1-65535)');
-    expect(identityFromEnv({ ...ok, OTHER_PORT: '65536' })).toBe('its OTHER_PORT is "65536", not a port number (1-65535)');
+    expect(identityFromEnv({ ...ok, KTRDR_API_PORT: '70000' })).toBe(
+      'its KTRDR_API_PORT is "70000", not a port number (1-65535)',
+    );
+    expect(identityFromEnv({ ...ok, KTRDR_API_PORT: '0' })).toBe(
+      'its KTRDR_API_PORT is "0", not a port number (1-65535)',
+    );
+    expect(identityFromEnv({ ...ok, KTRDR_WORKER_PORT_7: 'x' }, builtInConfig())).toBe(
+      'its KTRDR_WORKER_PORT_7 is "x", not a port number (1-65535)',
+    );
+    expect(identityFromEnv({ ...ok, OTHER_PORT: '65536' })).toBe(
+      'its OTHER_PORT is "65536", not a port number (1-65535)',
+    );
   });
 });

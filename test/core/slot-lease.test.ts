@@ -11,9 +11,24 @@ import { portsForSlot } from '../../src/core/ports.js';
 import { allocateSlot } from '../../src/core/registry/slots.js';
 import { identityFromEnv } from '../../src/core/sandbox-env.js';
 import {
-  adHocHolder, adHocLease, chooseLease, claimLease, entryLease, leaseEntryFields, leaseEnvLines, leaseHeldBy,
-  leasePorts, leaseProfile, leaseProject, leaseTakenBy, planLease, poolLease, unclaimedSlotEntry, releaseLease,
-  resetsOnClaim, type LeaseHolder,
+  adHocHolder,
+  adHocLease,
+  chooseLease,
+  claimLease,
+  entryLease,
+  leaseEntryFields,
+  leaseEnvLines,
+  leaseHeldBy,
+  leasePorts,
+  leaseProfile,
+  leaseProject,
+  leaseTakenBy,
+  planLease,
+  poolLease,
+  unclaimedSlotEntry,
+  releaseLease,
+  resetsOnClaim,
+  type LeaseHolder,
 } from '../../src/core/slot-lease.js';
 import { kinfraErrorOf, pooled, registryOf, sandboxEntry } from './fixtures.js';
 
@@ -21,13 +36,17 @@ const builtIn = builtInConfig();
 const SHARED = '/home/dev/.ktrdr/shared';
 
 /** A layout without shared data, and one whose pool slot 4 runs three workers. */
-const plain = parseConfigText(`prefix: plain
+const plain = parseConfigText(
+  `prefix: plain
 ports:
   web:
     env: PLAIN_WEB_PORT
     base: 7000
-`, 'kinfra.yaml');
-const shop = parseConfigText(`prefix: shop
+`,
+  'kinfra.yaml',
+);
+const shop = parseConfigText(
+  `prefix: shop
 ports:
   web:
     env: SHOP_WEB_PORT
@@ -44,17 +63,27 @@ profiles:
 pool:
   slots:
     "4": p
-`, 'kinfra.yaml');
+`,
+  'kinfra.yaml',
+);
 
-const holder = (instanceId: string, extra: Partial<LeaseHolder> = {}): LeaseHolder =>
-  ({ instanceId, path: '/work/code', createdAt: '2025-01-01T00:00:00Z', ...extra });
+const holder = (instanceId: string, extra: Partial<LeaseHolder> = {}): LeaseHolder => ({
+  instanceId,
+  path: '/work/code',
+  createdAt: '2025-01-01T00:00:00Z',
+  ...extra,
+});
 
 describe('the two kinds as data', () => {
-  it('an ad-hoc lease is its slot; a pool lease carries the slot entry\'s profile, workers and folder', () => {
+  it("an ad-hoc lease is its slot; a pool lease carries the slot entry's profile, workers and folder", () => {
     expect(adHocLease(3)).toEqual({ kind: 'ad-hoc', slot: 3 });
     const s = pooled(5, 'standard', null, { workers: { backtest: 2, training: 2 } });
     expect(poolLease(builtIn, s)).toEqual({
-      kind: 'pool', slot: 5, profile: 'standard', workers: { backtest: 2, training: 2 }, totalWorkers: 4,
+      kind: 'pool',
+      slot: 5,
+      profile: 'standard',
+      workers: { backtest: 2, training: 2 },
+      totalWorkers: 4,
       folder: s.infrastructure_path,
     });
   });
@@ -65,9 +94,11 @@ describe('the two kinds as data', () => {
     expect(poolLease(builtIn, pooled(9, 'odd', null, { workers: { a: 2, b: 1 } })).totalWorkers).toBe(3);
   });
 
-  it('the lease of a registry entry: its pool slot\'s, its ad-hoc slot, or none when its pool slot is gone', () => {
+  it("the lease of a registry entry: its pool slot's, its ad-hoc slot, or none when its pool slot is gone", () => {
     const instances = {
-      a: sandboxEntry(2, 'a'), b: sandboxEntry(1, 'b', { pool_slot: 1 }), c: sandboxEntry(6, 'c', { pool_slot: 6 }),
+      a: sandboxEntry(2, 'a'),
+      b: sandboxEntry(1, 'b', { pool_slot: 1 }),
+      c: sandboxEntry(6, 'c', { pool_slot: 6 }),
     };
     const reg = registryOf(instances, [pooled(1, 'light', 'b')]);
     expect(entryLease(reg, builtIn, reg.instances.a!)).toEqual(adHocLease(2));
@@ -83,17 +114,17 @@ describe('the two kinds as data', () => {
 });
 
 describe('ports and project', () => {
-  it('an ad-hoc slot has the layout\'s ports for its number', () => {
+  it("an ad-hoc slot has the layout's ports for its number", () => {
     expect(leasePorts(builtIn, adHocLease(2))).toEqual(portsForSlot(builtIn.ports, 2));
   });
 
-  it('a pool slot has the layout\'s ports and as many worker ports as its profile runs', () => {
+  it("a pool slot has the layout's ports and as many worker ports as its profile runs", () => {
     const lease = planLease(poolPlan(builtIn)[5]!, '/st/slot-6');
     expect(leasePorts(builtIn, lease)).toEqual(poolSlotPorts(builtIn, poolPlan(builtIn)[5]!));
     expect(leasePorts(builtIn, lease).filter((p) => p.name.startsWith('worker_'))).toHaveLength(8);
   });
 
-  it('the compose project: the instance id, or the pool slot\'s own', () => {
+  it("the compose project: the instance id, or the pool slot's own", () => {
     expect(leaseProject('ktrdr', adHocLease(2), 'ktrdr--feat')).toBe('ktrdr--feat');
     expect(leaseProject('ktrdr', poolLease(builtIn, pooled(3, 'light')), 'ktrdr--feat')).toBe('ktrdr--slot-3');
   });
@@ -107,11 +138,16 @@ describe('ports and project', () => {
     });
   });
 
-  it('a pool slot\'s registry entry as provision writes it: unclaimed, with its ports and project', () => {
+  it("a pool slot's registry entry as provision writes it: unclaimed, with its ports and project", () => {
     expect(unclaimedSlotEntry(shop, planLease(poolPlan(shop)[0]!, '/st/slot-4'))).toEqual({
-      slot_id: 4, profile: 'p', workers: { job: 3 },
+      slot_id: 4,
+      profile: 'p',
+      workers: { job: 3 },
       ports: { web: 7004, worker_1: 6140, worker_2: 6141, worker_3: 6142 },
-      infrastructure_path: '/st/slot-4', claimed_by: null, claimed_at: null, compose_project: 'shop--slot-4',
+      infrastructure_path: '/st/slot-4',
+      claimed_by: null,
+      claimed_at: null,
+      compose_project: 'shop--slot-4',
     });
   });
 });
@@ -144,7 +180,7 @@ SANDBOX_VERSION=1
     expect(lines({})).toContain(`\n# Shared Data\nKTRDR_SHARED_DIR=${SHARED}\nKTRDR_DATA_DIR=${SHARED}/data\n`);
   });
 
-  it('a pool slot\'s folder: the slot\'s lines only', () => {
+  it("a pool slot's folder: the slot's lines only", () => {
     expect(formatEnvText(leaseEnvLines(shop, planLease(poolPlan(shop)[0]!, '/st/slot-4'), undefined))).toBe(`\
 # Written by kinfra (pool slot). Do not edit.
 
@@ -161,7 +197,7 @@ SANDBOX_VERSION=1
 `);
   });
 
-  it('a pool slot\'s holder: its lines after the slot\'s, the shared folder, the version last', () => {
+  it("a pool slot's holder: its lines after the slot's, the shared folder, the version last", () => {
     const s = pooled(5, 'changed', null, { workers: { a: 1 }, infrastructure_path: '/st/slot-5' });
     const held = holder('ktrdr--x', { createdWorktree: true, owner: 'own-1' });
     const text = formatEnvText(leaseEnvLines(builtIn, poolLease(builtIn, s), SHARED, held));
@@ -210,7 +246,7 @@ SANDBOX_VERSION=1
 });
 
 describe('choosing a lease: the allocators decide', () => {
-  it('without a pool: the allocator\'s lowest free slot, or the requested one', () => {
+  it("without a pool: the allocator's lowest free slot, or the requested one", () => {
     const reg = registryOf({ a: sandboxEntry(1, 'a') });
     const plan = { maxSlot: builtIn.maxSlot, ports: builtIn.ports };
     expect(chooseLease(reg, builtIn, {})).toEqual(adHocLease(allocateSlot(reg, plan)));

@@ -188,7 +188,9 @@ describe('allocateSlot', () => {
   it('property: the allocated slot never overlaps a port held by any instance', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ slot: fc.integer({ min: 11, max: 40 }), port: fc.integer({ min: 3000, max: 17000 }) }), { maxLength: 6 }),
+        fc.array(fc.record({ slot: fc.integer({ min: 11, max: 40 }), port: fc.integer({ min: 3000, max: 17000 }) }), {
+          maxLength: 6,
+        }),
         (holders) => {
           const reg = emptyRegistry();
           holders.forEach((h, i) => (reg.instances[`other--${i}`] = instance(h.slot, { ports: { p: h.port } })));
@@ -296,7 +298,13 @@ describe('slotConflict: whether the registry gives an entry a slot of its own (r
 
 describe('choosePoolSlot and a release under way', () => {
   it('skips a slot marked as being released, and says so when none is left', () => {
-    const r: Registry = { ...emptyRegistry(), slots: { '1': { ...poolSlot(1, null), profile: 'light', releasing: { pid: 1, started_at: 'x', from: null } }, '2': { ...poolSlot(2, null), profile: 'light' } } };
+    const r: Registry = {
+      ...emptyRegistry(),
+      slots: {
+        '1': { ...poolSlot(1, null), profile: 'light', releasing: { pid: 1, started_at: 'x', from: null } },
+        '2': { ...poolSlot(2, null), profile: 'light' },
+      },
+    };
     expect(choosePoolSlot(r, config, 'light').slot_id).toBe(2);
     r.slots['2']!.claimed_by = 'ktrdr--b';
     expect(() => choosePoolSlot(r, config, 'light')).toThrow(/Slot 1 \(light\): being released/);

@@ -85,12 +85,19 @@ describe('slugify', () => {
 
   it('property: any string gives "" or a well-formed, short slug usable as a compose project name', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 400 }), fc.string({ maxLength: 120 }), fc.string({ unit: 'grapheme', maxLength: 80 })), (s) => {
-        const slug = slugify(s);
-        expect(slug.length).toBeLessThanOrEqual(MAX_SLUG_LENGTH);
-        if (slug !== '') expect(slug).toMatch(SLUG_SHAPE);
-        expect(instanceIdFor('ktrdr', slug)).toMatch(COMPOSE_PROJECT_NAME);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 400 }),
+          fc.string({ maxLength: 120 }),
+          fc.string({ unit: 'grapheme', maxLength: 80 }),
+        ),
+        (s) => {
+          const slug = slugify(s);
+          expect(slug.length).toBeLessThanOrEqual(MAX_SLUG_LENGTH);
+          if (slug !== '') expect(slug).toMatch(SLUG_SHAPE);
+          expect(instanceIdFor('ktrdr', slug)).toMatch(COMPOSE_PROJECT_NAME);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,17 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_REGENERABLE, hasWork, isRegenerable, noWork, workLines, type WorkAtRisk } from '../../src/core/work-at-risk.js';
+import {
+  DEFAULT_REGENERABLE,
+  hasWork,
+  isRegenerable,
+  noWork,
+  workLines,
+  type WorkAtRisk,
+} from '../../src/core/work-at-risk.js';
 
 const matches = (patterns: readonly string[]) => (path: string) => isRegenerable(path, patterns);
 
 describe('isRegenerable: folder patterns (name/)', () => {
   const nm = matches(['node_modules/']);
 
-  it.each(['node_modules/', 'node_modules/left-pad/index.js', 'web/node_modules/', 'a/b/c/node_modules/x/y.js', 'node_modules//'])('matches %j at any depth', (path) => {
+  it.each([
+    'node_modules/',
+    'node_modules/left-pad/index.js',
+    'web/node_modules/',
+    'a/b/c/node_modules/x/y.js',
+    'node_modules//',
+  ])('matches %j at any depth', (path) => {
     expect(nm(path)).toBe(true);
   });
 
-  it.each(['node_modules', 'src/node_modules', 'node_modules.txt', 'my_node_modules/', 'node_modules2/x', 'src/not-node_modules/a'])('does not match %j', (path) => {
+  it.each([
+    'node_modules',
+    'src/node_modules',
+    'node_modules.txt',
+    'my_node_modules/',
+    'node_modules2/x',
+    'src/not-node_modules/a',
+  ])('does not match %j', (path) => {
     expect(nm(path)).toBe(false);
   });
 
@@ -23,8 +43,14 @@ describe('isRegenerable: folder patterns (name/)', () => {
 
 /** `patterns` cover every path of `yes` and none of `no`. */
 function expectSplit(patterns: readonly string[], yes: readonly string[], no: readonly string[]): void {
-  expect(yes.filter((p) => !isRegenerable(p, patterns)), `not matched by ${patterns.join(', ')}`).toEqual([]);
-  expect(no.filter((p) => isRegenerable(p, patterns)), `wrongly matched by ${patterns.join(', ')}`).toEqual([]);
+  expect(
+    yes.filter((p) => !isRegenerable(p, patterns)),
+    `not matched by ${patterns.join(', ')}`,
+  ).toEqual([]);
+  expect(
+    no.filter((p) => isRegenerable(p, patterns)),
+    `wrongly matched by ${patterns.join(', ')}`,
+  ).toEqual([]);
 }
 
 describe('isRegenerable: base-name patterns', () => {
@@ -33,7 +59,11 @@ describe('isRegenerable: base-name patterns', () => {
   });
 
   it('a name without a slash matches files and folders of that name anywhere', () => {
-    expectSplit(['.DS_Store', 'coverage'], ['a/b/.DS_Store', 'coverage/', 'web/coverage/lcov.info'], ['coverage.txt', 'a/.DS_Store2']);
+    expectSplit(
+      ['.DS_Store', 'coverage'],
+      ['a/b/.DS_Store', 'coverage/', 'web/coverage/lcov.info'],
+      ['coverage.txt', 'a/.DS_Store2'],
+    );
   });
 
   it('* does not cross a folder boundary', () => {
@@ -48,11 +78,19 @@ describe('isRegenerable: base-name patterns', () => {
 
 describe('isRegenerable: anchored patterns (a slash inside)', () => {
   it('a folder pattern matches only from the top of the worktree, and only as a folder', () => {
-    expectSplit(['web/generated/'], ['web/generated/', 'web/generated/api.ts'], ['apps/web/generated/api.ts', 'web/other/generated/x', 'web/generated']);
+    expectSplit(
+      ['web/generated/'],
+      ['web/generated/', 'web/generated/api.ts'],
+      ['apps/web/generated/api.ts', 'web/other/generated/x', 'web/generated'],
+    );
   });
 
   it('a file pattern matches that path from the top, and anything below a folder of that path', () => {
-    expectSplit(['config/local.json'], ['config/local.json', 'config/local.json/x'], ['x/config/local.json', 'config/local.json5']);
+    expectSplit(
+      ['config/local.json'],
+      ['config/local.json', 'config/local.json/x'],
+      ['x/config/local.json', 'config/local.json5'],
+    );
     expectSplit(['data/*.csv'], ['data/prices.csv'], ['data/raw/prices.csv', 'x/data/prices.csv']);
   });
 
@@ -79,10 +117,13 @@ describe('isRegenerable: names with regex metacharacters', () => {
 
   it('property: a literal name (no wildcards) matches itself as a folder and only itself', () => {
     const name = fc.stringMatching(/^[a-z.+^$(){}|[\]\\-]{1,8}$/).filter((n) => !/^\.+$/.test(n));
-    fc.assert(fc.property(name, name, (a, b) => {
-      expect(isRegenerable(`src/${a}/file`, [`${a}/`])).toBe(true);
-      expect(isRegenerable(`src/${b}/file`, [`${a}/`])).toBe(a === b);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        expect(isRegenerable(`src/${a}/file`, [`${a}/`])).toBe(true);
+        expect(isRegenerable(`src/${b}/file`, [`${a}/`])).toBe(a === b);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -99,8 +140,20 @@ describe('isRegenerable: the pattern list', () => {
 
   it('the built-in list covers the usual build and install folders, and not data', () => {
     const dflt = matches(DEFAULT_REGENERABLE);
-    for (const p of ['node_modules/', '.venv/bin/python', 'venv/', 'pkg/__pycache__/m.cpython-312.pyc', 'dist/', 'build/', 'target/debug/x',
-      '.cache/', '.pytest_cache/', '.mypy_cache/', '.tox/', 'a/b.pyc']) {
+    for (const p of [
+      'node_modules/',
+      '.venv/bin/python',
+      'venv/',
+      'pkg/__pycache__/m.cpython-312.pyc',
+      'dist/',
+      'build/',
+      'target/debug/x',
+      '.cache/',
+      '.pytest_cache/',
+      '.mypy_cache/',
+      '.tox/',
+      'a/b.pyc',
+    ]) {
       expect(dflt(p), p).toBe(true);
     }
     for (const p of ['data/', 'models/m.pt', '.env', 'local.settings.json', 'strategies/x.yaml', 'build', 'dist']) {
@@ -159,12 +212,14 @@ describe('workLines and hasWork', () => {
 
   it('property: never more than max + 1 lines, and every entry is either shown or counted', () => {
     const n = fc.nat(8);
-    fc.assert(fc.property(n, n, n, n, fc.nat(12), (u, i, r, c, max) => {
-      const lines = workLines(work({ uncommitted: u, ignored: i, nestedRepos: r, unsharedCommits: c }), max);
-      const total = u + i + r + c;
-      expect(lines.length).toBeLessThanOrEqual(max + 1);
-      const more = /^ {2}\.\.\. and (\d+) more$/.exec(lines[lines.length - 1] ?? '');
-      expect(more ? lines.length - 1 + Number(more[1]) : lines.length).toBe(total);
-    }));
+    fc.assert(
+      fc.property(n, n, n, n, fc.nat(12), (u, i, r, c, max) => {
+        const lines = workLines(work({ uncommitted: u, ignored: i, nestedRepos: r, unsharedCommits: c }), max);
+        const total = u + i + r + c;
+        expect(lines.length).toBeLessThanOrEqual(max + 1);
+        const more = /^ {2}\.\.\. and (\d+) more$/.exec(lines[lines.length - 1] ?? '');
+        expect(more ? lines.length - 1 + Number(more[1]) : lines.length).toBe(total);
+      }),
+    );
   });
 });

@@ -59,7 +59,6 @@ ports:
   aux: { env: KENV_AUX_PORT, base: 42000, label: Aux }
 `;
 
-
 function docker(args: string[]): string {
   const r = spawnSync('docker', args, { encoding: 'utf8' });
   if (r.error) throw new Error(`docker is not installed: ${r.error.message}`);
@@ -84,8 +83,12 @@ function engineState(): Record<string, ProjectState> {
   const label = '{{.Label "com.docker.compose.project"}}';
   const out: Record<string, ProjectState> = {};
   const of = (p: string) => (out[p] ??= { containers: [], running: [], volumes: [], networks: [] });
-  const rows = (args: string[]) => docker(args).split('\n').filter(Boolean).map((l) => l.split('\t'))
-    .filter((cols) => cols[1]?.startsWith(`${PREFIX}--`));
+  const rows = (args: string[]) =>
+    docker(args)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'))
+      .filter((cols) => cols[1]?.startsWith(`${PREFIX}--`));
   for (const [id, p, state] of rows(['ps', '-a', '--no-trunc', '--format', `{{.ID}}\t${label}\t{{.State}}`])) {
     of(p!).containers.push(id!);
     if (state === 'running') of(p!).running.push(id!);
@@ -111,8 +114,11 @@ function errorOf(r: CliResult): { code: string; message: string; hint?: string }
 /** The error of a failed human-output command, as far as its message tells. */
 function humanErrorOf(r: CliResult): { code: string; message: string; hint?: string } | undefined {
   if (r.code === 0) return undefined;
-  const code = /disagrees with the registry/.test(r.stderr) ? 'env-file-disagrees'
-    : /\.env\.sandbox: line \d+/.test(r.stderr) ? 'invalid-env-file' : `exit-${r.code}`;
+  const code = /disagrees with the registry/.test(r.stderr)
+    ? 'env-file-disagrees'
+    : /\.env\.sandbox: line \d+/.test(r.stderr)
+      ? 'invalid-env-file'
+      : `exit-${r.code}`;
   return { code, message: r.stderr, hint: r.stderr };
 }
 
@@ -169,7 +175,8 @@ function verdict(text: string, id: string, e: Entry): Verdict {
   }
   const projectName = e.compose_project ?? id;
   if (env.COMPOSE_PROJECT_NAME === undefined) return { kind: 'no-project-line' };
-  if (env.COMPOSE_PROJECT_NAME !== projectName) return { kind: 'disagrees', why: `COMPOSE_PROJECT_NAME=${env.COMPOSE_PROJECT_NAME}` };
+  if (env.COMPOSE_PROJECT_NAME !== projectName)
+    return { kind: 'disagrees', why: `COMPOSE_PROJECT_NAME=${env.COMPOSE_PROJECT_NAME}` };
   return { kind: 'agrees' };
 }
 
@@ -183,7 +190,16 @@ function setVar(text: string, key: string, value: string): string {
  * `destroy --force` skips the checks of work at risk and may skip the file's check too, but must still act on the
  * registry's project only; `logs` has no --json (its refusal is read from the exit code and the message).
  */
-const COMMANDS = ['destroy --yes', 'destroy <name> --yes', 'destroy --force', 'down', 'down -v', 'up --no-wait', 'status', 'logs -n 5'] as const;
+const COMMANDS = [
+  'destroy --yes',
+  'destroy <name> --yes',
+  'destroy --force',
+  'down',
+  'down -v',
+  'up --no-wait',
+  'status',
+  'logs -n 5',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 describe('randomized: edited .env.sandbox files never steer a command to another sandbox (case 2)', () => {
@@ -198,7 +214,8 @@ describe('randomized: edited .env.sandbox files never steer a command to another
     requireEngine();
     removeLeftovers(`${PREFIX}--`);
     const r = spawnSync('docker', ['build', '-q', '-t', IMAGE, '-'], {
-      input: 'FROM debian:bookworm-slim\nCMD ["sleep", "infinity"]\n', encoding: 'utf8',
+      input: 'FROM debian:bookworm-slim\nCMD ["sleep", "infinity"]\n',
+      encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
     ws = workspace({ 'kinfra.yaml': CONFIG, 'docker-compose.yml': COMPOSE });
@@ -277,7 +294,12 @@ describe('randomized: edited .env.sandbox files never steer a command to another
         case 'port': {
           const [name, variable] = pick(Object.entries(PORT_VARS));
           const own = entry.ports?.[name] ?? 0;
-          const value = pick([String(otherEntry.ports?.[name] ?? own + 1), String(own + 1 + Math.floor(rnd() * 50)), '41999', '']);
+          const value = pick([
+            String(otherEntry.ports?.[name] ?? own + 1),
+            String(own + 1 + Math.floor(rnd() * 50)),
+            '41999',
+            '',
+          ]);
           text = setVar(original, variable, value);
           detail = `${variable}=${value}`;
           break;
@@ -317,8 +339,12 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       // The command.
       const command: Command = pick(COMMANDS);
       const json = command !== 'logs -n 5';
-      const args = [...(command === 'destroy <name> --yes' ? ['sandbox', 'destroy', target, '--yes'] : ['sandbox', ...command.split(' ')]),
-        ...(json ? ['--json'] : [])];
+      const args = [
+        ...(command === 'destroy <name> --yes'
+          ? ['sandbox', 'destroy', target, '--yes']
+          : ['sandbox', ...command.split(' ')]),
+        ...(json ? ['--json'] : []),
+      ];
       const cwd = command === 'destroy <name> --yes' ? ws.repo : dir(target);
       const registryBefore = registryText();
       const before = engineState();
@@ -327,7 +353,8 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       const registryAfter = registryText();
       commands++;
       const err = json ? errorOf(r) : humanErrorOf(r);
-      const step = `round ${round}: ${target} edit=${kind}${detail ? ` ${detail}` : ''} verdict=${v.kind}${'why' in v ? ` (${v.why})` : ''} ` +
+      const step =
+        `round ${round}: ${target} edit=${kind}${detail ? ` ${detail}` : ''} verdict=${v.kind}${'why' in v ? ` (${v.why})` : ''} ` +
         `\`${args.join(' ')}\``;
       log.push(`${step} -> exit ${r.code}${err ? ` ${err.code}` : ''}`);
       if (r.code !== 0) refusals[err?.code ?? `exit-${r.code}`] = (refusals[err?.code ?? `exit-${r.code}`] ?? 0) + 1;
@@ -350,7 +377,8 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       } else if (v.kind === 'no-project-line') {
         noProjectLine++;
         if (r.code === 0) noProjectLineObeyed++;
-        if (r.code !== 0 && !refusedAsDisagreeing) violations.push(`${step}: expected exit 0 or exit 4 env-file-disagrees\n${show(r)}`);
+        if (r.code !== 0 && !refusedAsDisagreeing)
+          violations.push(`${step}: expected exit 0 or exit 4 env-file-disagrees\n${show(r)}`);
       }
       if (refusedAsDisagreeing && !(err?.hint ?? '').includes('kinfra sandbox doctor --repair')) {
         violations.push(`${step}: the hint does not name kinfra sandbox doctor --repair: ${err?.hint}`);
@@ -360,7 +388,10 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       for (const n of others) {
         const b = stateOf(before, project(n));
         const a = stateOf(after, project(n));
-        if (!same(a, b)) violations.push(`${step} changed ${project(n)} on the engine: before ${JSON.stringify(b)} after ${JSON.stringify(a)}`);
+        if (!same(a, b))
+          violations.push(
+            `${step} changed ${project(n)} on the engine: before ${JSON.stringify(b)} after ${JSON.stringify(a)}`,
+          );
       }
       // Nothing of a project that no sandbox has may appear either (a command following the file could make one).
       for (const p of Object.keys(after)) {
@@ -371,9 +402,14 @@ describe('randomized: edited .env.sandbox files never steer a command to another
 
       if (r.code !== 0) {
         // (3) A refused command changes neither the registry nor anything on the engine, and keeps the folder.
-        if (registryAfter !== registryBefore) violations.push(`${step}: refused, yet the registry changed:\n--- before\n${registryBefore}\n--- after\n${registryAfter}`);
+        if (registryAfter !== registryBefore)
+          violations.push(
+            `${step}: refused, yet the registry changed:\n--- before\n${registryBefore}\n--- after\n${registryAfter}`,
+          );
         if (!same(stateOf(after, id), stateOf(before, id))) {
-          violations.push(`${step}: refused, yet ${id} changed on the engine: ${JSON.stringify(stateOf(before, id))} -> ${JSON.stringify(stateOf(after, id))}`);
+          violations.push(
+            `${step}: refused, yet ${id} changed on the engine: ${JSON.stringify(stateOf(before, id))} -> ${JSON.stringify(stateOf(after, id))}`,
+          );
         }
         if (!existsSync(dir(target))) violations.push(`${step}: refused, yet ${dir(target)} is gone`);
       } else {
@@ -385,13 +421,17 @@ describe('randomized: edited .env.sandbox files never steer a command to another
           if (instances()[id]) violations.push(`${step}: destroyed, yet ${id} is still registered`);
           if (existsSync(dir(target))) violations.push(`${step}: destroyed, yet ${dir(target)} is still there`);
         } else if (command === 'up --no-wait') {
-          if (mine.running.length !== 1 || mine.volumes.length !== 1) violations.push(`${step}: up, yet ${id} has ${JSON.stringify(mine)}`);
+          if (mine.running.length !== 1 || mine.volumes.length !== 1)
+            violations.push(`${step}: up, yet ${id} has ${JSON.stringify(mine)}`);
         } else if (command === 'down') {
           if (mine.containers.length !== 0 || JSON.stringify(mine.volumes) !== JSON.stringify(wasVolumes)) {
-            violations.push(`${step}: down, yet ${id} has ${JSON.stringify(mine)} (volumes before: ${JSON.stringify(wasVolumes)})`);
+            violations.push(
+              `${step}: down, yet ${id} has ${JSON.stringify(mine)} (volumes before: ${JSON.stringify(wasVolumes)})`,
+            );
           }
         } else if (command === 'down -v') {
-          if (mine.containers.length !== 0 || mine.volumes.length !== 0) violations.push(`${step}: down -v, yet ${id} has ${JSON.stringify(mine)}`);
+          if (mine.containers.length !== 0 || mine.volumes.length !== 0)
+            violations.push(`${step}: down -v, yet ${id} has ${JSON.stringify(mine)}`);
         } else if (registryAfter !== registryBefore || !same(mine, stateOf(before, id))) {
           violations.push(`${step}: ${command} changed the registry or the engine`);
         }
@@ -401,7 +441,10 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       if (r.code === 0 && command.startsWith('destroy')) {
         const c = await ws.run(['sandbox', 'create', target, '--json']);
         const u = c.code === 0 ? await ws.run(['sandbox', 'up', '--no-wait', '--json'], { cwd: dir(target) }) : c;
-        if (c.code !== 0 || u.code !== 0) throw new Error(`round ${round}: recreating ${target} failed ${why}\n${show(c.code !== 0 ? c : u)}\n${log.join('\n')}`);
+        if (c.code !== 0 || u.code !== 0)
+          throw new Error(
+            `round ${round}: recreating ${target} failed ${why}\n${show(c.code !== 0 ? c : u)}\n${log.join('\n')}`,
+          );
         recreated++;
       } else if (existsSync(dir(target))) {
         writeFileSync(envFile(target), original);
@@ -410,15 +453,27 @@ describe('randomized: edited .env.sandbox files never steer a command to another
       for (const n of NAMES) {
         const e = instances()[project(n)];
         const vv = e && existsSync(envFile(n)) ? verdict(readFileSync(envFile(n), 'utf8'), project(n), e) : undefined;
-        if (vv?.kind !== 'agrees') throw new Error(`round ${round}: ${project(n)} is not registered with a true file after the round ${why}\n${log.join('\n')}`);
+        if (vv?.kind !== 'agrees')
+          throw new Error(
+            `round ${round}: ${project(n)} is not registered with a true file after the round ${why}\n${log.join('\n')}`,
+          );
       }
     }
 
-    const byCode = Object.entries(refusals).sort().map(([c, k]) => `${c}=${k}`).join(',') || 'none';
-    const byEdit = Object.entries(edits).sort().map(([c, k]) => `${c}=${k}`).join(',');
-    console.log(`env-edits randomized: seed=${seed} rounds=${rounds} sandboxes=3 commands=${commands} obeyed=${obeyed} ` +
-      `refusals=${Object.values(refusals).reduce((x, y) => x + y, 0)} (${byCode}) recreated=${recreated} ` +
-      `edits=(${byEdit}) no-project-line=${noProjectLine}(obeyed ${noProjectLineObeyed}) force-past-file=${forcedPast} violations=${violations.length} ${why}`);
+    const byCode =
+      Object.entries(refusals)
+        .sort()
+        .map(([c, k]) => `${c}=${k}`)
+        .join(',') || 'none';
+    const byEdit = Object.entries(edits)
+      .sort()
+      .map(([c, k]) => `${c}=${k}`)
+      .join(',');
+    console.log(
+      `env-edits randomized: seed=${seed} rounds=${rounds} sandboxes=3 commands=${commands} obeyed=${obeyed} ` +
+        `refusals=${Object.values(refusals).reduce((x, y) => x + y, 0)} (${byCode}) recreated=${recreated} ` +
+        `edits=(${byEdit}) no-project-line=${noProjectLine}(obeyed ${noProjectLineObeyed}) force-past-file=${forcedPast} violations=${violations.length} ${why}`,
+    );
     expect(violations, `${why}\n${log.join('\n')}`).toEqual([]);
   }, 300_000);
 });

@@ -12,14 +12,32 @@ import { formatEnvText } from '../../src/core/env-file.js';
 describe('.env.sandbox as Compose reads it', () => {
   it('gives every value back exactly, U+2028 and U+2029 included', () => {
     const values = [
-      'plain', '', 'hello world', "it's", 'say "hi"', '$HOME ${X}', "'$HOME'", 'a #b', 'a\\b', 'C:\\Users\\n',
-      'x\u2028y', '\u2029', "it's\u2028", 'a\u0085b', 'nbsp\u00a0', 'Café 🚀', 'a\tb', '`whoami`',
+      'plain',
+      '',
+      'hello world',
+      "it's",
+      'say "hi"',
+      '$HOME ${X}',
+      "'$HOME'",
+      'a #b',
+      'a\\b',
+      'C:\\Users\\n',
+      'x\u2028y',
+      '\u2029',
+      "it's\u2028",
+      'a\u0085b',
+      'nbsp\u00a0',
+      'Café 🚀',
+      'a\tb',
+      '`whoami`',
     ];
     const env = Object.fromEntries(values.map((v, i) => [`V${i}`, v]));
     const dir = mkdtempSync(join(tmpdir(), 'kinfra-env-'));
     try {
       writeFileSync(join(dir, '.env'), formatEnvText(Object.entries(env).map(([key, value]) => ({ key, value }))));
-      const vars = Object.keys(env).map((k) => `      ${k}: "\${${k}}"\n`).join('');
+      const vars = Object.keys(env)
+        .map((k) => `      ${k}: "\${${k}}"\n`)
+        .join('');
       writeFileSync(join(dir, 'docker-compose.yml'), `services:\n  app:\n    image: alpine\n    environment:\n${vars}`);
       const r = spawnSync('docker', ['compose', 'config', '--format', 'json'], { cwd: dir, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);

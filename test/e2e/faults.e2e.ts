@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cliEnv, parseJson, type Workspace } from '../helpers/cli.js';
-import { E2E_CONFIG, engineProxy, exampleWorkspace, leftovers, removeLeftovers, type EngineProxy } from '../helpers/docker.js';
+import {
+  E2E_CONFIG,
+  engineProxy,
+  exampleWorkspace,
+  leftovers,
+  removeLeftovers,
+  type EngineProxy,
+} from '../helpers/docker.js';
 
 /**
  * Issue 6, faults on a real engine: Ctrl-C while `up` waits for the gate, and the
@@ -12,12 +19,20 @@ import { E2E_CONFIG, engineProxy, exampleWorkspace, leftovers, removeLeftovers, 
  */
 
 // A gate check that can never pass (nothing publishes this port), so `up` waits until interrupted.
-const WAITING_CONFIG = E2E_CONFIG
-  .replace(/^ports:\n/m, 'ports:\n  spare: { env: KTRDR_SPARE_PORT, base: 29500 }\n')
-  .replace('    - { name: Observability', '    - { name: Never, kind: tcp, port: spare }\n    - { name: Observability');
+const WAITING_CONFIG = E2E_CONFIG.replace(
+  /^ports:\n/m,
+  'ports:\n  spare: { env: KTRDR_SPARE_PORT, base: 29500 }\n',
+).replace('    - { name: Observability', '    - { name: Never, kind: tcp, port: spare }\n    - { name: Observability');
 
 /** Run the CLI; call `when` with the child once stdout contains `marker`. */
-function runUntil(ws: Workspace, args: string[], cwd: string, env: Record<string, string>, marker: string, when: (pid: number) => void | Promise<void>) {
+function runUntil(
+  ws: Workspace,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  marker: string,
+  when: (pid: number) => void | Promise<void>,
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(ws.home, env) });
     let stdout = '';
@@ -29,8 +44,14 @@ function runUntil(ws: Workspace, args: string[], cwd: string, env: Record<string
         void when(child.pid!);
       }
     };
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); check(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); check(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      check();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      check();
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -60,7 +81,9 @@ describe('faults on a real engine', () => {
       process.kill(pid, 'SIGINT');
     });
     expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr).toContain('Interrupted while waiting for the Startability Gate of kte--faulty; its containers keep running.');
+    expect(r.stderr).toContain(
+      'Interrupted while waiting for the Startability Gate of kte--faulty; its containers keep running.',
+    );
     expect(r.stderr).toContain('kinfra sandbox status');
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
 
@@ -101,7 +124,11 @@ describe('faults on a real engine', () => {
     expect(r.stderr).toContain('status unknown: The Docker daemon is not running.');
     const doctor = await ws.run(['sandbox', 'doctor', '--json'], { env });
     expect(doctor.code).toBe(11);
-    expect(parseJson(doctor.stdout).data.findings[0]).toMatchObject({ check: 'engine', status: 'problem', message: 'The Docker daemon is not running.' });
+    expect(parseJson(doctor.stdout).data.findings[0]).toMatchObject({
+      check: 'engine',
+      status: 'problem',
+      message: 'The Docker daemon is not running.',
+    });
 
     await proxy.start();
     const back = parseJson((await ws.run(['sandbox', 'list', '--json'], { env })).stdout).data;

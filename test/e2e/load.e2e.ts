@@ -24,19 +24,30 @@ const AGENTS = 20;
  * KINFRA_LOAD_STACK=db or =full runs more of it.
  */
 const STACK = process.env.KINFRA_LOAD_STACK ?? 'stubs';
-const STACK_SERVICES: Record<string, string[] | undefined> = { stubs: ['jaeger', 'grafana', 'prometheus'], db: ['db', 'backend'], full: undefined };
+const STACK_SERVICES: Record<string, string[] | undefined> = {
+  stubs: ['jaeger', 'grafana', 'prometheus'],
+  db: ['db', 'backend'],
+  full: undefined,
+};
 const STACK_GATES: Record<string, string> = {
-  stubs: '    - { name: Observability, kind: http, port: jaeger_ui, path: /, status: [200, 302] }\n    - { name: Prometheus, kind: tcp, port: prometheus }\n',
+  stubs:
+    '    - { name: Observability, kind: http, port: jaeger_ui, path: /, status: [200, 302] }\n    - { name: Prometheus, kind: tcp, port: prometheus }\n',
   db: '    - { name: Database, kind: postgres, port: db }\n    - { name: Backend, kind: http, port: api, path: /api/v1/health, status: 200 }\n',
 };
 
 function stackWorkspace(): Workspace {
   const services = STACK_SERVICES[STACK];
   if (!services) return exampleWorkspace();
-  const ws = exampleWorkspace(E2E_CONFIG
-    .replace('compose_files: [docker-compose.yml]', 'compose_files: [docker-compose.part.yml]')
-    .replace(/  checks:\n(    - .*\n)+/, `  checks:\n${STACK_GATES[STACK]}`));
-  const full = parseYaml(readFileSync(join(ws.repo, 'docker-compose.yml'), 'utf8'), { merge: true }) as Record<string, any>;
+  const ws = exampleWorkspace(
+    E2E_CONFIG.replace('compose_files: [docker-compose.yml]', 'compose_files: [docker-compose.part.yml]').replace(
+      /  checks:\n(    - .*\n)+/,
+      `  checks:\n${STACK_GATES[STACK]}`,
+    ),
+  );
+  const full = parseYaml(readFileSync(join(ws.repo, 'docker-compose.yml'), 'utf8'), { merge: true }) as Record<
+    string,
+    any
+  >;
   const part: Record<string, unknown> = { services: Object.fromEntries(services.map((s) => [s, full.services[s]])) };
   if (services.includes('db')) part.volumes = full.volumes;
   writeFileSync(join(ws.repo, 'docker-compose.part.yml'), stringifyYaml(part));
@@ -45,7 +56,12 @@ function stackWorkspace(): Workspace {
   return ws;
 }
 
-interface Held { agent: number; slot: number; from: number; to: number }
+interface Held {
+  agent: number;
+  slot: number;
+  from: number;
+  to: number;
+}
 
 describe(`20 agents at once, 10 slots, on a real engine (example stack: ${STACK})`, () => {
   let ws: Workspace;
@@ -91,7 +107,8 @@ describe(`20 agents at once, 10 slots, on a real engine (example stack: ${STACK}
         failures.push(`agent ${agent} ${op}: exit ${r.code} without a JSON error: ${r.stderr.slice(0, 400)}`);
         return false;
       }
-      if (!allowed.includes(code)) failures.push(`agent ${agent} ${op}: exit ${r.code} ${code}: ${r.stderr.slice(0, 400)}`);
+      if (!allowed.includes(code))
+        failures.push(`agent ${agent} ${op}: exit ${r.code} ${code}: ${r.stderr.slice(0, 400)}`);
       if (/at .*\.js:\d+/.test(r.stderr)) failures.push(`agent ${agent} ${op}: stack trace`);
       return false;
     };
@@ -134,14 +151,20 @@ describe(`20 agents at once, 10 slots, on a real engine (example stack: ${STACK}
     // Two agents on one slot never held it at the same time.
     for (const a of held) {
       for (const b of held) {
-        if (a !== b && a.slot === b.slot) expect(a.to <= b.from || b.to <= a.from, `agents ${a.agent} and ${b.agent} on slot ${a.slot}`).toBe(true);
+        if (a !== b && a.slot === b.slot)
+          expect(a.to <= b.from || b.to <= a.from, `agents ${a.agent} and ${b.agent} on slot ${a.slot}`).toBe(true);
       }
     }
     expect(new Set(held.map((h) => h.slot)).size).toBeLessThanOrEqual(10);
 
     // Nothing left: containers, volumes, networks, worktrees, registry entries.
     expect(leftovers()).toEqual({ containers: [], volumes: [], networks: [] });
-    expect(ws.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree '))).toHaveLength(1);
+    expect(
+      ws
+        .git(['worktree', 'list', '--porcelain'])
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')),
+    ).toHaveLength(1);
     expect(JSON.parse(readFileSync(registryFile, 'utf8')).instances).toEqual({});
   }, 1_200_000);
 });

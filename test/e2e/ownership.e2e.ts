@@ -71,7 +71,8 @@ function home(name: string, base: number): Home {
     name,
     dir: (n) => join(ws.dev, `${PREFIX}--${n}`),
     ownerId: () => (existsSync(ownerFile) ? readFileSync(ownerFile, 'utf8').trim() : undefined),
-    registered: () => (existsSync(registryFile) ? Object.keys(JSON.parse(readFileSync(registryFile, 'utf8')).instances ?? {}) : []),
+    registered: () =>
+      existsSync(registryFile) ? Object.keys(JSON.parse(readFileSync(registryFile, 'utf8')).instances ?? {}) : [],
     cli: (args, cwd) => ws.run(args, cwd ? { cwd } : {}),
   };
 }
@@ -101,39 +102,75 @@ function resources(): Resource[] {
   const out: Resource[] = [];
   const projectOf = (labels: Record<string, string> | null) => labels?.['com.docker.compose.project'] ?? '';
   // Filtered by name first: another suite's resources may vanish between the listing and the inspection.
-  const ids = docker(['ps', '-aq', '--filter', `name=${PREFIX}--`]).split('\n').filter(Boolean);
+  const ids = docker(['ps', '-aq', '--filter', `name=${PREFIX}--`])
+    .split('\n')
+    .filter(Boolean);
   if (ids.length) {
-    for (const line of inspect(['inspect', '--format', '{{.Id}}\t{{.State.Running}}\t{{json .Config.Labels}}', ...ids]).split('\n').filter(Boolean)) {
+    for (const line of inspect(['inspect', '--format', '{{.Id}}\t{{.State.Running}}\t{{json .Config.Labels}}', ...ids])
+      .split('\n')
+      .filter(Boolean)) {
       const [id, running, json] = line.split('\t');
       const labels = JSON.parse(json!) as Record<string, string> | null;
-      if (projectOf(labels).startsWith(`${PREFIX}--`)) out.push({ kind: 'container', id: id!, project: projectOf(labels), running: running === 'true', labels: labels ?? {} });
+      if (projectOf(labels).startsWith(`${PREFIX}--`))
+        out.push({
+          kind: 'container',
+          id: id!,
+          project: projectOf(labels),
+          running: running === 'true',
+          labels: labels ?? {},
+        });
     }
   }
   for (const kind of ['volume', 'network'] as const) {
-    const names = docker([kind, 'ls', '-q', '--filter', `name=${PREFIX}--`]).split('\n').filter(Boolean);
+    const names = docker([kind, 'ls', '-q', '--filter', `name=${PREFIX}--`])
+      .split('\n')
+      .filter(Boolean);
     if (!names.length) continue;
-    for (const line of inspect([kind, 'inspect', '--format', '{{.Name}}\t{{json .Labels}}', ...names]).split('\n').filter(Boolean)) {
+    for (const line of inspect([kind, 'inspect', '--format', '{{.Name}}\t{{json .Labels}}', ...names])
+      .split('\n')
+      .filter(Boolean)) {
       const [id, json] = line.split('\t');
       const labels = JSON.parse(json!) as Record<string, string> | null;
-      if (projectOf(labels).startsWith(`${PREFIX}--`)) out.push({ kind, id: id!, project: projectOf(labels), running: false, labels: labels ?? {} });
+      if (projectOf(labels).startsWith(`${PREFIX}--`))
+        out.push({ kind, id: id!, project: projectOf(labels), running: false, labels: labels ?? {} });
     }
   }
   return out;
 }
 
 /** What one project holds on the engine: container ids (with running), volume and network names. */
-function projectSnapshot(project: string): { containers: string[]; running: string[]; volumes: string[]; networks: string[] } {
+function projectSnapshot(project: string): {
+  containers: string[];
+  running: string[];
+  volumes: string[];
+  networks: string[];
+} {
   const mine = resources().filter((r) => r.project === project);
   return {
-    containers: mine.filter((r) => r.kind === 'container').map((r) => r.id).sort(),
-    running: mine.filter((r) => r.kind === 'container' && r.running).map((r) => r.id).sort(),
-    volumes: mine.filter((r) => r.kind === 'volume').map((r) => r.id).sort(),
-    networks: mine.filter((r) => r.kind === 'network').map((r) => r.id).sort(),
+    containers: mine
+      .filter((r) => r.kind === 'container')
+      .map((r) => r.id)
+      .sort(),
+    running: mine
+      .filter((r) => r.kind === 'container' && r.running)
+      .map((r) => r.id)
+      .sort(),
+    volumes: mine
+      .filter((r) => r.kind === 'volume')
+      .map((r) => r.id)
+      .sort(),
+    networks: mine
+      .filter((r) => r.kind === 'network')
+      .map((r) => r.id)
+      .sort(),
   };
 }
 
 function labelsOf(kind: 'container' | 'volume' | 'network', id: string): Record<string, string> {
-  const sub = kind === 'container' ? ['inspect', '--format', '{{json .Config.Labels}}', id] : [kind, 'inspect', '--format', '{{json .Labels}}', id];
+  const sub =
+    kind === 'container'
+      ? ['inspect', '--format', '{{json .Config.Labels}}', id]
+      : [kind, 'inspect', '--format', '{{json .Labels}}', id];
   return (JSON.parse(docker(sub)) as Record<string, string> | null) ?? {};
 }
 
@@ -144,8 +181,24 @@ function volumeExists(name: string): boolean {
 /** Start a sandbox's stack the way kinfra did before owner labels: plain compose with its env file. */
 function legacyUp(h: Home, name: string): void {
   const dir = h.dir(name);
-  docker(['compose', '--ansi', 'never', '-p', `${PREFIX}--${name}`, '-f', join(dir, 'docker-compose.yml'), '--project-directory', dir,
-    '--env-file', join(dir, '.env.sandbox'), 'up', '-d'], { cwd: dir, env: cliEnv(h.home) });
+  docker(
+    [
+      'compose',
+      '--ansi',
+      'never',
+      '-p',
+      `${PREFIX}--${name}`,
+      '-f',
+      join(dir, 'docker-compose.yml'),
+      '--project-directory',
+      dir,
+      '--env-file',
+      join(dir, '.env.sandbox'),
+      'up',
+      '-d',
+    ],
+    { cwd: dir, env: cliEnv(h.home) },
+  );
 }
 
 function containerOf(project: string): string {
@@ -158,7 +211,8 @@ beforeAll(() => {
   requireEngine();
   removeLeftovers(`${PREFIX}--`);
   const r = spawnSync('docker', ['build', '-q', '-t', IMAGE, '-'], {
-    input: 'FROM debian:bookworm-slim\nCMD ["sleep", "infinity"]\n', encoding: 'utf8',
+    input: 'FROM debian:bookworm-slim\nCMD ["sleep", "infinity"]\n',
+    encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
 }, 300_000);
@@ -182,10 +236,11 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     A = home('A', 38000);
     B = home('B', 39000);
     // Both register the same ids while the engine has nothing of them yet.
-    for (const h of [B, A]) for (const n of NAMES) {
-      const r = await h.cli(['sandbox', 'create', n]);
-      expect(r.code, show(r)).toBe(0);
-    }
+    for (const h of [B, A])
+      for (const n of NAMES) {
+        const r = await h.cli(['sandbox', 'create', n]);
+        expect(r.code, show(r)).toBe(0);
+      }
     await ensureB();
   }, 120_000);
   afterAll(() => {
@@ -208,7 +263,11 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     expect(labelsOf('network', 'kto--feat_default')).toMatchObject(want);
     // The layer is kinfra's, never in the user's tree.
     expect(existsSync(join(B.home, '.ktrdr/sandboxes/layers/kto--feat.yml'))).toBe(true);
-    expect(B.git(['status', '--porcelain', '--ignored'], B.dir('feat')).split('\n').filter((l) => l && !l.includes('.env.sandbox'))).toEqual([]);
+    expect(
+      B.git(['status', '--porcelain', '--ignored'], B.dir('feat'))
+        .split('\n')
+        .filter((l) => l && !l.includes('.env.sandbox')),
+    ).toEqual([]);
   });
 
   it("A's up of feat refuses with exit 4 project-owned-elsewhere, naming B's folder, and leaves B's stack alone", async () => {
@@ -225,7 +284,10 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     await ensureB();
     const before = snapshots();
     expect(before.feat!.running).toHaveLength(1);
-    for (const args of [['sandbox', 'down'], ['sandbox', 'down', '-v']]) {
+    for (const args of [
+      ['sandbox', 'down'],
+      ['sandbox', 'down', '-v'],
+    ]) {
       const r = await A.cli([...args, '--json'], A.dir('feat'));
       expect([0, 4], show(r)).toContain(r.code);
       expect(snapshots(), `after A's ${args.join(' ')}`).toEqual(before);
@@ -253,12 +315,22 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     expect(r.code, show(r)).toBe(0);
     const data = parseJson(r.stdout).data;
     // (Other suites may have their own projects on this engine: only kto-- ones are looked at.)
-    const ours = (xs: { project: string }[] | undefined) => (xs ?? []).filter((x) => x.project.startsWith(`${PREFIX}--`));
+    const ours = (xs: { project: string }[] | undefined) =>
+      (xs ?? []).filter((x) => x.project.startsWith(`${PREFIX}--`));
     expect(ours(data.orphans)).toEqual([]);
-    expect(data.foreign).toEqual(expect.arrayContaining([
-      expect.objectContaining({ project: 'kto--feat', path: B.dir('feat'), containers: 1, running: 1, volumes: ['kto--feat_data'], networks: ['kto--feat_default'] }),
-      expect.objectContaining({ project: 'kto--other', path: B.dir('other') }),
-    ]));
+    expect(data.foreign).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          project: 'kto--feat',
+          path: B.dir('feat'),
+          containers: 1,
+          running: 1,
+          volumes: ['kto--feat_data'],
+          networks: ['kto--feat_default'],
+        }),
+        expect.objectContaining({ project: 'kto--other', path: B.dir('other') }),
+      ]),
+    );
     const human = await A.cli(['sandbox', 'list']);
     expect(human.code, show(human)).toBe(0);
     const text = human.stdout + human.stderr;
@@ -267,7 +339,10 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     expect(text.split('\n').filter((l) => l.includes(`${PREFIX}--`) && /\bdown\b/.test(l))).toEqual([]);
     // B sees its own sandboxes, neither foreign nor orphaned.
     const own = parseJson((await B.cli(['sandbox', 'list', '--json'])).stdout).data;
-    expect(own.instances.map((i: { instanceId: string; status: string }) => [i.instanceId, i.status])).toEqual([['kto--feat', 'running'], ['kto--other', 'running']]);
+    expect(own.instances.map((i: { instanceId: string; status: string }) => [i.instanceId, i.status])).toEqual([
+      ['kto--feat', 'running'],
+      ['kto--other', 'running'],
+    ]);
     expect(ours(own.orphans)).toEqual([]);
     expect(ours(own.foreign)).toEqual([]);
   });
@@ -276,7 +351,12 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     await ensureB();
     const before = snapshots();
     const r = await A.cli(['sandbox', 'doctor', '--json']);
-    const findings = parseJson(r.stdout).data.findings as { check: string; status: string; message: string; fix?: string }[];
+    const findings = parseJson(r.stdout).data.findings as {
+      check: string;
+      status: string;
+      message: string;
+      fix?: string;
+    }[];
     const aboutFeat = findings.filter((f) => f.message.includes('kto--feat') || (f.fix ?? '').includes('kto--feat'));
     expect(aboutFeat.length, JSON.stringify(findings, null, 2)).toBeGreaterThan(0);
     for (const f of aboutFeat) {
@@ -284,8 +364,12 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
       expect(['ok', 'warn']).toContain(f.status);
       expect(f.fix ?? '').not.toMatch(/\bdown\b/);
     }
-    expect(findings.filter((f) => f.check === 'orphans' && f.status !== 'ok' && f.message.includes(`${PREFIX}--`))).toEqual([]);
-    expect(findings.some((f) => /\bdown\b/.test(f.fix ?? '') && /kto--(feat|other)/.test(`${f.fix} ${f.message}`))).toBe(false);
+    expect(
+      findings.filter((f) => f.check === 'orphans' && f.status !== 'ok' && f.message.includes(`${PREFIX}--`)),
+    ).toEqual([]);
+    expect(
+      findings.some((f) => /\bdown\b/.test(f.fix ?? '') && /kto--(feat|other)/.test(`${f.fix} ${f.message}`)),
+    ).toBe(false);
     // doctor --repair does not touch them either.
     await A.cli(['sandbox', 'doctor', '--repair', '--json']);
     expect(snapshots()).toEqual(before);
@@ -342,7 +426,11 @@ describe(".env.sandbox naming another sandbox's project (case 2)", () => {
     const before = projectSnapshot('kto--b');
     expect(before.running).toHaveLength(1);
     expect(before.volumes).toEqual(['kto--b_data']);
-    for (const args of [['sandbox', 'down'], ['sandbox', 'down', '-v'], ['sandbox', 'status']]) {
+    for (const args of [
+      ['sandbox', 'down'],
+      ['sandbox', 'down', '-v'],
+      ['sandbox', 'status'],
+    ]) {
       const r = await C.cli([...args, '--json'], C.dir('a'));
       expect(r.code, `${args.join(' ')}: ${show(r)}`).toBe(4);
       expect(errorOf(r)?.code).toBe('env-file-disagrees');
@@ -406,7 +494,11 @@ describe('upgrade path: stacks started before the owner labels', () => {
     const up = await D.cli(['sandbox', 'up', '--no-wait'], dir);
     expect(up.code, show(up)).toBe(0);
     const id = containerOf('kto--legacy-adopt');
-    expect(labelsOf('container', id)).toMatchObject({ [LABEL.owner]: D.ownerId(), [LABEL.sandbox]: 'kto--legacy-adopt', [LABEL.path]: dir });
+    expect(labelsOf('container', id)).toMatchObject({
+      [LABEL.owner]: D.ownerId(),
+      [LABEL.sandbox]: 'kto--legacy-adopt',
+      [LABEL.path]: dir,
+    });
     expect(docker(['exec', id, 'cat', '/data/marker'])).toBe('precious');
 
     const r = await D.cli(['sandbox', 'destroy', '--yes', '--json'], dir);
@@ -416,7 +508,6 @@ describe('upgrade path: stacks started before the owner labels', () => {
     expect(projectSnapshot('kto--legacy-adopt')).toEqual({ containers: [], running: [], volumes: [], networks: [] });
   });
 });
-
 
 describe('randomized: three HOMEs, colliding names, one engine', () => {
   const homes: Home[] = [];
@@ -462,11 +553,17 @@ describe('randomized: three HOMEs, colliding names, one engine', () => {
         const name = pick(NAMES);
         const id = `${PREFIX}--${name}`;
         const mine = h.registered().includes(id);
-        const op = mine ? pick(['up', 'up', 'up', 'down', 'down -v', 'destroy --yes', 'destroy --force'] as const) : 'create';
-        const args = op === 'create' ? ['sandbox', 'create', name]
-          : op === 'up' ? ['sandbox', 'up', '--no-wait']
-            : op.startsWith('destroy') ? ['sandbox', 'destroy', name, op.split(' ')[1]!]
-              : ['sandbox', ...op.split(' ')];
+        const op = mine
+          ? pick(['up', 'up', 'up', 'down', 'down -v', 'destroy --yes', 'destroy --force'] as const)
+          : 'create';
+        const args =
+          op === 'create'
+            ? ['sandbox', 'create', name]
+            : op === 'up'
+              ? ['sandbox', 'up', '--no-wait']
+              : op.startsWith('destroy')
+                ? ['sandbox', 'destroy', name, op.split(' ')[1]!]
+                : ['sandbox', ...op.split(' ')];
         const before = resources();
         const r = await h.cli([...args, '--json'], op === 'create' || op.startsWith('destroy') ? h.repo : h.dir(name));
         const after = resources();
@@ -481,16 +578,23 @@ describe('randomized: three HOMEs, colliding names, one engine', () => {
           const owner = ownerOf(g);
           if (owner === undefined) continue;
           const own = owner === hi && g.project === id;
-          const allowed = own && (op.startsWith('destroy') || op === 'down -v' || (g.kind !== 'volume' && (op === 'down' || op === 'up')));
-          if (!allowed) violations.push(`${step} removed ${homes[owner]!.name}'s ${g.kind} ${g.id.slice(0, 12)} (${g.project})`);
+          const allowed =
+            own &&
+            (op.startsWith('destroy') || op === 'down -v' || (g.kind !== 'volume' && (op === 'down' || op === 'up')));
+          if (!allowed)
+            violations.push(`${step} removed ${homes[owner]!.name}'s ${g.kind} ${g.id.slice(0, 12)} (${g.project})`);
         }
         if (r.code === 0 && op === 'up') {
-          for (const a of after) if (!before.some((b) => b.kind === a.kind && b.id === a.id) && a.project === id) firstUp.set(`${a.kind}:${a.id}`, hi);
+          for (const a of after)
+            if (!before.some((b) => b.kind === a.kind && b.id === a.id) && a.project === id)
+              firstUp.set(`${a.kind}:${a.id}`, hi);
         }
       }
     }
-    console.log(`ownership randomized: seed=${seed} rounds=${rounds} homes=3 operations=${operations} refusals=${refusals} ` +
-      `violations=${violations.length} unexpected=${unexpected.length} ${why}`);
+    console.log(
+      `ownership randomized: seed=${seed} rounds=${rounds} homes=3 operations=${operations} refusals=${refusals} ` +
+        `violations=${violations.length} unexpected=${unexpected.length} ${why}`,
+    );
     expect(violations, `${why}\n${log.join('\n')}`).toEqual([]);
     expect(unexpected, why).toEqual([]);
   }, 300_000);

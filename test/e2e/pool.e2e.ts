@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, type Workspace } from '../helpers/cli.js';
-import { buildExampleImages, E2E_CONFIG, exampleWorkspace, leftovers, removeLeftovers, requireEngine } from '../helpers/docker.js';
+import {
+  buildExampleImages,
+  E2E_CONFIG,
+  exampleWorkspace,
+  leftovers,
+  removeLeftovers,
+  requireEngine,
+} from '../helpers/docker.js';
 
 /** Seed 004 on the real engine: the slot pool with profiles that really apply. */
 const POOL_CONFIG = `${E2E_CONFIG}profiles:
@@ -17,7 +24,8 @@ const psql = (sql: string) => `psql -U ktrdr -d ktrdr -tAc "${sql}"\nexit\n`;
 
 describe('slot pool on a real engine', () => {
   let ws: Workspace;
-  const run = (args: string[], cwd?: string, input?: string) => ws.run(args, { ...(cwd ? { cwd } : {}), ...(input ? { input } : {}) });
+  const run = (args: string[], cwd?: string, input?: string) =>
+    ws.run(args, { ...(cwd ? { cwd } : {}), ...(input ? { input } : {}) });
 
   beforeAll(() => {
     requireEngine();
@@ -26,12 +34,13 @@ describe('slot pool on a real engine', () => {
     ws = exampleWorkspace(POOL_CONFIG);
   }, 600_000);
   afterAll(async () => {
-    for (const d of ['kte--first', 'kte--second']) if (existsSync(join(ws.dev, d))) await run(['sandbox', 'destroy', '--force'], join(ws.dev, d));
+    for (const d of ['kte--first', 'kte--second'])
+      if (existsSync(join(ws.dev, d))) await run(['sandbox', 'destroy', '--force'], join(ws.dev, d));
     removeLeftovers();
     ws.cleanup();
   });
 
-  it('provision, create --profile standard, up: the gate expects the profile\'s 4 workers', async () => {
+  it("provision, create --profile standard, up: the gate expects the profile's 4 workers", async () => {
     const p = await run(['sandbox', 'provision']);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toContain('Created 2 slot(s)');
@@ -60,11 +69,19 @@ describe('slot pool on a real engine', () => {
     expect(c.slot).toBe(2);
     const second = join(ws.dev, 'kte--second');
     expect((await run(['sandbox', 'up', '--timeout', '240'], second)).code).toBe(0);
-    const check = await run(['sandbox', 'shell', 'db'], second, psql("SELECT count(*) FROM pg_tables WHERE tablename = 'previous_claim'"));
+    const check = await run(
+      ['sandbox', 'shell', 'db'],
+      second,
+      psql("SELECT count(*) FROM pg_tables WHERE tablename = 'previous_claim'"),
+    );
     expect(check.stdout.trim().split('\n')).toContain('0');
 
     expect((await run(['sandbox', 'destroy', '--yes'], second)).code).toBe(0);
     expect(leftovers('kte--slot-2')).toEqual({ containers: [], volumes: [], networks: [] });
-    expect(JSON.parse((await import('node:fs')).readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8')).slots['2'].claimed_by).toBeNull();
+    expect(
+      JSON.parse((await import('node:fs')).readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8')).slots[
+        '2'
+      ].claimed_by,
+    ).toBeNull();
   });
 });

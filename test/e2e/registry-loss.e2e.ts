@@ -19,7 +19,7 @@ function docker(args: string[]): string {
   return r.stdout.trim();
 }
 
-describe('a lost registry is rebuilt from the engine\'s labels too', () => {
+describe("a lost registry is rebuilt from the engine's labels too", () => {
   let ws: Workspace;
   let container: string | undefined;
   beforeAll(() => requireEngine());
@@ -30,7 +30,9 @@ describe('a lost registry is rebuilt from the engine\'s labels too', () => {
   });
 
   it('registers a sandbox only a labelled container still names', async () => {
-    ws = workspace({ 'kinfra.yaml': `prefix: ${PREFIX}\ncompose_files: [docker-compose.yml]\nports:\n  app: { env: KRL_APP_PORT, base: 36000, label: App }\n` });
+    ws = workspace({
+      'kinfra.yaml': `prefix: ${PREFIX}\ncompose_files: [docker-compose.yml]\nports:\n  app: { env: KRL_APP_PORT, base: 36000, label: App }\n`,
+    });
     const clone = join(ws.root, 'elsewhere', 'lab');
     mkdirSync(join(ws.root, 'elsewhere'));
     git(ws.root, ['clone', '-q', ws.repo, clone], ws.home);
@@ -39,8 +41,21 @@ describe('a lost registry is rebuilt from the engine\'s labels too', () => {
     const slot = parseJson(init.stdout).data.slot;
     const owner = readFileSync(join(ws.home, '.ktrdr/sandboxes/owner-id'), 'utf8').trim();
     const image = docker(['images', '-q', 'debian:bookworm-slim']) ? 'debian:bookworm-slim' : 'busybox';
-    container = docker(['create', '--label', `com.docker.compose.project=${PREFIX}--lab`, '--label', 'com.docker.compose.service=app',
-      '--label', `dev.kinfra.owner=${owner}`, '--label', `dev.kinfra.sandbox=${PREFIX}--lab`, '--label', `dev.kinfra.path=${clone}`, image, 'true']);
+    container = docker([
+      'create',
+      '--label',
+      `com.docker.compose.project=${PREFIX}--lab`,
+      '--label',
+      'com.docker.compose.service=app',
+      '--label',
+      `dev.kinfra.owner=${owner}`,
+      '--label',
+      `dev.kinfra.sandbox=${PREFIX}--lab`,
+      '--label',
+      `dev.kinfra.path=${clone}`,
+      image,
+      'true',
+    ]);
 
     writeFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'not json at all');
     expect((await ws.run(['sandbox', 'list'], { cwd: ws.home })).code).toBe(6);

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeHttp, probeTcp } from '../../src/adapters/probes.js';
 import { parseJson, type Workspace } from '../helpers/cli.js';
 import { successDocument } from '../../src/docs/json-output.js';
-import { buildExampleImages, containerOf, dockerStop, exampleWorkspace, leftovers, removeLeftovers, requireEngine } from '../helpers/docker.js';
+import {
+  buildExampleImages,
+  containerOf,
+  dockerStop,
+  exampleWorkspace,
+  leftovers,
+  removeLeftovers,
+  requireEngine,
+} from '../helpers/docker.js';
 
 /**
  * Seed 001 scenario 3 and seed 003, on a real Docker Engine, with Compose v2
@@ -41,7 +49,10 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
   });
 
   it('brings both up in parallel; both gates pass and print their URLs', async () => {
-    const [ra, rb] = await Promise.all([run(['sandbox', 'up', '--timeout', '240'], a()), run(['sandbox', 'up', '--timeout', '240', '--json'], b())]);
+    const [ra, rb] = await Promise.all([
+      run(['sandbox', 'up', '--timeout', '240'], a()),
+      run(['sandbox', 'up', '--timeout', '240', '--json'], b()),
+    ]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(ra.stdout).toContain('Starting instance: kte--alpha (slot 1)');
     expect(ra.stdout).toContain('✓ Database ready');
@@ -54,7 +65,12 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     const doc = parseJson(rb.stdout);
     expect(successDocument('up').safeParse(doc).error?.issues ?? []).toEqual([]);
     expect(doc.data.gate.passed).toBe(true);
-    expect(doc.data.gate.checks.map((c: { status: string }) => c.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+    expect(doc.data.gate.checks.map((c: { status: string }) => c.status)).toEqual([
+      'passed',
+      'passed',
+      'passed',
+      'passed',
+    ]);
   });
 
   it('every published port of both sandboxes answers', async () => {
@@ -63,14 +79,22 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
       expect(successDocument('status').safeParse(statusDoc).error?.issues ?? []).toEqual([]);
       const created = statusDoc.data;
       // Docker's own healthchecks may still be deciding right after the gate passed: never counted as healthy.
-      expect(created.containers).toMatchObject({ state: 'running', total: 9, running: 9, unhealthy: 0, withHealthcheck: 2 });
+      expect(created.containers).toMatchObject({
+        state: 'running',
+        total: 9,
+        running: 9,
+        unhealthy: 0,
+        withHealthcheck: 2,
+      });
       expect(created.containers.healthy + created.containers.starting).toBe(2);
       expect(created.workers.every((w: { registered: boolean }) => w.registered)).toBe(true);
       const reg = JSON.parse(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
       const ports = reg.instances[dir.split('/').pop()!].ports as Record<string, number>;
       expect(Object.keys(ports)).toHaveLength(11);
       for (const [name, port] of Object.entries(ports)) {
-        const o = HTTP_PORTS.includes(name) ? await probeHttp(port, name === 'api' ? '/api/v1/health' : name.startsWith('worker') ? '/health' : '/') : await probeTcp(port);
+        const o = HTTP_PORTS.includes(name)
+          ? await probeHttp(port, name === 'api' ? '/api/v1/health' : name.startsWith('worker') ? '/health' : '/')
+          : await probeTcp(port);
         expect(o.ok, `${name} ${port}: ${o.got}`).toBe(true);
       }
     }
@@ -102,7 +126,10 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
 
   it('refuses to start with exit 3 when a foreign process holds a slot port, naming it', async () => {
     expect((await run(['sandbox', 'down'], a())).code).toBe(0);
-    holder = spawn(process.execPath, ['-e', "require('net').createServer().listen(28001, '127.0.0.1'); setInterval(() => {}, 1e6)"]);
+    holder = spawn(process.execPath, [
+      '-e',
+      "require('net').createServer().listen(28001, '127.0.0.1'); setInterval(() => {}, 1e6)",
+    ]);
     await new Promise((r) => setTimeout(r, 500));
     const r = await run(['sandbox', 'up'], a());
     expect(r.code).toBe(3);
@@ -131,12 +158,16 @@ describe.each(['v2', 'v1'])('sandboxes on a real engine with Compose %s', (compo
     expect(Object.keys(reg.instances).sort()).toEqual(['kte--alpha', 'kte--beta']);
   });
 
-  it('logs shows a service\'s output, and shell runs a command in its container', async () => {
+  it("logs shows a service's output, and shell runs a command in its container", async () => {
     const logs = await run(['sandbox', 'logs', 'backend', '-n', '20'], b());
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/backend/);
     // No terminal here, so shell runs non-interactively and reads the commands from stdin.
-    const shell = await ws.run(['sandbox', 'shell', 'backend'], { cwd: b(), env, input: 'echo "inside $((6 * 7))"\nexit\n' });
+    const shell = await ws.run(['sandbox', 'shell', 'backend'], {
+      cwd: b(),
+      env,
+      input: 'echo "inside $((6 * 7))"\nexit\n',
+    });
     expect(shell.code, shell.stderr).toBe(0);
     expect(shell.stdout).toContain('inside 42');
   });
@@ -176,7 +207,14 @@ describe('orphaned compose projects (seed 000 scenario 2)', () => {
     expect(r.stdout).toContain('found orphaned compose projects that no sandbox owns');
     expect(r.stdout).toMatch(/kte--orphan-test: 9 container\(s\) \(\d running\), 1 volume\(s\), 1 network\(s\)/);
     const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
-    expect(doc.orphans).toEqual([expect.objectContaining({ project: 'kte--orphan-test', containers: 9, volumes: ['kte--orphan-test_db-data'], networks: ['kte--orphan-test_default'] })]);
+    expect(doc.orphans).toEqual([
+      expect.objectContaining({
+        project: 'kte--orphan-test',
+        containers: 9,
+        volumes: ['kte--orphan-test_db-data'],
+        networks: ['kte--orphan-test_default'],
+      }),
+    ]);
     expect(leftovers().containers).toHaveLength(9);
 
     // init re-registers it on its slot; the orphan warning goes away.

@@ -47,13 +47,19 @@ export function kinfraInProcess(args: string[], opts: RunOpts & { cwd: string; h
     const saved = process.env;
     process.env = cliEnv(opts.home, opts.env);
     try {
-      const stdin = Readable.from(opts.input === undefined ? [] : [opts.input]) as NodeJS.ReadableStream & { isTTY?: boolean };
-      const code = await runCli(args, {
-        stdout: { write: (t: string) => (stdout += t) },
-        stderr: { write: (t: string) => (stderr += t) },
-        stdin,
-        env: process.env,
-      }, opts.cwd);
+      const stdin = Readable.from(opts.input === undefined ? [] : [opts.input]) as NodeJS.ReadableStream & {
+        isTTY?: boolean;
+      };
+      const code = await runCli(
+        args,
+        {
+          stdout: { write: (t: string) => (stdout += t) },
+          stderr: { write: (t: string) => (stderr += t) },
+          stdin,
+          env: process.env,
+        },
+        opts.cwd,
+      );
       return { code, stdout, stderr };
     } finally {
       process.env = saved;
@@ -70,7 +76,8 @@ export function kinfra(args: string[], opts: RunOpts & { cwd: string; home: stri
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: cliEnv(opts.home, opts.env) });
     let stdout = '';
     let stderr = '';
-    const timer = opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
+    const timer =
+      opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -114,7 +121,10 @@ export function workspace(files: Record<string, string> = {}, how: { inProcess?:
   const repo = join(dev, 'ktrdr2');
   mkdirSync(home, { recursive: true });
   mkdirSync(repo, { recursive: true });
-  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = kinfra test\n\temail = test@kinfra.local\n[init]\n\tdefaultBranch = main\n');
+  writeFileSync(
+    join(home, '.gitconfig'),
+    '[user]\n\tname = kinfra test\n\temail = test@kinfra.local\n[init]\n\tdefaultBranch = main\n',
+  );
   const all = { 'docker-compose.yml': 'services: {}\n', 'README.md': '# fixture\n', ...files };
   for (const [name, text] of Object.entries(all)) {
     mkdirSync(dirname(join(repo, name)), { recursive: true });

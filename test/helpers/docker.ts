@@ -20,16 +20,26 @@ export function requireEngine(): void {
 
 /** Build the example stack's images once, under one fixed project name (so their ids do not change per sandbox). */
 export function buildExampleImages(): void {
-  const r = spawnSync('docker', ['compose', '-p', 'kinfra-build', '-f', join(REPO_ROOT, 'examples/stack/docker-compose.yml'), 'build'], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const r = spawnSync(
+    'docker',
+    ['compose', '-p', 'kinfra-build', '-f', join(REPO_ROOT, 'examples/stack/docker-compose.yml'), 'build'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   if (r.status !== 0) throw new Error(`building the example images failed: ${r.stderr}`);
 }
 
 /** Everything the engine has of compose projects whose name starts with `prefix`. */
 export function leftovers(prefix = `${E2E_PREFIX}--`): { containers: string[]; volumes: string[]; networks: string[] } {
-  const list = (args: string[]) => docker(args).split('\n').filter(Boolean)
-    .map((l) => l.split('\t')).filter(([, p]) => p?.startsWith(prefix)).map(([n]) => n!);
+  const list = (args: string[]) =>
+    docker(args)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'))
+      .filter(([, p]) => p?.startsWith(prefix))
+      .map(([n]) => n!);
   const label = '{{.Label "com.docker.compose.project"}}';
   return {
     containers: list(['ps', '-a', '--format', `{{.ID}}\t${label}`]),
@@ -47,7 +57,14 @@ export function removeLeftovers(prefix = `${E2E_PREFIX}--`): void {
 }
 
 export function containerOf(project: string, service: string): string {
-  return docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
+  return docker([
+    'ps',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  ]);
 }
 
 export function dockerStop(id: string): void {
@@ -151,7 +168,11 @@ export interface GatedEngine {
   close(): Promise<void>;
 }
 
-export async function gatedEngine(dir: string, opts: { name?: string; autoOpenMs?: number } = {}, target = '/var/run/docker.sock'): Promise<GatedEngine> {
+export async function gatedEngine(
+  dir: string,
+  opts: { name?: string; autoOpenMs?: number } = {},
+  target = '/var/run/docker.sock',
+): Promise<GatedEngine> {
   const net = await import('node:net');
   const path = join(dir, `${opts.name ?? 'gated'}-docker.sock`);
   const sockets = new Set<import('node:net').Socket>();

@@ -48,11 +48,18 @@ describe('the operation catalogue', () => {
     }
   });
 
-  it('rejects, at compile time, a handler whose value its own schema rejects (init\'s branch: null)', () => {
+  it("rejects, at compile time, a handler whose value its own schema rejects (init's branch: null)", () => {
     const spec = {
-      name: 'example', group: 'Utilities:', summary: 'x', description: 'x', examples: [], inputs: {},
+      name: 'example',
+      group: 'Utilities:',
+      summary: 'x',
+      description: 'x',
+      examples: [],
+      inputs: {},
       result: (zod: typeof z) => zod.strictObject({ branch: zod.string().optional() }),
-      effect: 'reads', target: 'none', streams: 'result',
+      effect: 'reads',
+      target: 'none',
+      streams: 'result',
     } as const;
     // @ts-expect-error null is not what `branch: string | undefined` allows
     operation({ ...spec, run: () => Promise.resolve({ branch: null }) });
@@ -67,7 +74,8 @@ function staticGraph(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:^|[;\s])import\s*(?:[^'"()]*?from\s*)?["'](\.[^"']+)["']/g)) visit(join(dirname(file), m[1]!));
+    for (const m of text.matchAll(/(?:^|[;\s])import\s*(?:[^'"()]*?from\s*)?["'](\.[^"']+)["']/g))
+      visit(join(dirname(file), m[1]!));
   };
   visit(entry);
   return [...seen];

@@ -25,7 +25,9 @@ function buildImages(exit: number) {
   // Importing a demo.mjs without the step (or without its run-as-a-script guard) would run the whole demo.
   const source = readFileSync(join(REPO_ROOT, 'scripts/demo.mjs'), 'utf8');
   expect(source).toMatch(/^export function buildImages\(/m);
-  expect(source).toMatch(/^if \(process\.argv\[1\] && resolve\(process\.argv\[1\]\) === fileURLToPath\(import\.meta\.url\)\) \{$/m);
+  expect(source).toMatch(
+    /^if \(process\.argv\[1\] && resolve\(process\.argv\[1\]\) === fileURLToPath\(import\.meta\.url\)\) \{$/m,
+  );
   dir = mkdtempSync(join(tmpdir(), 'kinfra-demo-test-'));
   const bin = join(dir, 'bin');
   const repo = join(dir, 'repo');
@@ -35,7 +37,12 @@ function buildImages(exit: number) {
   chmodSync(join(bin, 'docker'), 0o755);
   const demo = pathToFileURL(join(REPO_ROOT, 'scripts/demo.mjs')).href;
   const script = `import { buildImages } from ${JSON.stringify(demo)}; process.exitCode = (await buildImages(${JSON.stringify(repo)}, process.env)) ? 0 : 1;`;
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, FAKE_LOG: join(dir, 'log'), FAKE_EXIT: String(exit) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}${delimiter}${process.env.PATH}`,
+    FAKE_LOG: join(dir, 'log'),
+    FAKE_EXIT: String(exit),
+  };
   delete env.KINFRA_COMPOSE;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
   const calls = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n');
@@ -48,7 +55,9 @@ describe('npm run demo: the example images', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Building the example images once, for both sandboxes \.\.\. done \(\d+s\)\n$/);
     expect(r.stderr).toBe('');
-    expect(r.calls.filter((c) => c.endsWith(' build'))).toEqual([`${r.repo}: compose --ansi never -p kinfra-build -f docker-compose.yml build`]);
+    expect(r.calls.filter((c) => c.endsWith(' build'))).toEqual([
+      `${r.repo}: compose --ansi never -p kinfra-build -f docker-compose.yml build`,
+    ]);
   });
 
   it('show the whole build output when the build fails', () => {

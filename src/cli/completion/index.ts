@@ -3,7 +3,13 @@ import { fishScript } from './fish.js';
 import type { CompletionSpec } from './spec.js';
 import { zshScript } from './zsh.js';
 
-export { DYNAMIC_KINDS, fromCommander, type CompletionBindings, type CompletionSpec, type DynamicKind } from './spec.js';
+export {
+  DYNAMIC_KINDS,
+  fromCommander,
+  type CompletionBindings,
+  type CompletionSpec,
+  type DynamicKind,
+} from './spec.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -11,8 +17,11 @@ export type Shell = (typeof SHELLS)[number];
 /** The completion script for `shell`. */
 export function completionScript(shell: Shell, spec: CompletionSpec): string {
   switch (shell) {
-    case 'bash': return bashScript(spec);
-    case 'zsh': return zshScript(spec);
-    case 'fish': return fishScript(spec);
+    case 'bash':
+      return bashScript(spec);
+    case 'zsh':
+      return zshScript(spec);
+    case 'fish':
+      return fishScript(spec);
   }
 }

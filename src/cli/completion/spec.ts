@@ -86,7 +86,8 @@ function describe(cmd: Command, path: string[], inherited: Option[], bindings: C
   const key = path.join(' ');
   const own = help.visibleOptions(cmd);
   const seen = new Set(own.flatMap((o) => [o.short, o.long]).filter((fl) => fl !== undefined));
-  const shadowed = (o: Option) => (o.short !== undefined && seen.has(o.short)) || (o.long !== undefined && seen.has(o.long));
+  const shadowed = (o: Option) =>
+    (o.short !== undefined && seen.has(o.short)) || (o.long !== undefined && seen.has(o.long));
   const options = [...own, ...inherited.filter((o) => !shadowed(o))]
     .map((o) => optionSpec(o, bindings))
     .filter((o) => o.flags.length > 0);

@@ -24,27 +24,35 @@ export function zshScript(spec: CompletionSpec): string {
     const opts = cmd.options.flatMap((o) => o.flags.map((fl) => described(fl, o.description)));
     const valopts = cmd.options.filter((o) => o.takesValue).flatMap((o) => o.flags);
     const last = cmd.args[cmd.args.length - 1];
-    return `    (${shq(path.join(' '))})\n` +
+    return (
+      `    (${shq(path.join(' '))})\n` +
       `      subs=${array(subs)}\n` +
       `      opts=${array(opts)}\n` +
       `      valopts=(${valopts.join(' ')})\n` +
-      `      nargs=${cmd.args.length} variadic=${last?.variadic ? 1 : 0} ;;`;
+      `      nargs=${cmd.args.length} variadic=${last?.variadic ? 1 : 0} ;;`
+    );
   });
 
-  const childCases = nodes.flatMap(({ path, cmd }) => cmd.commands.map((c) => {
-    const pats = [c.name, ...c.aliases].map((n) => shq(`${path.join(' ')}/${n}`)).join('|');
-    return `    (${pats}) REPLY=${shq([...path, c.name].join(' '))} ;;`;
-  }));
+  const childCases = nodes.flatMap(({ path, cmd }) =>
+    cmd.commands.map((c) => {
+      const pats = [c.name, ...c.aliases].map((n) => shq(`${path.join(' ')}/${n}`)).join('|');
+      return `    (${pats}) REPLY=${shq([...path, c.name].join(' '))} ;;`;
+    }),
+  );
 
   const addValues = (v: ValueSource): string => {
     switch (v.kind) {
-      case 'choices': return `compadd -- ${v.values.map(shq).join(' ')}`;
-      case 'dynamic': return `${f}_dynamic ${v.source}`;
-      case 'files': return '_files';
+      case 'choices':
+        return `compadd -- ${v.values.map(shq).join(' ')}`;
+      case 'dynamic':
+        return `${f}_dynamic ${v.source}`;
+      case 'files':
+        return '_files';
     }
   };
   const valueCases = nodes.flatMap(({ path, cmd }) =>
-    valueKeys(cmd).map(({ key, values }) => `    (${shq(`${path.join(' ')}/${key}`)}) ${addValues(values)} ;;`));
+    valueKeys(cmd).map(({ key, values }) => `    (${shq(`${path.join(' ')}/${key}`)}) ${addValues(values)} ;;`),
+  );
 
   return `#compdef ${p}
 # zsh completion for ${p}

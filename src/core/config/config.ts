@@ -8,7 +8,12 @@ import { checkProfilesFit } from '../pool.js';
 import { DEFAULT_REGENERABLE } from '../work-at-risk.js';
 
 export const CONFIG_FILE_NAME = 'kinfra.yaml';
-export const DEFAULT_COMPOSE_FILES = ['docker-compose.sandbox.yml', 'docker-compose.yml', 'compose.yaml', 'compose.yml'];
+export const DEFAULT_COMPOSE_FILES = [
+  'docker-compose.sandbox.yml',
+  'docker-compose.yml',
+  'compose.yaml',
+  'compose.yml',
+];
 export const DEFAULT_MAX_SLOT = 10;
 
 /** A project's sandbox layout, resolved and checked. */
@@ -117,7 +122,11 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
   for (const s of pool) {
     if (s.slot < 1 || s.slot > maxSlot) throw invalid(source, `pool.slots.${s.slot}`, `slot must be 1-${maxSlot}`);
     if (!profiles[s.profile]) {
-      throw invalid(source, `pool.slots.${s.slot}`, `unknown profile ${s.profile}; known: ${Object.keys(profiles).join(', ') || 'none'}`);
+      throw invalid(
+        source,
+        `pool.slots.${s.slot}`,
+        `unknown profile ${s.profile}; known: ${Object.keys(profiles).join(', ') || 'none'}`,
+      );
     }
   }
 

@@ -16,7 +16,13 @@ export const KTRDR_DEFAULT: ConfigFile = {
     jaeger_ui: { env: 'KTRDR_JAEGER_UI_PORT', base: 16686, step: 1, label: 'Jaeger', url: 'http://localhost:{port}' },
     jaeger_otlp_grpc: { env: 'KTRDR_JAEGER_OTLP_GRPC_PORT', base: 4317, step: 10, label: 'OTLP gRPC' },
     jaeger_otlp_http: { env: 'KTRDR_JAEGER_OTLP_HTTP_PORT', base: 4318, step: 10, label: 'OTLP HTTP' },
-    prometheus: { env: 'KTRDR_PROMETHEUS_PORT', base: 9090, step: 1, label: 'Prometheus', url: 'http://localhost:{port}' },
+    prometheus: {
+      env: 'KTRDR_PROMETHEUS_PORT',
+      base: 9090,
+      step: 1,
+      label: 'Prometheus',
+      url: 'http://localhost:{port}',
+    },
   },
   workers: { env_prefix: 'KTRDR_WORKER_PORT_', count: 4, base: 5000, step: 10, main: 5003 },
   shared: {

@@ -14,7 +14,10 @@ const envName = z
  * hands others to compose, git or an HTTP request line, none of which can carry a
  * line break or NUL: refused here, once, with the key that holds it.
  */
-const onePath = z.string().min(1).regex(/^[^\n\r\0]*$/, 'a path on one line (no line break or NUL character)');
+const onePath = z
+  .string()
+  .min(1)
+  .regex(/^[^\n\r\0]*$/, 'a path on one line (no line break or NUL character)');
 const portNumber = z.number().int().min(1).max(MAX_PORT);
 const portName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lowercase name such as api or jaeger_ui');
 
@@ -53,7 +56,9 @@ const gateCheck = z.strictObject({
   services: z
     .string()
     .optional()
-    .describe('workers: regular expression matching the worker services; their count is the number expected (default: worker)'),
+    .describe(
+      'workers: regular expression matching the worker services; their count is the number expected (default: worker)',
+    ),
   port: portName.describe('Name of a port from `ports`'),
   path: onePath.startsWith('/').optional(),
   status: z.union([httpStatus, z.array(httpStatus).min(1)]).optional(),
@@ -82,17 +87,23 @@ export const configFileSchema = z
       .strictObject({
         regenerable: z
           .array(onePath)
-          .describe('Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, dist/, ...): `name/` is a folder at any depth, `*.ext` a file name'),
+          .describe(
+            'Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, dist/, ...): `name/` is a folder at any depth, `*.ext` a file name',
+          ),
       })
       .optional(),
     pool: z
       .strictObject({
         slots: z.record(z.string().regex(/^[0-9]+$/), z.string()).describe('Slot number -> profile'),
-        template: onePath.optional().describe('Compose template of a pool slot, relative to the repository (default: the built-in KTRDR template)'),
+        template: onePath
+          .optional()
+          .describe(
+            'Compose template of a pool slot, relative to the repository (default: the built-in KTRDR template)',
+          ),
       })
       .optional(),
   })
-  .describe('kinfra.yaml: how kinfra runs isolated copies of this project\'s compose stack');
+  .describe("kinfra.yaml: how kinfra runs isolated copies of this project's compose stack");
 
 export type ConfigFile = z.input<typeof configFileSchema>;
 export type ParsedConfigFile = z.output<typeof configFileSchema>;

@@ -66,8 +66,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const str: Check = (v) => typeof v === 'string';
 const nonEmpty: Check = (v) => typeof v === 'string' && v.length > 0;
 const bool: Check = (v) => typeof v === 'boolean';
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-const orNull = (c: Check): Check => (v) => v === null || c(v);
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const orNull =
+  (c: Check): Check =>
+  (v) =>
+    v === null || c(v);
 
 /**
  * The widest ranges any layout can use (kinfra.yaml allows slots up to 99). A
@@ -84,7 +90,10 @@ const portNumber = int(1, MAX_PORT_NUMBER);
 type Rule = { check: Check; expected: string; optional?: boolean; each?: { check: Check; expected: string } };
 type Shape = Record<string, Rule>;
 
-const portMap: Pick<Rule, 'check' | 'each'> = { check: isObject, each: { check: portNumber, expected: `a port number (1-${MAX_PORT_NUMBER})` } };
+const portMap: Pick<Rule, 'check' | 'each'> = {
+  check: isObject,
+  each: { check: portNumber, expected: `a port number (1-${MAX_PORT_NUMBER})` },
+};
 
 const INSTANCE: Shape = {
   slot: { check: slotNumber(0), expected: `a slot number (0-${MAX_REGISTRY_SLOT})` },
@@ -121,7 +130,8 @@ function misfit(value: unknown, shape: Shape, where: string): string | undefined
       return `${where}.${key}: expected ${rule.expected}, got ${JSON.stringify(value[key])}`;
     } else if (rule.each) {
       for (const [k, v] of Object.entries(value[key] as Record<string, unknown>)) {
-        if (!rule.each.check(v)) return `${where}.${key}.${k}: expected ${rule.each.expected}, got ${JSON.stringify(v)}`;
+        if (!rule.each.check(v))
+          return `${where}.${key}.${k}: expected ${rule.each.expected}, got ${JSON.stringify(v)}`;
       }
     }
   }
@@ -152,7 +162,10 @@ export function parseRegistryText(text: string): ParsedRegistry {
   const raw = json.value;
   if (!isObject(raw)) return { ok: false, reason: 'top level: expected an object' };
   if (raw.version !== REGISTRY_VERSION) {
-    return { ok: false, reason: `version ${JSON.stringify(raw.version)} is not one this kinfra reads (${REGISTRY_VERSION})` };
+    return {
+      ok: false,
+      reason: `version ${JSON.stringify(raw.version)} is not one this kinfra reads (${REGISTRY_VERSION})`,
+    };
   }
   const problem = misfitMap(raw.instances, INSTANCE, 'instances') ?? misfitMap(raw.slots, SLOT, 'slots');
   if (problem) return { ok: false, reason: problem };
@@ -193,7 +206,8 @@ export function migrateV1Text(text: string): ParsedRegistry {
   if (problem) return { ok: false, reason: problem };
   const { version: _v, instances, ...rest } = raw;
   const registry: Registry = { ...rest, version: REGISTRY_VERSION, instances: {}, slots: {} };
-  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>)) registry.instances[id] = withNeutralFields(e);
+  for (const [id, e] of Object.entries(instances as Record<string, Record<string, unknown>>))
+    registry.instances[id] = withNeutralFields(e);
   return { ok: true, registry };
 }
 
@@ -218,7 +232,12 @@ export function salvageRegistryText(text: string): Salvaged {
   const raw = json.value;
   if (!isObject(raw)) return { registry, dropped: [], unreadable: 'top level: expected an object' };
   const dropped: string[] = [];
-  const keep = <T>(map: unknown, where: string, why: (v: unknown, w: string) => string | undefined, into: Record<string, T>) => {
+  const keep = <T>(
+    map: unknown,
+    where: string,
+    why: (v: unknown, w: string) => string | undefined,
+    into: Record<string, T>,
+  ) => {
     if (!isObject(map)) {
       if (map !== undefined) dropped.push(`${where}: expected an object`);
       return;

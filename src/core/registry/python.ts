@@ -31,10 +31,16 @@ export function parsePythonRegistry(text: string): ParsedPython {
     const v1 = migrateV1Text(text);
     return v1.ok ? { ...v1, version: 1 } : v1;
   }
-  if (raw.version !== 2) return { ok: false, reason: `version ${JSON.stringify(raw.version)} is not one the Python tool writes (1 or 2)` };
+  if (raw.version !== 2)
+    return { ok: false, reason: `version ${JSON.stringify(raw.version)} is not one the Python tool writes (1 or 2)` };
   if (!isObject(raw.instances)) return { ok: false, reason: 'instances: expected an object' };
   if (raw.slots !== undefined && !isObject(raw.slots)) return { ok: false, reason: 'slots: expected an object' };
-  const { version: _v, instances, slots = {}, ...rest } = raw as Record<string, unknown> & { instances: Record<string, unknown>; slots?: Record<string, unknown> };
+  const {
+    version: _v,
+    instances,
+    slots = {},
+    ...rest
+  } = raw as Record<string, unknown> & { instances: Record<string, unknown>; slots?: Record<string, unknown> };
   const registry: Registry = { ...rest, version: REGISTRY_VERSION, instances: {}, slots: {} };
   for (const [id, e] of Object.entries(instances)) {
     const problem = slotAndPathMisfit(e, `instances.${id}`);
@@ -85,7 +91,8 @@ export function pythonHeldSlots(registry: Registry): { slot: number; instanceId:
     if (e.slot >= 1 && !held.has(e.slot)) held.set(e.slot, { slot: e.slot, instanceId: id, path: e.path });
   }
   for (const s of Object.values(registry.slots)) {
-    if (s.claimed_by && !held.has(s.slot_id)) held.set(s.slot_id, { slot: s.slot_id, instanceId: s.claimed_by, path: registry.instances[s.claimed_by]?.path });
+    if (s.claimed_by && !held.has(s.slot_id))
+      held.set(s.slot_id, { slot: s.slot_id, instanceId: s.claimed_by, path: registry.instances[s.claimed_by]?.path });
   }
   return [...held.values()].sort((a, b) => a.slot - b.slot);
 }

@@ -62,7 +62,8 @@ export function slotConflict(registry: Registry, plan: SlotPlan, instanceId: str
     const other = others.find(([, o]) => o.slot === e.pool_slot || o.pool_slot === e.pool_slot);
     return other ? `slot ${e.pool_slot} is also registered to ${other[0]}` : undefined;
   }
-  if (!Number.isInteger(e.slot) || e.slot < 1 || e.slot > plan.maxSlot) return `slot ${e.slot} is outside the slots 1-${plan.maxSlot}`;
+  if (!Number.isInteger(e.slot) || e.slot < 1 || e.slot > plan.maxSlot)
+    return `slot ${e.slot} is outside the slots 1-${plan.maxSlot}`;
   return slotUnavailableReason({ ...registry, instances: Object.fromEntries(others) }, plan, e.slot);
 }
 
@@ -73,13 +74,19 @@ export function checkRequestedSlot(
   reservedElsewhere?: ReadonlyMap<number, string>,
 ): number {
   if (!Number.isInteger(slot) || slot < 1 || slot > plan.maxSlot) {
-    throw usageError('slot-out-of-range', `Slot ${slot} is out of range: sandboxes use slots 1-${plan.maxSlot}.`,
-      `Pick a slot from 1 to ${plan.maxSlot}, or leave out --slot to take the lowest free one.`);
+    throw usageError(
+      'slot-out-of-range',
+      `Slot ${slot} is out of range: sandboxes use slots 1-${plan.maxSlot}.`,
+      `Pick a slot from 1 to ${plan.maxSlot}, or leave out --slot to take the lowest free one.`,
+    );
   }
   const reason = slotUnavailableReason(registry, plan, slot, reservedElsewhere);
   if (reason) {
-    throw conflictError('slot-taken', `Slot ${slot} is not free: ${reason}.`,
-      'Leave out --slot to take the lowest free slot, or see `kinfra sandbox list`.');
+    throw conflictError(
+      'slot-taken',
+      `Slot ${slot} is not free: ${reason}.`,
+      'Leave out --slot to take the lowest free slot, or see `kinfra sandbox list`.',
+    );
   }
   return slot;
 }
