@@ -1,5 +1,5 @@
-// `npm test`: build, type-check, the tests that need no Docker, then the Docker
-// end-to-end tests. Every part runs whatever the others did (with `a && b`, a
+// `npm test`: build, type-check, lint, the format check (prettier), the tests that need
+// no Docker, then the Docker end-to-end tests. Every part runs whatever the others did (with `a && b`, a
 // failing type-check or completion check hid the E2E results), then one line says
 // which parts failed and the last line totals the tests of every part as
 // `N passed, N failed, N skipped` (the line CI reads; test/helpers/summary-reporter.ts
@@ -19,6 +19,7 @@ export const PARTS = [
   { name: 'build', command: ['npm', 'run', 'build'] },
   { name: 'typecheck', command: ['npm', 'run', 'typecheck'] },
   { name: 'lint', command: ['npm', 'run', 'lint'] },
+  { name: 'format', command: ['npm', 'run', 'format:check'] },
   {
     name: 'tests',
     command: [

@@ -46,17 +46,18 @@ describe('npm test (scripts/test.mjs)', () => {
     ]);
   });
 
-  it('is what `npm test` runs, with build, typecheck, lint, every test folder without Docker, then the Docker E2E suite', () => {
+  it('is what `npm test` runs, with build, typecheck, lint, the format check, every test folder without Docker, then the Docker E2E suite', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
     expect(pkg.scripts.test).toBe('node scripts/test.mjs');
     const script = `import { PARTS } from ${JSON.stringify(RUNNER)}; console.log(JSON.stringify(PARTS.map((p) => [p.name, p.command.slice(1).join(' ')])));`;
     const parts = new Map<string, string>(
       JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout),
     );
-    expect([...parts.keys()]).toEqual(['build', 'typecheck', 'lint', 'tests', 'e2e (Docker)']);
+    expect([...parts.keys()]).toEqual(['build', 'typecheck', 'lint', 'format', 'tests', 'e2e (Docker)']);
     expect(parts.get('build')).toBe('run build');
     expect(parts.get('typecheck')).toBe('run typecheck');
     expect(parts.get('lint')).toBe('run lint');
+    expect(parts.get('format')).toBe('run format:check');
     expect(parts.get('e2e (Docker)')).toMatch(/vitest\.mjs run test\/e2e$/);
     // Every folder of tests is in the run without Docker, so a new one cannot be left out silently.
     const folders = readdirSync(join(REPO_ROOT, 'test')).filter(
