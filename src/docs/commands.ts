@@ -14,12 +14,19 @@ function usage(op: AnyOperation): string {
 }
 
 const EFFECT = { reads: 'reads', changes: 'changes state', destroys: 'destroys' } as const;
-const TARGET = { current: 'the current folder', named: 'a name (or the current folder)', slot: 'a pool slot', none: '-' };
+const TARGET = {
+  current: 'the current folder',
+  named: 'a name (or the current folder)',
+  slot: 'a pool slot',
+  none: '-',
+};
 const STREAMS = { result: 'result', progress: 'progress, then result', terminal: 'the terminal (a child process)' };
 
 export function commandsMarkdown(): string {
-  const rows = CATALOGUE.filter((o) => !o.hidden).map((op) =>
-    `| \`${usage(op)}\` | ${op.summary} | ${EFFECT[op.effect]} | ${TARGET[op.target]} | ${STREAMS[op.streams]} |`);
+  const rows = CATALOGUE.filter((o) => !o.hidden).map(
+    (op) =>
+      `| \`${usage(op)}\` | ${op.summary} | ${EFFECT[op.effect]} | ${TARGET[op.target]} | ${STREAMS[op.streams]} |`,
+  );
   return [
     '# Commands',
     '',

@@ -65,17 +65,35 @@ export function configReferenceMarkdown(): string {
     if (n.enum) return n.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
     if (n.anyOf) return n.anyOf.map(typeOf).join(' or ');
     if (n.type === 'array') return `list of ${n.items ? typeOf(n.items) : 'values'}`;
-    if (n.type === 'object' && n.additionalProperties && typeof n.additionalProperties === 'object' && !n.properties) return 'map';
-    return Array.isArray(n.type) ? n.type.join(' or ') : n.type ?? 'any';
+    if (n.type === 'object' && n.additionalProperties && typeof n.additionalProperties === 'object' && !n.properties)
+      return 'map';
+    return Array.isArray(n.type) ? n.type.join(' or ') : (n.type ?? 'any');
   };
-  const limits = (n: JsonSchemaNode): string => [
-    n.maximum !== undefined && n.maximum < 1e9 ? `${n.minimum ?? ''}..${n.maximum}` : n.minimum !== undefined ? `>= ${n.minimum}` : '',
-    n.default !== undefined ? `default ${JSON.stringify(n.default)}` : '',
-  ].filter(Boolean).join(', ');
+  const limits = (n: JsonSchemaNode): string =>
+    [
+      n.maximum !== undefined && n.maximum < 1e9
+        ? `${n.minimum ?? ''}..${n.maximum}`
+        : n.minimum !== undefined
+          ? `>= ${n.minimum}`
+          : '',
+      n.default !== undefined ? `default ${JSON.stringify(n.default)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
   const walk = (n: JsonSchemaNode, path: string, required: boolean) => {
-    if (path) rows.push([`\`${path}\``, typeOf(n), required ? 'yes' : '', limits(n), (n.description ?? '').replace(/\|/g, '\\|')]);
-    if (n.properties) for (const [k, v] of Object.entries(n.properties)) walk(v, path ? `${path}.${k}` : k, (n.required ?? []).includes(k));
-    if (n.additionalProperties && typeof n.additionalProperties === 'object') walk(n.additionalProperties, `${path}.<name>`, false);
+    if (path)
+      rows.push([
+        `\`${path}\``,
+        typeOf(n),
+        required ? 'yes' : '',
+        limits(n),
+        (n.description ?? '').replace(/\|/g, '\\|'),
+      ]);
+    if (n.properties)
+      for (const [k, v] of Object.entries(n.properties))
+        walk(v, path ? `${path}.${k}` : k, (n.required ?? []).includes(k));
+    if (n.additionalProperties && typeof n.additionalProperties === 'object')
+      walk(n.additionalProperties, `${path}.<name>`, false);
     if (n.items?.properties) walk({ ...n.items, description: undefined }, `${path}[]`, false);
   };
   walk(root, '', true);

@@ -9,8 +9,11 @@ import type { ResultSchema } from '../operations/operation.js';
 const o = z.strictObject;
 const str = z.string();
 
-type WithResult = { [K in keyof typeof OPERATIONS as (typeof OPERATIONS)[K]['result'] extends ResultSchema ? K : never]:
-  (typeof OPERATIONS)[K]['result'] };
+type WithResult = {
+  [
+    K in keyof typeof OPERATIONS as (typeof OPERATIONS)[K]['result'] extends ResultSchema ? K : never
+  ]: (typeof OPERATIONS)[K]['result'];
+};
 
 /** Each operation's result schema, by name, built now. */
 export const JSON_OUTPUT = Object.fromEntries(
@@ -19,7 +22,8 @@ export const JSON_OUTPUT = Object.fromEntries(
 
 export type JsonCommand = keyof typeof JSON_OUTPUT;
 
-export const successDocument = (command: JsonCommand) => o({ schemaVersion: z.literal(1), ok: z.literal(true), data: JSON_OUTPUT[command] });
+export const successDocument = (command: JsonCommand) =>
+  o({ schemaVersion: z.literal(1), ok: z.literal(true), data: JSON_OUTPUT[command] });
 
 /** What every command prints on stderr when it fails with --json. */
 export const errorDocument = o({
@@ -34,9 +38,16 @@ export function jsonOutputSchema(): string {
     definitions[name] = z.toJSONSchema(successDocument(name), { target: 'draft-7' });
   }
   definitions.error = z.toJSONSchema(errorDocument, { target: 'draft-7' });
-  return JSON.stringify({
-    title: 'kinfra --json output, schemaVersion 1',
-    description: 'One definition per command: the document it prints on stdout with --json; `error` is what any command prints on stderr when it fails.',
-    definitions,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        title: 'kinfra --json output, schemaVersion 1',
+        description:
+          'One definition per command: the document it prints on stdout with --json; `error` is what any command prints on stderr when it fails.',
+        definitions,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

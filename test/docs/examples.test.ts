@@ -88,10 +88,12 @@ describe('examples that users copy', () => {
     expect(await accepts(['sandbox', 'up', '--nope'])).toMatch(/unknown option/);
     expect(await accepts(['sandbox', 'frobnicate'])).toMatch(/unknown command|too many arguments/);
     expect(await accepts(['sandbox', 'up', '--timeout', 'soon'])).toMatch(/whole number/);
-    expect(invocations("cd ../x && kinfra sandbox destroy   # stop\necho 'source <(kinfra completion zsh)'")).toEqual([['sandbox', 'destroy']]);
+    expect(invocations("cd ../x && kinfra sandbox destroy   # stop\necho 'source <(kinfra completion zsh)'")).toEqual([
+      ['sandbox', 'destroy'],
+    ]);
   });
 
-  it('every kinfra command in the README\'s shell blocks parses', async () => {
+  it("every kinfra command in the README's shell blocks parses", async () => {
     const blocks = [...readme.matchAll(/```(?:bash|sh)\n([\s\S]*?)```/g)].map((m) => m[1]!);
     const lines = blocks.flatMap(invocations);
     expect(lines.length).toBeGreaterThan(10);
@@ -99,7 +101,7 @@ describe('examples that users copy', () => {
     expect(bad).toEqual([]);
   });
 
-  it('every command of the README\'s command table exists, with the options it shows', () => {
+  it("every command of the README's command table exists, with the options it shows", () => {
     const program = buildProgram();
     const rows = [...readme.matchAll(/^\| `kinfra ([^`]+)` \|/gm)].map((m) => m[1]!);
     expect(rows.length).toBeGreaterThan(15);
@@ -113,13 +115,16 @@ describe('examples that users copy', () => {
         cmd = sub;
       }
       if (cmd === program) problems.push(`${row}: no such command`);
-      const flags = new Set(cmd.options.flatMap((o) => [o.short, o.long]).concat(program.options.flatMap((o) => [o.short, o.long])));
-      for (const f of row.match(/(?<=[\s[])--?[a-z][a-z-]*/g) ?? []) if (!flags.has(f) && f !== '--') problems.push(`${row}: ${f} is not an option`);
+      const flags = new Set(
+        cmd.options.flatMap((o) => [o.short, o.long]).concat(program.options.flatMap((o) => [o.short, o.long])),
+      );
+      for (const f of row.match(/(?<=[\s[])--?[a-z][a-z-]*/g) ?? [])
+        if (!flags.has(f) && f !== '--') problems.push(`${row}: ${f} is not an option`);
     }
     expect(problems).toEqual([]);
   });
 
-  it('every example in every command\'s --help parses', async () => {
+  it("every example in every command's --help parses", async () => {
     const program = buildProgram();
     const help = new Help();
     const texts = [program, ...allCommands(program)].map((c) => {
@@ -128,7 +133,7 @@ describe('examples that users copy', () => {
       c.outputHelp();
       return text || help.formatHelp(c, help);
     });
-    const lines = texts.flatMap((t) => invocations((t.split('Examples:')[1] ?? '')));
+    const lines = texts.flatMap((t) => invocations(t.split('Examples:')[1] ?? ''));
     expect(lines.length).toBeGreaterThan(40);
     const bad = (await Promise.all(lines.map(accepts))).filter(Boolean);
     expect(bad).toEqual([]);

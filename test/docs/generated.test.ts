@@ -12,7 +12,8 @@ const read = (p: string) => readFileSync(join(REPO_ROOT, p), 'utf8');
 describe('documents generated from the code are current (run `npm run docs` to refresh)', () => {
   it('schema/kinfra.schema.json', () => expect(read('schema/kinfra.schema.json')).toBe(kinfraJsonSchema()));
   it('docs/ports.md', () => expect(read('docs/ports.md')).toBe(portsMarkdown()));
-  it('docs/configuration-reference.md', () => expect(read('docs/configuration-reference.md')).toBe(configReferenceMarkdown()));
+  it('docs/configuration-reference.md', () =>
+    expect(read('docs/configuration-reference.md')).toBe(configReferenceMarkdown()));
   it('schema/json-output.schema.json', () => expect(read('schema/json-output.schema.json')).toBe(jsonOutputSchema()));
   it('docs/commands.md', () => expect(read('docs/commands.md')).toBe(commandsMarkdown()));
   it('docs/exit-codes.md lists every exit code of the code', () => {

@@ -13,12 +13,15 @@ import { REPO_ROOT } from '../helpers/cli.js';
  */
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const setup = readme.split('\n## Set-up')[1]!.split('\n## ')[0]!;
-const firstCommand = /```bash\n([^\n]*)/.exec(setup)![1]!.replace(/\s+#.*$/, '').trim();
+const firstCommand = /```bash\n([^\n]*)/
+  .exec(setup)![1]!
+  .replace(/\s+#.*$/, '')
+  .trim();
 
 const scratch = mkdtempSync(join(tmpdir(), 'kinfra-install-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('the README\'s set-up', () => {
+describe("the README's set-up", () => {
   it('its first command puts a working kinfra on PATH, from a fresh clone', () => {
     // It must install kinfra's command, not only build the project (or start the demo).
     expect(firstCommand).toMatch(/\bnpm (link|install (-g|--global))\b/);
@@ -46,6 +49,8 @@ describe('the README\'s set-up', () => {
     const version = spawnSync('kinfra', ['--version'], { cwd: scratch, env, encoding: 'utf8' });
     expect(version.stderr).toBe('');
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
-    expect(spawnSync('kinfra', ['sandbox', '--help'], { cwd: scratch, env, encoding: 'utf8' }).stdout).toMatch(/^Usage: kinfra sandbox/);
+    expect(spawnSync('kinfra', ['sandbox', '--help'], { cwd: scratch, env, encoding: 'utf8' }).stdout).toMatch(
+      /^Usage: kinfra sandbox/,
+    );
   }, 90_000);
 });

@@ -37,13 +37,18 @@ function offences(layer: 'core' | 'app', forbidden: (t: string) => boolean): str
   return sources(join(SRC, layer)).flatMap((file) =>
     importsOf(readFileSync(file, 'utf8'))
       .filter((spec) => forbidden(target(file, spec)))
-      .map((spec) => `${relative(REPO_ROOT, file)} imports ${spec}`));
+      .map((spec) => `${relative(REPO_ROOT, file)} imports ${spec}`),
+  );
 }
 
 describe('the layers keep to docs/architecture.md', () => {
   it('reads every kind of import', () => {
-    const text = ["import { a } from 'node:fs';", "export { b } from '../adapters/x.js';", "await import('node:net');",
-      "import 'node:http';"].join('\n');
+    const text = [
+      "import { a } from 'node:fs';",
+      "export { b } from '../adapters/x.js';",
+      "await import('node:net');",
+      "import 'node:http';",
+    ].join('\n');
     expect(importsOf(text)).toEqual(['node:fs', '../adapters/x.js', 'node:net', 'node:http']);
   });
 
