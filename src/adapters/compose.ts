@@ -21,7 +21,10 @@ export interface ComposeTool {
 export interface ComposeProject {
   name: string;
   file: string;
-  /** Files kinfra generates, given after `file` (its ownership labels); kept in kinfra's state, never in the user's tree. */
+  /**
+   * Files kinfra generates, given after `file` (its ownership labels); kept in
+   * kinfra's state, never in the user's tree.
+   */
   layers?: readonly string[] | undefined;
   dir: string;
   envFile: string;

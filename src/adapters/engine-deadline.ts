@@ -22,16 +22,17 @@ function positive(text: string | undefined): number | undefined {
 let missed: KinfraError | undefined;
 
 /**
- * The error for a missed deadline (`what`: the request or command, e.g. `docker ps`). It is remembered: once the daemon has not answered, later calls in the same
- * command fail at once (assertResponding) instead of waiting on the same daemon again, so `list` and `doctor`
- * answer after one deadline, not one per query.
+ * The error for a missed deadline (`what`: the request or command, e.g. `docker ps`). It is remembered: once the daemon
+ * has not answered, later calls in the same command fail at once (assertResponding) instead of waiting on the same
+ * daemon again, so `list` and `doctor` answer after one deadline, not one per query.
  */
 export function notResponding(what: string, ms: number): KinfraError {
   missed ??= new KinfraError(
     'engine',
     'docker-not-responding',
     `Docker is not responding: ${what} got no answer within ${seconds(ms)}.`,
-    'Restart Docker (sudo systemctl restart docker, or restart Docker Desktop), check that `docker info` answers, and run the command again.',
+    'Restart Docker (sudo systemctl restart docker, or restart Docker Desktop), check that `docker info` answers, ' +
+      'and run the command again.',
   );
   return missed;
 }

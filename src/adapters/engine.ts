@@ -61,10 +61,12 @@ export function resourceLabelled(kind: 'volume' | 'network', r: LabelledResource
 }
 
 const CONTAINER_FORMAT =
-  '{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},"status":{{json .Status}},"ports":{{json .Ports}},' +
+  '{"id":{{json .ID}},"name":{{json .Names}},"state":{{json .State}},' +
+  '"status":{{json .Status}},"ports":{{json .Ports}},' +
   `"project":{{json (.Label "${PROJECT_LABEL}")}},"service":{{json (.Label "${SERVICE_LABEL}")}},` +
   `"workingDir":{{json (.Label "${WORKING_DIR_LABEL}")}},"mounts":{{json .Mounts}},` +
-  `"owner":{{json (.Label "${OWNER_LABEL}")}},"sandbox":{{json (.Label "${SANDBOX_LABEL}")}},"path":{{json (.Label "${PATH_LABEL}")}}}`;
+  `"owner":{{json (.Label "${OWNER_LABEL}")}},"sandbox":{{json (.Label "${SANDBOX_LABEL}")}},` +
+  `"path":{{json (.Label "${PATH_LABEL}")}}}`;
 
 /** Classify a failed docker call into one actionable error (exit 7). */
 export function engineError(r: RunResult | undefined, what: string): KinfraError {
@@ -242,7 +244,9 @@ const resources = (list: ApiResource[]): LabelledResource[] =>
     }))
     .filter((r) => r.project !== '');
 
-/** `docker volume|network inspect` of every one carrying a compose project label (the CLI's ls has no creation time). */
+/**
+ * `docker volume|network inspect` of every one carrying a compose project label (the CLI's ls has no creation time).
+ */
 async function inspectAll(kind: 'volume' | 'network'): Promise<LabelledResource[]> {
   const names = (await docker([kind, 'ls', '-q', '--filter', `label=${PROJECT_LABEL}`], `list ${kind}s`))
     .split('\n')

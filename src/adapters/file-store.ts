@@ -95,8 +95,10 @@ export async function withFileLock<T>(
       if (Date.now() - started >= waitMs) {
         throw registryError(
           'registry-locked',
-          `Another kinfra process held the lock on ${path} all the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
-          `Wait for it to finish and run the command again. A lock of a killed kinfra is taken over after 10 s; if none is running, ` +
+          `Another kinfra process held the lock on ${path} all ` +
+            `the ${Math.round((Date.now() - started) / 1000)} s this one waited.`,
+          `Wait for it to finish and run the command again. A lock of a killed kinfra is taken over after 10 s; ` +
+            `if none is running, ` +
             `kinfra sandbox doctor --repair removes it.`,
         );
       }

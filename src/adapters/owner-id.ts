@@ -47,7 +47,8 @@ export async function ownerId(file: string): Promise<string> {
     throw registryError(
       'owner-id-invalid',
       `${file} does not hold a kinfra owner id.`,
-      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`,
+      `It names which Docker resources are this kinfra's. Restore it from a backup, ` +
+        `or remove it if no sandbox of yours has run yet.`,
     );
   }
   return id;
@@ -66,7 +67,8 @@ async function readId(file: string): Promise<string | undefined> {
     throw registryError(
       'owner-id-invalid',
       `${file} does not hold a kinfra owner id (found ${JSON.stringify(id.slice(0, 40))}).`,
-      `It names which Docker resources are this kinfra's. Restore it from a backup, or remove it if no sandbox of yours has run yet.`,
+      `It names which Docker resources are this kinfra's. Restore it from a backup, ` +
+        `or remove it if no sandbox of yours has run yet.`,
     );
   }
   return id;

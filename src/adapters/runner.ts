@@ -87,7 +87,8 @@ export function run(file: string, args: readonly string[], opts: CaptureOptions 
         ? undefined
         : setTimeout(() => {
             child.kill('SIGKILL');
-            // Resolve now rather than on 'close': a grandchild (the docker CLI's compose plugin) may hold the pipes open.
+            // Resolve now rather than on 'close': a grandchild (the docker CLI's
+            // compose plugin) may hold the pipes open.
             child.stdout.destroy();
             child.stderr.destroy();
             resolve({ exitCode: 124, stdout: text(out), stderr: text(err), timedOut: true });

@@ -107,7 +107,10 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
           'engine',
           e.code,
           `${e.message} destroy stops the sandbox's containers first.`,
-          `${e.hint} Or pass --force to destroy anyway; its containers, if any, then show as orphans in kinfra sandbox list.`.trim(),
+          (
+            `${e.hint} Or pass --force to destroy anyway; its containers, if any, ` +
+            `then show as orphans in kinfra sandbox list.`
+          ).trim(),
         );
       }
       throw e;
@@ -156,7 +159,8 @@ async function removeFolder(
     await save();
     throw workAtRisk(plan, latest, true);
   }
-  // Recorded before git starts: a kill mid-removal leaves an entry saying kinfra had checked and begun (doctor finishes it).
+  // Recorded before git starts: a kill mid-removal leaves an entry saying kinfra
+  // had checked and begun (doctor finishes it).
   now.state = 'removing-worktree';
   await save();
   const envFile = join(plan.path, ENV_FILE_NAME);
@@ -179,11 +183,13 @@ async function removeFolder(
 function workAtRisk(plan: DestroyPlan, w: WorkAtRisk, late: boolean, gitSaid?: string): KinfraError {
   const lines = workLines(w);
   const after = late
-    ? ' It appeared after destroy first looked; its containers and volumes are already removed, the folder and its registration are kept.'
+    ? ' It appeared after destroy first looked; its containers and volumes are already removed, ' +
+      'the folder and its registration are kept.'
     : '';
   return conflictError(
     'work-at-risk',
-    `Refusing to destroy ${plan.instanceId}: ${plan.path} has work that would be lost:\n${lines.join('\n') || `  ${gitSaid ?? 'git refused to remove it'}`}${after}`,
+    `Refusing to destroy ${plan.instanceId}: ${plan.path} has work that would be ` +
+      `lost:\n${lines.join('\n') || `  ${gitSaid ?? 'git refused to remove it'}`}${after}`,
     `Commit and push it (or merge the branch), use --keep-worktree to unregister only, or --force to remove it anyway` +
       `${plan.branch ? ` (branch ${plan.branch} is kept either way)` : ''}.`,
     { uncommitted: w.uncommitted, ignored: w.ignored, nestedRepos: w.nestedRepos, unsharedCommits: w.unsharedCommits },

@@ -57,7 +57,8 @@ const ORDER: Repair['kind'][] = [
  */
 export async function repairAll(ctx: AppContext): Promise<RepairReport> {
   const outcomes = new Map<string, RepairOutcome>();
-  // A repair can enable the next (a rebuilt registry, then a re-provisioned pool, then its claims): a few rounds at most.
+  // A repair can enable the next (a rebuilt registry, then a re-provisioned
+  // pool, then its claims): a few rounds at most.
   for (let round = 0; round < 4; round++) {
     const todo = (await diagnoseAll(ctx))
       .filter((f) => f.repair)
@@ -151,7 +152,9 @@ async function removeLeftover(ctx: AppContext, path: string): Promise<Applied> {
     if (age < TEMP_SAFE_AGE_MS) {
       return {
         done: false,
-        note: `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; run doctor --repair again in a minute`,
+        note:
+          `left ${path}: it is ${Math.round(age / 1000)} s old, and its writer may still be running; ` +
+          `run doctor --repair again in a minute`,
       };
     }
     await removeFile(path);
@@ -191,7 +194,9 @@ async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
       if (why)
         return {
           done: false,
-          note: `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox destroy ${id} --keep-worktree`,
+          note:
+            `left ${e.path} because ${why}: look at it, then remove it by hand or run kinfra sandbox ` +
+            `destroy ${id} --keep-worktree`,
         };
       await removeTree(e.path);
       await forget(reg, id, e);
@@ -200,7 +205,9 @@ async function finishDestroy(ctx: AppContext, id: string): Promise<Applied> {
     delete e.state;
     return {
       done: true,
-      note: `${id} is a registered sandbox again, with its folder intact; run \`kinfra sandbox destroy ${id}\` to destroy it`,
+      note:
+        `${id} is a registered sandbox again, with its folder intact; ` +
+        `run \`kinfra sandbox destroy ${id}\` to destroy it`,
     };
   });
 }
@@ -224,7 +231,9 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
       }
       return {
         done: false,
-        note: `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: look at it, then remove it`,
+        note:
+          `dropped ${id}, whose create was killed early; ${e.path} is not a git checkout: ` +
+          `look at it, then remove it`,
       };
     }
     const notOurs = notCreatedWorktree(e.path, id, guardOf(ctx, e));
@@ -237,7 +246,9 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
     if (!worktrees.some((w) => w.path === e.path)) {
       return {
         done: false,
-        note: `${e.path} is not a worktree of ${e.parent_repo}; look at it, then run kinfra sandbox destroy ${id} --keep-worktree`,
+        note:
+          `${e.path} is not a worktree of ${e.parent_repo}; look at it, ` +
+          `then run kinfra sandbox destroy ${id} --keep-worktree`,
       };
     }
     await restoreMissingFiles(e.path);
@@ -275,7 +286,10 @@ async function whyNotRemovable(ctx: AppContext, id: string, e: InstanceEntry): P
   return 'it carries no marker of kinfra for this sandbox';
 }
 
-/** A release killed between its two locked steps: finish its last one (the slot's resources are reset at the next claim). */
+/**
+ * A release killed between its two locked steps: finish its last one (the
+ * slot's resources are reset at the next claim).
+ */
 async function finishRelease(ctx: AppContext, slot: number): Promise<Applied> {
   return ctx.registry.update(async (reg) => {
     const s = reg.slots[String(slot)];
@@ -283,11 +297,15 @@ async function finishRelease(ctx: AppContext, slot: number): Promise<Applied> {
     if (!s || !mark) return { done: false, note: 'no longer needed' };
     if (mark.pid !== undefined && processRuns(mark.pid))
       return { done: false, note: `kinfra pid ${mark.pid} is releasing it` };
-    // Its resources may not have been reset: their adoption records stay, so the next claim's reset can still prove them ours.
+    // Its resources may not have been reset: their adoption records stay, so the next
+    // claim's reset can still prove them ours.
     const from = await completeRelease(reg, s, undefined);
     return {
       done: true,
-      note: `finished the interrupted release of pool slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; its volumes are reset at the next claim`,
+      note:
+        `finished the interrupted release of pool ` +
+        `slot ${slot}${from ? ` (unregistered ${from}, whose claim it was releasing)` : ''}; ` +
+        `its volumes are reset at the next claim`,
     };
   });
 }
@@ -328,7 +346,8 @@ async function reprovision(ctx: AppContext): Promise<Applied> {
 /** A slot folder an interrupted provision wrote: only kinfra's two generated files, and nothing running from it. */
 async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promise<Applied> {
   const files = await listFolder(path).catch(() => [] as string[]);
-  // Its two files, and the temp files of their atomic writes that a provision killed mid-write leaves (`<name>.<digits>`).
+  // Its two files, and the temp files of their atomic writes that a provision
+  // killed mid-write leaves (`<name>.<digits>`).
   const ours = (f: string) => /^(docker-compose\.yml|\.env\.sandbox)(\.\d+)?$/.test(f);
   if (!files.every(ours)) {
     return { done: false, note: `${path} holds files kinfra did not write; look at it, then remove it` };
@@ -339,7 +358,9 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
     if (await projectHasResources(project)) {
       return {
         done: false,
-        note: `the compose project ${project} of ${path} still has containers or volumes; remove them with: docker compose -p ${project} down --volumes`,
+        note:
+          `the compose project ${project} of ${path} still has containers or volumes; remove them with: ` +
+          `docker compose -p ${project} down --volumes`,
       };
     }
   }
@@ -354,7 +375,8 @@ async function removeSlotDir(ctx: AppContext, slot: number, path: string): Promi
 async function register(ctx: AppContext, path: string): Promise<Applied> {
   const found = await readFound(path);
   if (typeof found === 'string') return { done: false, note: found };
-  // While the registry is lost, update refuses: registering one sandbox at a time would let a create take a slot in between.
+  // While the registry is lost, update refuses: registering one sandbox at a time
+  // would let a create take a slot in between.
   return ctx.registry.update((reg) => registerFound(reg, found));
 }
 
@@ -366,14 +388,18 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
     if (guarded)
       return {
         done: false,
-        note: `did not write a .env.sandbox into ${e.path}: ${guarded}; run kinfra sandbox destroy ${id} --keep-worktree`,
+        note:
+          `did not write a .env.sandbox into ${e.path}: ${guarded}; ` +
+          `run kinfra sandbox destroy ${id} --keep-worktree`,
       };
     const config = await loadConfig(e.path);
     const clash = slotConflict(reg, { maxSlot: config.maxSlot, ports: config.ports }, id);
     if (clash) {
       return {
         done: false,
-        note: `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder`,
+        note:
+          `did not write ${join(e.path, ENV_FILE_NAME)} from the registry: ${clash}. Destroy one of them with ` +
+          `--keep-worktree and run kinfra sandbox init in its folder`,
       };
     }
     const lease = entryLease(reg, config, e);

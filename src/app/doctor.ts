@@ -117,8 +117,10 @@ async function readRegistry(ctx: AppContext): Promise<DoctorFacts['registry']> {
     if (loss) {
       const why =
         loss.movedAside.length > 0
-          ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, and it has not been rebuilt since`
-          : `it is missing, although a registry existed (it imported Python ktrdr's registry, copied to ${loss.backups.join(', ')})`;
+          ? `it is missing: it could not be read and was moved to ${loss.movedAside.join(', ')}, ` +
+            `and it has not been rebuilt since`
+          : `it is missing, although a registry existed (it imported Python ktrdr's registry, ` +
+            `copied to ${loss.backups.join(', ')})`;
       return { ok: false, reason: `${why}; until it is rebuilt, no command hands out a slot` };
     }
     // An unreadable Python file that was never imported: the python finding says so; there is no registry yet.
@@ -193,7 +195,9 @@ async function leftovers(ctx: AppContext): Promise<DoctorFacts['leftovers']> {
           ? { path, what: 'Temp file of a registry write that was killed' }
           : {
               path,
-              what: `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)`,
+              what:
+                `Temp file of a registry write, ${Math.round(age / 1000)} s old (its writer may still be ` +
+                `running; --repair removes it once it is ${TEMP_SAFE_AGE_MS / 1000} s old)`,
             },
       );
     } else if (name === `${base}.lock`) {
@@ -265,7 +269,8 @@ export async function findUnregistered(
     if (registered.has(path) || found.has(path) || !pathExists(join(path, ENV_FILE_NAME))) return;
     const env = await readEnvFile(path).catch(() => undefined);
     if (!env?.INSTANCE_ID) return;
-    // Checked against the folder's own layout: a slot beyond its slots.max, or a port out of range, is reported, never registered.
+    // Checked against the folder's own layout: a slot beyond its slots.max, or a port out
+    // of range, is reported, never registered.
     const id = identityFromEnv(env, await loadConfig(path).catch(() => undefined));
     const slot = /^\d+$/.test(env.SLOT_NUMBER ?? env.SLOT_ID ?? '')
       ? Number(env.SLOT_NUMBER ?? env.SLOT_ID)

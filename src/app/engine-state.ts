@@ -46,7 +46,10 @@ export function projectState(
   };
 }
 
-/** "running", "stopped", "partial 3/8" (the Status column of list and slots; list says "missing" for a folder that is gone). */
+/**
+ * "running", "stopped", "partial 3/8" (the Status column of list and slots; list
+ * says "missing" for a folder that is gone).
+ */
 export function stateLabel(p: ProjectState): string {
   return p.state === 'partial' ? `partial ${p.running}/${p.total}` : p.state;
 }

@@ -61,7 +61,10 @@ function containerWatch(s: Sandbox): (service: string) => Promise<string | undef
       return `no container of service ${service} exists (the stack is not started: kinfra sandbox up)`;
     if (of.some((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'created')) return undefined;
     const c = of[0]!;
-    return `the container of service ${service} has ${c.state === 'exited' ? `exited (${c.status})` : `state ${c.state}`}`;
+    return (
+      `the container of service ${service} ` +
+      `has ${c.state === 'exited' ? `exited (${c.status})` : `state ${c.state}`}`
+    );
   };
 }
 
@@ -80,7 +83,10 @@ function watched(
   };
 }
 
-/** The configured checks of this sandbox, bound to its ports and the real probes; checks of absent services are left out. */
+/**
+ * The configured checks of this sandbox, bound to its ports and the real
+ * probes; checks of absent services are left out.
+ */
 export function sandboxGateChecks(
   s: Sandbox,
   stack: Stack | undefined,

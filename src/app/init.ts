@@ -64,7 +64,8 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       throw conflictError(
         'already-initialised',
         `${top} is already the sandbox ${mine[0]} (slot ${mine[1].slot}).`,
-        'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` first to initialise it again.',
+        'Use `kinfra sandbox status` to see it, or `kinfra sandbox destroy --keep-worktree` ' +
+          'first to initialise it again.',
       );
     }
     const baseId = wanted;
@@ -92,7 +93,8 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       is_worktree: top !== mainPath,
       parent_repo: mainPath,
       ...(branch ? { branch } : {}),
-      // A worktree `create` made (its .env.sandbox says so), re-registered after a registry loss: destroy may still remove it.
+      // A worktree `create` made (its .env.sandbox says so), re-registered after a
+      // registry loss: destroy may still remove it.
       created_worktree: adopt !== undefined && top !== mainPath && existing?.[CREATED_WORKTREE_KEY] === 'true',
       ...leaseEntryFields(config, lease),
     };
@@ -139,7 +141,8 @@ async function readAdoptable(top: string): Promise<{ env: EnvMap; instanceId: st
   throw conflictError(
     'already-initialised',
     `${top} is already initialised: it has a ${ENV_FILE_NAME}, but ${why}.`,
-    `To start over, remove ${file} and run \`kinfra sandbox init\` again; \`kinfra sandbox doctor\` shows whether a sandbox still uses it.`,
+    `To start over, remove ${file} and run \`kinfra sandbox init\` again; ` +
+      `\`kinfra sandbox doctor\` shows whether a sandbox still uses it.`,
     { file },
   );
 }

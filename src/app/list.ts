@@ -62,7 +62,8 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   const { entries, cleaned, slotProjects } = await ctx.registry
     .update((registry) => entriesOf(registry, true))
     .catch(async (e: unknown) => {
-      // A registry folder that cannot be written (read-only, full disk) can still be listed; stale entries stay until it can.
+      // A registry folder that cannot be written (read-only, full disk) can still be
+      // listed; stale entries stay until it can.
       if (!(isKinfraError(e) && e.category === 'registry' && e.code.startsWith('file-'))) throw e;
       return entriesOf(await ctx.registry.snapshot(), false);
     });

@@ -93,7 +93,8 @@ export function assertProjectFree(inv: ProjectInventory, project: string, what: 
   const byKinfra = others.some((r) => (r.labels[OWNER_LABEL] ?? '') !== '');
   throw conflictError(
     'project-owned-elsewhere',
-    `Cannot ${what}: the compose project ${project} on this Docker engine belongs to ${byKinfra ? "another kinfra's sandbox" : 'something else'}` +
+    `Cannot ${what}: the compose project ${project} on this Docker engine belongs ` +
+      `to ${byKinfra ? "another kinfra's sandbox" : 'something else'}` +
       `${folder ? ` (${folder})` : ''}: ${others.length} resource(s) (${summary(others)}).`,
     'The engine is shared by every user and tool of this machine; kinfra never takes over resources it does not own. ' +
       'Use another sandbox name (kinfra sandbox create <other-name>), or stop that stack from its own folder.',

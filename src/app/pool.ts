@@ -130,7 +130,8 @@ export async function provisionPool(
       // Absent when someone removed it: a registered slot folder without its compose file is refreshed, never a crash.
       const onDisk = current ? await readTextIfExists(composeFile) : undefined;
       if (current && existing.claimed_by) {
-        // A claimed slot's files are not rewritten under its sandbox; a lost compose file is written again (its stack cannot run without one).
+        // A claimed slot's files are not rewritten under its sandbox; a lost compose file is written
+        // again (its stack cannot run without one).
         if (onDisk === undefined) await writeTextAtomic(composeFile, compose);
         slots.push({
           slot: s.slot,
@@ -249,7 +250,8 @@ export async function releaseSlot(
       throw conflictError(
         'slot-being-released',
         `Slot ${slot} is being released by another kinfra process (pid ${running.pid}).`,
-        'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by kinfra sandbox doctor --repair).',
+        'Wait for it to finish; see the pool with: kinfra sandbox slots (a release that was killed is finished by ' +
+          'kinfra sandbox doctor --repair).',
       );
     }
     const owner = s.claimed_by ? r.instances[s.claimed_by] : undefined;
@@ -257,7 +259,8 @@ export async function releaseSlot(
       throw conflictError(
         'slot-in-use',
         `Slot ${slot} is claimed by ${s.claimed_by}, whose worktree ${owner.path} still exists.`,
-        `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), or release with -f (the sandbox then has no slot until it claims one again).`,
+        `Destroy that sandbox (kinfra sandbox destroy ${s.claimed_by}), ` +
+          `or release with -f (the sandbox then has no slot until it claims one again).`,
       );
     }
     const mark: SlotRelease = { pid: process.pid, startedAt: new Date().toISOString(), from: s.claimed_by };

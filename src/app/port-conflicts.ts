@@ -62,8 +62,11 @@ export function portConflictError(s: Sandbox, conflicts: readonly PortConflict[]
   return new KinfraError(
     'port-conflict',
     'port-conflict',
-    `Cannot start ${s.instanceId} (slot ${s.slot}): ${conflicts.length === 1 ? 'a port is' : `${conflicts.length} ports are`} in use:\n${lines.join('\n')}`,
-    'Stop what holds them (for a sandbox: `kinfra sandbox down` in its folder), or move this sandbox to a free slot N ' +
+    `Cannot start ${s.instanceId} ` +
+      `(slot ${s.slot}): ${conflicts.length === 1 ? 'a port is' : `${conflicts.length} ports are`} in ` +
+      `use:\n${lines.join('\n')}`,
+    'Stop what holds them (for a sandbox: `kinfra sandbox down` in its folder), ' +
+      'or move this sandbox to a free slot N ' +
       '(see kinfra sandbox list): `kinfra sandbox destroy --keep-worktree --yes && kinfra sandbox init --slot N` ' +
       '(destroy also removes its volumes).',
     { conflicts },

@@ -72,7 +72,9 @@ export function registerFound(reg: Registry, f: FoundSandbox): { done: boolean; 
   if (other) {
     return {
       done: false,
-      note: `the id ${id} is registered for ${other.path}; keeping both would share one compose project. Run \`cd ${path} && kinfra sandbox init --name <new-name>\``,
+      note:
+        `the id ${id} is registered for ${other.path}; keeping both would share one compose project. Run ` +
+        `\`cd ${path} && kinfra sandbox init --name <new-name>\``,
     };
   }
   const entry: InstanceEntry = {

@@ -146,7 +146,9 @@ export async function initShared(ctx: AppContext, req: InitSharedRequest): Promi
     const examples = dirs.flatMap((d) => d.keptDiffering).slice(0, 5);
     throw conflictError(
       'shared-data-differs',
-      `${keptDiffering} file(s) in ${root} differ from ${from} and were kept, not overwritten: ${examples.join(', ')}${keptDiffering > examples.length ? ', ...' : ''}. Everything else was copied.`,
+      `${keptDiffering} file(s) in ${root} differ from ${from} and were kept, ` +
+        `not overwritten: ${examples.join(', ')}${keptDiffering > examples.length ? ', ...' : ''}. ` +
+        `Everything else was copied.`,
       'Run again with --force to overwrite them with the copies from --from.',
       { result },
     );

@@ -53,7 +53,10 @@ export async function verifyComposeFile(ctx: AppContext, file: string | undefine
       'verify',
       'verify-failed',
       `${target} is not sandbox-safe: ${result.errors} problem(s)` +
-        `${result.warnings ? ` and ${result.warnings} warning(s)` : ''}:\n${findings.map((f) => `  ${f.severity === 'error' ? '✗' : '!'} ${f.service}: ${f.message}\n    fix: ${f.fix}`).join('\n')}`,
+        `${result.warnings ? ` and ${result.warnings} warning(s)` : ''}:\n` +
+        findings
+          .map((f) => `  ${f.severity === 'error' ? '✗' : '!'} ${f.service}: ${f.message}\n    fix: ${f.fix}`)
+          .join('\n'),
       'Fix each problem as shown, then run kinfra sandbox verify again.',
       { result },
     );

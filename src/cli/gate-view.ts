@@ -13,7 +13,8 @@ export function settledLines(io: Output, c: CheckResult, width = Infinity): stri
   if (c.status === 'skipped') return [`  ${io.c.dim('○')} ${c.message}`];
   if (c.status === 'failed') return [`  ${io.c.red('✗')} ${c.message}`, ...c.details.map((d) => `    → ${d}`)];
   // Truncate the plain text, never a string holding colour codes.
-  const text = `${c.name}: waiting${c.attempts ? ` (attempt ${c.attempts}${c.details[0] ? `: ${c.details[0]}` : ''})` : ''}`;
+  const detail = c.details[0] ? `: ${c.details[0]}` : '';
+  const text = `${c.name}: waiting${c.attempts ? ` (attempt ${c.attempts}${detail})` : ''}`;
   return [`  ${io.c.dim('…')} ${text.length > width - 5 ? `${text.slice(0, Math.max(10, width - 6))}…` : text}`];
 }
 

@@ -80,12 +80,14 @@ export function resolveUrl(inputs: UrlInputs): ResolvedUrl {
   }
   if (inputs.envFile) {
     const { path, variable, value } = inputs.envFile;
-    // Never the default instead: an empty or cut-short file must not send this sandbox's requests to the main checkout's backend.
+    // Never the default instead: an empty or cut-short file must not send this sandbox's
+    // requests to the main checkout's backend.
     if (value === undefined || value.trim() === '') {
       throw usageError(
         'invalid-env-file',
         `${path} has no ${variable} (the API port), so it does not say which backend this sandbox uses.`,
-        'Name the backend with --url or --port. To mend the file, see `kinfra sandbox doctor`; in a folder that is no ' +
+        'Name the backend with --url or --port. To mend the file, see `kinfra sandbox doctor`; ' +
+          'in a folder that is no ' +
           'registered sandbox, remove it and run `kinfra sandbox init`.',
         { file: path, variable },
       );

@@ -116,7 +116,9 @@ function checkPort(service: string, p: PortEntry, config: Config, out: Finding[]
       severity: 'warning',
       service,
       message: `port ${p.host} is published on all interfaces`,
-      fix: `bind it to loopback: "127.0.0.1:${p.host}:${p.container}" (a branch in progress is rarely meant for the network)`,
+      fix:
+        `bind it to loopback: "127.0.0.1:${p.host}:${p.container}" (a branch in progress is ` +
+        `rarely meant for the network)`,
     });
   }
 }

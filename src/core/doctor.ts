@@ -54,7 +54,9 @@ export interface DiskSandbox {
   /** undefined only when `unusable` (no readable slot number). */
   slot: number | undefined;
   poolSlot: number | undefined;
-  /** Where it was found: a worktree of a known repository, a sibling folder, or a compose project's working_dir label. */
+  /**
+   * Where it was found: a worktree of a known repository, a sibling folder, or a compose project's working_dir label.
+   */
   foundBy: 'worktree' | 'sibling' | 'engine';
   /** Why its .env.sandbox cannot be registered as it is (a slot or port out of range): reported, never repaired. */
   unusable?: string | undefined;
@@ -66,7 +68,10 @@ export interface InstanceFacts {
   folderExists: boolean;
   /** The folder is still a git checkout (a killed `git worktree remove` leaves a part of one). */
   isCheckout: boolean;
-  /** What its .env.sandbox says: undefined when missing, a string saying why it is unusable (unreadable, a value out of range). */
+  /**
+   * What its .env.sandbox says: undefined when missing, a string saying why it is
+   * unusable (unreadable, a value out of range).
+   */
   env: { instanceId: string; slot: number; project: string | undefined } | string | undefined;
   /** How its values (ports included) differ from the registry's, when they do. */
   disagreement?: string | undefined;
@@ -104,7 +109,10 @@ export type PythonFacts =
     }
   | {
       file: string;
-      /** pending: imported by the next command; changed: written since the import; not-imported: kinfra's registry came first. */
+      /**
+       * pending: imported by the next command; changed: written since the import;
+       * not-imported: kinfra's registry came first.
+       */
       state: 'pending' | 'imported' | 'changed' | 'not-imported';
       version: 1 | 2;
       /** The copy taken at the import. */
@@ -118,7 +126,10 @@ export interface DoctorFacts {
   engine: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   compose: { ok: true; detail: string } | { ok: false; message: string; hint: string | undefined };
   registryFile: string;
-  /** The registry, or why it cannot be read: `unreadable` when not even its bytes can be (a folder in its place, no permission). */
+  /**
+   * The registry, or why it cannot be read: `unreadable` when not even its bytes can
+   * be (a folder in its place, no permission).
+   */
   registry: { ok: true; value: Registry } | { ok: false; reason: string; unreadable?: boolean };
   python?: PythonFacts | undefined;
   /** Temp files of killed atomic writes, lock folders nobody renews. */
@@ -166,7 +177,9 @@ export function diagnose(f: DoctorFacts): Finding[] {
       check: 'registry',
       status: 'problem',
       message: `The registry cannot be read, nor moved aside by doctor --repair: ${f.registry.reason}`,
-      fix: `Look at ${f.registryFile}, move it aside (mv ${f.registryFile} ${f.registryFile}.aside), then run kinfra sandbox doctor --repair`,
+      fix:
+        `Look at ${f.registryFile}, move it aside (mv ${f.registryFile} ${f.registryFile}.aside), ` +
+        `then run kinfra sandbox doctor --repair`,
     });
   } else if (!f.registry.ok) {
     out.push({
@@ -181,9 +194,12 @@ export function diagnose(f: DoctorFacts): Finding[] {
       check: 'registry',
       status: 'problem',
       message:
-        `There is no registry ${f.registryFile} yet, and kinfra will not start one: Python ktrdr's registry ${f.python.file}, ` +
+        `There is no registry ${f.registryFile} yet, and kinfra will not start one: ` +
+        `Python ktrdr's registry ${f.python.file}, ` +
         `which it imports first, cannot be read: ${f.python.reason}. Every command stops (exit 6) until it can.`,
-      fix: `Fix ${f.python.file} (or let the Python tool write it again); if that tool is no longer used, move the file away and run kinfra sandbox init in each of its sandboxes`,
+      fix:
+        `Fix ${f.python.file} (or let the Python tool write it again); if that tool is no longer used, ` +
+        `move the file away and run kinfra sandbox init in each of its sandboxes`,
     });
   } else {
     const r = f.registry.value;
@@ -217,15 +233,21 @@ export function diagnose(f: DoctorFacts): Finding[] {
       out.push({
         check: 'unregistered',
         status: 'problem',
-        message: `${d.path} has the .env.sandbox of ${d.instanceId} but no registry entry (${where}), and cannot be registered from it: ${d.unusable}.`,
-        fix: `Look at ${d.path}/.env.sandbox; to make the folder a sandbox on a free slot: cd ${d.path} && rm .env.sandbox && kinfra sandbox init`,
+        message:
+          `${d.path} has the .env.sandbox of ${d.instanceId} but no registry entry (${where}), ` +
+          `and cannot be registered from it: ${d.unusable}.`,
+        fix:
+          `Look at ${d.path}/.env.sandbox; to make the folder a sandbox on a free slot: ` +
+          `cd ${d.path} && rm .env.sandbox && kinfra sandbox init`,
       });
       continue;
     }
     out.push({
       check: 'unregistered',
       status: 'problem',
-      message: `${d.path} is the sandbox ${d.instanceId} (slot ${d.slot}${d.poolSlot ? ', pool' : ''}) but has no registry entry (${where}).`,
+      message:
+        `${d.path} is the sandbox ${d.instanceId} (slot ${d.slot}${d.poolSlot ? ', pool' : ''}) ` +
+        `but has no registry entry (${where}).`,
       fix: `cd ${d.path} && kinfra sandbox init`,
       repair: { kind: 'register', path: d.path },
     });
@@ -237,7 +259,10 @@ export function diagnose(f: DoctorFacts): Finding[] {
       check: 'ports',
       status: 'warn',
       message: `Port ${p.port} (${p.env}) of ${p.instanceId} is held by ${p.holder}.`,
-      fix: `Stop ${p.holder}, or move ${p.instanceId} to a free slot N: kinfra sandbox destroy ${p.instanceId} --keep-worktree --yes && cd <its folder> && kinfra sandbox init --slot N (destroy also removes its volumes)`,
+      fix:
+        `Stop ${p.holder}, or move ${p.instanceId} to a free slot N: ` +
+        `kinfra sandbox destroy ${p.instanceId} --keep-worktree --yes && cd <its folder> && kinfra sandbox init ` +
+        `--slot N (destroy also removes its volumes)`,
     });
   }
   for (const s of f.shared.filter((x) => !x.exists)) {
@@ -277,8 +302,12 @@ function clashes(r: Registry): Finding[] {
     .map(([slot, ids]) => ({
       check: 'registry' as const,
       status: 'problem' as const,
-      message: `Slot ${slot} is registered to ${ids.length > 1 ? `several sandboxes: ${ids.join(', ')}` : `${ids[0]} and is also a pool slot`}.`,
-      fix: `Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder to move it to a free slot.`,
+      message:
+        `Slot ${slot} is registered ` +
+        `to ${ids.length > 1 ? `several sandboxes: ${ids.join(', ')}` : `${ids[0]} and is also a pool slot`}.`,
+      fix:
+        `Destroy one of them with --keep-worktree and run kinfra sandbox init in its folder ` +
+        `to move it to a free slot.`,
     }));
 }
 
@@ -292,7 +321,8 @@ function pythonFindings(p: PythonFacts): Finding[] {
         status: 'warn',
         message:
           `Python ktrdr's registry ${p.file} cannot be read: ${p.reason}. ` +
-          `${p.imported ? 'It was imported before; ' : "It was never imported (kinfra's registry came first); "}the slots it lists now cannot be kept free.`,
+          `${p.imported ? 'It was imported before; ' : "It was never imported (kinfra's registry came first); "}the ` +
+          `slots it lists now cannot be kept free.`,
         fix: `Fix ${p.file} (or let the Python tool write it again), or move it away if that tool is no longer used`,
       },
     ];
@@ -316,7 +346,9 @@ function pythonFindings(p: PythonFacts): Finding[] {
           check: 'python',
           status: 'warn',
           message: `${what} ${why}. kinfra keeps the slots it lists free: ${held}.`,
-          fix: `Use one tool per machine: register its sandboxes with kinfra (cd <folder> && kinfra sandbox init), then move ${p.file} away`,
+          fix:
+            `Use one tool per machine: register its sandboxes with kinfra (cd <folder> && kinfra sandbox init), ` +
+            `then move ${p.file} away`,
         },
       ];
     }
@@ -402,9 +434,13 @@ function poolFindings(r: Registry, slotDirs: DoctorFacts['slotDirs'], liveReleas
         check: 'claims',
         status: 'problem',
         message:
-          `Pool slot ${s.slot_id} is marked as being released${release.pid ? ` by kinfra pid ${release.pid}` : ''}, which no longer runs: ` +
-          `a release was interrupted${release.from ? ` (it was freeing the claim of ${release.from})` : ''}; no claim can take the slot until it is finished.`,
-        fix: `kinfra sandbox doctor --repair (finishes it), or kinfra sandbox release ${s.slot_id}${release.from ? ' -f' : ''}`,
+          `Pool slot ${s.slot_id} is marked as being released${release.pid ? ` by kinfra pid ${release.pid}` : ''}, ` +
+          `which no longer runs: ` +
+          `a release was interrupted${release.from ? ` (it was freeing the claim of ${release.from})` : ''}; ` +
+          `no claim can take the slot until it is finished.`,
+        fix:
+          `kinfra sandbox doctor --repair (finishes it), or kinfra sandbox ` +
+          `release ${s.slot_id}${release.from ? ' -f' : ''}`,
         repair: { kind: 'finish-release', slot: s.slot_id },
       });
     }
@@ -464,8 +500,10 @@ function orphanFindings(f: DoctorFacts): Finding[] {
       check: 'orphans' as const,
       status: 'warn' as const,
       message:
-        `Compose project ${p.project} carries this kinfra's owner label but belongs to no sandbox: ${p.containers} container(s) ` +
-        `(${p.running} running), ${p.volumes.length} volume(s), ${p.networks.length} network(s). Its volumes may hold data, so doctor leaves it.`,
+        `Compose project ${p.project} carries this kinfra's owner label but belongs to no ` +
+        `sandbox: ${p.containers} container(s) ` +
+        `(${p.running} running), ${p.volumes.length} volume(s), ${p.networks.length} network(s). Its volumes may ` +
+        `hold data, so doctor leaves it.`,
       fix: `docker compose -p ${p.project} down --volumes (after checking nothing in it is needed)`,
     }));
   // Someone else's: named, never offered for removal.
@@ -475,8 +513,10 @@ function orphanFindings(f: DoctorFacts): Finding[] {
       check: 'foreign' as const,
       status: 'ok' as const,
       message:
-        `Compose project ${p.project} is ${p.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)'}` +
-        `${p.path ? ` (${p.path})` : ''}: ${p.containers} container(s), ${p.volumes.length} volume(s); kinfra leaves it alone.`,
+        `Compose project ${p.project} is ` +
+        (p.owner === 'other-kinfra' ? "another kinfra's sandbox" : 'unlabelled (an older kinfra or another tool)') +
+        `${p.path ? ` (${p.path})` : ''}: ${p.containers} container(s), ${p.volumes.length} volume(s); ` +
+        `kinfra leaves it alone.`,
     }));
   return [...orphans, ...foreign];
 }

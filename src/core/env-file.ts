@@ -82,7 +82,8 @@ export function parseEnvText(text: string): EnvMap {
   text.split(LINE_END).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
-    // The s flag: without it `.` stops at U+2028 and U+2029 (line ends to JavaScript, not to .env files) and the line reads as malformed.
+    // The s flag: without it `.` stops at U+2028 and U+2029 (line ends to JavaScript, not to
+    // .env files) and the line reads as malformed.
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(trimmed);
     if (!m) throw new EnvParseError(i + 1, `expected KEY=VALUE, got ${JSON.stringify(trimmed.slice(0, 40))}`);
     env[m[1]!] = unquote(m[2]!, i + 1);

@@ -66,7 +66,8 @@ export function checkProfilesFit(config: Config): void {
     if (first && s.totalWorkers > first.step) {
       throw usageError(
         'invalid-config',
-        `${config.source}: profiles.${s.profile}: ${s.totalWorkers} workers do not fit the ${first.step} worker ports a slot has (workers.step)`,
+        `${config.source}: profiles.${s.profile}: ${s.totalWorkers} workers do not fit the ${first.step} worker ` +
+          `ports a slot has (workers.step)`,
         "Lower the profile's workers or raise workers.step in kinfra.yaml.",
       );
     }

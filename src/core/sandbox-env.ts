@@ -26,7 +26,10 @@ export interface EnvLayout {
   ports: readonly NamedPort[];
 }
 
-/** The variables of `env` that hold a published port: the layout's, a pool profile's extra workers, and any *_PORT / *_PORT_N. */
+/**
+ * The variables of `env` that hold a published port: the layout's, a pool profile's
+ * extra workers, and any *_PORT / *_PORT_N.
+ */
 function portKeys(env: EnvMap, layout: EnvLayout | undefined): string[] {
   const named = new Set(layout?.ports.map((p) => p.env) ?? []);
   const worker = layout?.ports.find((p) => p.worker === 1)?.env.replace(/1$/, '');

@@ -100,8 +100,10 @@ export function configReferenceMarkdown(): string {
   return [
     '# kinfra.yaml reference',
     '',
-    'Generated from the schema that checks kinfra.yaml (`src/core/config/schema.ts`) by `npm run docs`; a test fails if it is out of date.',
-    'How the pieces fit together, with examples: [configuration.md](configuration.md). Editor schema: [schema/kinfra.schema.json](../schema/kinfra.schema.json).',
+    'Generated from the schema that checks kinfra.yaml (`src/core/config/schema.ts`) by `npm run docs`; ' +
+      'a test fails if it is out of date.',
+    'How the pieces fit together, with examples: [configuration.md](configuration.md). Editor schema: ' +
+      '[schema/kinfra.schema.json](../schema/kinfra.schema.json).',
     '',
     '| Key | Type | Required | Range, default | Meaning |',
     '|---|---|---|---|---|',

@@ -43,7 +43,8 @@ export function jsonOutputSchema(): string {
       {
         title: 'kinfra --json output, schemaVersion 1',
         description:
-          'One definition per command: the document it prints on stdout with --json; `error` is what any command prints on stderr when it fails.',
+          'One definition per command: the document it prints on stdout with --json; ' +
+          '`error` is what any command prints on stderr when it fails.',
         definitions,
       },
       null,

@@ -76,7 +76,8 @@ function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
     }
     p.out("  They carry this kinfra's owner label and may be from deleted sandbox instances; nothing was removed.");
     p.out(
-      '  Re-register one with `kinfra sandbox init` in its folder, or remove it with: docker compose -p <project> down -v',
+      '  Re-register one with `kinfra sandbox init` in its folder, or remove it with: ' +
+        'docker compose -p <project> down -v',
     );
   }
   if (r.foreign.length > 0) {
@@ -100,7 +101,8 @@ export const list = operation({
   summary: 'list every registered sandbox',
   description:
     'List every registered sandbox on this machine with its slot, API port, status from Docker ' +
-    '(running, stopped, partial x/y; missing when its folder is gone) and folder. Entries whose folder no longer exists are ' +
+    '(running, stopped, partial x/y; missing when its folder is gone) and folder. Entries whose ' +
+    'folder no longer exists are ' +
     'removed first ("Cleaned N stale entries"). Compose projects carrying this kinfra\'s owner label that no entry ' +
     'owns are reported as orphans, with their volumes and networks; projects of another kinfra on the same engine ' +
     '(another user or HOME) are shown as theirs. Nothing is deleted.',

@@ -29,7 +29,8 @@ export function cleanedNotice(p: Printer, cleaned: readonly string[]): void {
 function renderSummary(p: Printer, verb: string, s: ReturnType<typeof summaryData>): void {
   cleanedNotice(p, s.cleaned);
   p.out(
-    `${p.c.green(verb)} sandbox ${p.c.bold(s.instanceId)} (slot ${s.slot}${s.profile ? `, pool profile ${s.profile}` : ''})`,
+    `${p.c.green(verb)} sandbox ${p.c.bold(s.instanceId)} ` +
+      `(slot ${s.slot}${s.profile ? `, pool profile ${s.profile}` : ''})`,
   );
   p.out(`  Path:   ${s.path}`);
   if (s.branch) p.out(`  Branch: ${s.branch}`);
@@ -257,7 +258,8 @@ export const destroy = operation({
     'It never loses work: with uncommitted changes, git-ignored files that are not regenerable (data/, .env, ...), ' +
     'nested repositories, or commits that no branch, tag or remote reaches, it refuses unless --force, and says ' +
     'what would be lost; it looks again at the last moment before removing the folder. The branch itself is ' +
-    'always kept. Folders kinfra did not create (made with init) are only unregistered, and lose their .env.sandbox.\n\n' +
+    'always kept. Folders kinfra did not create (made with init) are only unregistered, ' +
+    'and lose their .env.sandbox.\n\n' +
     "It removes only the containers, volumes and networks that carry this kinfra's owner label for the sandbox; " +
     'unlabelled volumes of its project are asked about even with --yes (--force removes them).',
   examples: [

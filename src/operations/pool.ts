@@ -9,7 +9,8 @@ export const provision = operation({
     'Create the slot pool: ~/.ktrdr/sandboxes/slot-N for every pool slot of the layout ' +
     '(slots 1-4 light, 5 standard, 6 heavy by default), each with .env.sandbox and a docker-compose.yml ' +
     'rendered for its profile. Running it again skips existing slots, refreshes unclaimed ones whose ' +
-    "configuration changed, and never rewrites a claimed slot (a claimed slot's lost docker-compose.yml is written again).",
+    "configuration changed, and never rewrites a claimed slot (a claimed slot's lost " +
+    'docker-compose.yml is written again).',
   examples: ['kinfra sandbox provision --dry-run', 'kinfra sandbox provision'],
   inputs: {
     dryRun: {
@@ -113,7 +114,8 @@ export const release = operation({
   description:
     "Stop a pool slot's containers, remove its volumes (the next claim gets a fresh database) and free it.\n" +
     'Refuses while the claiming worktree still exists, unless -f (that worktree then stops being a sandbox).\n' +
-    'While it resets the slot, no claim takes it; a release that was killed is finished by kinfra sandbox doctor --repair.',
+    'While it resets the slot, no claim takes it; a release that was killed is finished by ' +
+    'kinfra sandbox doctor --repair.',
   examples: ['kinfra sandbox release 5', 'kinfra sandbox release 5 -f'],
   inputs: {
     slot: {

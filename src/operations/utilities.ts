@@ -236,7 +236,8 @@ export const api = operation({
     'Send one HTTP request to the resolved backend (see `kinfra sandbox url`) and print the response: ' +
     'pretty JSON on a terminal, the raw body otherwise. A path without /api/v1 gets it; a --url that ' +
     'ends in an API path (e.g. http://host:8000/api/v2) keeps that one instead. A non-2xx answer exits 9 ' +
-    "with the status on stderr. The ktrdr CLI's `ktrdr -p 8002 operations list` reads here as `kinfra -p 8002 api get operations`.",
+    "with the status on stderr. The ktrdr CLI's `ktrdr -p 8002 operations list` reads here as `kinfra -p " +
+    '8002 api get operations`.',
   examples: [
     'kinfra api get health',
     'kinfra -p 8002 api get operations',

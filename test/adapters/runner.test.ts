@@ -21,22 +21,25 @@ describe('runner: deadlines for captured commands', () => {
 });
 
 describe('runner: a streamed child and the signals kinfra gets', () => {
-  it("forwards the signal to the child; a caller that listens for it itself (up's Ctrl-C) gets the exit code back", async () => {
-    const { runStreaming } = await import('../../src/adapters/runner.js');
-    const callers = { SIGINT: 0 };
-    const caller = () => callers.SIGINT++;
-    process.on('SIGINT', caller);
-    try {
-      const started = Date.now();
-      const code = runStreaming('sleep', ['5'], { output: 'stderr' });
-      process.kill(process.pid, 'SIGINT');
-      expect(await code).toBe(130);
-      expect(Date.now() - started).toBeLessThan(3_000);
-      expect(callers.SIGINT).toBe(1);
-      // The forwarding ends with the child: nothing of it stays on the process.
-      expect(process.listeners('SIGINT')).toEqual([caller]);
-    } finally {
-      process.removeListener('SIGINT', caller);
-    }
-  });
+  it(
+    "forwards the signal to the child; a caller that listens for it itself (up's Ctrl-C) " + 'gets the exit code back',
+    async () => {
+      const { runStreaming } = await import('../../src/adapters/runner.js');
+      const callers = { SIGINT: 0 };
+      const caller = () => callers.SIGINT++;
+      process.on('SIGINT', caller);
+      try {
+        const started = Date.now();
+        const code = runStreaming('sleep', ['5'], { output: 'stderr' });
+        process.kill(process.pid, 'SIGINT');
+        expect(await code).toBe(130);
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(callers.SIGINT).toBe(1);
+        // The forwarding ends with the child: nothing of it stays on the process.
+        expect(process.listeners('SIGINT')).toEqual([caller]);
+      } finally {
+        process.removeListener('SIGINT', caller);
+      }
+    },
+  );
 });

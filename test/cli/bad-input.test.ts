@@ -69,40 +69,43 @@ describe('bad names and branches', () => {
     });
   });
 
-  it("says unknown commands and options in kinfra's Error/Hint form, with commander's suggestion as the hint", async () => {
-    ws = appWorkspace();
-    const cases: [string[], string, string][] = [
-      [['frobnicate'], "Unknown command 'frobnicate'.", 'Run `kinfra --help` for its usage.'],
-      [
-        ['sandbox', 'lst'],
-        "Unknown command 'lst'.",
-        'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.',
-      ],
-      [
-        ['sandbox', 'list', '--jsno'],
-        "Unknown option '--jsno'.",
-        'Did you mean --json? Run `kinfra sandbox list --help` for its usage.',
-      ],
-      [
-        ['sandbox', 'up', '--timeout', 'soon'],
-        "Option '--timeout <seconds>' argument 'soon' is invalid. --timeout must be a whole number from 1 to 3600.",
-        'Run `kinfra sandbox up --help` for its usage.',
-      ],
-    ];
-    for (const [args, message, hint] of cases) {
-      const r = await ws.run(args);
-      expect(r.code, args.join(' ')).toBe(1);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`Error: ${message}\nHint: ${hint}\n`);
-      const json = await ws.run([...args, '--json']);
-      expect(json.code).toBe(1);
-      expect(parseJson(json.stderr)).toEqual({
-        schemaVersion: 1,
-        ok: false,
-        error: { code: 'usage', message: expect.any(String), hint: expect.any(String) },
-      });
-    }
-  });
+  it(
+    "says unknown commands and options in kinfra's Error/Hint form, with " + "commander's suggestion as the hint",
+    async () => {
+      ws = appWorkspace();
+      const cases: [string[], string, string][] = [
+        [['frobnicate'], "Unknown command 'frobnicate'.", 'Run `kinfra --help` for its usage.'],
+        [
+          ['sandbox', 'lst'],
+          "Unknown command 'lst'.",
+          'Did you mean one of list, ls? Run `kinfra sandbox --help` for its usage.',
+        ],
+        [
+          ['sandbox', 'list', '--jsno'],
+          "Unknown option '--jsno'.",
+          'Did you mean --json? Run `kinfra sandbox list --help` for its usage.',
+        ],
+        [
+          ['sandbox', 'up', '--timeout', 'soon'],
+          "Option '--timeout <seconds>' argument 'soon' is invalid. --timeout must be a whole number from 1 to 3600.",
+          'Run `kinfra sandbox up --help` for its usage.',
+        ],
+      ];
+      for (const [args, message, hint] of cases) {
+        const r = await ws.run(args);
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toBe(`Error: ${message}\nHint: ${hint}\n`);
+        const json = await ws.run([...args, '--json']);
+        expect(json.code).toBe(1);
+        expect(parseJson(json.stderr)).toEqual({
+          schemaVersion: 1,
+          ok: false,
+          error: { code: 'usage', message: expect.any(String), hint: expect.any(String) },
+        });
+      }
+    },
+  );
 
   it('kinfra or kinfra sandbox without a command prints the help on stdout and exits 0', async () => {
     ws = appWorkspace();
@@ -167,7 +170,8 @@ describe('output into a closed pipe', () => {
       'bash',
       [
         '-c',
-        `set -o pipefail; "${process.execPath}" "${CLI}" sandbox --help | head -1; "${process.execPath}" "${CLI}" completion bash | head -c 10 >/dev/null`,
+        `set -o pipefail; "${process.execPath}" "${CLI}" sandbox --help | head -1; ` +
+          `"${process.execPath}" "${CLI}" completion bash | head -c 10 >/dev/null`,
       ],
       { encoding: 'utf8' },
     );

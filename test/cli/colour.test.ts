@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace, type Workspace } from '../helpers/cli.js';
 
-/** Colour only on a terminal; NO_COLOR turns it off and FORCE_COLOR on (no-color.org, force-color.org); never in --json. */
+/**
+ * Colour only on a terminal; NO_COLOR turns it off and FORCE_COLOR on (no-color.org, force-color.org); never in --json.
+ */
 const ESC = '\x1b[';
 let ws: Workspace;
 beforeAll(async () => {

@@ -7,7 +7,8 @@ import { completionBindings } from '../../src/cli/completion-command.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { CLI, cliEnv, parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
-// zsh and fish are installed by .ci/run (apt), Compose by ensure-engine: the checks below need them and fail without them.
+// zsh and fish are installed by .ci/run (apt), Compose by ensure-engine: the
+// checks below need them and fail without them.
 
 const COMPOSE = 'services:\n  api:\n    image: busybox\n  db:\n    image: busybox\n';
 
@@ -70,7 +71,9 @@ function visibleCommands(cmd: Command, path: string[] = []): { path: string[]; c
     .flatMap((c) => [{ path: [...path, c.name()], cmd: c }, ...visibleCommands(c, [...path, c.name()])]);
 }
 
-/** A `docker` that records being called and fails, alone on PATH (no docker-compose either; node runs by its full path). */
+/**
+ * A `docker` that records being called and fails, alone on PATH (no docker-compose either; node runs by its full path).
+ */
 function fakeDocker(w: Workspace): { env: Record<string, string>; log: string } {
   const bin = join(w.root, 'fakebin');
   const log = join(w.root, 'docker-calls.log');
@@ -222,7 +225,8 @@ describe('kinfra __complete <kind>', () => {
     writeFileSync(
       join(ws.root, 'hooks.mjs'),
       "import { appendFileSync } from 'node:fs';\n" +
-        'export async function load(url, context, next) { appendFileSync(process.env.KINFRA_LOAD_LOG, url + "\\n"); return next(url, context); }\n',
+        'export async function load(url, context, next) { appendFileSync(process.env.KINFRA_LOAD_LOG, url + "\\n"); ' +
+        'return next(url, context); }\n',
     );
     writeFileSync(
       join(ws.root, 'register.mjs'),

@@ -10,43 +10,46 @@ afterEach(() => ws?.cleanup());
 const registryOf = (w: Workspace) => JSON.parse(readFileSync(join(w.home, '.ktrdr/sandboxes/registry.json'), 'utf8'));
 
 describe('kinfra sandbox create (seed 001 scenario 1)', () => {
-  it('creates ../ktrdr--<slug> as a worktree on the lowest free slot, with .env.sandbox and a registry entry', async () => {
-    ws = appWorkspace();
-    const r = await ws.run(['sandbox', 'create', 'Feat Operation Metrics']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const path = join(ws.dev, 'ktrdr--feat-operation-metrics');
-    expect(r.stdout).toContain('Created sandbox ktrdr--feat-operation-metrics (slot 1)');
-    expect(r.stdout).toContain(`cd ${path} && kinfra sandbox up`);
+  it(
+    'creates ../ktrdr--<slug> as a worktree on the lowest free slot, with ' + '.env.sandbox and a registry entry',
+    async () => {
+      ws = appWorkspace();
+      const r = await ws.run(['sandbox', 'create', 'Feat Operation Metrics']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const path = join(ws.dev, 'ktrdr--feat-operation-metrics');
+      expect(r.stdout).toContain('Created sandbox ktrdr--feat-operation-metrics (slot 1)');
+      expect(r.stdout).toContain(`cd ${path} && kinfra sandbox up`);
 
-    const env = parseEnvText(readFileSync(join(path, '.env.sandbox'), 'utf8'));
-    expect(env).toMatchObject({
-      INSTANCE_ID: 'ktrdr--feat-operation-metrics',
-      COMPOSE_PROJECT_NAME: 'ktrdr--feat-operation-metrics',
-      SLOT_NUMBER: '1',
-      KTRDR_API_PORT: '8001',
-      KTRDR_DB_PORT: '5433',
-      KTRDR_WORKER_PORT_1: '5010',
-      KTRDR_SHARED_DIR: join(ws.home, '.ktrdr/shared'),
-      KTRDR_DATA_DIR: join(ws.home, '.ktrdr/shared/data'),
-      SANDBOX_VERSION: '1',
-    });
-    expect(env.CREATED_AT).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      const env = parseEnvText(readFileSync(join(path, '.env.sandbox'), 'utf8'));
+      expect(env).toMatchObject({
+        INSTANCE_ID: 'ktrdr--feat-operation-metrics',
+        COMPOSE_PROJECT_NAME: 'ktrdr--feat-operation-metrics',
+        SLOT_NUMBER: '1',
+        KTRDR_API_PORT: '8001',
+        KTRDR_DB_PORT: '5433',
+        KTRDR_WORKER_PORT_1: '5010',
+        KTRDR_SHARED_DIR: join(ws.home, '.ktrdr/shared'),
+        KTRDR_DATA_DIR: join(ws.home, '.ktrdr/shared/data'),
+        SANDBOX_VERSION: '1',
+      });
+      expect(env.CREATED_AT).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
-    const reg = registryOf(ws);
-    expect(reg.version).toBe(2);
-    expect(reg.slots).toEqual({});
-    expect(reg.instances['ktrdr--feat-operation-metrics']).toMatchObject({
-      slot: 1,
-      path,
-      is_worktree: true,
-      parent_repo: ws.repo,
-      created_worktree: true,
-    });
-    // A real linked worktree on a new branch named after the folder.
-    expect(ws.git(['worktree', 'list', '--porcelain'])).toContain(`worktree ${path}`);
-    expect(ws.git(['rev-parse', '--abbrev-ref', 'HEAD'], path)).toBe('ktrdr--feat-operation-metrics');
-  });
+      const reg = registryOf(ws);
+      expect(reg.version).toBe(2);
+      expect(reg.slots).toEqual({});
+      expect(reg.instances['ktrdr--feat-operation-metrics']).toMatchObject({
+        slot: 1,
+        path,
+        is_worktree: true,
+        parent_repo: ws.repo,
+        created_worktree: true,
+      });
+      // A real linked worktree on a new branch named after the folder.
+      expect(ws.git(['worktree', 'list', '--porcelain'])).toContain(`worktree ${path}`);
+      expect(ws.git(['rev-parse', '--abbrev-ref', 'HEAD'], path)).toBe('ktrdr--feat-operation-metrics');
+    },
+  );
 
   it('fills slot gaps and prints a stable JSON document', async () => {
     ws = appWorkspace();
@@ -121,24 +124,27 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     expect(existsSync(join(ws.dev, 'ktrdr--again'))).toBe(false);
   });
 
-  it('refuses a name that exists (a suffix only with --unique) and a folder that exists but is not registered', async () => {
-    ws = appWorkspace();
-    expect((await ws.run(['sandbox', 'create', 'dup'])).code).toBe(0);
-    // Same slug, different spelling: two agents using one name must not get two sandboxes they then mix up.
-    const again = await ws.run(['sandbox', 'create', 'DUP', '--json']);
-    expect(again.code).toBe(12);
-    expect(parseJson(again.stderr).error.code).toBe('sandbox-exists');
-    expect(parseJson(again.stderr).error.message).toContain(join(ws.dev, 'ktrdr--dup'));
-    const second = await ws.run(['sandbox', 'create', 'DUP', '--unique', '--json']);
-    expect(second.code).toBe(0);
-    expect(parseJson(second.stdout).data.instanceId).toBe('ktrdr--dup-2');
+  it(
+    'refuses a name that exists (a suffix only with --unique) and a folder that ' + 'exists but is not registered',
+    async () => {
+      ws = appWorkspace();
+      expect((await ws.run(['sandbox', 'create', 'dup'])).code).toBe(0);
+      // Same slug, different spelling: two agents using one name must not get two sandboxes they then mix up.
+      const again = await ws.run(['sandbox', 'create', 'DUP', '--json']);
+      expect(again.code).toBe(12);
+      expect(parseJson(again.stderr).error.code).toBe('sandbox-exists');
+      expect(parseJson(again.stderr).error.message).toContain(join(ws.dev, 'ktrdr--dup'));
+      const second = await ws.run(['sandbox', 'create', 'DUP', '--unique', '--json']);
+      expect(second.code).toBe(0);
+      expect(parseJson(second.stdout).data.instanceId).toBe('ktrdr--dup-2');
 
-    mkdirSync(join(ws.dev, 'ktrdr--squatter'));
-    const r = await ws.run(['sandbox', 'create', 'squatter']);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toContain(`${join(ws.dev, 'ktrdr--squatter')} already exists and is not a registered sandbox`);
-    expect(readdirSync(join(ws.dev, 'ktrdr--squatter'))).toEqual([]);
-  });
+      mkdirSync(join(ws.dev, 'ktrdr--squatter'));
+      const r = await ws.run(['sandbox', 'create', 'squatter']);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain(`${join(ws.dev, 'ktrdr--squatter')} already exists and is not a registered sandbox`);
+      expect(readdirSync(join(ws.dev, 'ktrdr--squatter'))).toEqual([]);
+    },
+  );
 
   it('refuses a branch checked out in another worktree, naming it (scenario 7)', async () => {
     ws = appWorkspace();

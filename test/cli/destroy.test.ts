@@ -41,33 +41,36 @@ describe('kinfra sandbox destroy', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('keeps the branch, so its commits are not at risk; refuses to drop commits no branch reaches (detached HEAD)', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'commits']);
-    const path = join(ws.dev, 'ktrdr--commits');
-    writeFileSync(join(path, 'feature.txt'), 'work\n');
-    ws.git(['add', 'feature.txt'], path);
-    ws.git(['commit', '-qm', 'precious work'], path);
-    const sha = ws.git(['rev-parse', 'HEAD'], path);
-    // Everyday local commits on the sandbox's branch: destroy keeps the branch, so nothing is lost.
-    const ok = await ws.run(['sandbox', 'destroy', 'commits', '--yes']);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ws.git(['rev-parse', 'ktrdr--commits'])).toBe(sha);
+  it(
+    'keeps the branch, so its commits are not at risk; refuses to drop commits no ' + 'branch reaches (detached HEAD)',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'commits']);
+      const path = join(ws.dev, 'ktrdr--commits');
+      writeFileSync(join(path, 'feature.txt'), 'work\n');
+      ws.git(['add', 'feature.txt'], path);
+      ws.git(['commit', '-qm', 'precious work'], path);
+      const sha = ws.git(['rev-parse', 'HEAD'], path);
+      // Everyday local commits on the sandbox's branch: destroy keeps the branch, so nothing is lost.
+      const ok = await ws.run(['sandbox', 'destroy', 'commits', '--yes']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ws.git(['rev-parse', 'ktrdr--commits'])).toBe(sha);
 
-    await ws.run(['sandbox', 'create', 'detached']);
-    const other = join(ws.dev, 'ktrdr--detached');
-    ws.git(['checkout', '-q', '--detach'], other);
-    writeFileSync(join(other, 'loose.txt'), 'work\n');
-    ws.git(['add', 'loose.txt'], other);
-    ws.git(['commit', '-qm', 'commit on no branch'], other);
-    const loose = ws.git(['rev-parse', 'HEAD'], other);
-    const r = await ws.run(['sandbox', 'destroy', 'detached', '--yes']);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/commit on no other branch or remote: [0-9a-f]+ commit on no branch/);
-    const forced = await ws.run(['sandbox', 'destroy', 'detached', '--force']);
-    expect(forced.code, forced.stderr).toBe(0);
-    expect(ws.git(['cat-file', '-t', loose])).toBe('commit');
-  });
+      await ws.run(['sandbox', 'create', 'detached']);
+      const other = join(ws.dev, 'ktrdr--detached');
+      ws.git(['checkout', '-q', '--detach'], other);
+      writeFileSync(join(other, 'loose.txt'), 'work\n');
+      ws.git(['add', 'loose.txt'], other);
+      ws.git(['commit', '-qm', 'commit on no branch'], other);
+      const loose = ws.git(['rev-parse', 'HEAD'], other);
+      const r = await ws.run(['sandbox', 'destroy', 'detached', '--yes']);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/commit on no other branch or remote: [0-9a-f]+ commit on no branch/);
+      const forced = await ws.run(['sandbox', 'destroy', 'detached', '--force']);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(ws.git(['cat-file', '-t', loose])).toBe('commit');
+    },
+  );
 
   it('--keep-worktree only unregisters; folders made with init are never removed', async () => {
     ws = appWorkspace();

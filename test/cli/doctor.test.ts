@@ -33,35 +33,38 @@ describe('kinfra sandbox doctor', () => {
     expect(human.stdout).toMatch(/✓ engine\s+Docker engine reachable/);
   });
 
-  it('rebuilds an unreadable registry from the sandboxes on disk, on the slots their .env.sandbox files name', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    await ws.run(['sandbox', 'create', 'b']);
-    await ws.run(['sandbox', 'create', 'c']);
-    await ws.run(['sandbox', 'destroy', 'a', '--yes']);
-    const before = registry();
-    writeFileSync(registryFile(), '{"version": 2, "instances": {');
+  it(
+    'rebuilds an unreadable registry from the sandboxes on disk, on the slots ' + 'their .env.sandbox files name',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      await ws.run(['sandbox', 'create', 'b']);
+      await ws.run(['sandbox', 'create', 'c']);
+      await ws.run(['sandbox', 'destroy', 'a', '--yes']);
+      const before = registry();
+      writeFileSync(registryFile(), '{"version": 2, "instances": {');
 
-    const seen = await doctor();
-    expect(seen.code).toBe(11);
-    expect(problems(seen.data).map((f: any) => f.check)).toContain('registry');
-    expect(readFileSync(registryFile(), 'utf8')).toBe('{"version": 2, "instances": {'); // doctor alone writes nothing
+      const seen = await doctor();
+      expect(seen.code).toBe(11);
+      expect(problems(seen.data).map((f: any) => f.check)).toContain('registry');
+      expect(readFileSync(registryFile(), 'utf8')).toBe('{"version": 2, "instances": {'); // doctor alone writes nothing
 
-    const fixed = await doctor('--repair');
-    expect(problems(fixed.data)).toEqual([]);
-    expect(fixed.code).toBe(0);
-    const after = registry();
-    expect(Object.keys(after.instances).sort()).toEqual(['ktrdr--b', 'ktrdr--c']);
-    for (const id of ['ktrdr--b', 'ktrdr--c']) {
-      expect(after.instances[id].slot).toBe(before.instances[id].slot);
-      expect(after.instances[id].created_worktree).toBe(true); // the .env.sandbox records that create made it
-      expect(after.instances[id].ports).toEqual(before.instances[id].ports);
-    }
-    // destroy still removes a worktree kinfra made, after the rebuild
-    const d = await ws.run(['sandbox', 'destroy', 'b', '--yes']);
-    expect(d.code).toBe(0);
-    expect(existsSync(join(ws.dev, 'ktrdr--b'))).toBe(false);
-  });
+      const fixed = await doctor('--repair');
+      expect(problems(fixed.data)).toEqual([]);
+      expect(fixed.code).toBe(0);
+      const after = registry();
+      expect(Object.keys(after.instances).sort()).toEqual(['ktrdr--b', 'ktrdr--c']);
+      for (const id of ['ktrdr--b', 'ktrdr--c']) {
+        expect(after.instances[id].slot).toBe(before.instances[id].slot);
+        expect(after.instances[id].created_worktree).toBe(true); // the .env.sandbox records that create made it
+        expect(after.instances[id].ports).toEqual(before.instances[id].ports);
+      }
+      // destroy still removes a worktree kinfra made, after the rebuild
+      const d = await ws.run(['sandbox', 'destroy', 'b', '--yes']);
+      expect(d.code).toBe(0);
+      expect(existsSync(join(ws.dev, 'ktrdr--b'))).toBe(false);
+    },
+  );
 
   it('finishes a create that was killed after recording its intent, keeping the files already there', async () => {
     ws = appWorkspace();
@@ -88,26 +91,29 @@ describe('kinfra sandbox doctor', () => {
     expect(readFileSync(join(path, 'notes.txt'), 'utf8')).toBe('work\n');
   });
 
-  it('drops a creating entry whose worktree never appeared, and leaves an interrupted destroy as a sandbox again', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'keep']);
-    const reg = registry();
-    reg.instances['ktrdr--ghost'] = {
-      ...reg.instances['ktrdr--keep'],
-      slot: 2,
-      path: join(ws.dev, 'ktrdr--ghost'),
-      state: 'creating',
-    };
-    reg.instances['ktrdr--keep'].state = 'destroying';
-    writeFileSync(registryFile(), JSON.stringify(reg));
+  it(
+    'drops a creating entry whose worktree never appeared, and leaves an interrupted ' + 'destroy as a sandbox again',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'keep']);
+      const reg = registry();
+      reg.instances['ktrdr--ghost'] = {
+        ...reg.instances['ktrdr--keep'],
+        slot: 2,
+        path: join(ws.dev, 'ktrdr--ghost'),
+        state: 'creating',
+      };
+      reg.instances['ktrdr--keep'].state = 'destroying';
+      writeFileSync(registryFile(), JSON.stringify(reg));
 
-    const fixed = await doctor('--repair');
-    expect(problems(fixed.data)).toEqual([]);
-    const after = registry();
-    expect(Object.keys(after.instances)).toEqual(['ktrdr--keep']);
-    expect(after.instances['ktrdr--keep'].state).toBeUndefined();
-    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/run `kinfra sandbox destroy ktrdr--keep`/);
-  });
+      const fixed = await doctor('--repair');
+      expect(problems(fixed.data)).toEqual([]);
+      const after = registry();
+      expect(Object.keys(after.instances)).toEqual(['ktrdr--keep']);
+      expect(after.instances['ktrdr--keep'].state).toBeUndefined();
+      expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(/run `kinfra sandbox destroy ktrdr--keep`/);
+    },
+  );
 
   it('writes a lost or wrong .env.sandbox again from the registry', async () => {
     ws = appWorkspace();
@@ -131,69 +137,77 @@ describe('kinfra sandbox doctor', () => {
     expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(original);
   });
 
-  it('names leftovers of killed writes and removes them: a temp file only once it is old, and only under the registry lock', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    const old = new Date(Date.now() - 120_000);
-    const temp = `${registryFile()}.3f9a21c7`;
-    writeFileSync(temp, '{"half":');
-    utimesSync(temp, old, old);
-    // A write that may still be under way: a temp file made just now.
-    const fresh = `${registryFile()}.4477190351`;
-    writeFileSync(fresh, '{"being written":');
-    const lock = `${registryFile()}.lock`;
-    mkdirSync(lock);
-    utimesSync(lock, old, old);
+  it(
+    'names leftovers of killed writes and removes them: a temp file only once it is old, ' +
+      'and only under the registry lock',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      const old = new Date(Date.now() - 120_000);
+      const temp = `${registryFile()}.3f9a21c7`;
+      writeFileSync(temp, '{"half":');
+      utimesSync(temp, old, old);
+      // A write that may still be under way: a temp file made just now.
+      const fresh = `${registryFile()}.4477190351`;
+      writeFileSync(fresh, '{"being written":');
+      const lock = `${registryFile()}.lock`;
+      mkdirSync(lock);
+      utimesSync(lock, old, old);
 
-    const seen = await doctor();
-    const left = seen.data.findings
-      .filter((f: any) => f.check === 'leftovers')
-      .map((f: any) => f.message)
-      .join('\n');
-    expect(left).toContain(temp);
-    expect(left).toContain(fresh);
-    expect(left).toMatch(/Registry lock not renewed/);
-    const fixed = await doctor('--repair');
-    expect(existsSync(temp)).toBe(false);
-    expect(existsSync(lock)).toBe(false);
-    expect(existsSync(fresh)).toBe(true);
-    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
-      /left .*4477190351: it is \d+ s old, and its writer may still be running/,
-    );
+      const seen = await doctor();
+      const left = seen.data.findings
+        .filter((f: any) => f.check === 'leftovers')
+        .map((f: any) => f.message)
+        .join('\n');
+      expect(left).toContain(temp);
+      expect(left).toContain(fresh);
+      expect(left).toMatch(/Registry lock not renewed/);
+      const fixed = await doctor('--repair');
+      expect(existsSync(temp)).toBe(false);
+      expect(existsSync(lock)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+      expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
+        /left .*4477190351: it is \d+ s old, and its writer may still be running/,
+      );
 
-    // While another kinfra holds the lock, even an old temp file is left until it lets go.
-    utimesSync(fresh, old, old);
-    const release = await lockfile.lock(registryFile(), { realpath: false, stale: 10_000, update: 2_000 });
-    const repairing = doctor('--repair');
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(existsSync(fresh)).toBe(true);
-    await release();
-    await repairing;
-    expect(existsSync(fresh)).toBe(false);
-  });
+      // While another kinfra holds the lock, even an old temp file is left until it lets go.
+      utimesSync(fresh, old, old);
+      const release = await lockfile.lock(registryFile(), { realpath: false, stale: 10_000, update: 2_000 });
+      const repairing = doctor('--repair');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(fresh)).toBe(true);
+      await release();
+      await repairing;
+      expect(existsSync(fresh)).toBe(false);
+    },
+  );
 
-  it('finds a sandbox folder with no entry beside the checkout and registers it; an entry with no folder is dropped', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    await ws.run(['sandbox', 'create', 'b']);
-    const reg = registry();
-    delete reg.instances['ktrdr--a'];
-    reg.instances['ktrdr--gone'] = { ...reg.instances['ktrdr--b'], slot: 5, path: join(ws.dev, 'nowhere') };
-    writeFileSync(registryFile(), JSON.stringify(reg));
+  it(
+    'finds a sandbox folder with no entry beside the checkout and registers it; ' +
+      'an entry with no folder is dropped',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      await ws.run(['sandbox', 'create', 'b']);
+      const reg = registry();
+      delete reg.instances['ktrdr--a'];
+      reg.instances['ktrdr--gone'] = { ...reg.instances['ktrdr--b'], slot: 5, path: join(ws.dev, 'nowhere') };
+      writeFileSync(registryFile(), JSON.stringify(reg));
 
-    const seen = await doctor();
-    const messages = problems(seen.data)
-      .map((f: any) => `${f.check}: ${f.message}`)
-      .join('\n');
-    expect(messages).toMatch(/unregistered: .*ktrdr--a is the sandbox ktrdr--a \(slot 1\) but has no registry entry/);
-    expect(messages).toMatch(/entries: ktrdr--gone is registered but its folder .* no longer exists/);
-    expect(seen.data.findings.find((f: any) => f.check === 'unregistered').fix).toBe(
-      `cd ${join(ws.dev, 'ktrdr--a')} && kinfra sandbox init`,
-    );
+      const seen = await doctor();
+      const messages = problems(seen.data)
+        .map((f: any) => `${f.check}: ${f.message}`)
+        .join('\n');
+      expect(messages).toMatch(/unregistered: .*ktrdr--a is the sandbox ktrdr--a \(slot 1\) but has no registry entry/);
+      expect(messages).toMatch(/entries: ktrdr--gone is registered but its folder .* no longer exists/);
+      expect(seen.data.findings.find((f: any) => f.check === 'unregistered').fix).toBe(
+        `cd ${join(ws.dev, 'ktrdr--a')} && kinfra sandbox init`,
+      );
 
-    expect((await doctor('--repair')).code).toBe(0);
-    expect(Object.keys(registry().instances).sort()).toEqual(['ktrdr--a', 'ktrdr--b']);
-  });
+      expect((await doctor('--repair')).code).toBe(0);
+      expect(Object.keys(registry().instances).sort()).toEqual(['ktrdr--a', 'ktrdr--b']);
+    },
+  );
 
   it('releases a pool claim whose sandbox is gone, and re-provisions a pool slot folder that was lost', async () => {
     ws = appWorkspace(); // the built-in layout declares a pool of 6 slots
@@ -215,75 +229,83 @@ describe('kinfra sandbox doctor', () => {
     expect(existsSync(join(ws.home, '.ktrdr/sandboxes/slot-2/docker-compose.yml'))).toBe(true);
   });
 
-  it('a release killed between its two locked steps leaves the slot marked: no claim takes it, doctor names it, --repair finishes it', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'provision']);
-    expect((await ws.run(['sandbox', 'create', 'a', '--profile', 'light'])).code).toBe(0);
-    const a = join(ws.dev, 'ktrdr--a');
-    const engine = await gatedEngine(ws.root);
-    const child = spawn(process.execPath, [CLI, 'sandbox', 'release', '1', '-f'], {
-      cwd: ws.repo,
-      env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }),
-      stdio: 'ignore',
-    });
-    const exited = new Promise((r) => child.on('exit', r));
-    await engine.held; // in the middle of resetting slot 1, outside the lock
-    child.kill('SIGKILL');
-    await exited;
-    await engine.close();
-    expect(registry().slots['1'].releasing).toMatchObject({ pid: child.pid, from: 'ktrdr--a' });
+  it(
+    'a release killed between its two locked steps leaves the slot marked: no claim takes it, doctor names it, ' +
+      '--repair finishes it',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'provision']);
+      expect((await ws.run(['sandbox', 'create', 'a', '--profile', 'light'])).code).toBe(0);
+      const a = join(ws.dev, 'ktrdr--a');
+      const engine = await gatedEngine(ws.root);
+      const child = spawn(process.execPath, [CLI, 'sandbox', 'release', '1', '-f'], {
+        cwd: ws.repo,
+        env: cliEnv(ws.home, { DOCKER_HOST: engine.host, KINFRA_ENGINE_TIMEOUT_MS: '60000' }),
+        stdio: 'ignore',
+      });
+      const exited = new Promise((r) => child.on('exit', r));
+      await engine.held; // in the middle of resetting slot 1, outside the lock
+      child.kill('SIGKILL');
+      await exited;
+      await engine.close();
+      expect(registry().slots['1'].releasing).toMatchObject({ pid: child.pid, from: 'ktrdr--a' });
 
-    const b = await ws.run(['sandbox', 'create', 'b', '--profile', 'light', '--json']);
-    expect(parseJson(b.stdout).data.slot).toBe(2);
-    const seen = await doctor();
-    expect(seen.code).toBe(11);
-    expect(
-      problems(seen.data)
-        .map((f: any) => f.message)
-        .join('\n'),
-    ).toMatch(
-      new RegExp(
-        `Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`,
-      ),
-    );
+      const b = await ws.run(['sandbox', 'create', 'b', '--profile', 'light', '--json']);
+      expect(parseJson(b.stdout).data.slot).toBe(2);
+      const seen = await doctor();
+      expect(seen.code).toBe(11);
+      expect(
+        problems(seen.data)
+          .map((f: any) => f.message)
+          .join('\n'),
+      ).toMatch(
+        new RegExp(
+          `Pool slot 1 is marked as being released by kinfra pid ${child.pid}, which no longer runs: ` +
+            `a release was interrupted \\(it was freeing the claim of ktrdr--a\\)`,
+        ),
+      );
 
-    const fixed = await doctor('--repair');
-    expect(problems(fixed.data)).toEqual([]);
-    expect(fixed.code).toBe(0);
-    const after = registry();
-    expect(after.slots['1']).toMatchObject({ claimed_by: null });
-    expect(after.slots['1'].releasing).toBeUndefined();
-    expect(after.instances['ktrdr--a']).toBeUndefined();
-    expect(existsSync(join(a, '.env.sandbox'))).toBe(false);
-    expect(existsSync(a)).toBe(true); // the worktree itself is never removed by a release
-    const c = await ws.run(['sandbox', 'create', 'c', '--profile', 'light', '--json']);
-    expect(parseJson(c.stdout).data.slot).toBe(1);
-  });
+      const fixed = await doctor('--repair');
+      expect(problems(fixed.data)).toEqual([]);
+      expect(fixed.code).toBe(0);
+      const after = registry();
+      expect(after.slots['1']).toMatchObject({ claimed_by: null });
+      expect(after.slots['1'].releasing).toBeUndefined();
+      expect(after.instances['ktrdr--a']).toBeUndefined();
+      expect(existsSync(join(a, '.env.sandbox'))).toBe(false);
+      expect(existsSync(a)).toBe(true); // the worktree itself is never removed by a release
+      const c = await ws.run(['sandbox', 'create', 'c', '--profile', 'light', '--json']);
+      expect(parseJson(c.stdout).data.slot).toBe(1);
+    },
+  );
 
-  it('never writes a .env.sandbox onto a slot the registry lists twice: the repair refuses and the findings stay', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    await ws.run(['sandbox', 'create', 'b']);
-    const b = join(ws.dev, 'ktrdr--b');
-    const correct = readFileSync(join(b, '.env.sandbox'), 'utf8');
-    // A hand-merged registry: b listed on a's slot 1, while b's own file (correctly) says slot 2.
-    const reg = registry();
-    reg.instances['ktrdr--b'].slot = 1;
-    reg.instances['ktrdr--b'].ports = reg.instances['ktrdr--a'].ports;
-    writeFileSync(registryFile(), JSON.stringify(reg));
+  it(
+    'never writes a .env.sandbox onto a slot the registry lists twice: ' + 'the repair refuses and the findings stay',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      await ws.run(['sandbox', 'create', 'b']);
+      const b = join(ws.dev, 'ktrdr--b');
+      const correct = readFileSync(join(b, '.env.sandbox'), 'utf8');
+      // A hand-merged registry: b listed on a's slot 1, while b's own file (correctly) says slot 2.
+      const reg = registry();
+      reg.instances['ktrdr--b'].slot = 1;
+      reg.instances['ktrdr--b'].ports = reg.instances['ktrdr--a'].ports;
+      writeFileSync(registryFile(), JSON.stringify(reg));
 
-    const fixed = await doctor('--repair');
-    expect(fixed.code).toBe(11);
-    expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(correct);
-    expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
-      /did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/,
-    );
-    const left = problems(fixed.data)
-      .map((f: any) => `${f.check}: ${f.message}`)
-      .join('\n');
-    expect(left).toMatch(/registry: Slot 1 is registered to several sandboxes: ktrdr--a, ktrdr--b/);
-    expect(left).toMatch(/env-files: The .env.sandbox of ktrdr--b disagrees/);
-  });
+      const fixed = await doctor('--repair');
+      expect(fixed.code).toBe(11);
+      expect(readFileSync(join(b, '.env.sandbox'), 'utf8')).toBe(correct);
+      expect(fixed.data.repairs.map((r: any) => r.note).join('\n')).toMatch(
+        /did not write .*ktrdr--b\/\.env\.sandbox from the registry: slot 1 is used by ktrdr--a/,
+      );
+      const left = problems(fixed.data)
+        .map((f: any) => `${f.check}: ${f.message}`)
+        .join('\n');
+      expect(left).toMatch(/registry: Slot 1 is registered to several sandboxes: ktrdr--a, ktrdr--b/);
+      expect(left).toMatch(/env-files: The .env.sandbox of ktrdr--b disagrees/);
+    },
+  );
 
   it('never registers or writes a sandbox onto a pool slot another entry also holds', async () => {
     ws = appWorkspace();
@@ -322,68 +344,74 @@ describe('kinfra sandbox doctor', () => {
     expect(left).toContain('env-files');
   });
 
-  it('range-checks every slot and port a .env.sandbox names: slot 99 and port 70000 are findings, never registered', async () => {
-    ws = appWorkspace();
-    for (const n of ['a', 'b', 'c']) await ws.run(['sandbox', 'create', n]);
-    const b = join(ws.dev, 'ktrdr--b');
-    const c = join(ws.dev, 'ktrdr--c');
-    const reg = registry();
-    delete reg.instances['ktrdr--b'];
-    delete reg.instances['ktrdr--c'];
-    writeFileSync(registryFile(), JSON.stringify(reg));
-    // The built-in layout has slots 1-10.
-    writeFileSync(
-      join(b, '.env.sandbox'),
-      readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'),
-    );
-    writeFileSync(
-      join(c, '.env.sandbox'),
-      readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
-    );
+  it(
+    'range-checks every slot and port a .env.sandbox names: slot 99 and port 70000 are ' + 'findings, never registered',
+    async () => {
+      ws = appWorkspace();
+      for (const n of ['a', 'b', 'c']) await ws.run(['sandbox', 'create', n]);
+      const b = join(ws.dev, 'ktrdr--b');
+      const c = join(ws.dev, 'ktrdr--c');
+      const reg = registry();
+      delete reg.instances['ktrdr--b'];
+      delete reg.instances['ktrdr--c'];
+      writeFileSync(registryFile(), JSON.stringify(reg));
+      // The built-in layout has slots 1-10.
+      writeFileSync(
+        join(b, '.env.sandbox'),
+        readFileSync(join(b, '.env.sandbox'), 'utf8').replace('SLOT_NUMBER=2', 'SLOT_NUMBER=99'),
+      );
+      writeFileSync(
+        join(c, '.env.sandbox'),
+        readFileSync(join(c, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
+      );
 
-    const seen = await doctor();
-    const messages = problems(seen.data)
-      .map((f: any) => f.message)
-      .join('\n');
-    expect(messages).toMatch(
-      /ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/,
-    );
-    expect(messages).toMatch(
-      /ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
-    );
-    const fixed = await doctor('--repair');
-    expect(fixed.code).toBe(11);
-    expect(Object.keys(registry().instances)).toEqual(['ktrdr--a']);
-    expect(problems(fixed.data).filter((f: any) => f.check === 'unregistered')).toHaveLength(2);
-  });
-
-  it('reports an out-of-range port in a registered .env.sandbox (exit 11, not a crash) and writes the file again', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']);
-    const a = join(ws.dev, 'ktrdr--a');
-    // An entry without its ports (as the Python tool's are): nothing to compare the file's ports with.
-    const reg = registry();
-    delete reg.instances['ktrdr--a'].ports;
-    writeFileSync(registryFile(), JSON.stringify(reg));
-    writeFileSync(
-      join(a, '.env.sandbox'),
-      readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
-    );
-
-    const seen = await doctor();
-    expect(seen.code).toBe(11);
-    expect(
-      problems(seen.data)
+      const seen = await doctor();
+      const messages = problems(seen.data)
         .map((f: any) => f.message)
-        .join('\n'),
-    ).toMatch(
-      /The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
-    );
-    const status = await ws.run(['sandbox', 'status', '--json'], { cwd: a });
-    expect(parseJson(status.stderr).error.code).toBe('env-file-disagrees');
-    expect((await doctor('--repair')).code).toBe(0);
-    expect(readFileSync(join(a, '.env.sandbox'), 'utf8')).toMatch(/^KTRDR_API_PORT=8001$/m);
-  });
+        .join('\n');
+      expect(messages).toMatch(
+        /ktrdr--b has the .env.sandbox of ktrdr--b but no registry entry .* cannot be registered from it: it names slot 99, outside this layout's slots 0-10/,
+      );
+      expect(messages).toMatch(
+        /ktrdr--c has the .env.sandbox of ktrdr--c .* cannot be registered from it: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
+      );
+      const fixed = await doctor('--repair');
+      expect(fixed.code).toBe(11);
+      expect(Object.keys(registry().instances)).toEqual(['ktrdr--a']);
+      expect(problems(fixed.data).filter((f: any) => f.check === 'unregistered')).toHaveLength(2);
+    },
+  );
+
+  it(
+    'reports an out-of-range port in a registered .env.sandbox (exit 11, not a crash) ' + 'and writes the file again',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      const a = join(ws.dev, 'ktrdr--a');
+      // An entry without its ports (as the Python tool's are): nothing to compare the file's ports with.
+      const reg = registry();
+      delete reg.instances['ktrdr--a'].ports;
+      writeFileSync(registryFile(), JSON.stringify(reg));
+      writeFileSync(
+        join(a, '.env.sandbox'),
+        readFileSync(join(a, '.env.sandbox'), 'utf8').replace(/KTRDR_API_PORT=\d+/, 'KTRDR_API_PORT=70000'),
+      );
+
+      const seen = await doctor();
+      expect(seen.code).toBe(11);
+      expect(
+        problems(seen.data)
+          .map((f: any) => f.message)
+          .join('\n'),
+      ).toMatch(
+        /The .env.sandbox of ktrdr--a disagrees with the registry: its KTRDR_API_PORT is "70000", not a port number \(1-65535\)/,
+      );
+      const status = await ws.run(['sandbox', 'status', '--json'], { cwd: a });
+      expect(parseJson(status.stderr).error.code).toBe('env-file-disagrees');
+      expect((await doctor('--repair')).code).toBe(0);
+      expect(readFileSync(join(a, '.env.sandbox'), 'utf8')).toMatch(/^KTRDR_API_PORT=8001$/m);
+    },
+  );
 
   it('reports a registry.json that is a folder instead of failing itself', async () => {
     ws = appWorkspace();
@@ -400,15 +428,18 @@ describe('kinfra sandbox doctor', () => {
     }
   });
 
-  it('removes a slot folder an interrupted provision left, with the temp file of the write it was killed in', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
-    const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
-    writeFileSync(join(dir, 'docker-compose.yml.2769480125'), 'serv');
-    const fixed = await doctor('--repair');
-    expect(problems(fixed.data)).toEqual([]);
-    expect(existsSync(dir)).toBe(false);
-  });
+  it(
+    'removes a slot folder an interrupted provision left, with the temp file of ' + 'the write it was killed in',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
+      const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
+      writeFileSync(join(dir, 'docker-compose.yml.2769480125'), 'serv');
+      const fixed = await doctor('--repair');
+      expect(problems(fixed.data)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+    },
+  );
 });

@@ -13,7 +13,10 @@ afterEach(async () => {
   ws?.cleanup();
 });
 
-/** A stand-in for a hung daemon: it accepts connections and never answers. `at`: a unix socket path, or a TCP port on localhost. */
+/**
+ * A stand-in for a hung daemon: it accepts connections and never answers. `at`: a unix
+ * socket path, or a TCP port on localhost.
+ */
 async function hungDaemon(at: string | 0): Promise<{ dockerHost: string; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((c) => {
@@ -107,56 +110,64 @@ describe('when Docker is missing or unreachable', () => {
     expect(r.stderr).toContain('Docker Compose v1 (KINFRA_COMPOSE=v1) is not installed');
   });
 
-  it('a hung daemon (accepts connections, never answers): list answers with status unknown and doctor says so, both within seconds', async () => {
-    ws = workspace();
-    await ws.run(['sandbox', 'create', 'x']);
-    const daemon = await hungDaemon(join(ws.root, 'hung.sock'));
-    hung = daemon;
-    const env = { DOCKER_HOST: daemon.dockerHost };
+  it(
+    'a hung daemon (accepts connections, never answers): list answers with status unknown and doctor ' +
+      'says so, both within seconds',
+    async () => {
+      ws = workspace();
+      await ws.run(['sandbox', 'create', 'x']);
+      const daemon = await hungDaemon(join(ws.root, 'hung.sock'));
+      hung = daemon;
+      const env = { DOCKER_HOST: daemon.dockerHost };
 
-    let started = Date.now();
-    const list = await ws.run(['sandbox', 'list', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
-    const listMs = Date.now() - started;
-    expect(list.code, `list did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(0);
-    const data = parseJson(list.stdout).data;
-    expect(data.instances[0]).toMatchObject({ instanceId: 'ktrdr--x', status: null });
-    expect(data.engineError).toMatchObject({ code: 'docker-not-responding' });
-    expect(data.engineError.message).toMatch(/^Docker is not responding: .* got no answer within 5 s\.$/);
-    expect(data.engineError.hint).toContain('Restart Docker');
-    // One deadline for the whole command, not one per query, and no second wait on the CLI.
-    expect(listMs).toBeLessThan(10_000);
+      let started = Date.now();
+      const list = await ws.run(['sandbox', 'list', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
+      const listMs = Date.now() - started;
+      expect(list.code, `list did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(0);
+      const data = parseJson(list.stdout).data;
+      expect(data.instances[0]).toMatchObject({ instanceId: 'ktrdr--x', status: null });
+      expect(data.engineError).toMatchObject({ code: 'docker-not-responding' });
+      expect(data.engineError.message).toMatch(/^Docker is not responding: .* got no answer within 5 s\.$/);
+      expect(data.engineError.hint).toContain('Restart Docker');
+      // One deadline for the whole command, not one per query, and no second wait on the CLI.
+      expect(listMs).toBeLessThan(10_000);
 
-    started = Date.now();
-    const doctor = await ws.run(['sandbox', 'doctor', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
-    expect(doctor.code, `doctor did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(11);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    const engine = parseJson(doctor.stdout).data.findings.find((f: { check: string }) => f.check === 'engine');
-    expect(engine).toMatchObject({ status: 'problem' });
-    expect(engine.message).toMatch(/^Docker is not responding: /);
-    expect(engine.fix).toContain('Restart Docker');
+      started = Date.now();
+      const doctor = await ws.run(['sandbox', 'doctor', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
+      expect(doctor.code, `doctor did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(11);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const engine = parseJson(doctor.stdout).data.findings.find((f: { check: string }) => f.check === 'engine');
+      expect(engine).toMatchObject({ status: 'problem' });
+      expect(engine.message).toMatch(/^Docker is not responding: /);
+      expect(engine.fix).toContain('Restart Docker');
 
-    // A command that needs the engine fails with its own code, exit 7 (a shorter deadline, to keep the test quick).
-    const up = await ws.run(['sandbox', 'up', '--json'], {
-      cwd: join(ws.dev, 'ktrdr--x'),
-      env: { ...env, KINFRA_ENGINE_TIMEOUT_MS: '1000' },
-      killAfterMs: ANSWERS_WITHIN_MS,
-    });
-    expect(up.code).toBe(7);
-    expect(parseJson(up.stderr).error.code).toBe('docker-not-responding');
-  });
+      // A command that needs the engine fails with its own code, exit 7 (a shorter deadline, to keep the test quick).
+      const up = await ws.run(['sandbox', 'up', '--json'], {
+        cwd: join(ws.dev, 'ktrdr--x'),
+        env: { ...env, KINFRA_ENGINE_TIMEOUT_MS: '1000' },
+        killAfterMs: ANSWERS_WITHIN_MS,
+      });
+      expect(up.code).toBe(7);
+      expect(parseJson(up.stderr).error.code).toBe('docker-not-responding');
+    },
+  );
 
-  it('a hung daemon the docker CLI talks to (DOCKER_HOST over TCP: no Engine API fast path): the CLI is killed at its deadline', async () => {
-    ws = workspace();
-    await ws.run(['sandbox', 'create', 'x']);
-    const daemon = await hungDaemon(0);
-    hung = daemon;
-    // The default deadline is proven above; a shorter one keeps this test quick.
-    const env = { DOCKER_HOST: daemon.dockerHost, KINFRA_ENGINE_TIMEOUT_MS: '1000' };
-    const list = await ws.run(['sandbox', 'list', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
-    expect(list.code, `list did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(0);
-    const data = parseJson(list.stdout).data;
-    expect(data.instances[0].status).toBeNull();
-    expect(data.engineError.code).toBe('docker-not-responding');
-    expect(data.engineError.message).toMatch(/`docker (ps|volume ls|network ls)` got no answer within 1 s/);
-  });
+  it(
+    'a hung daemon the docker CLI talks to (DOCKER_HOST over TCP: no Engine API fast path): ' +
+      'the CLI is killed at its deadline',
+    async () => {
+      ws = workspace();
+      await ws.run(['sandbox', 'create', 'x']);
+      const daemon = await hungDaemon(0);
+      hung = daemon;
+      // The default deadline is proven above; a shorter one keeps this test quick.
+      const env = { DOCKER_HOST: daemon.dockerHost, KINFRA_ENGINE_TIMEOUT_MS: '1000' };
+      const list = await ws.run(['sandbox', 'list', '--json'], { env, killAfterMs: ANSWERS_WITHIN_MS });
+      expect(list.code, `list did not answer within ${ANSWERS_WITHIN_MS} ms`).toBe(0);
+      const data = parseJson(list.stdout).data;
+      expect(data.instances[0].status).toBeNull();
+      expect(data.engineError.code).toBe('docker-not-responding');
+      expect(data.engineError.message).toMatch(/`docker (ps|volume ls|network ls)` got no answer within 1 s/);
+    },
+  );
 });

@@ -23,7 +23,8 @@ describe('crash safety: kinfra killed at random points', () => {
   afterEach(() => ws?.cleanup());
 
   it(
-    'SIGKILL during create, destroy, provision, release and registry writes: the registry always parses, doctor names every leftover, ' +
+    'SIGKILL during create, destroy, provision, release and registry writes: the registry always parses, ' +
+      'doctor names every leftover, ' +
       'doctor --repair makes the state consistent, and no sandbox loses work',
     async () => {
       const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
@@ -41,7 +42,8 @@ describe('crash safety: kinfra killed at random points', () => {
       let killed = 0;
       let locksLeft = 0;
       const ops: string[] = [];
-      // 30 commands, and more (up to 60) while fewer than 6 were killed: on a fast machine most commands can finish before their kill.
+      // 30 commands, and more (up to 60) while fewer than 6 were killed: on a fast machine
+      // most commands can finish before their kill.
       for (let i = 0; i < 30 || (killed <= 5 && i < 60); i++) {
         const names = Object.keys(readRegistry()?.instances ?? {}).filter((id) => id !== 'ktrdr--precious');
         const pick = rnd();
@@ -100,7 +102,8 @@ describe('crash safety: kinfra killed at random points', () => {
         const d = await ws.run(['sandbox', 'destroy', id, '--yes', '--force']);
         expect(d.code, d.stderr).toBe(0);
       }
-      // release -f makes its claimant's worktree a plain worktree (no .env.sandbox, no entry), and leaves it: that is all that may be left.
+      // release -f makes its claimant's worktree a plain worktree (no .env.sandbox, no entry), and
+      // leaves it: that is all that may be left.
       const linked = ws
         .git(['worktree', 'list', '--porcelain'])
         .split('\n')
@@ -118,7 +121,10 @@ describe('crash safety: kinfra killed at random points', () => {
         return existsSync(registryFile) ? JSON.parse(readFileSync(registryFile, 'utf8')) : undefined;
       }
 
-      /** What a crash can leave, found without kinfra's code: unfinished entries, entries without folders, worktrees without entries, temp files. */
+      /**
+       * What a crash can leave, found without kinfra's code: unfinished entries, entries without
+       * folders, worktrees without entries, temp files.
+       */
       function independentLeftovers(): string[] {
         const reg = readRegistry() ?? { instances: {}, slots: {} };
         const out: string[] = [];

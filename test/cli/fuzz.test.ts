@@ -351,41 +351,47 @@ function jsonless(r: CliResult): CliResult {
 }
 
 describe('no shell, anywhere', () => {
-  it('kinfra never spawns through a shell: child_process is used only through spawn/execFile, never with a shell option', () => {
-    const offenders: string[] = [];
-    const walk = (d: string) => {
-      for (const name of readdirSync(d)) {
-        const p = join(d, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (p.endsWith('.ts')) {
-          const text = readFileSync(p, 'utf8');
-          const rel = relative(REPO_ROOT, p);
-          if (/\bshell\s*:\s*true\b/.test(text)) offenders.push(`${rel}: shell: true`);
-          if (
-            /child_process/.test(text) &&
-            rel !== 'src/adapters/runner.ts' &&
-            !/^\s*\*|\/\//.test(text.split('child_process')[0]!.split('\n').pop()!)
-          ) {
-            offenders.push(`${rel}: spawns outside the runner`);
+  it(
+    'kinfra never spawns through a shell: child_process is used only through spawn/execFile, ' +
+      'never with a shell option',
+    () => {
+      const offenders: string[] = [];
+      const walk = (d: string) => {
+        for (const name of readdirSync(d)) {
+          const p = join(d, name);
+          if (statSync(p).isDirectory()) walk(p);
+          else if (p.endsWith('.ts')) {
+            const text = readFileSync(p, 'utf8');
+            const rel = relative(REPO_ROOT, p);
+            if (/\bshell\s*:\s*true\b/.test(text)) offenders.push(`${rel}: shell: true`);
+            if (
+              /child_process/.test(text) &&
+              rel !== 'src/adapters/runner.ts' &&
+              !/^\s*\*|\/\//.test(text.split('child_process')[0]!.split('\n').pop()!)
+            ) {
+              offenders.push(`${rel}: spawns outside the runner`);
+            }
+            for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'node:child_process'/g)) {
+              const names = m[1]!
+                .split(',')
+                .map((x) => x.trim().split(/\s+as\s+/)[0]!)
+                .filter(Boolean);
+              for (const n of names)
+                if (
+                  !['spawn', 'spawnSync', 'execFile', 'execFileSync', 'type ChildProcess', 'ChildProcess'].includes(n)
+                )
+                  offenders.push(`${rel}: ${n}`);
+            }
+            if (/require\('child_process'\)|from 'child_process'|import\(\s*'node:child_process'\s*\)/.test(text))
+              offenders.push(`${rel}: another way in to child_process`);
           }
-          for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'node:child_process'/g)) {
-            const names = m[1]!
-              .split(',')
-              .map((x) => x.trim().split(/\s+as\s+/)[0]!)
-              .filter(Boolean);
-            for (const n of names)
-              if (!['spawn', 'spawnSync', 'execFile', 'execFileSync', 'type ChildProcess', 'ChildProcess'].includes(n))
-                offenders.push(`${rel}: ${n}`);
-          }
-          if (/require\('child_process'\)|from 'child_process'|import\(\s*'node:child_process'\s*\)/.test(text))
-            offenders.push(`${rel}: another way in to child_process`);
         }
-      }
-    };
-    walk(join(REPO_ROOT, 'src'));
-    expect(offenders).toEqual([]);
-    // The one place that spawns says so explicitly, on every call.
-    const runner = readFileSync(join(REPO_ROOT, 'src/adapters/runner.ts'), 'utf8');
-    expect(runner.match(/spawn\(/g)?.length).toBe(runner.match(/shell: false/g)?.length);
-  });
+      };
+      walk(join(REPO_ROOT, 'src'));
+      expect(offenders).toEqual([]);
+      // The one place that spawns says so explicitly, on every call.
+      const runner = readFileSync(join(REPO_ROOT, 'src/adapters/runner.ts'), 'utf8');
+      expect(runner.match(/spawn\(/g)?.length).toBe(runner.match(/shell: false/g)?.length);
+    },
+  );
 });

@@ -50,7 +50,10 @@ describe('help (seed 000 task 7.3)', () => {
   });
 });
 
-/** Every help text, word for word: a change to any of them shows up in review (update with `npx vitest run test/cli/help.test.ts -u`). */
+/**
+ * Every help text, word for word: a change to any of them shows up in review (update with
+ * `npx vitest run test/cli/help.test.ts -u`).
+ */
 describe('help snapshots', () => {
   const ALL = [[], ['sandbox'], ['api'], ['completion'], ...COMMANDS.map((c) => ['sandbox', c])];
   it.each(ALL.map((a) => [a.join(' ') || 'kinfra', a]))('%s --help', async (name, args) => {

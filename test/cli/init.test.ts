@@ -20,7 +20,9 @@ function holdPort(port: number): Promise<Server> {
   return new Promise((r) => server.listen(port, '127.0.0.1', () => r(server)));
 }
 
-/** A Docker engine socket with nothing on it: `up` asks it for containers, volumes and networks before it checks ports. */
+/**
+ * A Docker engine socket with nothing on it: `up` asks it for containers, volumes and networks before it checks ports.
+ */
 function emptyEngine(path: string): Promise<void> {
   const server = createHttpServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -85,21 +87,24 @@ describe('kinfra sandbox init (seed 001 scenario 2)', () => {
     expect(parseJson(r.stdout).data).toMatchObject({ instanceId: 'ktrdr--survivor', slot: 4, adopted: true });
   });
 
-  it('does not hand out a slot an unregistered sandbox of this repository still holds (the rule create follows)', async () => {
-    ws = appWorkspace();
-    await ws.run(['sandbox', 'create', 'survivor']);
-    rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
-    // A worktree kinfra did not make, initialised while the registry knows nothing of survivor's slot 1.
-    const other = join(ws.dev, 'ktrdr2-other');
-    ws.git(['worktree', 'add', '-q', '-b', 'other', other]);
-    const asked = await ws.run(['sandbox', 'init', '-s', '1', '--json'], { cwd: other });
-    expect(asked.code).toBe(4);
-    expect(parseJson(asked.stderr).error.code).toBe('slot-taken');
-    expect(parseJson(asked.stderr).error.message).toContain('ktrdr--survivor (unregistered');
-    const r = await ws.run(['sandbox', 'init', '--json'], { cwd: other });
-    expect(r.code, r.stderr).toBe(0);
-    expect(parseJson(r.stdout).data).toMatchObject({ instanceId: 'ktrdr--ktrdr2-other', slot: 2 });
-  });
+  it(
+    'does not hand out a slot an unregistered sandbox of this repository still holds ' + '(the rule create follows)',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'survivor']);
+      rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
+      // A worktree kinfra did not make, initialised while the registry knows nothing of survivor's slot 1.
+      const other = join(ws.dev, 'ktrdr2-other');
+      ws.git(['worktree', 'add', '-q', '-b', 'other', other]);
+      const asked = await ws.run(['sandbox', 'init', '-s', '1', '--json'], { cwd: other });
+      expect(asked.code).toBe(4);
+      expect(parseJson(asked.stderr).error.code).toBe('slot-taken');
+      expect(parseJson(asked.stderr).error.message).toContain('ktrdr--survivor (unregistered');
+      const r = await ws.run(['sandbox', 'init', '--json'], { cwd: other });
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseJson(r.stdout).data).toMatchObject({ instanceId: 'ktrdr--ktrdr2-other', slot: 2 });
+    },
+  );
 
   it.each([
     ['cannot be parsed', "INSTANCE_ID='ktrdr--lost\nSLOT_NUMBER=3\n", 'cannot be read'],
@@ -156,28 +161,32 @@ describe('init decisions', () => {
     expect(parseJson(r.stdout).data.instanceId).toBe('myapp--foo');
   });
 
-  it('(c) does not probe ports: init succeeds while a slot port is held, and up then refuses (exit 3) naming the holder', async () => {
-    ws = appWorkspace({
-      'kinfra.yaml':
-        'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n',
-    });
-    await holdPort(38701);
-    const r = await ws.run(['sandbox', 'init', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(parseJson(r.stdout).data).toMatchObject({ slot: 1, ports: { api: 38701 } });
-    const socket = join(ws.root, 'engine.sock');
-    await emptyEngine(socket);
-    const up = await ws.run(['sandbox', 'up', '--no-wait', '--json'], { env: { DOCKER_HOST: `unix://${socket}` } });
-    expect(up.code, up.stderr).toBe(3);
-    const error = parseJson(up.stderr).error;
-    expect(error.code).toBe('port-conflict');
-    expect(error.details.conflicts).toEqual([
-      expect.objectContaining({
-        port: 38701,
-        env: 'KPT_API_PORT',
-        kind: 'process',
-        holder: expect.stringContaining(`process ${process.pid}`),
-      }),
-    ]);
-  });
+  it(
+    '(c) does not probe ports: init succeeds while a slot port is held, ' +
+      'and up then refuses (exit 3) naming the holder',
+    async () => {
+      ws = appWorkspace({
+        'kinfra.yaml':
+          'prefix: kpt\ncompose_files: [docker-compose.yml]\nports:\n  api: { env: KPT_API_PORT, base: 38700 }\n',
+      });
+      await holdPort(38701);
+      const r = await ws.run(['sandbox', 'init', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseJson(r.stdout).data).toMatchObject({ slot: 1, ports: { api: 38701 } });
+      const socket = join(ws.root, 'engine.sock');
+      await emptyEngine(socket);
+      const up = await ws.run(['sandbox', 'up', '--no-wait', '--json'], { env: { DOCKER_HOST: `unix://${socket}` } });
+      expect(up.code, up.stderr).toBe(3);
+      const error = parseJson(up.stderr).error;
+      expect(error.code).toBe('port-conflict');
+      expect(error.details.conflicts).toEqual([
+        expect.objectContaining({
+          port: 38701,
+          env: 'KPT_API_PORT',
+          kind: 'process',
+          holder: expect.stringContaining(`process ${process.pid}`),
+        }),
+      ]);
+    },
+  );
 });

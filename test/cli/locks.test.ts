@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, cliEnv, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 
-/** The registry lock is held only around registry reads and writes, and a wait for it is said, not silent (issue 12, item 10). */
+/**
+ * The registry lock is held only around registry reads and writes, and a wait for it
+ * is said, not silent (issue 12, item 10).
+ */
 let ws: Workspace;
 let proxy: Server | undefined;
 const open = new Set<Socket>();

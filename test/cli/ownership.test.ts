@@ -75,7 +75,10 @@ afterEach(() => {
 });
 
 function kinfraYaml(prefix: string, extra = ''): string {
-  return `prefix: ${prefix}\nports:\n  api: { env: OWN_API_PORT, base: 47100 }\n  db: { env: OWN_DB_PORT, base: 47200 }\n${extra}`;
+  return (
+    `prefix: ${prefix}\nports:\n  api: { env: OWN_API_PORT, base: 47100 }\n  db: { env: OWN_DB_PORT, ` +
+    `base: 47200 }\n${extra}`
+  );
 }
 
 /** A workspace with its own prefix (kinfra.yaml), a .gitignore and a few tracked files. */
@@ -172,7 +175,8 @@ describe('case 2: the registry, not .env.sandbox, decides what destroy touches',
   }
 
   it.each(variants)(
-    'destroy a refuses (exit 4, env-file-disagrees) when its .env.sandbox is $name, and b stays registered with its folder',
+    'destroy a refuses (exit 4, env-file-disagrees) when its .env.sandbox is $name, ' +
+      'and b stays registered with its folder',
     async ({ edit, fromInside }) => {
       const c = setup();
       await create(c, 'a');
@@ -357,54 +361,64 @@ describe('case 4: git-ignored work and nested repositories are work at risk; reg
   const mentions = (text: string, paths: string[]) =>
     paths.filter((p) => riskLines(text).some((l) => norm(l.path) === norm(p) || p.startsWith(norm(l.path) + '/')));
 
-  it('ignored data/ and an ignored log are listed and block destroy --yes; regenerable folders are never listed and do not block', async () => {
-    const c = setup();
-    await create(c, 'ign');
-    const path = c.path('ign');
-    put(join(path, 'data/prices/EURUSD.csv'), 'rows\n');
-    put(join(path, 'run.log'), 'log\n');
-    const regen = regenerable(c, path);
+  it(
+    'ignored data/ and an ignored log are listed and block destroy --yes; ' +
+      'regenerable folders are never listed and do not block',
+    async () => {
+      const c = setup();
+      await create(c, 'ign');
+      const path = c.path('ign');
+      put(join(path, 'data/prices/EURUSD.csv'), 'rows\n');
+      put(join(path, 'run.log'), 'log\n');
+      const regen = regenerable(c, path);
 
-    const r = await c.ws.run(['sandbox', 'destroy', 'ign', '--yes', '--json']);
-    expect(r.code, `destroy --yes deleted git-ignored data/ without a word: ${r.stdout}${r.stderr}`).toBe(4);
-    const err = jsonError(r.stderr);
-    expect(err?.code).toBe('work-at-risk');
-    expect(err.message).toMatch(/^\s*ignored: data\//m);
-    expect(err.message).toMatch(/^\s*ignored: run\.log$/m);
-    expect(mentions(err.message, regen), err.message).toEqual([]);
-    expect((err.details?.ignored ?? []).map(norm)).toEqual(expect.arrayContaining(['data', 'run.log']));
-    expect(readFileSync(join(path, 'data/prices/EURUSD.csv'), 'utf8')).toBe('rows\n');
-    expect(c.registry().instances[c.id('ign')]).toBeDefined();
+      const r = await c.ws.run(['sandbox', 'destroy', 'ign', '--yes', '--json']);
+      expect(r.code, `destroy --yes deleted git-ignored data/ without a word: ${r.stdout}${r.stderr}`).toBe(4);
+      const err = jsonError(r.stderr);
+      expect(err?.code).toBe('work-at-risk');
+      expect(err.message).toMatch(/^\s*ignored: data\//m);
+      expect(err.message).toMatch(/^\s*ignored: run\.log$/m);
+      expect(mentions(err.message, regen), err.message).toEqual([]);
+      expect((err.details?.ignored ?? []).map(norm)).toEqual(expect.arrayContaining(['data', 'run.log']));
+      expect(readFileSync(join(path, 'data/prices/EURUSD.csv'), 'utf8')).toBe('rows\n');
+      expect(c.registry().instances[c.id('ign')]).toBeDefined();
 
-    // Without the ignored work, only regenerable folders are left: an everyday destroy succeeds.
-    rmSync(join(path, 'data'), { recursive: true });
-    rmSync(join(path, 'run.log'));
-    const ok = await c.ws.run(['sandbox', 'destroy', 'ign', '--yes']);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(existsSync(path)).toBe(false);
-  });
+      // Without the ignored work, only regenerable folders are left: an everyday destroy succeeds.
+      rmSync(join(path, 'data'), { recursive: true });
+      rmSync(join(path, 'run.log'));
+      const ok = await c.ws.run(['sandbox', 'destroy', 'ign', '--yes']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 
-  it('an ignored nested repository with a commit blocks destroy --yes and is listed; one under node_modules/ does not', async () => {
-    const c = setup();
-    await create(c, 'nest');
-    const path = c.path('nest');
-    nestedRepo(c, join(path, 'checkout-tool'), 'unpushed tool work');
-    const regen = regenerable(c, path);
+  it(
+    'an ignored nested repository with a commit blocks destroy --yes and is listed; ' +
+      'one under node_modules/ does not',
+    async () => {
+      const c = setup();
+      await create(c, 'nest');
+      const path = c.path('nest');
+      nestedRepo(c, join(path, 'checkout-tool'), 'unpushed tool work');
+      const regen = regenerable(c, path);
 
-    const r = await c.ws.run(['sandbox', 'destroy', 'nest', '--yes', '--json']);
-    expect(r.code, `destroy --yes deleted an ignored nested repository without a word: ${r.stdout}${r.stderr}`).toBe(4);
-    const err = jsonError(r.stderr);
-    expect(err?.code).toBe('work-at-risk');
-    expect(err.message).toMatch(/^\s*nested repository: checkout-tool\/?$/m);
-    expect(mentions(err.message, regen), err.message).toEqual([]);
-    expect((err.details?.nestedRepos ?? []).map(norm)).toEqual(['checkout-tool']);
-    expect(c.ws.git(['log', '--format=%s'], join(path, 'checkout-tool'))).toBe('unpushed tool work');
+      const r = await c.ws.run(['sandbox', 'destroy', 'nest', '--yes', '--json']);
+      expect(r.code, `destroy --yes deleted an ignored nested repository without a word: ${r.stdout}${r.stderr}`).toBe(
+        4,
+      );
+      const err = jsonError(r.stderr);
+      expect(err?.code).toBe('work-at-risk');
+      expect(err.message).toMatch(/^\s*nested repository: checkout-tool\/?$/m);
+      expect(mentions(err.message, regen), err.message).toEqual([]);
+      expect((err.details?.nestedRepos ?? []).map(norm)).toEqual(['checkout-tool']);
+      expect(c.ws.git(['log', '--format=%s'], join(path, 'checkout-tool'))).toBe('unpushed tool work');
 
-    rmSync(join(path, 'checkout-tool'), { recursive: true, force: true });
-    const ok = await c.ws.run(['sandbox', 'destroy', 'nest', '--yes']);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(existsSync(path)).toBe(false);
-  });
+      rmSync(join(path, 'checkout-tool'), { recursive: true, force: true });
+      const ok = await c.ws.run(['sandbox', 'destroy', 'nest', '--yes']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 
   it('an untracked nested repository is listed as a nested repository', async () => {
     const c = setup();
@@ -630,195 +644,207 @@ describe('case 7: a destroyed sandbox does not come back', () => {
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe('case 8: commits on the branch destroy keeps are not at risk', () => {
-  it("local commits on the sandbox's own branch do not block destroy --yes; commits on a detached HEAD on no branch do", async () => {
-    const c = setup();
-    await create(c, 'commits');
-    const path = c.path('commits');
-    writeFileSync(join(path, 'feature.txt'), 'work\n');
-    c.ws.git(['add', 'feature.txt'], path);
-    c.ws.git(['commit', '-qm', 'everyday local commit'], path);
-    const sha = c.ws.git(['rev-parse', 'HEAD'], path);
+  it(
+    "local commits on the sandbox's own branch do not block destroy --yes; " +
+      'commits on a detached HEAD on no branch do',
+    async () => {
+      const c = setup();
+      await create(c, 'commits');
+      const path = c.path('commits');
+      writeFileSync(join(path, 'feature.txt'), 'work\n');
+      c.ws.git(['add', 'feature.txt'], path);
+      c.ws.git(['commit', '-qm', 'everyday local commit'], path);
+      const sha = c.ws.git(['rev-parse', 'HEAD'], path);
 
-    const r = await c.ws.run(['sandbox', 'destroy', 'commits', '--yes']);
-    expect(r.code, `a commit on the kept branch must not need --force: ${r.stderr}`).toBe(0);
-    expect(r.stdout).toContain(`Kept branch ${c.id('commits')}`);
-    expect(existsSync(path)).toBe(false);
-    expect(c.ws.git(['branch', '--list', '--contains', sha, c.id('commits')])).toContain(c.id('commits'));
+      const r = await c.ws.run(['sandbox', 'destroy', 'commits', '--yes']);
+      expect(r.code, `a commit on the kept branch must not need --force: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`Kept branch ${c.id('commits')}`);
+      expect(existsSync(path)).toBe(false);
+      expect(c.ws.git(['branch', '--list', '--contains', sha, c.id('commits')])).toContain(c.id('commits'));
 
-    await create(c, 'detached');
-    const d = c.path('detached');
-    c.ws.git(['checkout', '-q', '--detach'], d);
-    writeFileSync(join(d, 'lost.txt'), 'work\n');
-    c.ws.git(['add', 'lost.txt'], d);
-    c.ws.git(['commit', '-qm', 'detached work'], d);
-    const refused = await c.ws.run(['sandbox', 'destroy', 'detached', '--yes', '--json']);
-    expect(refused.code, refused.stderr).toBe(4);
-    const err = jsonError(refused.stderr);
-    expect(err?.code).toBe('work-at-risk');
-    expect(err.message).toMatch(/commit on no other branch or remote: [0-9a-f]+ detached work/);
-    expect(existsSync(join(d, 'lost.txt'))).toBe(true);
-  });
+      await create(c, 'detached');
+      const d = c.path('detached');
+      c.ws.git(['checkout', '-q', '--detach'], d);
+      writeFileSync(join(d, 'lost.txt'), 'work\n');
+      c.ws.git(['add', 'lost.txt'], d);
+      c.ws.git(['commit', '-qm', 'detached work'], d);
+      const refused = await c.ws.run(['sandbox', 'destroy', 'detached', '--yes', '--json']);
+      expect(refused.code, refused.stderr).toBe(4);
+      const err = jsonError(refused.stderr);
+      expect(err?.code).toBe('work-at-risk');
+      expect(err.message).toMatch(/commit on no other branch or remote: [0-9a-f]+ detached work/);
+      expect(existsSync(join(d, 'lost.txt'))).toBe(true);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe('randomized (replay with OWNERSHIP_SEED)', () => {
-  it(`random worktree contents: destroy --yes refuses exactly when work is at risk and lists each item (${ROUNDS} rounds)`, async () => {
-    const seed = SEED;
-    const rnd = mulberry32(seed);
-    const why = `(replay with OWNERSHIP_SEED=${seed})`;
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const c = setup();
-    const problems: string[] = [];
-    let refusedRounds = 0;
-    let cleanRounds = 0;
+  it(
+    `random worktree contents: destroy --yes refuses exactly when work is at risk and lists ` +
+      `each item (${ROUNDS} rounds)`,
+    async () => {
+      const seed = SEED;
+      const rnd = mulberry32(seed);
+      const why = `(replay with OWNERSHIP_SEED=${seed})`;
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+      const c = setup();
+      const problems: string[] = [];
+      let refusedRounds = 0;
+      let cleanRounds = 0;
 
-    for (let round = 0; round < ROUNDS; round++) {
-      const name = `r${round}`;
-      await create(c, name);
-      const path = c.path(name);
-      const expected: { kind: string; path: string }[] = [];
-      const safe: string[] = [];
-      const written = new Map<string, string>();
-      const write = (rel: string, text = `round ${round} ${rel}\n`) => {
-        put(join(path, rel), text);
-        written.set(rel, text);
-      };
-      const clean = rnd() < 0.3;
-      const tag = Math.floor(rnd() * 1e6).toString(36);
-      const log: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const name = `r${round}`;
+        await create(c, name);
+        const path = c.path(name);
+        const expected: { kind: string; path: string }[] = [];
+        const safe: string[] = [];
+        const written = new Map<string, string>();
+        const write = (rel: string, text = `round ${round} ${rel}\n`) => {
+          put(join(path, rel), text);
+          written.set(rel, text);
+        };
+        const clean = rnd() < 0.3;
+        const tag = Math.floor(rnd() * 1e6).toString(36);
+        const log: string[] = [];
 
-      if (!clean) {
-        if (rnd() < 0.3) {
-          const f = pick(['README.md', ...Object.keys(TRACKED)]);
-          appendFileSync(join(path, f), `edit ${tag}\n`);
-          expected.push({ kind: 'uncommitted', path: f });
-        }
-        if (rnd() < 0.3) {
-          const f = pick([`notes-${tag}.txt`, `scratch-${tag}/todo.txt`, `src/new_${tag}.py`]);
-          write(f);
-          expected.push({ kind: 'uncommitted', path: f });
-        }
-        for (const dir of ['data', 'models', 'strategies']) {
+        if (!clean) {
           if (rnd() < 0.3) {
-            const base = rnd() < 0.3 ? `src/${dir}` : dir;
-            write(`${base}/${tag}/file.bin`);
-            if (!expected.some((e) => e.path === `${base}/`)) expected.push({ kind: 'ignored', path: `${base}/` });
+            const f = pick(['README.md', ...Object.keys(TRACKED)]);
+            appendFileSync(join(path, f), `edit ${tag}\n`);
+            expected.push({ kind: 'uncommitted', path: f });
+          }
+          if (rnd() < 0.3) {
+            const f = pick([`notes-${tag}.txt`, `scratch-${tag}/todo.txt`, `src/new_${tag}.py`]);
+            write(f);
+            expected.push({ kind: 'uncommitted', path: f });
+          }
+          for (const dir of ['data', 'models', 'strategies']) {
+            if (rnd() < 0.3) {
+              const base = rnd() < 0.3 ? `src/${dir}` : dir;
+              write(`${base}/${tag}/file.bin`);
+              if (!expected.some((e) => e.path === `${base}/`)) expected.push({ kind: 'ignored', path: `${base}/` });
+            }
+          }
+          if (rnd() < 0.25) {
+            const f = pick([`run-${tag}.log`, `web/debug-${tag}.log`, `settings-${tag}.bak`]);
+            write(f);
+            expected.push({ kind: 'ignored', path: f });
+          }
+          if (rnd() < 0.2) {
+            nestedRepo(c, join(path, `vendor/lib${tag}`), `vendored ${tag}`);
+            expected.push({ kind: 'nested repository', path: `vendor/lib${tag}` });
+          }
+          if (rnd() < 0.2) {
+            nestedRepo(c, join(path, `checkout-${tag}`), `tool ${tag}`);
+            expected.push({ kind: 'nested repository', path: `checkout-${tag}` });
           }
         }
-        if (rnd() < 0.25) {
-          const f = pick([`run-${tag}.log`, `web/debug-${tag}.log`, `settings-${tag}.bak`]);
-          write(f);
-          expected.push({ kind: 'ignored', path: f });
+        // Never at risk: regenerable folders (with a nested repository of a
+        // dependency), and commits on the kept branch.
+        const regen = [
+          'node_modules/pkg/index.js',
+          'web/node_modules/x/y.js',
+          '.venv/bin/python',
+          'venv/lib/site.py',
+          '__pycache__/m.pyc',
+          'src/__pycache__/app.cpython-311.pyc',
+          'dist/bundle.js',
+          'build/out.o',
+          'target/debug/app',
+          '.cache/blob',
+          '.pytest_cache/v/x',
+          '.mypy_cache/3.11/x.json',
+          '.tox/py311/x',
+          'src/mod.pyc',
+          'lib/deep/mod.pyc',
+        ];
+        for (const f of regen) {
+          if (rnd() < 0.3) {
+            write(f);
+            safe.push(f);
+          }
         }
         if (rnd() < 0.2) {
-          nestedRepo(c, join(path, `vendor/lib${tag}`), `vendored ${tag}`);
-          expected.push({ kind: 'nested repository', path: `vendor/lib${tag}` });
+          nestedRepo(c, join(path, 'node_modules/dep'), 'dependency');
+          safe.push('node_modules/dep');
         }
-        if (rnd() < 0.2) {
-          nestedRepo(c, join(path, `checkout-${tag}`), `tool ${tag}`);
-          expected.push({ kind: 'nested repository', path: `checkout-${tag}` });
-        }
-      }
-      // Never at risk: regenerable folders (with a nested repository of a dependency), and commits on the kept branch.
-      const regen = [
-        'node_modules/pkg/index.js',
-        'web/node_modules/x/y.js',
-        '.venv/bin/python',
-        'venv/lib/site.py',
-        '__pycache__/m.pyc',
-        'src/__pycache__/app.cpython-311.pyc',
-        'dist/bundle.js',
-        'build/out.o',
-        'target/debug/app',
-        '.cache/blob',
-        '.pytest_cache/v/x',
-        '.mypy_cache/3.11/x.json',
-        '.tox/py311/x',
-        'src/mod.pyc',
-        'lib/deep/mod.pyc',
-      ];
-      for (const f of regen) {
         if (rnd() < 0.3) {
-          write(f);
-          safe.push(f);
+          writeFileSync(join(path, `commit-${tag}.txt`), 'committed\n');
+          c.ws.git(['add', `commit-${tag}.txt`], path);
+          c.ws.git(['commit', '-qm', `own branch ${tag}`], path);
+          log.push('commit on own branch');
         }
-      }
-      if (rnd() < 0.2) {
-        nestedRepo(c, join(path, 'node_modules/dep'), 'dependency');
-        safe.push('node_modules/dep');
-      }
-      if (rnd() < 0.3) {
-        writeFileSync(join(path, `commit-${tag}.txt`), 'committed\n');
-        c.ws.git(['add', `commit-${tag}.txt`], path);
-        c.ws.git(['commit', '-qm', `own branch ${tag}`], path);
-        log.push('commit on own branch');
-      }
-      log.push(...expected.map((e) => `at risk ${e.kind}: ${e.path}`), ...safe.map((s) => `safe ${s}`));
-      const atRisk = expected.length > 0;
-      const ctx = `round ${round}:\n  ${log.join('\n  ')}\n${why}`;
+        log.push(...expected.map((e) => `at risk ${e.kind}: ${e.path}`), ...safe.map((s) => `safe ${s}`));
+        const atRisk = expected.length > 0;
+        const ctx = `round ${round}:\n  ${log.join('\n  ')}\n${why}`;
 
-      const r = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--json']);
-      const issues: string[] = [];
-      if (!atRisk) {
-        cleanRounds++;
-        if (r.code !== 0)
-          issues.push(`nothing at risk, but destroy exited ${r.code}: ${jsonError(r.stderr)?.message ?? r.stderr}`);
-        else if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
-      } else {
-        refusedRounds++;
-        const err = jsonError(r.stderr);
-        if (r.code !== 4 || err?.code !== 'work-at-risk') {
-          issues.push(`work at risk, but destroy exited ${r.code} (${err?.code ?? 'no error'})`);
+        const r = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--json']);
+        const issues: string[] = [];
+        if (!atRisk) {
+          cleanRounds++;
+          if (r.code !== 0)
+            issues.push(`nothing at risk, but destroy exited ${r.code}: ${jsonError(r.stderr)?.message ?? r.stderr}`);
+          else if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
         } else {
-          const lines = riskLines(err.message);
-          for (const e of expected) {
-            if (!lines.some((l) => l.kind === e.kind && norm(l.path) === norm(e.path)))
-              issues.push(`refusal does not list "${e.kind}: ${e.path}"`);
-          }
-          for (const l of lines) {
-            const known = expected.some(
-              (e) => norm(l.path) === norm(e.path) || (e.path.endsWith('/') && l.path.startsWith(e.path)),
-            );
-            if (!known) issues.push(`refusal lists "${l.kind}: ${l.path}", which is not at risk`);
-          }
-          const details = err.details ?? {};
-          for (const e of expected.filter((x) => x.kind === 'ignored')) {
-            if (!(details.ignored ?? []).some((p: string) => norm(p) === norm(e.path) || p.startsWith(e.path)))
-              issues.push(`error.details.ignored lacks ${e.path}`);
-          }
-          for (const e of expected.filter((x) => x.kind === 'nested repository')) {
-            if (!(details.nestedRepos ?? []).some((p: string) => norm(p) === e.path))
-              issues.push(`error.details.nestedRepos lacks ${e.path}`);
-          }
-          if (!c.registry().instances[c.id(name)]) issues.push(`refused, but ${c.id(name)} is no longer registered`);
-          for (const [rel, text] of written) {
-            const f = join(path, rel);
-            if (!existsSync(f) || readFileSync(f, 'utf8') !== text)
-              issues.push(`refused, but ${rel} is gone or changed`);
+          refusedRounds++;
+          const err = jsonError(r.stderr);
+          if (r.code !== 4 || err?.code !== 'work-at-risk') {
+            issues.push(`work at risk, but destroy exited ${r.code} (${err?.code ?? 'no error'})`);
+          } else {
+            const lines = riskLines(err.message);
+            for (const e of expected) {
+              if (!lines.some((l) => l.kind === e.kind && norm(l.path) === norm(e.path)))
+                issues.push(`refusal does not list "${e.kind}: ${e.path}"`);
+            }
+            for (const l of lines) {
+              const known = expected.some(
+                (e) => norm(l.path) === norm(e.path) || (e.path.endsWith('/') && l.path.startsWith(e.path)),
+              );
+              if (!known) issues.push(`refusal lists "${l.kind}: ${l.path}", which is not at risk`);
+            }
+            const details = err.details ?? {};
+            for (const e of expected.filter((x) => x.kind === 'ignored')) {
+              if (!(details.ignored ?? []).some((p: string) => norm(p) === norm(e.path) || p.startsWith(e.path)))
+                issues.push(`error.details.ignored lacks ${e.path}`);
+            }
+            for (const e of expected.filter((x) => x.kind === 'nested repository')) {
+              if (!(details.nestedRepos ?? []).some((p: string) => norm(p) === e.path))
+                issues.push(`error.details.nestedRepos lacks ${e.path}`);
+            }
+            if (!c.registry().instances[c.id(name)]) issues.push(`refused, but ${c.id(name)} is no longer registered`);
+            for (const [rel, text] of written) {
+              const f = join(path, rel);
+              if (!existsSync(f) || readFileSync(f, 'utf8') !== text)
+                issues.push(`refused, but ${rel} is gone or changed`);
+            }
           }
         }
+        if (issues.length > 0)
+          problems.push(
+            `${issues.join('\n')}\n${r.code === 4 ? `refusal message:\n${jsonError(r.stderr)?.message}\n` : ''}${ctx}`,
+          );
+        // Free the slot for the next rounds.
+        if (c.registry().instances[c.id(name)]) {
+          const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
+          expect(f.code, `cleanup: ${f.stderr}\n${ctx}`).toBe(0);
+        }
+        expect(existsSync(path) && c.registry().instances[c.id(name)] !== undefined, ctx).toBe(false);
       }
-      if (issues.length > 0)
-        problems.push(
-          `${issues.join('\n')}\n${r.code === 4 ? `refusal message:\n${jsonError(r.stderr)?.message}\n` : ''}${ctx}`,
-        );
-      // Free the slot for the next rounds.
-      if (c.registry().instances[c.id(name)]) {
-        const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
-        expect(f.code, `cleanup: ${f.stderr}\n${ctx}`).toBe(0);
-      }
-      expect(existsSync(path) && c.registry().instances[c.id(name)] !== undefined, ctx).toBe(false);
-    }
-    console.log(
-      `ownership contents: ${ROUNDS} rounds, ${refusedRounds} with work at risk, ${cleanRounds} without, ${problems.length} with problems ${why}`,
-    );
-    expect(
-      problems,
-      `${problems.length} problems in ${ROUNDS} rounds (${refusedRounds} with work at risk, ${cleanRounds} without) ${why}:\n\n${problems.join('\n\n')}`,
-    ).toEqual([]);
-    expect(refusedRounds, why).toBeGreaterThan(0);
-  }, 150_000);
+      console.log(
+        `ownership contents: ${ROUNDS} rounds, ${refusedRounds} with work at risk, ${cleanRounds} ` +
+          `without, ${problems.length} with problems ${why}`,
+      );
+      expect(
+        problems,
+        `${problems.length} problems in ${ROUNDS} rounds (${refusedRounds} with work at risk, ${cleanRounds} ` +
+          `without) ${why}:\n\n${problems.join('\n\n')}`,
+      ).toEqual([]);
+      expect(refusedRounds, why).toBeGreaterThan(0);
+    },
+    150_000,
+  );
 
   /**
    * A `git` on PATH that appends each command line to $KINFRA_TEST_GITLOG
@@ -838,16 +864,27 @@ describe('randomized (replay with OWNERSHIP_SEED)', () => {
     return dir;
   }
 
-  /** The writer process: on "go", waits for its start condition in the git log, then writes every few ms until told to stop. */
+  /**
+   * The writer process: on "go", waits for its start condition in the git log,
+   * then writes every few ms until told to stop.
+   */
   const WRITER = String.raw`
 const fs = require('fs');
 const path = require('path');
 const [dir, log, seedText, kindsText, startText] = process.argv.slice(2);
 let a = Number(seedText) >>> 0;
-const rnd = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+const rnd = () => {
+  a = (a + 0x6d2b79f5) >>> 0;
+  let t = a;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
 const kinds = kindsText.split(',');
 const [startOn, startDelay] = startText.split(':');
-const logLines = () => { try { return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean); } catch { return []; } };
+const logLines = () => {
+  try { return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean); } catch { return []; }
+};
 let n = 0, stopped = false, started = false;
 const report = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const finish = () => { if (stopped) return; stopped = true; report({ end: true }); process.exit(0); };
@@ -870,11 +907,28 @@ function step() {
   const content = 'race write ' + i + '\n';
   let rel;
   try {
-    if (kind === 'untracked') { rel = 'race-' + i + '.txt'; fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' }); }
-    else if (kind === 'untracked-dir') { try { fs.mkdirSync(path.join(dir, 'race')); } catch (e) { if (e.code !== 'EEXIST') throw e; } rel = 'race/' + i + '.txt'; fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' }); }
-    else if (kind === 'tracked') { rel = 'README.md'; const fd = fs.openSync(path.join(dir, rel), 'r+'); fs.writeSync(fd, content, fs.fstatSync(fd).size); fs.closeSync(fd); }
-    else if (kind === 'ignored') { try { fs.mkdirSync(path.join(dir, 'data')); } catch (e) { if (e.code !== 'EEXIST') throw e; } rel = 'data/' + i + '.csv'; fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' }); }
-    else { try { fs.mkdirSync(path.join(dir, 'node_modules')); } catch (e) { if (e.code !== 'EEXIST') throw e; } rel = 'node_modules/' + i + '.js'; fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' }); }
+    const mkdir = (d) => { try { fs.mkdirSync(path.join(dir, d)); } catch (e) { if (e.code !== 'EEXIST') throw e; } };
+    if (kind === 'untracked') {
+      rel = 'race-' + i + '.txt';
+      fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' });
+    } else if (kind === 'untracked-dir') {
+      mkdir('race');
+      rel = 'race/' + i + '.txt';
+      fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' });
+    } else if (kind === 'tracked') {
+      rel = 'README.md';
+      const fd = fs.openSync(path.join(dir, rel), 'r+');
+      fs.writeSync(fd, content, fs.fstatSync(fd).size);
+      fs.closeSync(fd);
+    } else if (kind === 'ignored') {
+      mkdir('data');
+      rel = 'data/' + i + '.csv';
+      fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' });
+    } else {
+      mkdir('node_modules');
+      rel = 'node_modules/' + i + '.js';
+      fs.writeFileSync(path.join(dir, rel), content, { flag: 'wx' });
+    }
   } catch (e) {
     report({ i, kind, rel, ok: false, err: e.code });
     if (e.code === 'ENOENT') return finish();
@@ -896,142 +950,151 @@ report({ ready: true });
     err?: string;
   }
 
-  it(`destroys racing a writer process: no write that completed before the last check is ever lost (${ROUNDS} rounds)`, async () => {
-    const seed = SEED + 1;
-    const rnd = mulberry32(seed);
-    const why = `(replay with OWNERSHIP_SEED=${SEED})`;
-    const c = setup();
-    const shim = gitShim(c.ws.root);
-    const writerFile = join(c.ws.root, 'writer.cjs');
-    writeFileSync(writerFile, WRITER);
-    const problems: string[] = [];
-    const outcomes: Record<string, number> = {};
+  it(
+    `destroys racing a writer process: no write that completed before the last check is ` +
+      `ever lost (${ROUNDS} rounds)`,
+    async () => {
+      const seed = SEED + 1;
+      const rnd = mulberry32(seed);
+      const why = `(replay with OWNERSHIP_SEED=${SEED})`;
+      const c = setup();
+      const shim = gitShim(c.ws.root);
+      const writerFile = join(c.ws.root, 'writer.cjs');
+      writeFileSync(writerFile, WRITER);
+      const problems: string[] = [];
+      const outcomes: Record<string, number> = {};
 
-    for (let round = 0; round < ROUNDS; round++) {
-      const name = `w${round}`;
-      await create(c, name);
-      const path = c.path(name);
-      const gitLog = join(c.ws.root, `git-${round}.log`);
-      const kinds =
-        rnd() < 0.15
-          ? ['regenerable']
-          : ['untracked', 'untracked-dir', 'tracked', 'ignored', 'regenerable']
-              .filter(() => rnd() < 0.6)
-              .concat('untracked');
-      // Start: after destroy's first `git log` (the old code's last look), after its first status, or at a random time.
-      const p = rnd();
-      const start =
-        p < 0.45
-          ? `log:${Math.floor(rnd() * 25)}`
-          : p < 0.75
-            ? `status:${Math.floor(rnd() * 60)}`
-            : `time:${Math.floor(rnd() * 400)}`;
-      const ctx = `round ${round}: kinds ${kinds.join(',')}, start ${start} ${why}`;
+      for (let round = 0; round < ROUNDS; round++) {
+        const name = `w${round}`;
+        await create(c, name);
+        const path = c.path(name);
+        const gitLog = join(c.ws.root, `git-${round}.log`);
+        const kinds =
+          rnd() < 0.15
+            ? ['regenerable']
+            : ['untracked', 'untracked-dir', 'tracked', 'ignored', 'regenerable']
+                .filter(() => rnd() < 0.6)
+                .concat('untracked');
+        // Start: after destroy's first `git log` (the old code's last look),
+        // after its first status, or at a random time.
+        const p = rnd();
+        const start =
+          p < 0.45
+            ? `log:${Math.floor(rnd() * 25)}`
+            : p < 0.75
+              ? `status:${Math.floor(rnd() * 60)}`
+              : `time:${Math.floor(rnd() * 400)}`;
+        const ctx = `round ${round}: kinds ${kinds.join(',')}, start ${start} ${why}`;
 
-      const writer = spawn(
-        process.execPath,
-        [writerFile, path, gitLog, String(Math.floor(rnd() * 2 ** 31)), kinds.join(','), start],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      writer.stdin.on('error', () => undefined);
-      const reports = collectLines(writer);
-      await reports.until((o) => o.ready);
-      const destroy = runWithEnv(c, ['sandbox', 'destroy', name, '--yes', '--json'], {
-        PATH: `${shim}:${process.env.PATH}`,
-        KINFRA_TEST_GITLOG: gitLog,
-      });
-      writer.stdin.write('go\n');
-      const r = await destroy;
-      writer.stdin.write('stop\n');
-      await reports.until((o) => o.end);
-      writer.stdin.end();
-      const writes = reports.all().filter((o) => o.i !== undefined) as Write[];
-      const ok = writes.filter((w) => w.ok);
-
-      const log = existsSync(gitLog) ? readFileSync(gitLog, 'utf8').split('\n').filter(Boolean) : [];
-      const issues: string[] = [];
-      const R = log.findIndex((l) => / worktree remove /.test(` ${l} `));
-      if (R >= 0 && log[R]!.includes('--force'))
-        issues.push(`git worktree remove ran with --force, which destroy was not given: ${log[R]}`);
-      const before = R < 0 ? log : log.slice(0, R);
-      let L = before
-        .map((l, i) => (/status.*ignored|ls-files/.test(l) ? i : -1))
-        .filter((i) => i >= 0)
-        .pop();
-      if (L === undefined)
-        L =
-          before
-            .map((l, i) => (/\bstatus\b/.test(l) ? i : -1))
-            .filter((i) => i >= 0)
-            .pop() ?? -1;
-      /** The write had completed before git command k started (its log line was not there yet). */
-      const completedBefore = (w: Write, k: number) => (k < 0 ? false : w.seen <= k);
-      const mustSurvive = (w: Write) => {
-        if (w.kind === 'regenerable') return false;
-        if (R < 0) return true;
-        return w.kind === 'ignored' ? completedBefore(w, L!) : completedBefore(w, R);
-      };
-      const survives = (w: Write) =>
-        w.kind === 'tracked'
-          ? existsSync(join(path, 'README.md')) && readFileSync(join(path, 'README.md'), 'utf8').includes(w.content)
-          : existsSync(join(path, w.rel)) && readFileSync(join(path, w.rel), 'utf8') === w.content;
-      const late = ok.some((w) => R >= 0 && w.seen > R);
-      const registered = c.registry().instances[c.id(name)] !== undefined;
-      const err = jsonError(r.stderr);
-      outcomes[`exit ${r.code}`] = (outcomes[`exit ${r.code}`] ?? 0) + 1;
-      // Refusals of work written only after destroy's first check (its first `git log`): the last-moment check at work.
-      const firstLog = log.findIndex((l) => /^log /.test(l));
-      if (r.code === 4 && firstLog >= 0 && ok.length > 0 && ok.every((w) => w.seen > firstLog))
-        outcomes['refused at the last moment'] = (outcomes['refused at the last moment'] ?? 0) + 1;
-
-      for (const w of ok.filter(mustSurvive)) {
-        if (!survives(w))
-          issues.push(
-            `lost ${w.kind} write ${w.rel} (completed before git command ${w.kind === 'ignored' ? L : R} started; destroy exited ${r.code})`,
-          );
-      }
-      if (r.code === 0) {
-        if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
-        if (registered) issues.push(`destroy exited 0 but ${c.id(name)} is still registered`);
-      } else if (r.code === 4) {
-        if (err?.code !== 'work-at-risk') issues.push(`exit 4 with ${err?.code ?? r.stderr}`);
-        // (After a write that came while git was already removing the folder, git may have removed part of it.)
-        if (!registered) issues.push(`destroy refused but ${c.id(name)} is no longer registered`);
-        if (!late && !existsSync(join(path, '.git')))
-          issues.push(`destroy refused but ${path} is no longer a worktree`);
-      } else if (!late) {
-        issues.push(`destroy exited ${r.code} (${err?.code ?? r.stderr})`);
-      }
-      if (ok.length === 0 || ok.every((w) => w.kind === 'regenerable')) {
-        if (r.code !== 0 && !late)
-          issues.push(`only regenerable writes (or none), but destroy exited ${r.code}: ${err?.message ?? r.stderr}`);
-      }
-
-      if (issues.length > 0)
-        problems.push(
-          `${issues.join('\n')}\n  git commands: ${log.map((l, i) => `\n    ${i}: ${l}`).join('')}\n${ctx}`,
+        const writer = spawn(
+          process.execPath,
+          [writerFile, path, gitLog, String(Math.floor(rnd() * 2 ** 31)), kinds.join(','), start],
+          { stdio: ['pipe', 'pipe', 'pipe'] },
         );
+        writer.stdin.on('error', () => undefined);
+        const reports = collectLines(writer);
+        await reports.until((o) => o.ready);
+        const destroy = runWithEnv(c, ['sandbox', 'destroy', name, '--yes', '--json'], {
+          PATH: `${shim}:${process.env.PATH}`,
+          KINFRA_TEST_GITLOG: gitLog,
+        });
+        writer.stdin.write('go\n');
+        const r = await destroy;
+        writer.stdin.write('stop\n');
+        await reports.until((o) => o.end);
+        writer.stdin.end();
+        const writes = reports.all().filter((o) => o.i !== undefined) as Write[];
+        const ok = writes.filter((w) => w.ok);
 
-      if (registered || existsSync(path)) {
-        const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
-        if (f.code !== 0 && existsSync(path)) {
-          // A half-removed worktree the forced destroy could not finish: clear it so the next round starts clean.
-          rmSync(path, { recursive: true, force: true });
-          c.ws.git(['worktree', 'prune']);
-          const reg = c.registry();
-          delete reg.instances[c.id(name)];
-          c.writeRegistry(reg);
+        const log = existsSync(gitLog) ? readFileSync(gitLog, 'utf8').split('\n').filter(Boolean) : [];
+        const issues: string[] = [];
+        const R = log.findIndex((l) => / worktree remove /.test(` ${l} `));
+        if (R >= 0 && log[R]!.includes('--force'))
+          issues.push(`git worktree remove ran with --force, which destroy was not given: ${log[R]}`);
+        const before = R < 0 ? log : log.slice(0, R);
+        let L = before
+          .map((l, i) => (/status.*ignored|ls-files/.test(l) ? i : -1))
+          .filter((i) => i >= 0)
+          .pop();
+        if (L === undefined)
+          L =
+            before
+              .map((l, i) => (/\bstatus\b/.test(l) ? i : -1))
+              .filter((i) => i >= 0)
+              .pop() ?? -1;
+        /** The write had completed before git command k started (its log line was not there yet). */
+        const completedBefore = (w: Write, k: number) => (k < 0 ? false : w.seen <= k);
+        const mustSurvive = (w: Write) => {
+          if (w.kind === 'regenerable') return false;
+          if (R < 0) return true;
+          return w.kind === 'ignored' ? completedBefore(w, L!) : completedBefore(w, R);
+        };
+        const survives = (w: Write) =>
+          w.kind === 'tracked'
+            ? existsSync(join(path, 'README.md')) && readFileSync(join(path, 'README.md'), 'utf8').includes(w.content)
+            : existsSync(join(path, w.rel)) && readFileSync(join(path, w.rel), 'utf8') === w.content;
+        const late = ok.some((w) => R >= 0 && w.seen > R);
+        const registered = c.registry().instances[c.id(name)] !== undefined;
+        const err = jsonError(r.stderr);
+        outcomes[`exit ${r.code}`] = (outcomes[`exit ${r.code}`] ?? 0) + 1;
+        // Refusals of work written only after destroy's first check (its first
+        // `git log`): the last-moment check at work.
+        const firstLog = log.findIndex((l) => /^log /.test(l));
+        if (r.code === 4 && firstLog >= 0 && ok.length > 0 && ok.every((w) => w.seen > firstLog))
+          outcomes['refused at the last moment'] = (outcomes['refused at the last moment'] ?? 0) + 1;
+
+        for (const w of ok.filter(mustSurvive)) {
+          if (!survives(w))
+            issues.push(
+              `lost ${w.kind} write ${w.rel} (completed before git command ${w.kind === 'ignored' ? L : R} started; ` +
+                `destroy exited ${r.code})`,
+            );
+        }
+        if (r.code === 0) {
+          if (existsSync(path)) issues.push(`destroy exited 0 but left ${path}`);
+          if (registered) issues.push(`destroy exited 0 but ${c.id(name)} is still registered`);
+        } else if (r.code === 4) {
+          if (err?.code !== 'work-at-risk') issues.push(`exit 4 with ${err?.code ?? r.stderr}`);
+          // (After a write that came while git was already removing the folder, git may have removed part of it.)
+          if (!registered) issues.push(`destroy refused but ${c.id(name)} is no longer registered`);
+          if (!late && !existsSync(join(path, '.git')))
+            issues.push(`destroy refused but ${path} is no longer a worktree`);
+        } else if (!late) {
+          issues.push(`destroy exited ${r.code} (${err?.code ?? r.stderr})`);
+        }
+        if (ok.length === 0 || ok.every((w) => w.kind === 'regenerable')) {
+          if (r.code !== 0 && !late)
+            issues.push(`only regenerable writes (or none), but destroy exited ${r.code}: ${err?.message ?? r.stderr}`);
+        }
+
+        if (issues.length > 0)
+          problems.push(
+            `${issues.join('\n')}\n  git commands: ${log.map((l, i) => `\n    ${i}: ${l}`).join('')}\n${ctx}`,
+          );
+
+        if (registered || existsSync(path)) {
+          const f = await c.ws.run(['sandbox', 'destroy', name, '--yes', '--force']);
+          if (f.code !== 0 && existsSync(path)) {
+            // A half-removed worktree the forced destroy could not finish: clear it so the next round starts clean.
+            rmSync(path, { recursive: true, force: true });
+            c.ws.git(['worktree', 'prune']);
+            const reg = c.registry();
+            delete reg.instances[c.id(name)];
+            c.writeRegistry(reg);
+          }
         }
       }
-    }
-    console.log(
-      `ownership race: ${ROUNDS} rounds, ${JSON.stringify(outcomes)}, ${problems.length} with problems ${why}`,
-    );
-    expect(
-      problems,
-      `${problems.length} problems in ${ROUNDS} rounds (${JSON.stringify(outcomes)}) ${why}:\n\n${problems.join('\n\n')}`,
-    ).toEqual([]);
-  }, 150_000);
+      console.log(
+        `ownership race: ${ROUNDS} rounds, ${JSON.stringify(outcomes)}, ${problems.length} with problems ${why}`,
+      );
+      expect(
+        problems,
+        `${problems.length} problems in ${ROUNDS} rounds ` +
+          `(${JSON.stringify(outcomes)}) ${why}:\n\n${problems.join('\n\n')}`,
+      ).toEqual([]);
+    },
+    150_000,
+  );
 });
 
 function runWithEnv(c: Ctx, args: string[], env: Record<string, string>): Promise<CliResult> {

@@ -45,70 +45,77 @@ const python = async (w: Workspace) => {
 };
 
 describe("the Python ktrdr's registry", () => {
-  it('version 2 (instances and pool slots): imported on first use instead of exit 6, with a copy; its later claims stay taken', async () => {
-    ws = appWorkspace();
-    const text = fixture(ws, 'instances.v2.json');
-    writePython(ws, text);
-    for (const d of ['ktrdr--feat-a', 'ktrdr--clone', 'ktrdr-impl-genome-M1']) mkdirSync(join(ws.dev, d));
+  it(
+    'version 2 (instances and pool slots): imported on first use instead of exit 6, with a copy; ' +
+      'its later claims stay taken',
+    async () => {
+      ws = appWorkspace();
+      const text = fixture(ws, 'instances.v2.json');
+      writePython(ws, text);
+      for (const d of ['ktrdr--feat-a', 'ktrdr--clone', 'ktrdr-impl-genome-M1']) mkdirSync(join(ws.dev, d));
 
-    const list = await ws.run(['sandbox', 'list', '--json']);
-    expect(list.code, list.stderr).toBe(0);
-    const rows = parseJson(list.stdout).data.instances.map((i: any) => [i.instanceId, i.slot]);
-    expect(rows).toEqual([
-      ['ktrdr-impl-genome-M1', 1],
-      ['ktrdr--feat-a', 7],
-      ['ktrdr--clone', 8],
-    ]);
-    expect(readFileSync(join(ws.home, '.ktrdr/sandboxes/instances.v2.backup.json'), 'utf8')).toBe(text);
-    expect(readFileSync(pythonFile(ws), 'utf8')).toBe(text);
+      const list = await ws.run(['sandbox', 'list', '--json']);
+      expect(list.code, list.stderr).toBe(0);
+      const rows = parseJson(list.stdout).data.instances.map((i: any) => [i.instanceId, i.slot]);
+      expect(rows).toEqual([
+        ['ktrdr-impl-genome-M1', 1],
+        ['ktrdr--feat-a', 7],
+        ['ktrdr--clone', 8],
+      ]);
+      expect(readFileSync(join(ws.home, '.ktrdr/sandboxes/instances.v2.backup.json'), 'utf8')).toBe(text);
+      expect(readFileSync(pythonFile(ws), 'utf8')).toBe(text);
 
-    const reg = registry(ws);
-    expect(reg.version).toBe(2);
-    expect(reg.local_prod).toMatchObject({ instance_id: 'ktrdr-prod', slot: 0 });
-    expect(reg.instances['ktrdr--clone']).toMatchObject({
-      parent_repo: '',
-      is_worktree: false,
-      instance_id: 'ktrdr--clone',
-    });
-    // A claim names the worktree's folder in the Python file; in kinfra's, the sandbox (named by its folder, as the Python tool names it).
-    expect(reg.slots['1']).toMatchObject({ claimed_by: 'ktrdr-impl-genome-M1', status: 'running', profile: 'light' });
-    expect(reg.instances['ktrdr-impl-genome-M1']).toMatchObject({
-      slot: 1,
-      pool_slot: 1,
-      path: join(ws.dev, 'ktrdr-impl-genome-M1'),
-    });
-    expect(reg.slots['2']).toMatchObject({ claimed_by: null, ports: { api: 8002 } });
-
-    const imported = await python(ws);
-    expect(imported.finding).toMatchObject({ status: 'ok' });
-    expect(imported.finding.message).toMatch(/version 2, 3 sandbox\(es\)\) was imported .* and has not changed since/);
-
-    // A Python user on this machine claims pool slot 2 and starts a sandbox on slot 3: kinfra takes neither.
-    pythonWrites(ws, (doc) => {
-      doc.slots['2'].claimed_by = join(ws.dev, 'ktrdr-impl-other-M2');
-      doc.slots['2'].claimed_at = '2025-03-01T10:00:00.000000';
-      doc.instances['ktrdr--py-new'] = {
-        instance_id: 'ktrdr--py-new',
-        slot: 3,
-        path: join(ws.root, 'py', 'ktrdr--py-new'),
-        created_at: '2025-03-01T10:00:00',
+      const reg = registry(ws);
+      expect(reg.version).toBe(2);
+      expect(reg.local_prod).toMatchObject({ instance_id: 'ktrdr-prod', slot: 0 });
+      expect(reg.instances['ktrdr--clone']).toMatchObject({
+        parent_repo: '',
         is_worktree: false,
-        parent_repo: null,
-      };
-    });
-    const create = await ws.run(['sandbox', 'create', 'n', '--json']);
-    expect(create.code, create.stdout).toBe(4);
-    expect(parseJson(create.stderr).error.code).toBe('pool-exhausted');
-    expect(parseJson(create.stderr).error.message).toContain(
-      "Slot 2 (light): ktrdr-impl-other-M2 (Python ktrdr's registry)",
-    );
-    expect(registry(ws).slots['2'].claimed_by).toBeNull();
+        instance_id: 'ktrdr--clone',
+      });
+      // A claim names the worktree's folder in the Python file; in kinfra's, the sandbox (named by
+      // its folder, as the Python tool names it).
+      expect(reg.slots['1']).toMatchObject({ claimed_by: 'ktrdr-impl-genome-M1', status: 'running', profile: 'light' });
+      expect(reg.instances['ktrdr-impl-genome-M1']).toMatchObject({
+        slot: 1,
+        pool_slot: 1,
+        path: join(ws.dev, 'ktrdr-impl-genome-M1'),
+      });
+      expect(reg.slots['2']).toMatchObject({ claimed_by: null, ports: { api: 8002 } });
 
-    const changed = await python(ws);
-    expect(changed.finding.status).toBe('warn');
-    expect(changed.finding.message).toMatch(/has changed since kinfra imported it/);
-    expect(changed.finding.message).toContain('slot 2 (ktrdr-impl-other-M2), slot 3 (ktrdr--py-new)');
-  });
+      const imported = await python(ws);
+      expect(imported.finding).toMatchObject({ status: 'ok' });
+      expect(imported.finding.message).toMatch(
+        /version 2, 3 sandbox\(es\)\) was imported .* and has not changed since/,
+      );
+
+      // A Python user on this machine claims pool slot 2 and starts a sandbox on slot 3: kinfra takes neither.
+      pythonWrites(ws, (doc) => {
+        doc.slots['2'].claimed_by = join(ws.dev, 'ktrdr-impl-other-M2');
+        doc.slots['2'].claimed_at = '2025-03-01T10:00:00.000000';
+        doc.instances['ktrdr--py-new'] = {
+          instance_id: 'ktrdr--py-new',
+          slot: 3,
+          path: join(ws.root, 'py', 'ktrdr--py-new'),
+          created_at: '2025-03-01T10:00:00',
+          is_worktree: false,
+          parent_repo: null,
+        };
+      });
+      const create = await ws.run(['sandbox', 'create', 'n', '--json']);
+      expect(create.code, create.stdout).toBe(4);
+      expect(parseJson(create.stderr).error.code).toBe('pool-exhausted');
+      expect(parseJson(create.stderr).error.message).toContain(
+        "Slot 2 (light): ktrdr-impl-other-M2 (Python ktrdr's registry)",
+      );
+      expect(registry(ws).slots['2'].claimed_by).toBeNull();
+
+      const changed = await python(ws);
+      expect(changed.finding.status).toBe('warn');
+      expect(changed.finding.message).toMatch(/has changed since kinfra imported it/);
+      expect(changed.finding.message).toContain('slot 2 (ktrdr-impl-other-M2), slot 3 (ktrdr--py-new)');
+    },
+  );
 
   it('version 1: imported once; a sandbox the Python tool adds afterwards keeps its slot free', async () => {
     ws = appWorkspace();
@@ -158,35 +165,42 @@ describe("the Python ktrdr's registry", () => {
     );
   });
 
-  it('unreadable before it was imported: every command stops (exit 6) and doctor says why, instead of calling the registry fine', async () => {
-    ws = appWorkspace();
-    writePython(ws, JSON.stringify({ version: 2, instances: { 'ktrdr--x': { path: '/somewhere' } }, slots: {} }));
-    const r = await ws.run(['sandbox', 'create', 'a', '--json']);
-    expect(r.code).toBe(6);
-    const error = parseJson(r.stderr).error;
-    expect(error.code).toBe('python-registry-unreadable');
-    expect(error.message).toContain('instances.ktrdr--x.slot: missing');
-    expect(error.hint).toContain('Fix it');
-    const seen = await ws.run(['sandbox', 'doctor', '--json']);
-    expect(seen.code).toBe(11);
-    const reg = parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry');
-    expect(reg.status).toBe('problem');
-    expect(reg.message).toMatch(
-      /kinfra will not start one: Python ktrdr's registry .* cannot be read: instances\.ktrdr--x\.slot: missing/,
-    );
-  });
+  it(
+    'unreadable before it was imported: every command stops (exit 6) and doctor says why, ' +
+      'instead of calling the registry fine',
+    async () => {
+      ws = appWorkspace();
+      writePython(ws, JSON.stringify({ version: 2, instances: { 'ktrdr--x': { path: '/somewhere' } }, slots: {} }));
+      const r = await ws.run(['sandbox', 'create', 'a', '--json']);
+      expect(r.code).toBe(6);
+      const error = parseJson(r.stderr).error;
+      expect(error.code).toBe('python-registry-unreadable');
+      expect(error.message).toContain('instances.ktrdr--x.slot: missing');
+      expect(error.hint).toContain('Fix it');
+      const seen = await ws.run(['sandbox', 'doctor', '--json']);
+      expect(seen.code).toBe(11);
+      const reg = parseJson(seen.stdout).data.findings.find((f: any) => f.check === 'registry');
+      expect(reg.status).toBe('problem');
+      expect(reg.message).toMatch(
+        /kinfra will not start one: Python ktrdr's registry .* cannot be read: instances\.ktrdr--x\.slot: missing/,
+      );
+    },
+  );
 
-  it('unreadable after it was imported: kinfra goes on, and doctor warns that its slots cannot be kept free', async () => {
-    ws = appWorkspace();
-    writePython(ws, fixture(ws, 'instances.v1.json'));
-    expect((await ws.run(['sandbox', 'list'])).code).toBe(0);
-    writeFileSync(pythonFile(ws), '{"version": 2, "instances": {');
-    const r = await ws.run(['sandbox', 'create', 'a', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const seen = await python(ws);
-    expect(seen.finding.status).toBe('warn');
-    expect(seen.finding.message).toMatch(
-      /cannot be read: not valid JSON.*It was imported before; the slots it lists now cannot be kept free/,
-    );
-  });
+  it(
+    'unreadable after it was imported: kinfra goes on, and doctor warns that its ' + 'slots cannot be kept free',
+    async () => {
+      ws = appWorkspace();
+      writePython(ws, fixture(ws, 'instances.v1.json'));
+      expect((await ws.run(['sandbox', 'list'])).code).toBe(0);
+      writeFileSync(pythonFile(ws), '{"version": 2, "instances": {');
+      const r = await ws.run(['sandbox', 'create', 'a', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const seen = await python(ws);
+      expect(seen.finding.status).toBe('warn');
+      expect(seen.finding.message).toMatch(
+        /cannot be read: not valid JSON.*It was imported before; the slots it lists now cannot be kept free/,
+      );
+    },
+  );
 });

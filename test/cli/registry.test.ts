@@ -10,27 +10,30 @@ const regDir = (w: Workspace) => join(w.home, '.ktrdr/sandboxes');
 const regFile = (w: Workspace) => join(regDir(w), 'registry.json');
 
 describe('the registry', () => {
-  it('never treats an unreadable registry as empty: stops, names the file, moves it aside, says how to rebuild', async () => {
-    ws = workspace();
-    await ws.run(['sandbox', 'create', 'precious']);
-    writeFileSync(regFile(ws), '{"version": 2, "instances": {"ktrdr--precious": {"slot": 1,');
-    const r = await ws.run(['sandbox', 'create', 'next']);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toContain(`The sandbox registry ${regFile(ws)} cannot be read`);
-    expect(r.stderr).toContain('kinfra sandbox doctor --repair');
-    expect(existsSync(join(ws.dev, 'ktrdr--next'))).toBe(false);
-    const aside = readdirSync(regDir(ws)).filter((f) => f.startsWith('registry.json.corrupt-'));
-    expect(aside).toHaveLength(1);
-    expect(readFileSync(join(regDir(ws), aside[0]!), 'utf8')).toContain('ktrdr--precious');
+  it(
+    'never treats an unreadable registry as empty: stops, names the file, ' + 'moves it aside, says how to rebuild',
+    async () => {
+      ws = workspace();
+      await ws.run(['sandbox', 'create', 'precious']);
+      writeFileSync(regFile(ws), '{"version": 2, "instances": {"ktrdr--precious": {"slot": 1,');
+      const r = await ws.run(['sandbox', 'create', 'next']);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain(`The sandbox registry ${regFile(ws)} cannot be read`);
+      expect(r.stderr).toContain('kinfra sandbox doctor --repair');
+      expect(existsSync(join(ws.dev, 'ktrdr--next'))).toBe(false);
+      const aside = readdirSync(regDir(ws)).filter((f) => f.startsWith('registry.json.corrupt-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(regDir(ws), aside[0]!), 'utf8')).toContain('ktrdr--precious');
 
-    // The bad file is aside now, and the registry is lost, not empty: even list stops until it is rebuilt.
-    const json = await ws.run(['sandbox', 'list', '--json']);
-    expect(json.code).toBe(6);
-    expect(parseJson(json.stderr).error.code).toBe('registry-lost');
-    expect((await ws.run(['sandbox', 'doctor', '--repair'])).code).toBe(0);
-    const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
-    expect(list.data.instances).toMatchObject([{ instanceId: 'ktrdr--precious', slot: 1 }]);
-  });
+      // The bad file is aside now, and the registry is lost, not empty: even list stops until it is rebuilt.
+      const json = await ws.run(['sandbox', 'list', '--json']);
+      expect(json.code).toBe(6);
+      expect(parseJson(json.stderr).error.code).toBe('registry-lost');
+      expect((await ws.run(['sandbox', 'doctor', '--repair'])).code).toBe(0);
+      const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
+      expect(list.data.instances).toMatchObject([{ instanceId: 'ktrdr--precious', slot: 1 }]);
+    },
+  );
 
   it('reports a registry of an unknown version instead of overwriting it', async () => {
     ws = workspace();
@@ -118,32 +121,35 @@ describe('the registry', () => {
     expect(parseJson((await ws.run(['sandbox', 'create', 'new', '--json'])).stdout).data.slot).toBe(2);
   });
 
-  it('20 parallel creates end with exactly 10 sandboxes on 10 distinct slots and 10 clean exhaustion errors', async () => {
-    ws = workspace();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => ws.run(['sandbox', 'create', `agent-${i}`, '--json'])),
-    );
-    const ok = results.filter((r) => r.code === 0);
-    const failed = results.filter((r) => r.code !== 0);
-    expect(ok).toHaveLength(10);
-    expect(failed).toHaveLength(10);
-    for (const f of failed) {
-      expect(f.code, f.stderr).toBe(4);
-      expect(parseJson(f.stderr).error.code).toBe('slots-exhausted');
-    }
-    const slots = ok.map((r) => parseJson(r.stdout).data.slot).sort((a: number, b: number) => a - b);
-    expect(slots).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  it(
+    '20 parallel creates end with exactly 10 sandboxes on 10 distinct slots and ' + '10 clean exhaustion errors',
+    async () => {
+      ws = workspace();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => ws.run(['sandbox', 'create', `agent-${i}`, '--json'])),
+      );
+      const ok = results.filter((r) => r.code === 0);
+      const failed = results.filter((r) => r.code !== 0);
+      expect(ok).toHaveLength(10);
+      expect(failed).toHaveLength(10);
+      for (const f of failed) {
+        expect(f.code, f.stderr).toBe(4);
+        expect(parseJson(f.stderr).error.code).toBe('slots-exhausted');
+      }
+      const slots = ok.map((r) => parseJson(r.stdout).data.slot).sort((a: number, b: number) => a - b);
+      expect(slots).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
-    const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
-    expect(Object.keys(reg.instances)).toHaveLength(10);
-    const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
-    expect(list.data.instances.map((i: { slot: number }) => i.slot)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    // Every worktree that exists is registered, and no failed create left one behind.
-    const worktrees = ws
-      .git(['worktree', 'list', '--porcelain'])
-      .split('\n')
-      .filter((l) => l.startsWith('worktree ')).length;
-    expect(worktrees).toBe(11);
-    expect(readdirSync(ws.dev).filter((d) => d.startsWith('ktrdr--'))).toHaveLength(10);
-  });
+      const reg = JSON.parse(readFileSync(regFile(ws), 'utf8'));
+      expect(Object.keys(reg.instances)).toHaveLength(10);
+      const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
+      expect(list.data.instances.map((i: { slot: number }) => i.slot)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // Every worktree that exists is registered, and no failed create left one behind.
+      const worktrees = ws
+        .git(['worktree', 'list', '--porcelain'])
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')).length;
+      expect(worktrees).toBe(11);
+      expect(readdirSync(ws.dev).filter((d) => d.startsWith('ktrdr--'))).toHaveLength(10);
+    },
+  );
 });

@@ -44,24 +44,28 @@ describe('a child kinfra streams dies with kinfra, whatever signal kinfra gets',
     ['SIGINT', 130],
     ['SIGHUP', 129],
   ] as const) {
-    it(`${signal} to kinfra's pid during \`sandbox exec -- sleep 1000\`: the sleep is gone and kinfra exits ${code}`, async () => {
-      ws = workspace();
-      expect((await ws.run(['sandbox', 'create', 'x'])).code).toBe(0);
-      const kinfra = spawn(process.execPath, [CLI, 'sandbox', 'exec', '--', 'sleep', '1000'], {
-        cwd: join(ws.dev, 'ktrdr--x'),
-        env: cliEnv(ws.home),
-        stdio: 'ignore',
-      });
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        kinfra.on('exit', (c, s) => resolve({ code: c, signal: s })),
-      );
-      const sleep = await childOf(kinfra.pid!, 'sleep');
-      started.push(sleep);
+    it(
+      `${signal} to kinfra's pid during \`sandbox exec -- sleep 1000\`: ` +
+        `the sleep is gone and kinfra exits ${code}`,
+      async () => {
+        ws = workspace();
+        expect((await ws.run(['sandbox', 'create', 'x'])).code).toBe(0);
+        const kinfra = spawn(process.execPath, [CLI, 'sandbox', 'exec', '--', 'sleep', '1000'], {
+          cwd: join(ws.dev, 'ktrdr--x'),
+          env: cliEnv(ws.home),
+          stdio: 'ignore',
+        });
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          kinfra.on('exit', (c, s) => resolve({ code: c, signal: s })),
+        );
+        const sleep = await childOf(kinfra.pid!, 'sleep');
+        started.push(sleep);
 
-      process.kill(kinfra.pid!, signal);
-      const exit = await exited;
-      expect(alive(sleep), `sleep (pid ${sleep}) outlived kinfra`).toBe(false);
-      expect(exit).toEqual({ code, signal: null });
-    });
+        process.kill(kinfra.pid!, signal);
+        const exit = await exited;
+        expect(alive(sleep), `sleep (pid ${sleep}) outlived kinfra`).toBe(false);
+        expect(exit).toEqual({ code, signal: null });
+      },
+    );
   }
 });

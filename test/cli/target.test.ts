@@ -69,26 +69,30 @@ describe('kinfra sandbox url', () => {
     expect(bare.stdout.trim()).toBe(`http://localhost:${BASE}`);
   });
 
-  it('refuses an empty .env.sandbox with exit 1 naming the API port variable, never falls back to the default (item 15 e)', async () => {
-    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
-    await ws.run(['sandbox', 'create', 'a']);
-    const sandbox = join(ws.dev, 'ktg--a');
-    writeFileSync(join(sandbox, '.env.sandbox'), '');
-    const r = await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox });
-    expect(r.code).toBe(1);
-    const error = parseJson(r.stderr).error;
-    expect(error).toMatchObject({
-      code: 'invalid-env-file',
-      details: { file: join(sandbox, '.env.sandbox'), variable: 'TG_API_PORT' },
-    });
-    expect(error.message).toContain('has no TG_API_PORT');
-    expect(error.hint).toContain('--url or --port');
-    expect((await ws.run(['api', 'get', 'health'], { cwd: sandbox })).code).toBe(1);
-    // Naming the backend still works there.
-    expect((await ws.run(['-p', '8002', 'sandbox', 'url'], { cwd: sandbox })).stdout.trim()).toBe(
-      'http://localhost:8002',
-    );
-  });
+  it(
+    'refuses an empty .env.sandbox with exit 1 naming the API port variable, ' +
+      'never falls back to the default (item 15 e)',
+    async () => {
+      ws = appWorkspace({ 'kinfra.yaml': CONFIG });
+      await ws.run(['sandbox', 'create', 'a']);
+      const sandbox = join(ws.dev, 'ktg--a');
+      writeFileSync(join(sandbox, '.env.sandbox'), '');
+      const r = await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox });
+      expect(r.code).toBe(1);
+      const error = parseJson(r.stderr).error;
+      expect(error).toMatchObject({
+        code: 'invalid-env-file',
+        details: { file: join(sandbox, '.env.sandbox'), variable: 'TG_API_PORT' },
+      });
+      expect(error.message).toContain('has no TG_API_PORT');
+      expect(error.hint).toContain('--url or --port');
+      expect((await ws.run(['api', 'get', 'health'], { cwd: sandbox })).code).toBe(1);
+      // Naming the backend still works there.
+      expect((await ws.run(['-p', '8002', 'sandbox', 'url'], { cwd: sandbox })).stdout.trim()).toBe(
+        'http://localhost:8002',
+      );
+    },
+  );
 
   it('rejects a bad --port with exit 1', async () => {
     ws = appWorkspace();

@@ -26,8 +26,10 @@ gate:
     - { name: Observability, kind: http, port: jaeger, path: /, status: 200 }
 `;
 const idle = 'image: debian:bookworm-slim, pull_policy: never, init: true';
-const COMPOSE = `services:
-  backend: { ${idle}, command: [sh, -c, "echo backend says hello; exec sleep infinity"], ports: ["127.0.0.2:\${TR_API_PORT:-${BASE}}:8000"] }
+const COMPOSE =
+  `services:
+  backend: { ${idle}, command: [sh, -c, "echo backend says hello; exec sleep infinity"], ports: ` +
+  `["127.0.0.2:\${TR_API_PORT:-${BASE}}:8000"] }
   backtest-worker-1: { ${idle}, command: [sleep, infinity], ports: ["127.0.0.2:\${TR_WORKER_PORT_1:-1}:5000"] }
   training-worker-1: { ${idle}, command: [sleep, infinity], ports: ["127.0.0.2:\${TR_WORKER_PORT_2:-2}:5000"] }
   ui: { ${idle}, command: [sleep, infinity], ports: ["127.0.0.2:\${TR_UI_PORT:-${BASE + 50}}:80"] }
@@ -96,31 +98,34 @@ describe('status and the gate tell the truth about what runs', () => {
     expect(s2.workers.map((w: { registered: boolean }) => w.registered)).toEqual([true, false]);
   });
 
-  it('shows only the services the stack has, says which configured ones it lacks, and leaves their checks out', async () => {
-    const dir = await sandbox();
-    await serve(BASE + 1, healthy({ workers: [{ id: 'backtest-worker-1' }, { id: 'training-worker-1' }] }));
-    await serve(BASE + 51, () => [200, {}]);
-    const status = parseJson((await ws.run(['sandbox', 'status', '--json'], { cwd: dir })).stdout).data;
-    expect(status.services.map((s: { label: string }) => s.label)).toEqual(['API', 'UI']);
-    expect(status.absent).toEqual(['Grafana', 'Jaeger']);
-    const human = await ws.run(['sandbox', 'status'], { cwd: dir });
-    expect(human.stdout).not.toContain(`Grafana: http://localhost:${BASE + 101}`);
-    expect(human.stdout).toContain('configured but not in this stack: Grafana, Jaeger');
+  it(
+    'shows only the services the stack has, says which configured ones it lacks, ' + 'and leaves their checks out',
+    async () => {
+      const dir = await sandbox();
+      await serve(BASE + 1, healthy({ workers: [{ id: 'backtest-worker-1' }, { id: 'training-worker-1' }] }));
+      await serve(BASE + 51, () => [200, {}]);
+      const status = parseJson((await ws.run(['sandbox', 'status', '--json'], { cwd: dir })).stdout).data;
+      expect(status.services.map((s: { label: string }) => s.label)).toEqual(['API', 'UI']);
+      expect(status.absent).toEqual(['Grafana', 'Jaeger']);
+      const human = await ws.run(['sandbox', 'status'], { cwd: dir });
+      expect(human.stdout).not.toContain(`Grafana: http://localhost:${BASE + 101}`);
+      expect(human.stdout).toContain('configured but not in this stack: Grafana, Jaeger');
 
-    // A stack without Jaeger can pass: the Observability check is left out, and the gate says why.
-    const gate = await ws.run(['sandbox', 'gate', '--timeout', '20'], { cwd: dir });
-    expect(gate.code, gate.stdout + gate.stderr).toBe(0);
-    expect(gate.stdout).toContain(
-      `Observability left out: no service of the stack publishes its port jaeger (${BASE + 151})`,
-    );
-    expect(gate.stdout).not.toContain('Jaeger: http');
-    const up = parseJson((await ws.run(['sandbox', 'up', '--json'], { cwd: dir })).stdout).data;
-    expect(up.gate.omitted).toEqual([
-      { name: 'Observability', reason: `no service of the stack publishes its port jaeger (${BASE + 151})` },
-    ]);
-    expect(up.absent).toEqual(['Grafana', 'Jaeger']);
-    expect(up.urls.map((u: { label: string }) => u.label)).toEqual(['API', 'UI']);
-  });
+      // A stack without Jaeger can pass: the Observability check is left out, and the gate says why.
+      const gate = await ws.run(['sandbox', 'gate', '--timeout', '20'], { cwd: dir });
+      expect(gate.code, gate.stdout + gate.stderr).toBe(0);
+      expect(gate.stdout).toContain(
+        `Observability left out: no service of the stack publishes its port jaeger (${BASE + 151})`,
+      );
+      expect(gate.stdout).not.toContain('Jaeger: http');
+      const up = parseJson((await ws.run(['sandbox', 'up', '--json'], { cwd: dir })).stdout).data;
+      expect(up.gate.omitted).toEqual([
+        { name: 'Observability', reason: `no service of the stack publishes its port jaeger (${BASE + 151})` },
+      ]);
+      expect(up.absent).toEqual(['Grafana', 'Jaeger']);
+      expect(up.urls.map((u: { label: string }) => u.label)).toEqual(['API', 'UI']);
+    },
+  );
 
   it('fails at once when the backend has exited, and shows its last log lines', async () => {
     const dir = await sandbox();

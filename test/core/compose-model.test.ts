@@ -122,7 +122,8 @@ describe('parsePortEntry: v1 short form', () => {
     const proto = fc.option(fc.constantFrom('tcp' as const, 'udp' as const), { nil: undefined });
     fc.assert(
       fc.property(ip, port, port, proto, (hostIp, host, container, protocol) => {
-        const entry = `${hostIp === undefined ? '' : `${hostIp}:`}${host}:${container}${protocol ? `/${protocol}` : ''}`;
+        const at = hostIp === undefined ? '' : `${hostIp}:`;
+        const entry = `${at}${host}:${container}${protocol ? `/${protocol}` : ''}`;
         expect(parsePortEntry(entry)).toEqual([
           { host, container, protocol: protocol ?? 'tcp', hostIp: hostIp?.replace(/^\[|\]$/g, '') },
         ]);

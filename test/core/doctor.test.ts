@@ -486,7 +486,8 @@ describe('diagnose: compose projects on the engine', () => {
       check: 'orphans',
       status: 'warn',
       message:
-        "Compose project ktrdr--old carries this kinfra's owner label but belongs to no sandbox: 3 container(s) (2 running), " +
+        "Compose project ktrdr--old carries this kinfra's owner label but belongs to no sandbox: " +
+        '3 container(s) (2 running), ' +
         '2 volume(s), 1 network(s). Its volumes may hold data, so doctor leaves it.',
       fix: 'docker compose -p ktrdr--old down --volumes (after checking nothing in it is needed)',
     });

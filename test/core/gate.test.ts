@@ -66,14 +66,17 @@ describe('StartabilityGate (runGate)', () => {
     expect(r.durationMs).toBeLessThanOrEqual(2000 + 200);
   });
 
-  it('skips a dependent check when its dependency fails, and skipped checks are not failures of their own', async () => {
-    const clock = fakeClock();
-    const workers = check('Workers', clock, 0, { after: ['Backend'] });
-    const r = await runGate([check('Backend', clock, Infinity), workers], { timeoutMs: 1000, clock });
-    expect(r.passed).toBe(false);
-    expect(r.checks[1]).toMatchObject({ status: 'skipped', message: 'Workers skipped (Backend not ready)' });
-    expect(workers.calls).toBe(0);
-  });
+  it(
+    'skips a dependent check when its dependency fails, and skipped checks are ' + 'not failures of their own',
+    async () => {
+      const clock = fakeClock();
+      const workers = check('Workers', clock, 0, { after: ['Backend'] });
+      const r = await runGate([check('Backend', clock, Infinity), workers], { timeoutMs: 1000, clock });
+      expect(r.passed).toBe(false);
+      expect(r.checks[1]).toMatchObject({ status: 'skipped', message: 'Workers skipped (Backend not ready)' });
+      expect(workers.calls).toBe(0);
+    },
+  );
 
   it('runs a dependent check only after its dependency passed', async () => {
     const clock = fakeClock();

@@ -29,33 +29,40 @@ describe('parsePythonRegistry', () => {
     expect(parseRegistryText(formatRegistry(r.registry)).ok).toBe(true);
   });
 
-  it('reads version 2: instances, pool slots, and a claim by folder becomes a claim by a sandbox named after it', () => {
-    const r = parsePythonRegistry(fixture('instances.v2.json'));
-    if (!r.ok) throw new Error(r.reason);
-    expect(r.version).toBe(2);
-    expect(Object.keys(r.registry.instances).sort()).toEqual(['ktrdr--clone', 'ktrdr--feat-a', 'ktrdr-impl-genome-M1']);
-    expect(r.registry.instances['ktrdr-impl-genome-M1']).toEqual({
-      slot: 1,
-      path: '/home/me/dev/ktrdr-impl-genome-M1',
-      created_at: '2025-02-01T09:15:00.654321',
-      is_worktree: true,
-      parent_repo: '',
-      pool_slot: 1,
-    });
-    expect(r.registry.slots['1']).toMatchObject({
-      claimed_by: 'ktrdr-impl-genome-M1',
-      status: 'running',
-      infrastructure_path: '/home/me/.ktrdr/sandboxes/slot-1',
-    });
-    expect(r.registry.slots['2']).toMatchObject({ claimed_by: null, status: 'stopped' });
-    expect(r.registry.local_prod).toMatchObject({ slot: 0, instance_id: 'ktrdr-prod' });
-    expect(parseRegistryText(formatRegistry(r.registry)).ok).toBe(true);
-    expect(pythonHeldSlots(r.registry)).toEqual([
-      { slot: 1, instanceId: 'ktrdr-impl-genome-M1', path: '/home/me/dev/ktrdr-impl-genome-M1' },
-      { slot: 7, instanceId: 'ktrdr--feat-a', path: '/home/me/dev/ktrdr--feat-a' },
-      { slot: 8, instanceId: 'ktrdr--clone', path: '/home/me/dev/ktrdr--clone' },
-    ]);
-  });
+  it(
+    'reads version 2: instances, pool slots, and a claim by folder becomes a claim ' + 'by a sandbox named after it',
+    () => {
+      const r = parsePythonRegistry(fixture('instances.v2.json'));
+      if (!r.ok) throw new Error(r.reason);
+      expect(r.version).toBe(2);
+      expect(Object.keys(r.registry.instances).sort()).toEqual([
+        'ktrdr--clone',
+        'ktrdr--feat-a',
+        'ktrdr-impl-genome-M1',
+      ]);
+      expect(r.registry.instances['ktrdr-impl-genome-M1']).toEqual({
+        slot: 1,
+        path: '/home/me/dev/ktrdr-impl-genome-M1',
+        created_at: '2025-02-01T09:15:00.654321',
+        is_worktree: true,
+        parent_repo: '',
+        pool_slot: 1,
+      });
+      expect(r.registry.slots['1']).toMatchObject({
+        claimed_by: 'ktrdr-impl-genome-M1',
+        status: 'running',
+        infrastructure_path: '/home/me/.ktrdr/sandboxes/slot-1',
+      });
+      expect(r.registry.slots['2']).toMatchObject({ claimed_by: null, status: 'stopped' });
+      expect(r.registry.local_prod).toMatchObject({ slot: 0, instance_id: 'ktrdr-prod' });
+      expect(parseRegistryText(formatRegistry(r.registry)).ok).toBe(true);
+      expect(pythonHeldSlots(r.registry)).toEqual([
+        { slot: 1, instanceId: 'ktrdr-impl-genome-M1', path: '/home/me/dev/ktrdr-impl-genome-M1' },
+        { slot: 7, instanceId: 'ktrdr--feat-a', path: '/home/me/dev/ktrdr--feat-a' },
+        { slot: 8, instanceId: 'ktrdr--clone', path: '/home/me/dev/ktrdr--clone' },
+      ]);
+    },
+  );
 
   it('a claim by the folder of a listed instance names that instance', () => {
     const doc = JSON.parse(fixture('instances.v2.json'));

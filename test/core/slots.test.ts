@@ -275,26 +275,30 @@ describe('slotOwners', () => {
   });
 });
 
-describe('slotConflict: whether the registry gives an entry a slot of its own (repairs ask before writing a .env.sandbox)', () => {
-  it('is undefined for an entry alone on its slot, and names the other entry or the pool slot otherwise', () => {
-    const r: Registry = { ...emptyRegistry(), instances: { 'ktrdr--a': instance(1), 'ktrdr--b': instance(2) } };
-    expect(slotConflict(r, plan, 'ktrdr--a')).toBeUndefined();
-    r.instances['ktrdr--b']!.slot = 1;
-    expect(slotConflict(r, plan, 'ktrdr--b')).toBe('slot 1 is used by ktrdr--a');
-    r.instances['ktrdr--b']!.slot = 3;
-    r.slots['3'] = poolSlot(3, null);
-    expect(slotConflict(r, plan, 'ktrdr--b')).toMatch(/^slot 3 is used by pool slot 3/);
-  });
+describe(
+  'slotConflict: whether the registry gives an entry a slot of its own (repairs ask ' +
+    'before writing a .env.sandbox)',
+  () => {
+    it('is undefined for an entry alone on its slot, and names the other entry or the pool slot otherwise', () => {
+      const r: Registry = { ...emptyRegistry(), instances: { 'ktrdr--a': instance(1), 'ktrdr--b': instance(2) } };
+      expect(slotConflict(r, plan, 'ktrdr--a')).toBeUndefined();
+      r.instances['ktrdr--b']!.slot = 1;
+      expect(slotConflict(r, plan, 'ktrdr--b')).toBe('slot 1 is used by ktrdr--a');
+      r.instances['ktrdr--b']!.slot = 3;
+      r.slots['3'] = poolSlot(3, null);
+      expect(slotConflict(r, plan, 'ktrdr--b')).toMatch(/^slot 3 is used by pool slot 3/);
+    });
 
-  it('refuses a slot outside the layout, and a pool slot another entry also names', () => {
-    const r: Registry = { ...emptyRegistry(), instances: { 'ktrdr--a': instance(99) } };
-    expect(slotConflict(r, plan, 'ktrdr--a')).toBe(`slot 99 is outside the slots 1-${plan.maxSlot}`);
-    r.instances['ktrdr--a'] = instance(4, { pool_slot: 4 });
-    r.instances['ktrdr--x'] = instance(4);
-    r.slots['4'] = poolSlot(4, 'ktrdr--a');
-    expect(slotConflict(r, plan, 'ktrdr--a')).toBe('slot 4 is also registered to ktrdr--x');
-  });
-});
+    it('refuses a slot outside the layout, and a pool slot another entry also names', () => {
+      const r: Registry = { ...emptyRegistry(), instances: { 'ktrdr--a': instance(99) } };
+      expect(slotConflict(r, plan, 'ktrdr--a')).toBe(`slot 99 is outside the slots 1-${plan.maxSlot}`);
+      r.instances['ktrdr--a'] = instance(4, { pool_slot: 4 });
+      r.instances['ktrdr--x'] = instance(4);
+      r.slots['4'] = poolSlot(4, 'ktrdr--a');
+      expect(slotConflict(r, plan, 'ktrdr--a')).toBe('slot 4 is also registered to ktrdr--x');
+    });
+  },
+);
 
 describe('choosePoolSlot and a release under way', () => {
   it('skips a slot marked as being released, and says so when none is left', () => {

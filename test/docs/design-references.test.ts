@@ -32,56 +32,59 @@ function allCommands(c: Command): Command[] {
 const offending = (name: string, text: string) =>
   text.split('\n').flatMap((line, i) => (CITES_DESIGN.test(line) ? [`${name}:${i + 1}: ${line.trim()}`] : []));
 
-describe('user-facing text says what it means instead of citing design documents that are not in the repository', () => {
-  it('every --help', () => {
-    const program = buildProgram();
-    const bad = [program, ...allCommands(program)].flatMap((c) => {
-      let text = '';
-      c.configureOutput({ writeOut: (s) => (text += s) });
-      c.outputHelp();
-      return offending(`kinfra ${c.name()} --help`, text);
-    });
-    expect(bad).toEqual([]);
-  });
-
-  it('the README, docs/, the example stack, the pool template and the schemas', () => {
-    const shipped = ['README.md', 'docs', 'examples', 'templates', 'schema'].flatMap((p) =>
-      statSync(join(REPO_ROOT, p)).isDirectory() ? files(join(REPO_ROOT, p)) : [join(REPO_ROOT, p)],
-    );
-    expect(shipped.length).toBeGreaterThan(10);
-    expect(shipped.flatMap((f) => offending(relative(REPO_ROOT, f), readFileSync(f, 'utf8')))).toEqual([]);
-  });
-
-  it("the generated documents and verify's findings and fixes", () => {
-    const generated = {
-      'docs/ports.md': portsMarkdown(),
-      'docs/configuration-reference.md': configReferenceMarkdown(),
-      'schema/kinfra.schema.json': kinfraJsonSchema(),
-      'schema/json-output.schema.json': jsonOutputSchema(),
-    };
-    const bad = Object.entries(generated).flatMap(([name, text]) => offending(name, text));
-    const findings = verifyCompose(
-      parse(readFileSync(join(REPO_ROOT, 'test/fixtures/compose/bad.yml'), 'utf8'), { merge: true }),
-      builtInConfig(),
-    );
-    expect(findings.length).toBeGreaterThan(5);
-    bad.push(...findings.flatMap((f) => offending(`verify ${f.message}`, `${f.message} ${f.fix}`)));
-    expect(bad).toEqual([]);
-  });
-
-  it('no message, hint or other string in src/ (comments aside)', () => {
-    const bad = files(join(REPO_ROOT, 'src'))
-      .filter((f) => f.endsWith('.ts'))
-      .flatMap((f) => {
-        const code = readFileSync(f, 'utf8')
-          .split('\n')
-          .map((line) => {
-            const t = line.trim();
-            if (t.startsWith('//') || t.startsWith('*') || t.startsWith('/*')) return '';
-            return line.replace(/\s\/\/\s.*$/, '');
-          });
-        return offending(relative(REPO_ROOT, f), code.join('\n'));
+describe(
+  'user-facing text says what it means instead of citing design documents that ' + 'are not in the repository',
+  () => {
+    it('every --help', () => {
+      const program = buildProgram();
+      const bad = [program, ...allCommands(program)].flatMap((c) => {
+        let text = '';
+        c.configureOutput({ writeOut: (s) => (text += s) });
+        c.outputHelp();
+        return offending(`kinfra ${c.name()} --help`, text);
       });
-    expect(bad).toEqual([]);
-  });
-});
+      expect(bad).toEqual([]);
+    });
+
+    it('the README, docs/, the example stack, the pool template and the schemas', () => {
+      const shipped = ['README.md', 'docs', 'examples', 'templates', 'schema'].flatMap((p) =>
+        statSync(join(REPO_ROOT, p)).isDirectory() ? files(join(REPO_ROOT, p)) : [join(REPO_ROOT, p)],
+      );
+      expect(shipped.length).toBeGreaterThan(10);
+      expect(shipped.flatMap((f) => offending(relative(REPO_ROOT, f), readFileSync(f, 'utf8')))).toEqual([]);
+    });
+
+    it("the generated documents and verify's findings and fixes", () => {
+      const generated = {
+        'docs/ports.md': portsMarkdown(),
+        'docs/configuration-reference.md': configReferenceMarkdown(),
+        'schema/kinfra.schema.json': kinfraJsonSchema(),
+        'schema/json-output.schema.json': jsonOutputSchema(),
+      };
+      const bad = Object.entries(generated).flatMap(([name, text]) => offending(name, text));
+      const findings = verifyCompose(
+        parse(readFileSync(join(REPO_ROOT, 'test/fixtures/compose/bad.yml'), 'utf8'), { merge: true }),
+        builtInConfig(),
+      );
+      expect(findings.length).toBeGreaterThan(5);
+      bad.push(...findings.flatMap((f) => offending(`verify ${f.message}`, `${f.message} ${f.fix}`)));
+      expect(bad).toEqual([]);
+    });
+
+    it('no message, hint or other string in src/ (comments aside)', () => {
+      const bad = files(join(REPO_ROOT, 'src'))
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) => {
+          const code = readFileSync(f, 'utf8')
+            .split('\n')
+            .map((line) => {
+              const t = line.trim();
+              if (t.startsWith('//') || t.startsWith('*') || t.startsWith('/*')) return '';
+              return line.replace(/\s\/\/\s.*$/, '');
+            });
+          return offending(relative(REPO_ROOT, f), code.join('\n'));
+        });
+      expect(bad).toEqual([]);
+    });
+  },
+);

@@ -231,249 +231,261 @@ describe('randomized: edited .env.sandbox files never steer a command to another
     ws?.cleanup();
   });
 
-  it('refuses every disagreeing file with env-file-disagrees and never touches another sandbox or the registry', async () => {
-    const seed = Number(process.env.KINFRA_ENV_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const rounds = Number(process.env.KINFRA_ENV_ROUNDS ?? 25);
-    const why = `(replay with KINFRA_ENV_SEED=${seed})`;
-    console.log(`env-edits randomized: seed=${seed} rounds=${rounds} ${why}`);
-    const rnd = mulberry32(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  it(
+    'refuses every disagreeing file with env-file-disagrees and never touches ' + 'another sandbox or the registry',
+    async () => {
+      const seed = Number(process.env.KINFRA_ENV_SEED ?? Math.floor(Math.random() * 2 ** 31));
+      const rounds = Number(process.env.KINFRA_ENV_ROUNDS ?? 25);
+      const why = `(replay with KINFRA_ENV_SEED=${seed})`;
+      console.log(`env-edits randomized: seed=${seed} rounds=${rounds} ${why}`);
+      const rnd = mulberry32(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
-    const violations: string[] = [];
-    const log: string[] = [];
-    const refusals: Record<string, number> = {};
-    const edits: Record<string, number> = {};
-    let commands = 0;
-    let obeyed = 0;
-    let recreated = 0;
-    let noProjectLine = 0;
-    let noProjectLineObeyed = 0;
-    let forcedPast = 0;
+      const violations: string[] = [];
+      const log: string[] = [];
+      const refusals: Record<string, number> = {};
+      const edits: Record<string, number> = {};
+      let commands = 0;
+      let obeyed = 0;
+      let recreated = 0;
+      let noProjectLine = 0;
+      let noProjectLineObeyed = 0;
+      let forcedPast = 0;
 
-    // Sanity: the three are registered and running, each with its own file.
-    expect(Object.keys(instances()).sort()).toEqual(NAMES.map(project));
-    for (const n of NAMES) {
-      expect(stateOf(engineState(), project(n)).running, n).toHaveLength(1);
-      // Both port variables are held by the registry, so changing either one is a disagreement.
-      expect(Object.keys(instances()[project(n)]!.ports ?? {}).sort(), n).toEqual(Object.keys(PORT_VARS).sort());
-    }
-
-    for (let round = 1; round <= rounds; round++) {
-      const target: Name = pick(NAMES);
-      const others = NAMES.filter((n) => n !== target);
-      const other: Name = pick(others);
-      const id = project(target);
-      const entry = instances()[id];
-      if (!entry) throw new Error(`round ${round}: ${id} is not registered ${why}\n${log.join('\n')}`);
-      const original = readFileSync(envFile(target), 'utf8');
-      const otherText = readFileSync(envFile(other), 'utf8');
-      const otherEntry = instances()[project(other)]!;
-
-      // The edit.
-      const kinds = ['copy', 'project', 'instance', 'slot', 'port', 'delete-line', 'garbage', 'as-is'] as const;
-      const kind = pick(kinds);
-      let text = original;
-      let detail = '';
-      switch (kind) {
-        case 'copy':
-          text = otherText;
-          detail = `${other}'s file`;
-          break;
-        case 'project':
-          text = setVar(original, 'COMPOSE_PROJECT_NAME', project(other));
-          detail = project(other);
-          break;
-        case 'instance':
-          text = setVar(original, 'INSTANCE_ID', project(other));
-          detail = project(other);
-          break;
-        case 'slot':
-          text = setVar(original, 'SLOT_NUMBER', String(otherEntry.slot));
-          detail = String(otherEntry.slot);
-          break;
-        case 'port': {
-          const [name, variable] = pick(Object.entries(PORT_VARS));
-          const own = entry.ports?.[name] ?? 0;
-          const value = pick([
-            String(otherEntry.ports?.[name] ?? own + 1),
-            String(own + 1 + Math.floor(rnd() * 50)),
-            '41999',
-            '',
-          ]);
-          text = setVar(original, variable, value);
-          detail = `${variable}=${value}`;
-          break;
-        }
-        case 'delete-line': {
-          const lines = original.split('\n');
-          // The last element is the empty string after the final newline.
-          const i = Math.floor(rnd() * (lines.length - 1));
-          detail = JSON.stringify(lines[i]);
-          lines.splice(i, 1);
-          text = lines.join('\n');
-          break;
-        }
-        case 'garbage': {
-          const garbage = pick([
-            'this is not an env line',
-            '=no-key',
-            "KENV_NOTE='unterminated",
-            '\u0000\u0001\u0002 binary junk',
-            'KENV_UNUSED=harmless',
-            '# only a comment',
-            `COMPOSE_PROJECT_NAME=${project(other)}`,
-            `${PORT_VARS.app}=${otherEntry.ports?.app ?? 41999}`,
-            `SLOT_NUMBER=${otherEntry.slot}`,
-          ]);
-          text = `${original}${garbage}\n`;
-          detail = JSON.stringify(garbage);
-          break;
-        }
-        case 'as-is':
-          break;
-      }
-      edits[kind] = (edits[kind] ?? 0) + 1;
-      if (text !== original) writeFileSync(envFile(target), text);
-      const v = verdict(text, id, entry);
-
-      // The command.
-      const command: Command = pick(COMMANDS);
-      const json = command !== 'logs -n 5';
-      const args = [
-        ...(command === 'destroy <name> --yes'
-          ? ['sandbox', 'destroy', target, '--yes']
-          : ['sandbox', ...command.split(' ')]),
-        ...(json ? ['--json'] : []),
-      ];
-      const cwd = command === 'destroy <name> --yes' ? ws.repo : dir(target);
-      const registryBefore = registryText();
-      const before = engineState();
-      const r = await ws.run(args, { cwd });
-      const after = engineState();
-      const registryAfter = registryText();
-      commands++;
-      const err = json ? errorOf(r) : humanErrorOf(r);
-      const step =
-        `round ${round}: ${target} edit=${kind}${detail ? ` ${detail}` : ''} verdict=${v.kind}${'why' in v ? ` (${v.why})` : ''} ` +
-        `\`${args.join(' ')}\``;
-      log.push(`${step} -> exit ${r.code}${err ? ` ${err.code}` : ''}`);
-      if (r.code !== 0) refusals[err?.code ?? `exit-${r.code}`] = (refusals[err?.code ?? `exit-${r.code}`] ?? 0) + 1;
-      else obeyed++;
-
-      // (1) The outcome the file deserves.
-      const refusedAsDisagreeing = r.code === 4 && err?.code === 'env-file-disagrees';
-      if (command === 'destroy --force' && v.kind !== 'agrees') {
-        // --force may destroy the registry's sandbox whatever the file says (checked below: its own resources only).
-        if (r.code !== 0 && !refusedAsDisagreeing && !(r.code === 1 && err?.code === 'invalid-env-file')) {
-          violations.push(`${step}: expected exit 0 or a refusal for the file\n${show(r)}`);
-        }
-        if (r.code === 0) forcedPast++;
-      } else if (v.kind === 'disagrees' && !refusedAsDisagreeing) {
-        violations.push(`${step}: expected exit 4 env-file-disagrees\n${show(r)}`);
-      } else if (v.kind === 'invalid' && !refusedAsDisagreeing && !(r.code === 1 && err?.code === 'invalid-env-file')) {
-        violations.push(`${step}: expected exit 4 env-file-disagrees or exit 1 invalid-env-file\n${show(r)}`);
-      } else if (v.kind === 'agrees' && r.code !== 0) {
-        violations.push(`${step}: the file agrees with the registry, expected exit 0\n${show(r)}`);
-      } else if (v.kind === 'no-project-line') {
-        noProjectLine++;
-        if (r.code === 0) noProjectLineObeyed++;
-        if (r.code !== 0 && !refusedAsDisagreeing)
-          violations.push(`${step}: expected exit 0 or exit 4 env-file-disagrees\n${show(r)}`);
-      }
-      if (refusedAsDisagreeing && !(err?.hint ?? '').includes('kinfra sandbox doctor --repair')) {
-        violations.push(`${step}: the hint does not name kinfra sandbox doctor --repair: ${err?.hint}`);
+      // Sanity: the three are registered and running, each with its own file.
+      expect(Object.keys(instances()).sort()).toEqual(NAMES.map(project));
+      for (const n of NAMES) {
+        expect(stateOf(engineState(), project(n)).running, n).toHaveLength(1);
+        // Both port variables are held by the registry, so changing either one is a disagreement.
+        expect(Object.keys(instances()[project(n)]!.ports ?? {}).sort(), n).toEqual(Object.keys(PORT_VARS).sort());
       }
 
-      // (2) Other sandboxes' containers, volumes and networks, untouched whatever happened.
-      for (const n of others) {
-        const b = stateOf(before, project(n));
-        const a = stateOf(after, project(n));
-        if (!same(a, b))
-          violations.push(
-            `${step} changed ${project(n)} on the engine: before ${JSON.stringify(b)} after ${JSON.stringify(a)}`,
-          );
-      }
-      // Nothing of a project that no sandbox has may appear either (a command following the file could make one).
-      for (const p of Object.keys(after)) {
-        if (!NAMES.map(project).includes(p) && !same(stateOf(after, p), stateOf(before, p))) {
-          violations.push(`${step} changed project ${p} on the engine: ${JSON.stringify(stateOf(after, p))}`);
-        }
-      }
+      for (let round = 1; round <= rounds; round++) {
+        const target: Name = pick(NAMES);
+        const others = NAMES.filter((n) => n !== target);
+        const other: Name = pick(others);
+        const id = project(target);
+        const entry = instances()[id];
+        if (!entry) throw new Error(`round ${round}: ${id} is not registered ${why}\n${log.join('\n')}`);
+        const original = readFileSync(envFile(target), 'utf8');
+        const otherText = readFileSync(envFile(other), 'utf8');
+        const otherEntry = instances()[project(other)]!;
 
-      if (r.code !== 0) {
-        // (3) A refused command changes neither the registry nor anything on the engine, and keeps the folder.
-        if (registryAfter !== registryBefore)
-          violations.push(
-            `${step}: refused, yet the registry changed:\n--- before\n${registryBefore}\n--- after\n${registryAfter}`,
-          );
-        if (!same(stateOf(after, id), stateOf(before, id))) {
-          violations.push(
-            `${step}: refused, yet ${id} changed on the engine: ${JSON.stringify(stateOf(before, id))} -> ${JSON.stringify(stateOf(after, id))}`,
-          );
+        // The edit.
+        const kinds = ['copy', 'project', 'instance', 'slot', 'port', 'delete-line', 'garbage', 'as-is'] as const;
+        const kind = pick(kinds);
+        let text = original;
+        let detail = '';
+        switch (kind) {
+          case 'copy':
+            text = otherText;
+            detail = `${other}'s file`;
+            break;
+          case 'project':
+            text = setVar(original, 'COMPOSE_PROJECT_NAME', project(other));
+            detail = project(other);
+            break;
+          case 'instance':
+            text = setVar(original, 'INSTANCE_ID', project(other));
+            detail = project(other);
+            break;
+          case 'slot':
+            text = setVar(original, 'SLOT_NUMBER', String(otherEntry.slot));
+            detail = String(otherEntry.slot);
+            break;
+          case 'port': {
+            const [name, variable] = pick(Object.entries(PORT_VARS));
+            const own = entry.ports?.[name] ?? 0;
+            const value = pick([
+              String(otherEntry.ports?.[name] ?? own + 1),
+              String(own + 1 + Math.floor(rnd() * 50)),
+              '41999',
+              '',
+            ]);
+            text = setVar(original, variable, value);
+            detail = `${variable}=${value}`;
+            break;
+          }
+          case 'delete-line': {
+            const lines = original.split('\n');
+            // The last element is the empty string after the final newline.
+            const i = Math.floor(rnd() * (lines.length - 1));
+            detail = JSON.stringify(lines[i]);
+            lines.splice(i, 1);
+            text = lines.join('\n');
+            break;
+          }
+          case 'garbage': {
+            const garbage = pick([
+              'this is not an env line',
+              '=no-key',
+              "KENV_NOTE='unterminated",
+              '\u0000\u0001\u0002 binary junk',
+              'KENV_UNUSED=harmless',
+              '# only a comment',
+              `COMPOSE_PROJECT_NAME=${project(other)}`,
+              `${PORT_VARS.app}=${otherEntry.ports?.app ?? 41999}`,
+              `SLOT_NUMBER=${otherEntry.slot}`,
+            ]);
+            text = `${original}${garbage}\n`;
+            detail = JSON.stringify(garbage);
+            break;
+          }
+          case 'as-is':
+            break;
         }
-        if (!existsSync(dir(target))) violations.push(`${step}: refused, yet ${dir(target)} is gone`);
-      } else {
-        // An obeyed command did what it says, to its own sandbox only.
-        const mine = stateOf(after, id);
-        const wasVolumes = stateOf(before, id).volumes;
-        if (command.startsWith('destroy')) {
-          if (!same(mine, EMPTY)) violations.push(`${step}: destroyed, yet ${id} still has ${JSON.stringify(mine)}`);
-          if (instances()[id]) violations.push(`${step}: destroyed, yet ${id} is still registered`);
-          if (existsSync(dir(target))) violations.push(`${step}: destroyed, yet ${dir(target)} is still there`);
-        } else if (command === 'up --no-wait') {
-          if (mine.running.length !== 1 || mine.volumes.length !== 1)
-            violations.push(`${step}: up, yet ${id} has ${JSON.stringify(mine)}`);
-        } else if (command === 'down') {
-          if (mine.containers.length !== 0 || JSON.stringify(mine.volumes) !== JSON.stringify(wasVolumes)) {
+        edits[kind] = (edits[kind] ?? 0) + 1;
+        if (text !== original) writeFileSync(envFile(target), text);
+        const v = verdict(text, id, entry);
+
+        // The command.
+        const command: Command = pick(COMMANDS);
+        const json = command !== 'logs -n 5';
+        const args = [
+          ...(command === 'destroy <name> --yes'
+            ? ['sandbox', 'destroy', target, '--yes']
+            : ['sandbox', ...command.split(' ')]),
+          ...(json ? ['--json'] : []),
+        ];
+        const cwd = command === 'destroy <name> --yes' ? ws.repo : dir(target);
+        const registryBefore = registryText();
+        const before = engineState();
+        const r = await ws.run(args, { cwd });
+        const after = engineState();
+        const registryAfter = registryText();
+        commands++;
+        const err = json ? errorOf(r) : humanErrorOf(r);
+        const step =
+          `round ${round}: ${target} edit=${kind}${detail ? ` ${detail}` : ''} ` +
+          `verdict=${v.kind}${'why' in v ? ` (${v.why})` : ''} ` +
+          `\`${args.join(' ')}\``;
+        log.push(`${step} -> exit ${r.code}${err ? ` ${err.code}` : ''}`);
+        if (r.code !== 0) refusals[err?.code ?? `exit-${r.code}`] = (refusals[err?.code ?? `exit-${r.code}`] ?? 0) + 1;
+        else obeyed++;
+
+        // (1) The outcome the file deserves.
+        const refusedAsDisagreeing = r.code === 4 && err?.code === 'env-file-disagrees';
+        if (command === 'destroy --force' && v.kind !== 'agrees') {
+          // --force may destroy the registry's sandbox whatever the file says (checked below: its own resources only).
+          if (r.code !== 0 && !refusedAsDisagreeing && !(r.code === 1 && err?.code === 'invalid-env-file')) {
+            violations.push(`${step}: expected exit 0 or a refusal for the file\n${show(r)}`);
+          }
+          if (r.code === 0) forcedPast++;
+        } else if (v.kind === 'disagrees' && !refusedAsDisagreeing) {
+          violations.push(`${step}: expected exit 4 env-file-disagrees\n${show(r)}`);
+        } else if (
+          v.kind === 'invalid' &&
+          !refusedAsDisagreeing &&
+          !(r.code === 1 && err?.code === 'invalid-env-file')
+        ) {
+          violations.push(`${step}: expected exit 4 env-file-disagrees or exit 1 invalid-env-file\n${show(r)}`);
+        } else if (v.kind === 'agrees' && r.code !== 0) {
+          violations.push(`${step}: the file agrees with the registry, expected exit 0\n${show(r)}`);
+        } else if (v.kind === 'no-project-line') {
+          noProjectLine++;
+          if (r.code === 0) noProjectLineObeyed++;
+          if (r.code !== 0 && !refusedAsDisagreeing)
+            violations.push(`${step}: expected exit 0 or exit 4 env-file-disagrees\n${show(r)}`);
+        }
+        if (refusedAsDisagreeing && !(err?.hint ?? '').includes('kinfra sandbox doctor --repair')) {
+          violations.push(`${step}: the hint does not name kinfra sandbox doctor --repair: ${err?.hint}`);
+        }
+
+        // (2) Other sandboxes' containers, volumes and networks, untouched whatever happened.
+        for (const n of others) {
+          const b = stateOf(before, project(n));
+          const a = stateOf(after, project(n));
+          if (!same(a, b))
             violations.push(
-              `${step}: down, yet ${id} has ${JSON.stringify(mine)} (volumes before: ${JSON.stringify(wasVolumes)})`,
+              `${step} changed ${project(n)} on the engine: before ${JSON.stringify(b)} after ${JSON.stringify(a)}`,
+            );
+        }
+        // Nothing of a project that no sandbox has may appear either (a command following the file could make one).
+        for (const p of Object.keys(after)) {
+          if (!NAMES.map(project).includes(p) && !same(stateOf(after, p), stateOf(before, p))) {
+            violations.push(`${step} changed project ${p} on the engine: ${JSON.stringify(stateOf(after, p))}`);
+          }
+        }
+
+        if (r.code !== 0) {
+          // (3) A refused command changes neither the registry nor anything on the engine, and keeps the folder.
+          if (registryAfter !== registryBefore)
+            violations.push(
+              `${step}: refused, yet the registry changed:\n--- before\n${registryBefore}\n--- after\n${registryAfter}`,
+            );
+          if (!same(stateOf(after, id), stateOf(before, id))) {
+            violations.push(
+              `${step}: refused, yet ${id} changed on the engine: ${JSON.stringify(stateOf(before, id))} ` +
+                `-> ${JSON.stringify(stateOf(after, id))}`,
             );
           }
-        } else if (command === 'down -v') {
-          if (mine.containers.length !== 0 || mine.volumes.length !== 0)
-            violations.push(`${step}: down -v, yet ${id} has ${JSON.stringify(mine)}`);
-        } else if (registryAfter !== registryBefore || !same(mine, stateOf(before, id))) {
-          violations.push(`${step}: ${command} changed the registry or the engine`);
+          if (!existsSync(dir(target))) violations.push(`${step}: refused, yet ${dir(target)} is gone`);
+        } else {
+          // An obeyed command did what it says, to its own sandbox only.
+          const mine = stateOf(after, id);
+          const wasVolumes = stateOf(before, id).volumes;
+          if (command.startsWith('destroy')) {
+            if (!same(mine, EMPTY)) violations.push(`${step}: destroyed, yet ${id} still has ${JSON.stringify(mine)}`);
+            if (instances()[id]) violations.push(`${step}: destroyed, yet ${id} is still registered`);
+            if (existsSync(dir(target))) violations.push(`${step}: destroyed, yet ${dir(target)} is still there`);
+          } else if (command === 'up --no-wait') {
+            if (mine.running.length !== 1 || mine.volumes.length !== 1)
+              violations.push(`${step}: up, yet ${id} has ${JSON.stringify(mine)}`);
+          } else if (command === 'down') {
+            if (mine.containers.length !== 0 || JSON.stringify(mine.volumes) !== JSON.stringify(wasVolumes)) {
+              violations.push(
+                `${step}: down, yet ${id} has ${JSON.stringify(mine)} (volumes before: ${JSON.stringify(wasVolumes)})`,
+              );
+            }
+          } else if (command === 'down -v') {
+            if (mine.containers.length !== 0 || mine.volumes.length !== 0)
+              violations.push(`${step}: down -v, yet ${id} has ${JSON.stringify(mine)}`);
+          } else if (registryAfter !== registryBefore || !same(mine, stateOf(before, id))) {
+            violations.push(`${step}: ${command} changed the registry or the engine`);
+          }
+        }
+
+        // Put things back: the true file, or (after an obeyed destroy) the sandbox again, up.
+        if (r.code === 0 && command.startsWith('destroy')) {
+          const c = await ws.run(['sandbox', 'create', target, '--json']);
+          const u = c.code === 0 ? await ws.run(['sandbox', 'up', '--no-wait', '--json'], { cwd: dir(target) }) : c;
+          if (c.code !== 0 || u.code !== 0)
+            throw new Error(
+              `round ${round}: recreating ${target} failed ${why}\n${show(c.code !== 0 ? c : u)}\n${log.join('\n')}`,
+            );
+          recreated++;
+        } else if (existsSync(dir(target))) {
+          writeFileSync(envFile(target), original);
+        }
+        // Every sandbox still has its own, true file.
+        for (const n of NAMES) {
+          const e = instances()[project(n)];
+          const vv = e && existsSync(envFile(n)) ? verdict(readFileSync(envFile(n), 'utf8'), project(n), e) : undefined;
+          if (vv?.kind !== 'agrees')
+            throw new Error(
+              `round ${round}: ${project(n)} is not registered with a true file after the ` +
+                `round ${why}\n${log.join('\n')}`,
+            );
         }
       }
 
-      // Put things back: the true file, or (after an obeyed destroy) the sandbox again, up.
-      if (r.code === 0 && command.startsWith('destroy')) {
-        const c = await ws.run(['sandbox', 'create', target, '--json']);
-        const u = c.code === 0 ? await ws.run(['sandbox', 'up', '--no-wait', '--json'], { cwd: dir(target) }) : c;
-        if (c.code !== 0 || u.code !== 0)
-          throw new Error(
-            `round ${round}: recreating ${target} failed ${why}\n${show(c.code !== 0 ? c : u)}\n${log.join('\n')}`,
-          );
-        recreated++;
-      } else if (existsSync(dir(target))) {
-        writeFileSync(envFile(target), original);
-      }
-      // Every sandbox still has its own, true file.
-      for (const n of NAMES) {
-        const e = instances()[project(n)];
-        const vv = e && existsSync(envFile(n)) ? verdict(readFileSync(envFile(n), 'utf8'), project(n), e) : undefined;
-        if (vv?.kind !== 'agrees')
-          throw new Error(
-            `round ${round}: ${project(n)} is not registered with a true file after the round ${why}\n${log.join('\n')}`,
-          );
-      }
-    }
-
-    const byCode =
-      Object.entries(refusals)
+      const byCode =
+        Object.entries(refusals)
+          .sort()
+          .map(([c, k]) => `${c}=${k}`)
+          .join(',') || 'none';
+      const byEdit = Object.entries(edits)
         .sort()
         .map(([c, k]) => `${c}=${k}`)
-        .join(',') || 'none';
-    const byEdit = Object.entries(edits)
-      .sort()
-      .map(([c, k]) => `${c}=${k}`)
-      .join(',');
-    console.log(
-      `env-edits randomized: seed=${seed} rounds=${rounds} sandboxes=3 commands=${commands} obeyed=${obeyed} ` +
-        `refusals=${Object.values(refusals).reduce((x, y) => x + y, 0)} (${byCode}) recreated=${recreated} ` +
-        `edits=(${byEdit}) no-project-line=${noProjectLine}(obeyed ${noProjectLineObeyed}) force-past-file=${forcedPast} violations=${violations.length} ${why}`,
-    );
-    expect(violations, `${why}\n${log.join('\n')}`).toEqual([]);
-  }, 300_000);
+        .join(',');
+      console.log(
+        `env-edits randomized: seed=${seed} rounds=${rounds} sandboxes=3 commands=${commands} obeyed=${obeyed} ` +
+          `refusals=${Object.values(refusals).reduce((x, y) => x + y, 0)} (${byCode}) recreated=${recreated} ` +
+          `edits=(${byEdit}) no-project-line=${noProjectLine}(obeyed ${noProjectLineObeyed}) ` +
+          `force-past-file=${forcedPast} violations=${violations.length} ${why}`,
+      );
+      expect(violations, `${why}\n${log.join('\n')}`).toEqual([]);
+    },
+    300_000,
+  );
 });

@@ -76,63 +76,74 @@ describe('faults on a real engine', () => {
     ws.cleanup();
   });
 
-  it('Ctrl-C while up waits for the gate: exit 130, the containers keep running, and status tells the truth', async () => {
-    const r = await runUntil(ws, ['sandbox', 'up', '--timeout', '300'], dir(), {}, '✓ Database ready', (pid) => {
-      process.kill(pid, 'SIGINT');
-    });
-    expect(r.code, r.stderr).toBe(130);
-    expect(r.stderr).toContain(
-      'Interrupted while waiting for the Startability Gate of kte--faulty; its containers keep running.',
-    );
-    expect(r.stderr).toContain('kinfra sandbox status');
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  it(
+    'Ctrl-C while up waits for the gate: exit 130, the containers keep running, ' + 'and status tells the truth',
+    async () => {
+      const r = await runUntil(ws, ['sandbox', 'up', '--timeout', '300'], dir(), {}, '✓ Database ready', (pid) => {
+        process.kill(pid, 'SIGINT');
+      });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toContain(
+        'Interrupted while waiting for the Startability Gate of kte--faulty; its containers keep running.',
+      );
+      expect(r.stderr).toContain('kinfra sandbox status');
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
 
-    const status = await ws.run(['sandbox', 'status', '--json'], { cwd: dir() });
-    expect(status.code, status.stderr).toBe(0);
-    const data = parseJson(status.stdout).data;
-    expect(data.containers.running).toBe(9);
-    expect(leftovers('kte--faulty').containers).toHaveLength(9);
-    const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
-    expect(list.instances[0].status).toBe('running');
-  });
+      const status = await ws.run(['sandbox', 'status', '--json'], { cwd: dir() });
+      expect(status.code, status.stderr).toBe(0);
+      const data = parseJson(status.stdout).data;
+      expect(data.containers.running).toBe(9);
+      expect(leftovers('kte--faulty').containers).toHaveLength(9);
+      const list = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
+      expect(list.instances[0].status).toBe('running');
+    },
+  );
 
-  it('the daemon vanishing in the middle of up: a clear engine error (exit 7), nothing corrupted; once it is back the next up works', async () => {
-    expect((await ws.run(['sandbox', 'down'], { cwd: dir() })).code).toBe(0);
-    const registryBefore = readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8');
-    const env = { DOCKER_HOST: proxy.host };
-    // compose prints "Container ... Creating/Started" as it goes: stop the daemon then.
-    const r = await runUntil(ws, ['sandbox', 'up', '--no-wait'], dir(), env, 'Container', () => proxy.stop());
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(7);
-    expect(r.stderr).toContain('The Docker daemon is not running.');
-    expect(r.stderr).toMatch(/Hint: Start it/);
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
-    expect(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8')).toBe(registryBefore);
+  it(
+    'the daemon vanishing in the middle of up: a clear engine error (exit 7), nothing corrupted; ' +
+      'once it is back the next up works',
+    async () => {
+      expect((await ws.run(['sandbox', 'down'], { cwd: dir() })).code).toBe(0);
+      const registryBefore = readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8');
+      const env = { DOCKER_HOST: proxy.host };
+      // compose prints "Container ... Creating/Started" as it goes: stop the daemon then.
+      const r = await runUntil(ws, ['sandbox', 'up', '--no-wait'], dir(), env, 'Container', () => proxy.stop());
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(7);
+      expect(r.stderr).toContain('The Docker daemon is not running.');
+      expect(r.stderr).toMatch(/Hint: Start it/);
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect(readFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), 'utf8')).toBe(registryBefore);
 
-    await proxy.start();
-    const again = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir(), env });
-    expect(again.code, again.stderr).toBe(0);
-    const list = parseJson((await ws.run(['sandbox', 'list', '--json'], { env })).stdout).data;
-    expect(list.instances[0].status).toBe('running');
-  });
+      await proxy.start();
+      const again = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir(), env });
+      expect(again.code, again.stderr).toBe(0);
+      const list = parseJson((await ws.run(['sandbox', 'list', '--json'], { env })).stdout).data;
+      expect(list.instances[0].status).toBe('running');
+    },
+  );
 
-  it('the daemon gone during list: the list still shows the registry, says status is unknown and why, and the next list has status again', async () => {
-    const env = { DOCKER_HOST: proxy.host };
-    await proxy.stop();
-    const r = await ws.run(['sandbox', 'list'], { env });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/kte--faulty\s+1\s+28001\s+\?/);
-    expect(r.stderr).toContain('status unknown: The Docker daemon is not running.');
-    const doctor = await ws.run(['sandbox', 'doctor', '--json'], { env });
-    expect(doctor.code).toBe(11);
-    expect(parseJson(doctor.stdout).data.findings[0]).toMatchObject({
-      check: 'engine',
-      status: 'problem',
-      message: 'The Docker daemon is not running.',
-    });
+  it(
+    'the daemon gone during list: the list still shows the registry, says status is unknown and why, ' +
+      'and the next list has status again',
+    async () => {
+      const env = { DOCKER_HOST: proxy.host };
+      await proxy.stop();
+      const r = await ws.run(['sandbox', 'list'], { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/kte--faulty\s+1\s+28001\s+\?/);
+      expect(r.stderr).toContain('status unknown: The Docker daemon is not running.');
+      const doctor = await ws.run(['sandbox', 'doctor', '--json'], { env });
+      expect(doctor.code).toBe(11);
+      expect(parseJson(doctor.stdout).data.findings[0]).toMatchObject({
+        check: 'engine',
+        status: 'problem',
+        message: 'The Docker daemon is not running.',
+      });
 
-    await proxy.start();
-    const back = parseJson((await ws.run(['sandbox', 'list', '--json'], { env })).stdout).data;
-    expect(back.instances[0].status).toBe('running');
-    expect(back.engineError).toBeNull();
-  });
+      await proxy.start();
+      const back = parseJson((await ws.run(['sandbox', 'list', '--json'], { env })).stdout).data;
+      expect(back.instances[0].status).toBe('running');
+      expect(back.engineError).toBeNull();
+    },
+  );
 });

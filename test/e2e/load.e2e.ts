@@ -31,8 +31,11 @@ const STACK_SERVICES: Record<string, string[] | undefined> = {
 };
 const STACK_GATES: Record<string, string> = {
   stubs:
-    '    - { name: Observability, kind: http, port: jaeger_ui, path: /, status: [200, 302] }\n    - { name: Prometheus, kind: tcp, port: prometheus }\n',
-  db: '    - { name: Database, kind: postgres, port: db }\n    - { name: Backend, kind: http, port: api, path: /api/v1/health, status: 200 }\n',
+    '    - { name: Observability, kind: http, port: jaeger_ui, path: /, status: [200, 302] }\n    - { name: ' +
+    'Prometheus, kind: tcp, port: prometheus }\n',
+  db:
+    '    - { name: Database, kind: postgres, port: db }\n    - { name: Backend, kind: http, port: api, path: ' +
+    '/api/v1/health, status: 200 }\n',
 };
 
 function stackWorkspace(): Workspace {
@@ -78,93 +81,97 @@ describe(`20 agents at once, 10 slots, on a real engine (example stack: ${STACK}
     ws.cleanup();
   });
 
-  it('create, up, status, down and destroy concurrently: clear outcomes, no shared slot, nothing left over', async () => {
-    const failures: string[] = [];
-    const held: Held[] = [];
-    const registryFile = join(ws.home, '.ktrdr/sandboxes/registry.json');
-    const clash: string[] = [];
-    let stop = false;
-    // Watch the registry while the agents run: never two entries on one slot or one port.
-    const watcher = (async () => {
-      while (!stop) {
-        if (existsSync(registryFile)) {
-          const reg = JSON.parse(readFileSync(registryFile, 'utf8'));
-          const slots = Object.values<any>(reg.instances).map((e) => e.slot);
-          const ports = Object.values<any>(reg.instances).flatMap((e) => Object.values<number>(e.ports ?? {}));
-          if (new Set(slots).size !== slots.length) clash.push(`slots ${slots.join(',')}`);
-          if (new Set(ports).size !== ports.length) clash.push(`ports ${ports.join(',')}`);
+  it(
+    'create, up, status, down and destroy concurrently: clear outcomes, ' + 'no shared slot, nothing left over',
+    async () => {
+      const failures: string[] = [];
+      const held: Held[] = [];
+      const registryFile = join(ws.home, '.ktrdr/sandboxes/registry.json');
+      const clash: string[] = [];
+      let stop = false;
+      // Watch the registry while the agents run: never two entries on one slot or one port.
+      const watcher = (async () => {
+        while (!stop) {
+          if (existsSync(registryFile)) {
+            const reg = JSON.parse(readFileSync(registryFile, 'utf8'));
+            const slots = Object.values<any>(reg.instances).map((e) => e.slot);
+            const ports = Object.values<any>(reg.instances).flatMap((e) => Object.values<number>(e.ports ?? {}));
+            if (new Set(slots).size !== slots.length) clash.push(`slots ${slots.join(',')}`);
+            if (new Set(ports).size !== ports.length) clash.push(`ports ${ports.join(',')}`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
         }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+      })();
 
-    const expectClear = (agent: number, op: string, r: CliResult, allowed: string[] = []) => {
-      if (r.code === 0) return true;
-      let code = '';
-      try {
-        code = parseJson(r.stderr).error.code;
-      } catch {
-        failures.push(`agent ${agent} ${op}: exit ${r.code} without a JSON error: ${r.stderr.slice(0, 400)}`);
+      const expectClear = (agent: number, op: string, r: CliResult, allowed: string[] = []) => {
+        if (r.code === 0) return true;
+        let code = '';
+        try {
+          code = parseJson(r.stderr).error.code;
+        } catch {
+          failures.push(`agent ${agent} ${op}: exit ${r.code} without a JSON error: ${r.stderr.slice(0, 400)}`);
+          return false;
+        }
+        if (!allowed.includes(code))
+          failures.push(`agent ${agent} ${op}: exit ${r.code} ${code}: ${r.stderr.slice(0, 400)}`);
+        if (/at .*\.js:\d+/.test(r.stderr)) failures.push(`agent ${agent} ${op}: stack trace`);
         return false;
-      }
-      if (!allowed.includes(code))
-        failures.push(`agent ${agent} ${op}: exit ${r.code} ${code}: ${r.stderr.slice(0, 400)}`);
-      if (/at .*\.js:\d+/.test(r.stderr)) failures.push(`agent ${agent} ${op}: stack trace`);
-      return false;
-    };
+      };
 
-    const agent = async (i: number) => {
-      const dir = join(ws.dev, `kte--agent-${i}`);
-      let created: CliResult | undefined;
-      // All 10 slots taken is an expected, clearly worded refusal: wait and try again.
-      for (let attempt = 0; attempt < 120; attempt++) {
-        const r = await ws.run(['sandbox', 'create', `agent-${i}`, '--json']);
-        if (r.code === 0) {
-          created = r;
-          break;
+      const agent = async (i: number) => {
+        const dir = join(ws.dev, `kte--agent-${i}`);
+        let created: CliResult | undefined;
+        // All 10 slots taken is an expected, clearly worded refusal: wait and try again.
+        for (let attempt = 0; attempt < 120; attempt++) {
+          const r = await ws.run(['sandbox', 'create', `agent-${i}`, '--json']);
+          if (r.code === 0) {
+            created = r;
+            break;
+          }
+          if (!expectClear(i, 'create', r, ['slots-exhausted'])) {
+            if (parseJson(r.stderr).error?.code !== 'slots-exhausted') return;
+          }
+          await new Promise((res) => setTimeout(res, 1000 + Math.random() * 1000));
         }
-        if (!expectClear(i, 'create', r, ['slots-exhausted'])) {
-          if (parseJson(r.stderr).error?.code !== 'slots-exhausted') return;
+        if (!created) return void failures.push(`agent ${i}: never got a slot`);
+        const from = Date.now();
+        const slot = parseJson(created.stdout).data.slot as number;
+        const up = await ws.run(['sandbox', 'up', '--timeout', '400', '--json'], { cwd: dir });
+        if (expectClear(i, 'up', up)) expect(parseJson(up.stdout).data.gate.passed).toBe(true);
+        const status = await ws.run(['sandbox', 'status', '--json'], { cwd: dir });
+        if (expectClear(i, 'status', status)) expect(parseJson(status.stdout).data.instanceId).toBe(`kte--agent-${i}`);
+        expectClear(i, 'down', await ws.run(['sandbox', 'down', '--json'], { cwd: dir }));
+        const to = Date.now();
+        expectClear(i, 'destroy', await ws.run(['sandbox', 'destroy', '--yes', '--json'], { cwd: dir }));
+        held.push({ agent: i, slot, from, to });
+      };
+
+      await Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(i)));
+      stop = true;
+      await watcher;
+
+      expect(failures).toEqual([]);
+      expect(clash).toEqual([]);
+      expect(held).toHaveLength(AGENTS);
+      // Two agents on one slot never held it at the same time.
+      for (const a of held) {
+        for (const b of held) {
+          if (a !== b && a.slot === b.slot)
+            expect(a.to <= b.from || b.to <= a.from, `agents ${a.agent} and ${b.agent} on slot ${a.slot}`).toBe(true);
         }
-        await new Promise((res) => setTimeout(res, 1000 + Math.random() * 1000));
       }
-      if (!created) return void failures.push(`agent ${i}: never got a slot`);
-      const from = Date.now();
-      const slot = parseJson(created.stdout).data.slot as number;
-      const up = await ws.run(['sandbox', 'up', '--timeout', '400', '--json'], { cwd: dir });
-      if (expectClear(i, 'up', up)) expect(parseJson(up.stdout).data.gate.passed).toBe(true);
-      const status = await ws.run(['sandbox', 'status', '--json'], { cwd: dir });
-      if (expectClear(i, 'status', status)) expect(parseJson(status.stdout).data.instanceId).toBe(`kte--agent-${i}`);
-      expectClear(i, 'down', await ws.run(['sandbox', 'down', '--json'], { cwd: dir }));
-      const to = Date.now();
-      expectClear(i, 'destroy', await ws.run(['sandbox', 'destroy', '--yes', '--json'], { cwd: dir }));
-      held.push({ agent: i, slot, from, to });
-    };
+      expect(new Set(held.map((h) => h.slot)).size).toBeLessThanOrEqual(10);
 
-    await Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(i)));
-    stop = true;
-    await watcher;
-
-    expect(failures).toEqual([]);
-    expect(clash).toEqual([]);
-    expect(held).toHaveLength(AGENTS);
-    // Two agents on one slot never held it at the same time.
-    for (const a of held) {
-      for (const b of held) {
-        if (a !== b && a.slot === b.slot)
-          expect(a.to <= b.from || b.to <= a.from, `agents ${a.agent} and ${b.agent} on slot ${a.slot}`).toBe(true);
-      }
-    }
-    expect(new Set(held.map((h) => h.slot)).size).toBeLessThanOrEqual(10);
-
-    // Nothing left: containers, volumes, networks, worktrees, registry entries.
-    expect(leftovers()).toEqual({ containers: [], volumes: [], networks: [] });
-    expect(
-      ws
-        .git(['worktree', 'list', '--porcelain'])
-        .split('\n')
-        .filter((l) => l.startsWith('worktree ')),
-    ).toHaveLength(1);
-    expect(JSON.parse(readFileSync(registryFile, 'utf8')).instances).toEqual({});
-  }, 1_200_000);
+      // Nothing left: containers, volumes, networks, worktrees, registry entries.
+      expect(leftovers()).toEqual({ containers: [], volumes: [], networks: [] });
+      expect(
+        ws
+          .git(['worktree', 'list', '--porcelain'])
+          .split('\n')
+          .filter((l) => l.startsWith('worktree ')),
+      ).toHaveLength(1);
+      expect(JSON.parse(readFileSync(registryFile, 'utf8')).instances).toEqual({});
+    },
+    1_200_000,
+  );
 });

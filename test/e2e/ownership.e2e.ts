@@ -270,15 +270,18 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     ).toEqual([]);
   });
 
-  it("A's up of feat refuses with exit 4 project-owned-elsewhere, naming B's folder, and leaves B's stack alone", async () => {
-    await ensureB();
-    const before = snapshots();
-    const r = await A.cli(['sandbox', 'up', '--no-wait', '--json'], A.dir('feat'));
-    expect(r.code, show(r)).toBe(4);
-    expect(errorOf(r)?.code).toBe('project-owned-elsewhere');
-    expect(errorOf(r)?.message).toContain(B.dir('feat'));
-    expect(snapshots()).toEqual(before);
-  });
+  it(
+    "A's up of feat refuses with exit 4 project-owned-elsewhere, naming B's folder, " + "and leaves B's stack alone",
+    async () => {
+      await ensureB();
+      const before = snapshots();
+      const r = await A.cli(['sandbox', 'up', '--no-wait', '--json'], A.dir('feat'));
+      expect(r.code, show(r)).toBe(4);
+      expect(errorOf(r)?.code).toBe('project-owned-elsewhere');
+      expect(errorOf(r)?.message).toContain(B.dir('feat'));
+      expect(snapshots()).toEqual(before);
+    },
+  );
 
   it("A's down and down -v in its own feat folder leave B's container and volume", async () => {
     await ensureB();
@@ -294,20 +297,23 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     }
   });
 
-  it("A's destroy feat --yes and destroy other --force remove A's sandboxes, never B's containers or volumes", async () => {
-    await ensureB();
-    const before = snapshots();
-    const yes = await A.cli(['sandbox', 'destroy', 'feat', '--yes', '--json']);
-    expect(yes.code, show(yes)).toBe(0);
-    expect(snapshots(), "after A's destroy feat --yes").toEqual(before);
-    const force = await A.cli(['sandbox', 'destroy', 'other', '--force', '--json']);
-    expect(force.code, show(force)).toBe(0);
-    expect(snapshots(), "after A's destroy other --force").toEqual(before);
-    expect(A.registered()).toEqual([]);
-    expect(existsSync(A.dir('feat'))).toBe(false);
-    // B's own view is unchanged.
-    expect(B.registered().sort()).toEqual(['kto--feat', 'kto--other']);
-  });
+  it(
+    "A's destroy feat --yes and destroy other --force remove A's sandboxes, " + "never B's containers or volumes",
+    async () => {
+      await ensureB();
+      const before = snapshots();
+      const yes = await A.cli(['sandbox', 'destroy', 'feat', '--yes', '--json']);
+      expect(yes.code, show(yes)).toBe(0);
+      expect(snapshots(), "after A's destroy feat --yes").toEqual(before);
+      const force = await A.cli(['sandbox', 'destroy', 'other', '--force', '--json']);
+      expect(force.code, show(force)).toBe(0);
+      expect(snapshots(), "after A's destroy other --force").toEqual(before);
+      expect(A.registered()).toEqual([]);
+      expect(existsSync(A.dir('feat'))).toBe(false);
+      // B's own view is unchanged.
+      expect(B.registered().sort()).toEqual(['kto--feat', 'kto--other']);
+    },
+  );
 
   it("A's list shows B's projects as another kinfra's sandboxes with B's folder, never as orphans", async () => {
     await ensureB();
@@ -375,17 +381,20 @@ describe('case 1: one sandbox name under two HOMEs on one engine', () => {
     expect(snapshots()).toEqual(before);
   });
 
-  it("A's create feat, while B's feat runs, refuses with exit 4 project-owned-elsewhere naming B's folder", async () => {
-    await ensureB();
-    const before = snapshots();
-    const r = await A.cli(['sandbox', 'create', 'feat', '--json']);
-    expect(r.code, show(r)).toBe(4);
-    expect(errorOf(r)?.code).toBe('project-owned-elsewhere');
-    expect(errorOf(r)?.message).toContain(B.dir('feat'));
-    expect(A.registered()).toEqual([]);
-    expect(existsSync(A.dir('feat'))).toBe(false);
-    expect(snapshots()).toEqual(before);
-  });
+  it(
+    "A's create feat, while B's feat runs, refuses with exit 4 " + "project-owned-elsewhere naming B's folder",
+    async () => {
+      await ensureB();
+      const before = snapshots();
+      const r = await A.cli(['sandbox', 'create', 'feat', '--json']);
+      expect(r.code, show(r)).toBe(4);
+      expect(errorOf(r)?.code).toBe('project-owned-elsewhere');
+      expect(errorOf(r)?.message).toContain(B.dir('feat'));
+      expect(A.registered()).toEqual([]);
+      expect(existsSync(A.dir('feat'))).toBe(false);
+      expect(snapshots()).toEqual(before);
+    },
+  );
 });
 
 describe(".env.sandbox naming another sandbox's project (case 2)", () => {
@@ -421,23 +430,26 @@ describe(".env.sandbox naming another sandbox's project (case 2)", () => {
     C?.cleanup();
   });
 
-  it("down, down -v and status in a refuse with exit 4 env-file-disagrees; b's container and volume survive", async () => {
-    await ensureUp();
-    const before = projectSnapshot('kto--b');
-    expect(before.running).toHaveLength(1);
-    expect(before.volumes).toEqual(['kto--b_data']);
-    for (const args of [
-      ['sandbox', 'down'],
-      ['sandbox', 'down', '-v'],
-      ['sandbox', 'status'],
-    ]) {
-      const r = await C.cli([...args, '--json'], C.dir('a'));
-      expect(r.code, `${args.join(' ')}: ${show(r)}`).toBe(4);
-      expect(errorOf(r)?.code).toBe('env-file-disagrees');
-      expect(errorOf(r)?.hint).toContain('kinfra sandbox doctor --repair');
-      expect(projectSnapshot('kto--b'), `after ${args.join(' ')} in a`).toEqual(before);
-    }
-  });
+  it(
+    'down, down -v and status in a refuse with exit 4 env-file-disagrees; ' + "b's container and volume survive",
+    async () => {
+      await ensureUp();
+      const before = projectSnapshot('kto--b');
+      expect(before.running).toHaveLength(1);
+      expect(before.volumes).toEqual(['kto--b_data']);
+      for (const args of [
+        ['sandbox', 'down'],
+        ['sandbox', 'down', '-v'],
+        ['sandbox', 'status'],
+      ]) {
+        const r = await C.cli([...args, '--json'], C.dir('a'));
+        expect(r.code, `${args.join(' ')}: ${show(r)}`).toBe(4);
+        expect(errorOf(r)?.code).toBe('env-file-disagrees');
+        expect(errorOf(r)?.hint).toContain('kinfra sandbox doctor --repair');
+        expect(projectSnapshot('kto--b'), `after ${args.join(' ')} in a`).toEqual(before);
+      }
+    },
+  );
 
   it("destroy a --yes refuses with exit 4 env-file-disagrees and removes nothing of b's", async () => {
     await ensureUp();
@@ -470,43 +482,51 @@ describe('upgrade path: stacks started before the owner labels', () => {
     D?.cleanup();
   });
 
-  it('destroy --yes with no terminal keeps the unlabelled volume and reports it (data.keptVolumes); --force removes it', async () => {
-    const json = await D.cli(['sandbox', 'destroy', 'legacy-json', '--yes', '--json']);
-    expect(json.code, show(json)).toBe(0);
-    expect(parseJson(json.stdout).data.keptVolumes).toEqual(['kto--legacy-json_data']);
-    expect(volumeExists('kto--legacy-json_data')).toBe(true);
-    expect(D.registered()).not.toContain('kto--legacy-json');
+  it(
+    'destroy --yes with no terminal keeps the unlabelled volume and reports it ' +
+      '(data.keptVolumes); --force removes it',
+    async () => {
+      const json = await D.cli(['sandbox', 'destroy', 'legacy-json', '--yes', '--json']);
+      expect(json.code, show(json)).toBe(0);
+      expect(parseJson(json.stdout).data.keptVolumes).toEqual(['kto--legacy-json_data']);
+      expect(volumeExists('kto--legacy-json_data')).toBe(true);
+      expect(D.registered()).not.toContain('kto--legacy-json');
 
-    // Human output, no terminal either: kept and named.
-    const human = await D.cli(['sandbox', 'destroy', 'legacy-human', '--yes']);
-    expect(human.code, show(human)).toBe(0);
-    expect(human.stdout + human.stderr).toContain('kto--legacy-human_data');
-    expect(volumeExists('kto--legacy-human_data')).toBe(true);
+      // Human output, no terminal either: kept and named.
+      const human = await D.cli(['sandbox', 'destroy', 'legacy-human', '--yes']);
+      expect(human.code, show(human)).toBe(0);
+      expect(human.stdout + human.stderr).toContain('kto--legacy-human_data');
+      expect(volumeExists('kto--legacy-human_data')).toBe(true);
 
-    const force = await D.cli(['sandbox', 'destroy', 'legacy-force', '--force', '--json']);
-    expect(force.code, show(force)).toBe(0);
-    expect(parseJson(force.stdout).data.keptVolumes ?? []).toEqual([]);
-    expect(volumeExists('kto--legacy-force_data')).toBe(false);
-  });
+      const force = await D.cli(['sandbox', 'destroy', 'legacy-force', '--force', '--json']);
+      expect(force.code, show(force)).toBe(0);
+      expect(parseJson(force.stdout).data.keptVolumes ?? []).toEqual([]);
+      expect(volumeExists('kto--legacy-force_data')).toBe(false);
+    },
+  );
 
-  it('up adopts a stack started the old way: its containers get the labels, the data stays, and destroy then removes the volume', async () => {
-    const dir = D.dir('legacy-adopt');
-    const up = await D.cli(['sandbox', 'up', '--no-wait'], dir);
-    expect(up.code, show(up)).toBe(0);
-    const id = containerOf('kto--legacy-adopt');
-    expect(labelsOf('container', id)).toMatchObject({
-      [LABEL.owner]: D.ownerId(),
-      [LABEL.sandbox]: 'kto--legacy-adopt',
-      [LABEL.path]: dir,
-    });
-    expect(docker(['exec', id, 'cat', '/data/marker'])).toBe('precious');
+  it(
+    'up adopts a stack started the old way: its containers get the labels, the data stays, ' +
+      'and destroy then removes the volume',
+    async () => {
+      const dir = D.dir('legacy-adopt');
+      const up = await D.cli(['sandbox', 'up', '--no-wait'], dir);
+      expect(up.code, show(up)).toBe(0);
+      const id = containerOf('kto--legacy-adopt');
+      expect(labelsOf('container', id)).toMatchObject({
+        [LABEL.owner]: D.ownerId(),
+        [LABEL.sandbox]: 'kto--legacy-adopt',
+        [LABEL.path]: dir,
+      });
+      expect(docker(['exec', id, 'cat', '/data/marker'])).toBe('precious');
 
-    const r = await D.cli(['sandbox', 'destroy', '--yes', '--json'], dir);
-    expect(r.code, show(r)).toBe(0);
-    expect(parseJson(r.stdout).data.keptVolumes ?? []).toEqual([]);
-    expect(volumeExists('kto--legacy-adopt_data')).toBe(false);
-    expect(projectSnapshot('kto--legacy-adopt')).toEqual({ containers: [], running: [], volumes: [], networks: [] });
-  });
+      const r = await D.cli(['sandbox', 'destroy', '--yes', '--json'], dir);
+      expect(r.code, show(r)).toBe(0);
+      expect(parseJson(r.stdout).data.keptVolumes ?? []).toEqual([]);
+      expect(volumeExists('kto--legacy-adopt_data')).toBe(false);
+      expect(projectSnapshot('kto--legacy-adopt')).toEqual({ containers: [], running: [], volumes: [], networks: [] });
+    },
+  );
 });
 
 describe('randomized: three HOMEs, colliding names, one engine', () => {
@@ -525,7 +545,8 @@ describe('randomized: three HOMEs, colliding names, one engine', () => {
     homes.push(home('R1', 38100), home('R2', 39100), home('R3', 37100));
     const NAMES = ['x', 'y'];
 
-    // Whose a resource is: its owner label; without one (the old code), the folder compose ran in, or who brought it up first.
+    // Whose a resource is: its owner label; without one (the old code), the folder
+    // compose ran in, or who brought it up first.
     const firstUp = new Map<string, number>();
     const ownerOf = (r: Resource): number | undefined => {
       const o = r.labels[LABEL.owner];

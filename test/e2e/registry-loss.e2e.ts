@@ -31,7 +31,9 @@ describe("a lost registry is rebuilt from the engine's labels too", () => {
 
   it('registers a sandbox only a labelled container still names', async () => {
     ws = workspace({
-      'kinfra.yaml': `prefix: ${PREFIX}\ncompose_files: [docker-compose.yml]\nports:\n  app: { env: KRL_APP_PORT, base: 36000, label: App }\n`,
+      'kinfra.yaml':
+        `prefix: ${PREFIX}\ncompose_files: [docker-compose.yml]\nports:\n  app: { env: KRL_APP_PORT, ` +
+        `base: 36000, label: App }\n`,
     });
     const clone = join(ws.root, 'elsewhere', 'lab');
     mkdirSync(join(ws.root, 'elsewhere'));

@@ -194,34 +194,38 @@ describe('orphaned compose projects (seed 000 scenario 2)', () => {
     ws.cleanup();
   });
 
-  it('after the registry is lost, list warns about the running project with its volumes and networks, and deletes nothing', async () => {
-    expect((await ws.run(['sandbox', 'create', 'orphan-test'])).code).toBe(0);
-    const dir = join(ws.dev, 'kte--orphan-test');
-    const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir });
-    expect(up.code, up.stderr).toBe(0);
-    rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
+  it(
+    'after the registry is lost, list warns about the running project with its volumes and ' +
+      'networks, and deletes nothing',
+    async () => {
+      expect((await ws.run(['sandbox', 'create', 'orphan-test'])).code).toBe(0);
+      const dir = join(ws.dev, 'kte--orphan-test');
+      const up = await ws.run(['sandbox', 'up', '--no-wait'], { cwd: dir });
+      expect(up.code, up.stderr).toBe(0);
+      rmSync(join(ws.home, '.ktrdr'), { recursive: true, force: true });
 
-    const r = await ws.run(['sandbox', 'list']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('No sandboxes.');
-    expect(r.stdout).toContain('found orphaned compose projects that no sandbox owns');
-    expect(r.stdout).toMatch(/kte--orphan-test: 9 container\(s\) \(\d running\), 1 volume\(s\), 1 network\(s\)/);
-    const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
-    expect(doc.orphans).toEqual([
-      expect.objectContaining({
-        project: 'kte--orphan-test',
-        containers: 9,
-        volumes: ['kte--orphan-test_db-data'],
-        networks: ['kte--orphan-test_default'],
-      }),
-    ]);
-    expect(leftovers().containers).toHaveLength(9);
+      const r = await ws.run(['sandbox', 'list']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('No sandboxes.');
+      expect(r.stdout).toContain('found orphaned compose projects that no sandbox owns');
+      expect(r.stdout).toMatch(/kte--orphan-test: 9 container\(s\) \(\d running\), 1 volume\(s\), 1 network\(s\)/);
+      const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
+      expect(doc.orphans).toEqual([
+        expect.objectContaining({
+          project: 'kte--orphan-test',
+          containers: 9,
+          volumes: ['kte--orphan-test_db-data'],
+          networks: ['kte--orphan-test_default'],
+        }),
+      ]);
+      expect(leftovers().containers).toHaveLength(9);
 
-    // init re-registers it on its slot; the orphan warning goes away.
-    expect((await ws.run(['sandbox', 'init'], { cwd: dir })).code).toBe(0);
-    const after = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
-    expect(after.orphans).toEqual([]);
-    expect(after.instances[0]).toMatchObject({ instanceId: 'kte--orphan-test', slot: 1 });
-    expect(after.instances[0].status).toMatch(/running|partial/);
-  });
+      // init re-registers it on its slot; the orphan warning goes away.
+      expect((await ws.run(['sandbox', 'init'], { cwd: dir })).code).toBe(0);
+      const after = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout).data;
+      expect(after.orphans).toEqual([]);
+      expect(after.instances[0]).toMatchObject({ instanceId: 'kte--orphan-test', slot: 1 });
+      expect(after.instances[0].status).toMatch(/running|partial/);
+    },
+  );
 });

@@ -36,7 +36,9 @@ function buildImages(exit: number) {
   writeFileSync(join(bin, 'docker'), FAKE_DOCKER);
   chmodSync(join(bin, 'docker'), 0o755);
   const demo = pathToFileURL(join(REPO_ROOT, 'scripts/demo.mjs')).href;
-  const script = `import { buildImages } from ${JSON.stringify(demo)}; process.exitCode = (await buildImages(${JSON.stringify(repo)}, process.env)) ? 0 : 1;`;
+  const script =
+    `import { buildImages } from ${JSON.stringify(demo)}; process.exitCode = (await ` +
+    `buildImages(${JSON.stringify(repo)}, process.env)) ? 0 : 1;`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${bin}${delimiter}${process.env.PATH}`,

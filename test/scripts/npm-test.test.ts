@@ -15,7 +15,10 @@ function runParts(parts: string) {
 
 /** A part that appends test counts the way test/helpers/summary-reporter.ts does, then exits with `code`. */
 const vitestLike = (name: string, counts: object, code: number) => {
-  const body = `require('fs').appendFileSync(process.env.KINFRA_TEST_SUMMARY, ${JSON.stringify(JSON.stringify(counts))} + '\\n'); console.log('${name} ran'); process.exit(${code})`;
+  const body =
+    `require('fs').appendFileSync(process.env.KINFRA_TEST_SUMMARY, ` +
+    `${JSON.stringify(JSON.stringify(counts))} + '\\n'); ` +
+    `console.log('${name} ran'); process.exit(${code})`;
   return `{ name: '${name}', command: [process.execPath, '-e', ${JSON.stringify(body)}] }`;
 };
 
@@ -37,7 +40,8 @@ describe('npm test (scripts/test.mjs)', () => {
 
   it('exits 0 when every part passes', () => {
     const r = runParts(
-      `[${vitestLike('unit', { passed: 2, failed: 0, skipped: 0 }, 0)}, { name: 'build', command: [process.execPath, '-e', ''] }]`,
+      `[${vitestLike('unit', { passed: 2, failed: 0, skipped: 0 }, 0)}, { name: 'build', command: ` +
+        `[process.execPath, '-e', ''] }]`,
     );
     expect(r.status).toBe(0);
     expect(r.stdout.trimEnd().split('\n').slice(-2)).toEqual([
@@ -46,25 +50,31 @@ describe('npm test (scripts/test.mjs)', () => {
     ]);
   });
 
-  it('is what `npm test` runs, with build, typecheck, lint, the format check, every test folder without Docker, then the Docker E2E suite', () => {
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.test).toBe('node scripts/test.mjs');
-    const script = `import { PARTS } from ${JSON.stringify(RUNNER)}; console.log(JSON.stringify(PARTS.map((p) => [p.name, p.command.slice(1).join(' ')])));`;
-    const parts = new Map<string, string>(
-      JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout),
-    );
-    expect([...parts.keys()]).toEqual(['build', 'typecheck', 'lint', 'format', 'tests', 'e2e (Docker)']);
-    expect(parts.get('build')).toBe('run build');
-    expect(parts.get('typecheck')).toBe('run typecheck');
-    expect(parts.get('lint')).toBe('run lint');
-    expect(parts.get('format')).toBe('run format:check');
-    expect(parts.get('e2e (Docker)')).toMatch(/vitest\.mjs run test\/e2e$/);
-    // Every folder of tests is in the run without Docker, so a new one cannot be left out silently.
-    const folders = readdirSync(join(REPO_ROOT, 'test')).filter(
-      (d) => statSync(join(REPO_ROOT, 'test', d)).isDirectory() && !['e2e', 'helpers', 'fixtures'].includes(d),
-    );
-    expect(parts.get('tests')!.split(' ').slice(2).sort()).toEqual(folders.map((d) => `test/${d}`).sort());
-  });
+  it(
+    'is what `npm test` runs, with build, typecheck, lint, the format check, every test folder without Docker, ' +
+      'then the Docker E2E suite',
+    () => {
+      const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+      expect(pkg.scripts.test).toBe('node scripts/test.mjs');
+      const script =
+        `import { PARTS } from ${JSON.stringify(RUNNER)}; console.log(JSON.stringify(PARTS.map((p) ` +
+        `=> [p.name, p.command.slice(1).join(' ')])));`;
+      const parts = new Map<string, string>(
+        JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout),
+      );
+      expect([...parts.keys()]).toEqual(['build', 'typecheck', 'lint', 'format', 'tests', 'e2e (Docker)']);
+      expect(parts.get('build')).toBe('run build');
+      expect(parts.get('typecheck')).toBe('run typecheck');
+      expect(parts.get('lint')).toBe('run lint');
+      expect(parts.get('format')).toBe('run format:check');
+      expect(parts.get('e2e (Docker)')).toMatch(/vitest\.mjs run test\/e2e$/);
+      // Every folder of tests is in the run without Docker, so a new one cannot be left out silently.
+      const folders = readdirSync(join(REPO_ROOT, 'test')).filter(
+        (d) => statSync(join(REPO_ROOT, 'test', d)).isDirectory() && !['e2e', 'helpers', 'fixtures'].includes(d),
+      );
+      expect(parts.get('tests')!.split(' ').slice(2).sort()).toEqual(folders.map((d) => `test/${d}`).sort());
+    },
+  );
 
   it('the README lists everything the test command needs', () => {
     const setup = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').split('\n## Set-up')[1]!.split('\n## ')[0]!;

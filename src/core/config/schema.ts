@@ -88,7 +88,8 @@ export const configFileSchema = z
         regenerable: z
           .array(onePath)
           .describe(
-            'Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, dist/, ...): `name/` is a folder at any depth, `*.ext` a file name',
+            'Git-ignored paths destroy may delete without asking, besides the built-in list (node_modules/, .venv/, ' +
+              'dist/, ...): `name/` is a folder at any depth, `*.ext` a file name',
           ),
       })
       .optional(),

@@ -182,7 +182,10 @@ const SLOT_AND_PATH: Shape = { slot: INSTANCE.slot!, path: INSTANCE.path! };
 export const slotAndPathMisfit = (value: unknown, where: string) => misfit(value, SLOT_AND_PATH, where);
 export { isObject, parseJson };
 
-/** An entry of the Python tool's registry, with neutral values for the fields it may lack; every other field is kept as it is. */
+/**
+ * An entry of the Python tool's registry, with neutral values for the fields it may
+ * lack; every other field is kept as it is.
+ */
 export function withNeutralFields(e: Record<string, unknown>): InstanceEntry {
   return {
     ...e,

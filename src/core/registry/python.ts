@@ -52,7 +52,8 @@ export function parsePythonRegistry(text: string): ParsedPython {
     if (problem) return { ok: false, reason: problem };
     registry.slots[key] = claimByInstance(registry, s as SlotEntry);
   }
-  // What kinfra writes must read back: a field of a kinfra entry the Python tool filled otherwise is reported, not written.
+  // What kinfra writes must read back: a field of a kinfra entry the Python tool
+  // filled otherwise is reported, not written.
   for (const [id, e] of Object.entries(registry.instances)) {
     const problem = instanceMisfit(e, `instances.${id}`);
     if (problem) return { ok: false, reason: problem };
