@@ -1,4 +1,5 @@
-/** kinfra as a library: the pieces other TypeScript tools may build on. */
+// kinfra as a library: the pieces other TypeScript tools may build on.
+
 export { KinfraError, type ErrorCategory } from './core/errors.js';
 export { slugify, instanceIdFor } from './core/slug.js';
 export { portFor, portsForSlot, portEnv, findPortProblems, type NamedPort, type SlotPort } from './core/ports.js';

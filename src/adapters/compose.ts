@@ -1,15 +1,13 @@
+// Docker Compose, v2 (`docker compose`) preferred, v1 (`docker-compose`) as a fallback; KINFRA_COMPOSE=v1|v2 forces
+// one. Every call names the project, the file, the project directory and the env file, so nothing depends on the
+// caller's folder or environment.
+
 import { KinfraError } from '../core/errors.js';
 import { engineError } from './engine.js';
 import type { EnvMap } from '../core/env-file.js';
 import { notResponding, TOOL_MS } from './engine-deadline.js';
 import { run, runStreaming, type RunResult } from './runner.js';
 
-/**
- * Docker Compose, v2 (`docker compose`) preferred, v1 (`docker-compose`) as a
- * fallback; KINFRA_COMPOSE=v1|v2 forces one. Every call names the project, the
- * file, the project directory and the env file, so nothing depends on the
- * caller's folder or environment.
- */
 export interface ComposeTool {
   kind: 'v2' | 'v1';
   version: string;

@@ -1,3 +1,5 @@
+// Reads a project's kinfra.yaml from disk; parsing and checking it is core/config's work.
+
 import { join } from 'node:path';
 import { builtInConfig, CONFIG_FILE_NAME, parseConfigText, type Config } from '../core/config/config.js';
 import { readTextIfExists } from './file-store.js';

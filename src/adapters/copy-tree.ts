@@ -1,12 +1,10 @@
+// Copy a folder tree so that an interrupted copy can simply be run again: each file is written under a temporary name
+// and renamed into place, and keeps its source's modification time, so a file that is already there with the same size
+// and time is known to be complete and is skipped.
+
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
-/**
- * Copy a folder tree so that an interrupted copy can simply be run again:
- * each file is written under a temporary name and renamed into place, and
- * keeps its source's modification time, so a file that is already there with
- * the same size and time is known to be complete and is skipped.
- */
 export const PARTIAL_SUFFIX = '.kinfra-partial';
 
 export interface CopyPlanEntry {

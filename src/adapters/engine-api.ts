@@ -1,3 +1,8 @@
+// The Engine's HTTP API over its unix socket: one request instead of starting the 45 MB docker CLI, which is most of
+// what `list` costs. Used only where it means exactly what the CLI would: a unix socket from DOCKER_HOST or the default
+// one, and no docker context in force. Anything else (and any error) returns undefined, and callers fall back to the
+// CLI, which also words errors; only a missed deadline is an error here (see engineGet).
+
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
@@ -5,14 +10,6 @@ import { join } from 'node:path';
 import { assertResponding, notResponding, QUERY_MS } from './engine-deadline.js';
 import { echoStep } from './runner.js';
 
-/**
- * The Engine's HTTP API over its unix socket: one request instead of starting
- * the 45 MB docker CLI, which is most of what `list` costs. Used only where it
- * means exactly what the CLI would: a unix socket from DOCKER_HOST or the
- * default one, and no docker context in force. Anything else (and any error)
- * returns undefined, and callers fall back to the CLI, which also words errors;
- * only a missed deadline is an error here (see engineGet).
- */
 async function socketPath(): Promise<string | undefined> {
   if (process.env.DOCKER_CONTEXT && process.env.DOCKER_CONTEXT !== 'default') return undefined;
   const host = process.env.DOCKER_HOST;

@@ -1,13 +1,11 @@
+// How long kinfra waits for the Docker Engine. A hung daemon accepts connections and never answers; without a deadline
+// every command that asks it anything (`list`, `doctor`) would wait for ever. Only queries and removals get one: work
+// the user watches as it streams (compose up, build, down, logs) may be slow and still be working, so it has none.
+//
+// KINFRA_ENGINE_TIMEOUT_MS overrides the query deadline; it exists for tests, which need no other way in.
+
 import { KinfraError } from '../core/errors.js';
 
-/**
- * How long kinfra waits for the Docker Engine. A hung daemon accepts connections and never answers; without a
- * deadline every command that asks it anything (`list`, `doctor`) would wait for ever. Only queries and
- * removals get one: work the user watches as it streams (compose up, build, down, logs) may be slow and still
- * be working, so it has none.
- *
- * KINFRA_ENGINE_TIMEOUT_MS overrides the query deadline; it exists for tests, which need no other way in.
- */
 export const QUERY_MS = positive(process.env.KINFRA_ENGINE_TIMEOUT_MS) ?? 5_000;
 /** Removing containers, volumes and networks: the engine stops containers first, which can take a while. */
 export const CHANGE_MS = 120_000;

@@ -1,15 +1,13 @@
+// The Docker Engine, through the `docker` CLI (it honours docker contexts and DOCKER_HOST, which dockerode does not).
+// Containers, volumes and networks are found by compose labels, never by parsing names: Compose v1 names containers
+// `proj_web_1`, v2 `proj-web-1`.
+
 import { KinfraError } from '../core/errors.js';
 import { OWNER_LABEL, PATH_LABEL, SANDBOX_LABEL, type Labelled } from '../core/ownership.js';
 import { engineGet } from './engine-api.js';
 import { assertResponding, CHANGE_MS, notResponding, QUERY_MS } from './engine-deadline.js';
 import { run, type RunResult } from './runner.js';
 
-/**
- * The Docker Engine, through the `docker` CLI (it honours docker contexts and
- * DOCKER_HOST, which dockerode does not). Containers, volumes and networks are
- * found by compose labels, never by parsing names: Compose v1 names containers
- * `proj_web_1`, v2 `proj-web-1`.
- */
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const WORKING_DIR_LABEL = 'com.docker.compose.project.working_dir';

@@ -1,14 +1,12 @@
+// Files that several kinfra processes share: written atomically (temp file, fsync, rename), so a reader or a crash sees
+// the old or the new content, never a torn one; read-modify-write happens under a cross-process lock.
+
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { registryError } from '../core/errors.js';
 
-/**
- * Files that several kinfra processes share: written atomically (temp file,
- * fsync, rename), so a reader or a crash sees the old or the new content, never
- * a torn one; read-modify-write happens under a cross-process lock.
- */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');

@@ -1,3 +1,6 @@
+// git, run as a child process without a shell: worktrees, branches, and the uncommitted or unshared work a
+// worktree holds.
+
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { externalError, usageError } from '../core/errors.js';

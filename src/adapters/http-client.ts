@@ -1,3 +1,5 @@
+// One HTTP request over node:http, for the commands that talk to a sandbox's backend.
+
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { KinfraError } from '../core/errors.js';

@@ -1,18 +1,15 @@
+// The stable id of this kinfra state (one per HOME): the owner label on every resource kinfra starts. It is derived
+// from the machine, the user and the state folder, so a lost registry, or a removed ~/.ktrdr, still knows which
+// resources on the engine are its own, while another HOME or user never matches. It is also written beside the registry
+// (for people and scripts), once and race-free: a hard link either makes the file or finds the one another process
+// made; a file that is there wins.
+
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { registryError } from '../core/errors.js';
 
-/**
- * The stable id of this kinfra state (one per HOME): the owner label on every
- * resource kinfra starts. It is derived from the machine, the user and the
- * state folder, so a lost registry, or a removed ~/.ktrdr, still knows which
- * resources on the engine are its own, while another HOME or user never
- * matches. It is also written beside the registry (for people and scripts),
- * once and race-free: a hard link either makes the file or finds the one
- * another process made; a file that is there wins.
- */
 export function derivedOwnerId(file: string): string {
   const uid = (() => {
     try {

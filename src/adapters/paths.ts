@@ -1,10 +1,9 @@
+// Where kinfra keeps its state. Everything hangs off the home folder (HOME), so a test or an agent can point kinfra at
+// a scratch state by setting HOME.
+
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * Where kinfra keeps its state. Everything hangs off the home folder (HOME), so a
- * test or an agent can point kinfra at a scratch state by setting HOME.
- */
 export interface StatePaths {
   home: string;
   stateDir: string;

@@ -1,3 +1,5 @@
+// Whether a TCP port is free, and who holds it when it is not: a port conflict names its culprit.
+
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { run } from './runner.js';

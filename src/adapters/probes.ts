@@ -1,12 +1,10 @@
+// Readiness probes for the Startability Gate. They never throw for network outcomes: every attempt resolves to what was
+// tried and what came back, in words fit for the gate's diagnostics. They connect to 127.0.0.1 but say "localhost", as
+// a user would type it (and as the seed's messages do).
+
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
-/**
- * Readiness probes for the Startability Gate. They never throw for network
- * outcomes: every attempt resolves to what was tried and what came back, in
- * words fit for the gate's diagnostics. They connect to 127.0.0.1 but say
- * "localhost", as a user would type it (and as the seed's messages do).
- */
 export interface ProbeOutcome {
   ok: boolean;
   tried: string;

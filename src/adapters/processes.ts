@@ -1,3 +1,5 @@
+// Whether a process still runs, by pid: how kinfra tells the record of a live process from a killed one's.
+
 /**
  * Whether a process with this pid runs on this machine. Signal 0 only asks; EPERM means it runs as another user.
  * A pid can be reused after its process died, so a "yes" may be someone else's: callers treat it as the safe answer

@@ -1,13 +1,11 @@
+// The one way kinfra starts a process: an argument array, never a shell. Output is captured; a non-zero exit is
+// returned, not thrown, so callers decide what a failure means. (node:child_process rather than execa: execa alone cost
+// more start-up time than the whole of `kinfra sandbox list`.)
+
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 
-/**
- * The one way kinfra starts a process: an argument array, never a shell.
- * Output is captured; a non-zero exit is returned, not thrown, so callers
- * decide what a failure means. (node:child_process rather than execa: execa
- * alone cost more start-up time than the whole of `kinfra sandbox list`.)
- */
 export interface RunResult {
   exitCode: number;
   stdout: string;

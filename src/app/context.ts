@@ -1,3 +1,5 @@
+// The context every use case runs in: the working folder, the state paths and the registry store.
+
 import { statePaths, type StatePaths } from '../adapters/paths.js';
 import { RegistryStore } from '../adapters/registry-store.js';
 

@@ -1,3 +1,5 @@
+// `kinfra sandbox create`: a new git worktree beside the main checkout, registered on a free slot or a pool slot.
+
 import { basename, dirname, join } from 'node:path';
 import {
   addWorktree,

@@ -1,3 +1,6 @@
+// `kinfra sandbox destroy`: removes a sandbox's resources, worktree and registry entry, and refuses when work
+// would be lost.
+
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';

@@ -1,3 +1,5 @@
+// `kinfra sandbox doctor --repair`: applies the repairs doctor's findings name, each only when nothing is lost.
+
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';

@@ -1,3 +1,5 @@
+// `kinfra sandbox doctor`: gathers the facts (registry, folders, engine, leftover files) that core/doctor.ts judges.
+
 import { basename, dirname, join, sep } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { detectCompose } from '../adapters/compose.js';

@@ -1,3 +1,5 @@
+// What the engine says about a compose project's containers, in the one vocabulary of list, slots and status.
+
 import type { ContainerInfo, LabelledResource } from '../adapters/engine.js';
 import { OWNER_LABEL, projectOwner, SANDBOX_LABEL, type Labelled } from '../core/ownership.js';
 

@@ -1,3 +1,5 @@
+// `kinfra sandbox exec`: runs a command with the sandbox's variables in its own environment.
+
 import { join } from 'node:path';
 import { readEnvFile } from '../adapters/env-store.js';
 import { runStreaming } from '../adapters/runner.js';

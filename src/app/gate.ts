@@ -1,3 +1,5 @@
+// The Startability Gate of a sandbox: its configured checks, bound to its ports and the real probes.
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { composeCapture } from '../adapters/compose.js';
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';

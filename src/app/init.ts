@@ -1,3 +1,5 @@
+// `kinfra sandbox init`: makes an existing folder a sandbox, or registers again one whose .env.sandbox survived.
+
 import { basename, join } from 'node:path';
 import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
 import { loadConfig } from '../adapters/config-loader.js';

@@ -1,3 +1,5 @@
+// The compose layer kinfra generates per sandbox (ownership labels), kept in kinfra's state, not the user's tree.
+
 import { join } from 'node:path';
 import type { ComposeProject } from '../adapters/compose.js';
 import { loadStack, type Stack } from './stack.js';

@@ -1,3 +1,5 @@
+// `kinfra sandbox list`: the registered sandboxes with their engine state, and the compose projects of none.
+
 import { engineSnapshot, type EngineSnapshot } from './ownership.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { pathExists } from '../adapters/folders.js';

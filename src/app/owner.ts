@@ -1,3 +1,5 @@
+// The owner id for commands that only look, which must work even on a state folder that cannot be written.
+
 import { derivedOwnerId, ownerId } from '../adapters/owner-id.js';
 import { isKinfraError } from '../core/errors.js';
 import type { AppContext } from './context.js';

@@ -1,3 +1,6 @@
+// The ownership rule applied to the engine: every stop, removal and deletion of kinfra goes through here, and acts only
+// on what this registry provably owns (docs/architecture.md, "Ownership").
+
 import {
   type ContainerInfo,
   type LabelledResource,
@@ -22,12 +25,6 @@ import {
 } from '../core/ownership.js';
 import type { Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
-
-/**
- * The ownership rule applied to the engine: every stop, removal and deletion
- * of kinfra goes through here, and acts only on what this registry provably
- * owns (docs/architecture.md, "Ownership").
- */
 
 /** Volumes adopted at an `up` (resources made before kinfra labelled them), per compose project. */
 export function adoptedVolumes(registry: Registry, project: string): Record<string, string> {

@@ -1,3 +1,5 @@
+// The slot pool: provisioning its slots on disk, listing them with their engine state, and releasing claims.
+
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../adapters/config-loader.js';

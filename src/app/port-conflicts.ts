@@ -1,3 +1,5 @@
+// Which of a sandbox's ports something else holds, and the error that names them before `up` starts.
+
 import type { ContainerInfo } from '../adapters/engine.js';
 import { findPortHolder, isPortFree } from '../adapters/port-holders.js';
 import { KinfraError } from '../core/errors.js';

@@ -1,3 +1,5 @@
+// Rebuilding a lost registry from the sandbox folders found on disk and their .env.sandbox files.
+
 import { loadConfig } from '../adapters/config-loader.js';
 import { listContainers } from '../adapters/engine.js';
 import { readEnvFile } from '../adapters/env-store.js';

@@ -1,3 +1,5 @@
+// Which backend URL a command talks to, from its flags and the .env.sandbox of the current folder.
+
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';

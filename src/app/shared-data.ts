@@ -1,3 +1,5 @@
+// `kinfra sandbox init-shared`: creates the shared data folders sandboxes mount, copying them from a checkout.
+
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
 import { copyOne, planCopy, removePartials } from '../adapters/copy-tree.js';

@@ -1,3 +1,5 @@
+// A compose project's effective configuration (`docker compose config`), parsed once per command.
+
 import { parse as parseYaml } from 'yaml';
 import { composeConfigText, type ComposeProject } from '../adapters/compose.js';
 import { isKinfraError } from '../core/errors.js';

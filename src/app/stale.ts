@@ -1,3 +1,5 @@
+// Drops registry entries whose folder is gone, and frees the pool slots they had claimed.
+
 import { pathExists } from '../adapters/folders.js';
 import type { Registry } from '../core/registry/model.js';
 

@@ -1,3 +1,5 @@
+// `kinfra sandbox verify`: whether a compose file is safe to run as many sandboxes side by side.
+
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../adapters/config-loader.js';

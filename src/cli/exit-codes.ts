@@ -1,3 +1,5 @@
+// Exit codes: each error category becomes one code here, and nowhere else.
+
 import type { ErrorCategory } from '../core/errors.js';
 
 /** The one place where failures become exit codes (documented in docs/exit-codes.md). */

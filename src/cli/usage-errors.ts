@@ -1,3 +1,5 @@
+// Command lines commander rejects, reworded into kinfra's Error/Hint form and usage exit code.
+
 import type { Command, CommanderError } from 'commander';
 import { usageError, type KinfraError } from '../core/errors.js';
 

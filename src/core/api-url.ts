@@ -1,11 +1,9 @@
+// Which backend does a command talk to (seed 001, decision 4)? The order is fixed: --url, then --port, then the
+// .env.sandbox of the current folder or a parent, then the main checkout's default. The file, never environment
+// variables: those leak between terminals.
+
 import { usageError } from './errors.js';
 
-/**
- * Which backend does a command talk to (seed 001, decision 4)? The order is
- * fixed: --url, then --port, then the .env.sandbox of the current folder or a
- * parent, then the main checkout's default. The file, never environment
- * variables: those leak between terminals.
- */
 export type UrlSource = 'flag --url' | 'flag --port' | 'env-file' | 'default';
 
 export interface ResolvedUrl {

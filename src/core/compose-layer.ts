@@ -1,12 +1,9 @@
+// The compose layer kinfra generates for a sandbox and gives Compose after the project's own files: it only adds
+// kinfra's ownership labels to every service, named volume and network the project defines (external ones are not the
+// sandbox's and stay untouched). Pure: the effective configuration comes in as parsed `docker compose config` output.
+
 import { stampLabels, type Stamp } from './ownership.js';
 
-/**
- * The compose layer kinfra generates for a sandbox and gives Compose after the
- * project's own files: it only adds kinfra's ownership labels to every service,
- * named volume and network the project defines (external ones are not the
- * sandbox's and stay untouched). Pure: the effective configuration comes in as
- * parsed `docker compose config` output.
- */
 type Section = Record<string, unknown> | null | undefined;
 
 interface EffectiveConfig {

@@ -1,9 +1,7 @@
-/**
- * What a compose project has, read from its effective configuration
- * (`docker compose config`): services and the host ports they publish. Compose
- * v2 prints ports in the long form with `published` as a string; v1 mixes the
- * short form (`127.0.0.1:8001:8000/tcp`) and the long one with numbers. Pure.
- */
+// What a compose project has, read from its effective configuration (`docker compose config`): services and the host
+// ports they publish. Compose v2 prints ports in the long form with `published` as a string; v1 mixes the short form
+// (`127.0.0.1:8001:8000/tcp`) and the long one with numbers. Pure.
+
 export interface PublishedPort {
   host: number;
   container: number | undefined;

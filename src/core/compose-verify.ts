@@ -1,11 +1,9 @@
+// Is a compose file safe to run as many sandboxes side by side, and still the main checkout's file (seed 001 milestone
+// 6)? Pure: takes the file as parsed YAML (not interpolated, so variables are still visible) and the layout.
+
 import type { Config } from './config/config.js';
 import { portFor } from './ports.js';
 
-/**
- * Is a compose file safe to run as many sandboxes side by side, and still the
- * main checkout's file (seed 001 milestone 6)? Pure: takes the file as parsed
- * YAML (not interpolated, so variables are still visible) and the layout.
- */
 export interface Finding {
   severity: 'error' | 'warning';
   service: string;

@@ -1,12 +1,10 @@
+// `kinfra sandbox doctor`: what is wrong, in plain findings, each with the one command that fixes it and, when it can
+// be fixed without losing anything, the repair `--repair` applies. Pure: the app layer gathers the facts.
+
 import { releaseMark } from './pool.js';
 import { adHocHolder } from './slot-lease.js';
 import type { InstanceEntry, Registry } from './registry/model.js';
 
-/**
- * `kinfra sandbox doctor`: what is wrong, in plain findings, each with the one
- * command that fixes it and, when it can be fixed without losing anything, the
- * repair `--repair` applies. Pure: the app layer gathers the facts.
- */
 export type CheckName =
   | 'engine'
   | 'compose'

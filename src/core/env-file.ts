@@ -1,12 +1,9 @@
-/**
- * The .env format kinfra writes and reads (.env.sandbox). Values that are not
- * plain are single-quoted (both Compose v1 and v2 take single-quoted values
- * literally, no interpolation); a value that itself holds a single quote is
- * double-quoted with backslash escapes. parseEnvText(formatEnvText(x)) === x.
- * Lines end where Compose ends them, at \n; U+2028 and U+2029 are ordinary
- * characters of a value (Compose reads them literally inside quotes, where
- * kinfra writes them).
- */
+// The .env format kinfra writes and reads (.env.sandbox). Values that are not plain are single-quoted (both Compose v1
+// and v2 take single-quoted values literally, no interpolation); a value that itself holds a single quote is
+// double-quoted with backslash escapes. parseEnvText(formatEnvText(x)) === x. Lines end where Compose ends them, at \n;
+// U+2028 and U+2029 are ordinary characters of a value (Compose reads them literally inside quotes, where kinfra writes
+// them).
+
 export type EnvMap = Record<string, string>;
 
 /** A line of the file: a variable, or a comment / blank line kept for layout. */

@@ -1,8 +1,6 @@
-/**
- * Every failure kinfra expects is a KinfraError: a stable code (for --json and
- * scripts), a message (what happened) and a hint (what to do next). The CLI maps
- * the code's category to an exit code in exactly one place (cli/exit-codes.ts).
- */
+// Every failure kinfra expects is a KinfraError: a stable code (for --json and scripts), a message (what happened) and
+// a hint (what to do next). The CLI maps the code's category to an exit code in exactly one place (cli/exit-codes.ts).
+
 export type ErrorCategory =
   | 'usage' // bad arguments or input: fix the command line or the file
   | 'gate' // the Startability Gate failed

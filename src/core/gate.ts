@@ -1,13 +1,10 @@
-/**
- * The Startability Gate (seed 003): is the instance ready, and if not, exactly
- * what is not. Pure orchestration: the checks' probes and the clock are
- * injected, so this module never touches the network and tests need no sleeps.
- *
- * Independent checks poll concurrently; a check with `after` waits for those
- * checks and is skipped when one of them fails. Polling starts fast and backs
- * off to a short ceiling, so the gate passes within a fraction of a second of
- * the last check becoming true, and everything respects one overall deadline.
- */
+// The Startability Gate (seed 003): is the instance ready, and if not, exactly what is not. Pure orchestration: the
+// checks' probes and the clock are injected, so this module never touches the network and tests need no sleeps.
+//
+// Independent checks poll concurrently; a check with `after` waits for those checks and is skipped when one of them
+// fails. Polling starts fast and backs off to a short ceiling, so the gate passes within a fraction of a second of the
+// last check becoming true, and everything respects one overall deadline.
+
 export interface Verdict {
   ok: boolean;
   /** Shown when the check passes, e.g. "Workers registered (4)". */

@@ -1,11 +1,8 @@
-/**
- * Who owns a resource on the Docker Engine. The engine is machine-wide: other
- * users, other HOMEs and other tools run compose projects on it, some under the
- * very names kinfra uses. kinfra therefore never decides by name alone: every
- * container, volume and network it starts carries labels naming the registry
- * that owns it (a stable id of one kinfra state) and the sandbox, and kinfra
- * stops, removes or deletes only what carries its own.
- */
+// Who owns a resource on the Docker Engine. The engine is machine-wide: other users, other HOMEs and other tools run
+// compose projects on it, some under the very names kinfra uses. kinfra therefore never decides by name alone: every
+// container, volume and network it starts carries labels naming the registry that owns it (a stable id of one kinfra
+// state) and the sandbox, and kinfra stops, removes or deletes only what carries its own.
+
 export const OWNER_LABEL = 'dev.kinfra.owner';
 export const SANDBOX_LABEL = 'dev.kinfra.sandbox';
 export const PATH_LABEL = 'dev.kinfra.path';

@@ -1,13 +1,11 @@
+// Render a pool slot's compose file from a template. The template is a compose file plus one prototype service under
+// `x-kinfra-worker`; kinfra stamps out one service per worker of the slot's profile (`<type>-worker-<i>`), filling
+// {{worker.id}}, {{worker.type}} and {{worker.port}} (the published host port, as ${VAR:-default}), and drops the
+// prototype.
+
 import { isMap, parseDocument } from 'yaml';
 import { usageError } from './errors.js';
 
-/**
- * Render a pool slot's compose file from a template. The template is a compose
- * file plus one prototype service under `x-kinfra-worker`; kinfra stamps out
- * one service per worker of the slot's profile (`<type>-worker-<i>`), filling
- * {{worker.id}}, {{worker.type}} and {{worker.port}} (the published host port,
- * as ${VAR:-default}), and drops the prototype.
- */
 export interface RenderInput {
   workers: Record<string, number>;
   /** Host-port expressions of worker 1..n, e.g. ${KTRDR_WORKER_PORT_1:-5010}. */

@@ -1,12 +1,11 @@
+// The pre-provisioned slot pool (seed 004): slots with a fixed profile (how many workers of each kind), claimed by
+// worktrees and released again. Pure.
+
 import type { Config } from './config/config.js';
 import { conflictError, usageError } from './errors.js';
 import { portFor, portsForSlot, type SlotPort } from './ports.js';
 import type { Registry, SlotEntry } from './registry/model.js';
 
-/**
- * The pre-provisioned slot pool (seed 004): slots with a fixed profile (how
- * many workers of each kind), claimed by worktrees and released again. Pure.
- */
 export interface PoolSlot {
   slot: number;
   profile: string;

@@ -1,9 +1,7 @@
-/**
- * The port-slot scheme. Slot 0 is the main checkout; slot N (1..max) is a
- * sandbox. Every published port is `base + step*N`, except slot 0 of a port that
- * declares `main`. One rule matters above all: no two (slot, variable) pairs may
- * share a port, or two sandboxes would fight over it.
- */
+// The port-slot scheme. Slot 0 is the main checkout; slot N (1..max) is a sandbox. Every published port is `base +
+// step*N`, except slot 0 of a port that declares `main`. One rule matters above all: no two (slot, variable) pairs may
+// share a port, or two sandboxes would fight over it.
+
 export interface NamedPort {
   /** Stable name used by gate checks and status (api, db, worker_1, ...). */
   name: string;

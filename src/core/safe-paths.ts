@@ -1,12 +1,9 @@
+// Where kinfra may delete or write on its own (doctor --repair): never the root, the home folder, the main checkout, or
+// any folder above them, and for a worktree kinfra made, only the exact folder `create` puts beside the main checkout.
+// Registry entries can be hand-edited, merged or copied; a path in one is a claim to check, not a permission.
+
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 
-/**
- * Where kinfra may delete or write on its own (doctor --repair): never the
- * root, the home folder, the main checkout, or any folder above them, and for
- * a worktree kinfra made, only the exact folder `create` puts beside the main
- * checkout. Registry entries can be hand-edited, merged or copied; a path in
- * one is a claim to check, not a permission.
- */
 const norm = (p: string) => normalize(p).replace(/[\\/]+$/, '') || sep;
 const isAtOrAbove = (p: string, other: string) => {
   const a = norm(p);

@@ -1,3 +1,5 @@
+// Sandbox names: slugs and instance ids, kept valid and short for folders and compose project names.
+
 import { existsError, usageError } from './errors.js';
 
 /** Longest slug we accept: keeps directory, compose project, network and volume names short. */

@@ -1,10 +1,8 @@
-/**
- * What removing a worktree would lose. git's own view (uncommitted changes,
- * untracked files) is not enough: git-ignored folders hold data, models and
- * local settings, and a repository nested inside holds commits of its own.
- * Ignored paths that a build or an install makes again (node_modules/, .venv/,
- * ...) are not work; the list is extendable in kinfra.yaml (destroy.regenerable).
- */
+// What removing a worktree would lose. git's own view (uncommitted changes, untracked files) is not enough: git-ignored
+// folders hold data, models and local settings, and a repository nested inside holds commits of its own. Ignored paths
+// that a build or an install makes again (node_modules/, .venv/, ...) are not work; the list is extendable in
+// kinfra.yaml (destroy.regenerable).
+
 export const DEFAULT_REGENERABLE = [
   'node_modules/',
   '.venv/',

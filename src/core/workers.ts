@@ -1,11 +1,8 @@
-/**
- * Which worker services has the backend registered? One predicate for the
- * gate's Workers check and for `status`, so the two never disagree. The
- * backend's list is matched to services by what a worker reports about itself
- * (its id or name, or the host of its URL, which in a compose network is the
- * service name); a backend whose ids say nothing about services is taken at its
- * count, the gate's original rule.
- */
+// Which worker services has the backend registered? One predicate for the gate's Workers check and for `status`, so the
+// two never disagree. The backend's list is matched to services by what a worker reports about itself (its id or name,
+// or the host of its URL, which in a compose network is the service name); a backend whose ids say nothing about
+// services is taken at its count, the gate's original rule.
+
 export interface WorkerRegistration {
   /** Service -> registered. */
   byService: Map<string, boolean>;

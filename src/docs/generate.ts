@@ -1,13 +1,11 @@
+// Documents generated from the code, so they cannot drift: the editor schema of kinfra.yaml and the port table. `npm
+// run docs` writes them; a test checks the committed copies are current.
+
 import { z } from 'zod';
 import { builtInConfig } from '../core/config/config.js';
 import { configFileSchema } from '../core/config/schema.js';
 import { portFor } from '../core/ports.js';
 
-/**
- * Documents generated from the code, so they cannot drift: the editor schema of
- * kinfra.yaml and the port table. `npm run docs` writes them; a test checks the
- * committed copies are current.
- */
 export function kinfraJsonSchema(): string {
   const schema = z.toJSONSchema(configFileSchema, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
   return JSON.stringify({ title: 'kinfra.yaml', ...schema }, null, 2) + '\n';

@@ -1,3 +1,5 @@
+// The bash completion script, generated from the command spec (spec.ts).
+
 import { functionName, shq, valueKeys, walk, type CompletionSpec, type ValueSource } from './spec.js';
 
 /**

@@ -1,3 +1,5 @@
+// The fish completion script, generated from the command spec (spec.ts).
+
 import { functionName, oneLine, valueKeys, walk, type CompletionSpec, type ValueSource } from './spec.js';
 
 /** Fish single quoting: only \\ and \' are special inside. */

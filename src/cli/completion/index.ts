@@ -1,3 +1,5 @@
+// Shell completion: one script per shell (bash, zsh, fish), each generated from the same command spec.
+
 import { bashScript } from './bash.js';
 import { fishScript } from './fish.js';
 import type { CompletionSpec } from './spec.js';

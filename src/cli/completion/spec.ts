@@ -1,11 +1,8 @@
-import type { Command, Option } from 'commander';
+// A shell-independent description of the command tree, what the script generators (bash.ts, zsh.ts, fish.ts) turn into
+// completion scripts. It is built from the commander program (fromCommander), never written by hand, so a new command
+// or option completes without touching this folder.
 
-/**
- * A shell-independent description of the command tree, what the script
- * generators (bash.ts, zsh.ts, fish.ts) turn into completion scripts. It is
- * built from the commander program (fromCommander), never written by hand, so
- * a new command or option completes without touching this folder.
- */
+import type { Command, Option } from 'commander';
 
 /** What `kinfra __complete <kind>` can list. */
 export const DYNAMIC_KINDS = ['instances', 'services', 'slots'] as const;

@@ -1,3 +1,5 @@
+// The zsh completion script, generated from the command spec (spec.ts).
+
 import { functionName, oneLine, shq, valueKeys, walk, type CompletionSpec, type ValueSource } from './spec.js';
 
 /** `name:description` for _describe (a colon in the name is escaped). */

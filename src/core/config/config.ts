@@ -1,3 +1,5 @@
+// A project's sandbox layout: kinfra.yaml parsed, checked against the schema and resolved into a Config.
+
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { usageError } from '../errors.js';

@@ -1,10 +1,8 @@
+// The KTRDR layout of the seeds, used when a repository has no kinfra.yaml. OTLP ports step by 10, not 1: with step 1,
+// slot N's HTTP port (4318+N) would be slot N+1's gRPC port (4317+N+1).
+
 import type { ConfigFile } from './schema.js';
 
-/**
- * The KTRDR layout of the seeds, used when a repository has no kinfra.yaml.
- * OTLP ports step by 10, not 1: with step 1, slot N's HTTP port (4318+N) would be
- * slot N+1's gRPC port (4317+N+1).
- */
 export const KTRDR_DEFAULT: ConfigFile = {
   prefix: 'ktrdr',
   compose_files: ['docker-compose.sandbox.yml', 'docker-compose.yml'],

@@ -1,11 +1,9 @@
+// The schema of kinfra.yaml. Keys are snake_case in the file (like compose files); the parsed Config is camelCase. The
+// same schema validates the built-in KTRDR default, so the default can never be a configuration a user could not write.
+
 import { z } from 'zod';
 import { MAX_PORT, SLOT_LIMIT } from '../ports.js';
 
-/**
- * The schema of kinfra.yaml. Keys are snake_case in the file (like compose files);
- * the parsed Config is camelCase. The same schema validates the built-in KTRDR
- * default, so the default can never be a configuration a user could not write.
- */
 const envName = z
   .string()
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in UPPER_SNAKE_CASE, e.g. MYAPP_API_PORT');

@@ -1,12 +1,9 @@
-/**
- * The instance registry (version 2, seed 004): one file per machine listing every
- * sandbox and pool slot. Entries keep unknown fields, so a newer kinfra or the
- * Python tool can add fields without this version dropping them.
- *
- * Validated by hand rather than with zod: this file is read by every command,
- * and loading zod alone cost more than the rest of `kinfra sandbox list`
- * (docs/dependencies.md). kinfra.yaml, read less often, uses zod.
- */
+// The instance registry (version 2, seed 004): one file per machine listing every sandbox and pool slot. Entries keep
+// unknown fields, so a newer kinfra or the Python tool can add fields without this version dropping them.
+//
+// Validated by hand rather than with zod: this file is read by every command, and loading zod alone cost more than the
+// rest of `kinfra sandbox list` (docs/dependencies.md). kinfra.yaml, read less often, uses zod.
+
 export const REGISTRY_VERSION = 2;
 
 export interface InstanceEntry {

@@ -1,3 +1,8 @@
+// The Python ktrdr's registry, `~/.ktrdr/sandbox/instances.json`. It wrote version 1 (`{"version": 1, "instances":
+// {...}}`) and, since its slot pool, version 2: kinfra's shape (`instances` and `slots`), except that a pool slot's
+// `claimed_by` is the folder of the worktree that claimed it (whose sandbox id is the folder's name), and its entries
+// have no kinfra fields. kinfra imports it once, when its own registry does not exist yet. Pure.
+
 import {
   REGISTRY_VERSION,
   instanceMisfit,
@@ -12,14 +17,6 @@ import {
   type SlotEntry,
 } from './model.js';
 
-/**
- * The Python ktrdr's registry, `~/.ktrdr/sandbox/instances.json`. It wrote
- * version 1 (`{"version": 1, "instances": {...}}`) and, since its slot pool,
- * version 2: kinfra's shape (`instances` and `slots`), except that a pool
- * slot's `claimed_by` is the folder of the worktree that claimed it (whose
- * sandbox id is the folder's name), and its entries have no kinfra fields.
- * kinfra imports it once, when its own registry does not exist yet. Pure.
- */
 export type ParsedPython = (ParsedRegistry & { ok: true; version: 1 | 2 }) | (ParsedRegistry & { ok: false });
 
 export function parsePythonRegistry(text: string): ParsedPython {

@@ -1,12 +1,10 @@
+// The one allocator. A slot is free when no registered instance and no claimed pool slot uses its number, and none of
+// its ports is held by any registered instance (projects with other port plans share this registry and this machine).
+
 import { conflictError, usageError } from '../errors.js';
 import { portEnv, type NamedPort } from '../ports.js';
 import type { Registry } from './model.js';
 
-/**
- * The one allocator. A slot is free when no registered instance and no claimed
- * pool slot uses its number, and none of its ports is held by any registered
- * instance (projects with other port plans share this registry and this machine).
- */
 export interface SlotPlan {
   maxSlot: number;
   ports: readonly NamedPort[];
