@@ -1,4 +1,4 @@
-// The inspection operations: list, status, gate, logs, shell, doctor. They read; doctor's --repair and list's
+// The inspection operations: list, status, gate, logs, shell, doctor, whoami. They read; doctor's --repair and list's
 // clean-up of entries whose folder is gone are the only changes, and both are said.
 import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js';
 import { operation, type Outcome, type Printer, type ResultOf, type Zod } from './operation.js';
@@ -397,5 +397,63 @@ export const doctor = operation({
   render: renderDoctor,
 });
 
+export const whoami = operation({
+  name: 'whoami',
+  group: 'Inspection:',
+  summary: 'say which sandbox a folder is in, with its slot, ports and URLs',
+  description:
+    'Say which registered sandbox holds a folder (default: the current one): its instance id, slot, folder, ' +
+    'compose project, every port and every service URL, from the registry and its .env.sandbox. A folder in no ' +
+    'sandbox is an answer, not an error: it says why. Agents ask this before testing against a port.',
+  examples: ['kinfra sandbox whoami', 'kinfra sandbox whoami ../ktrdr--my-feature --json'],
+  inputs: {
+    path: {
+      in: 'arg',
+      usage: '[path]',
+      type: 'string',
+      required: false,
+      complete: 'files',
+      description: 'folder to ask about (default: the current folder)',
+    },
+  },
+  result: (z) =>
+    z.strictObject({
+      path: z.string(),
+      sandbox: z
+        .strictObject({
+          instanceId: z.string(),
+          slot: z.number().int(),
+          path: z.string(),
+          project: z.string(),
+          ports: z.record(z.string(), z.number().int()),
+          urls: z.array(serviceUrl(z)),
+        })
+        .nullable(),
+      reason: z.string().nullable(),
+    }),
+  effect: 'reads',
+  target: 'current',
+  streams: 'result',
+  async run(ctx, input) {
+    const { whoami } = await import('../app/whoami.js');
+    return whoami(ctx, input);
+  },
+  render(r, p) {
+    if (!r.sandbox) {
+      p.out(`${r.path} is in no sandbox: ${r.reason}`);
+      return;
+    }
+    const s = r.sandbox;
+    p.out(`${p.c.bold(s.instanceId)} (slot ${s.slot}, compose project ${s.project})`);
+    p.out(`  Path:  ${s.path}`);
+    p.out(
+      `  Ports: ${Object.entries(s.ports)
+        .map(([name, port]) => `${name} ${port}`)
+        .join(', ')}`,
+    );
+    for (const u of s.urls) p.out(`  ${u.label}: ${u.url}`);
+  },
+});
+
 /** This group, in the order help lists it. */
-export const operations = [list, status, gateOperation, logs, shell, doctor] as const;
+export const operations = [list, status, gateOperation, logs, shell, doctor, whoami] as const;
