@@ -18,11 +18,13 @@ import {
  * front of the real daemon is stopped; the engine itself keeps serving the other tests).
  */
 
-// A gate check that can never pass (nothing publishes this port), so `up` waits until interrupted.
+// A gate check that can never pass, so `up` waits until interrupted. It asks the running backend for a status it never
+// answers with: a check on a port no service publishes would be left out of the gate (and the gate could pass before
+// the interrupt arrives).
 const WAITING_CONFIG = E2E_CONFIG.replace(
-  /^ports:\n/m,
-  'ports:\n  spare: { env: KTRDR_SPARE_PORT, base: 29500 }\n',
-).replace('    - { name: Observability', '    - { name: Never, kind: tcp, port: spare }\n    - { name: Observability');
+  '    - { name: Observability',
+  '    - { name: Never, kind: http, port: api, path: /api/v1/health, status: 299 }\n    - { name: Observability',
+);
 
 /** Run the CLI; call `when` with the child once stdout contains `marker`. */
 function runUntil(
