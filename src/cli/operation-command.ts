@@ -139,6 +139,8 @@ export function addOperation(parent: Command, op: AnyOperation, state: RunState)
       cmd.addOption(o);
     }
   }
+  // The words after a pass-through argument are the child's, options included.
+  if (Object.values(op.inputs).some((i) => i.in === 'arg' && i.passThrough)) cmd.allowUnknownOption();
   if (op.result) cmd.option('--json', 'print the result as JSON');
   if (op.examples.length > 0) cmd.addHelpText('after', examples(...op.examples));
   cmd.action(async (...args: unknown[]) => {

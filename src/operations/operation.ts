@@ -28,6 +28,11 @@ export interface ArgInput extends InputBase {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /**
+   * A variadic argument that takes what follows as it is, options included (`compose logs --tail 5`): they are the
+   * child's, not kinfra's.
+   */
+  passThrough?: boolean;
   /** How the number is named in its range error (`slot must be a whole number ...`). */
   label?: string;
 }

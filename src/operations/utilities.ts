@@ -284,5 +284,41 @@ export const api = operation({
   },
 });
 
+export const compose = operation({
+  name: 'compose',
+  group: 'Utilities:',
+  summary: "run a docker compose subcommand in this sandbox's context",
+  description:
+    'Run any docker compose subcommand as the sandbox runs it: its compose project name, its compose files, the ' +
+    'layer kinfra generates (its owner labels) and its .env.sandbox. `compose config` shows exactly what the sandbox ' +
+    'runs; `compose ps` what it has. Options after the subcommand go to compose. Refused when another kinfra on ' +
+    'this engine holds the project name.',
+  examples: [
+    'kinfra sandbox compose ps',
+    'kinfra sandbox compose config',
+    'kinfra sandbox compose logs --tail 5 backend',
+  ],
+  inputs: {
+    args: {
+      in: 'arg',
+      usage: '<args...>',
+      type: 'strings',
+      required: true,
+      passThrough: true,
+      description: 'the compose subcommand and its arguments, e.g. ps or config',
+    },
+  },
+  result: undefined,
+  // It runs what it is given: `compose down -v` removes the sandbox's volumes.
+  effect: 'changes',
+  target: 'current',
+  streams: 'terminal',
+  async run(ctx, input): Promise<number> {
+    const { composeInSandbox } = await import('../app/compose-passthrough.js');
+    return composeInSandbox(ctx, input.args);
+  },
+  outcome: childCode,
+});
+
 /** This group, in the order help lists it (`api` belongs to the program, after `sandbox`). */
-export const operations = [url, exec, initShared, verify, api] as const;
+export const operations = [url, exec, compose, initShared, verify, api] as const;

@@ -1,0 +1,23 @@
+// `kinfra sandbox compose <args...>`: any docker compose subcommand in the sandbox's own context (its project name,
+// compose files, the ownership layer kinfra generated and its environment), so `compose config` shows what the
+// sandbox runs and `compose ps` what it has. Refused, like logs and shell, when another kinfra holds the project name.
+import { composeStream } from '../adapters/compose.js';
+import { usageError } from '../core/errors.js';
+import type { AppContext } from './context.js';
+import { assertProjectFree, projectInventory } from './ownership.js';
+import { resolveSandbox } from './the-sandbox.js';
+
+export async function composeInSandbox(ctx: AppContext, args: readonly string[]): Promise<number> {
+  if (args.length === 0 || args[0]!.trim() === '') {
+    throw usageError(
+      'invalid-command',
+      'Name the docker compose subcommand to run.',
+      'For example: kinfra sandbox compose ps (or: kinfra sandbox compose config)',
+    );
+  }
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
+  const inventory = await projectInventory(s.stamp, registry);
+  assertProjectFree(inventory, s.project.name, `run docker compose ${args[0]} in ${s.instanceId}`);
+  return composeStream(s.project, args, 'terminal');
+}
