@@ -1,0 +1,39 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
+
+// The child writes to the process's own terminal: these run the spawned binary.
+let ws: Workspace;
+afterEach(() => ws?.cleanup());
+
+const COMPOSE =
+  'services:\n  backend:\n    image: debian:bookworm-slim\n    command: sleep 1000\n' +
+  '    ports: ["127.0.0.1:${KTRDR_API_PORT:-8000}:8000"]\n';
+
+describe('kinfra sandbox compose <args...>', () => {
+  it(
+    "runs compose with the sandbox's project name, files and ports; " + "options after the subcommand are compose's",
+    async () => {
+      ws = workspace({ 'docker-compose.yml': COMPOSE });
+      expect((await ws.run(['sandbox', 'create', 'c'])).code).toBe(0);
+      const r = await ws.run(['sandbox', 'compose', 'config', '--format', 'json'], { cwd: join(ws.dev, 'ktrdr--c') });
+      expect(r.code, r.stderr).toBe(0);
+      const config = parseJson(r.stdout);
+      expect(config.name).toBe('ktrdr--c');
+      expect(config.services.backend.ports[0]).toMatchObject({ host_ip: '127.0.0.1', published: '8001' });
+    },
+  );
+
+  it(
+    "passes on compose's own exit code, " + 'and refuses outside a sandbox (exit 5) or without a subcommand (exit 1)',
+    async () => {
+      ws = workspace({ 'docker-compose.yml': COMPOSE });
+      await ws.run(['sandbox', 'create', 'c']);
+      const bad = await ws.run(['sandbox', 'compose', 'no-such-subcommand'], { cwd: join(ws.dev, 'ktrdr--c') });
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect((await ws.run(['sandbox', 'compose', 'ps'])).code).toBe(5);
+      expect((await ws.run(['sandbox', 'compose'], { cwd: join(ws.dev, 'ktrdr--c') })).code).toBe(1);
+    },
+  );
+});
