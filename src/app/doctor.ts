@@ -336,7 +336,7 @@ async function portHoldings(ctx: AppContext, reg: Registry, containers: Containe
   const out: PortHolding[] = [];
   for (const [id, e] of Object.entries(reg.instances)) {
     if (e.state || !pathExists(join(e.path, ENV_FILE_NAME))) continue;
-    const s = await resolveSandbox({ ...ctx, cwd: e.path }).catch(() => undefined);
+    const s = await resolveSandbox({ ...ctx, cwd: e.path }, { registry: reg }).catch(() => undefined);
     if (!s || s.instanceId !== id) continue;
     for (const c of await findPortConflicts(s, containers, reg))
       out.push({ instanceId: id, port: c.port, env: c.env, holder: c.holder });
