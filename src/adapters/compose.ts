@@ -5,7 +5,7 @@
 import { KinfraError } from '../core/errors.js';
 import { engineError } from './engine.js';
 import type { EnvMap } from '../core/env-file.js';
-import { notResponding, TOOL_MS } from './engine-deadline.js';
+import { currentCommand, notResponding, toolMs } from './engine-deadline.js';
 import { run, runStreaming, type RunResult } from './runner.js';
 
 export interface ComposeTool {
@@ -32,21 +32,26 @@ export interface ComposeProject {
 }
 
 let detected: Promise<ComposeTool> | undefined;
+/** The KINFRA_COMPOSE the cached detection answered (a process may run several commands). */
+let detectedFor: string | undefined;
 
 /** The version a tool prints, undefined when it fails, null when it is not installed at all. */
 async function tryVersion(file: string, args: string[]): Promise<string | undefined | null> {
+  const startedIn = currentCommand();
   let r: RunResult;
   try {
-    r = await run(file, args, { timeoutMs: TOOL_MS });
+    r = await run(file, args, { timeoutMs: toolMs() });
   } catch {
     return null;
   }
   // A hung tool is not a missing one: say so rather than try the other and report neither installed.
-  if (r.timedOut) throw notResponding(`\`${[file, ...args].join(' ')}\``, TOOL_MS);
+  if (r.timedOut) throw notResponding(`\`${[file, ...args].join(' ')}\``, toolMs(), startedIn);
   return r.exitCode === 0 ? r.stdout.trim().replace(/^v/, '') : undefined;
 }
 
 export function detectCompose(): Promise<ComposeTool> {
+  if (detectedFor !== process.env.KINFRA_COMPOSE) detected = undefined;
+  detectedFor = process.env.KINFRA_COMPOSE;
   detected ??= (async () => {
     const forced = process.env.KINFRA_COMPOSE;
     let v2: string | undefined | null;
@@ -68,6 +73,10 @@ export function detectCompose(): Promise<ComposeTool> {
       'Install the Compose plugin (https://docs.docker.com/compose/install/) and run the command again.',
     );
   })();
+  // A failed detection is asked again by the next command (in one process, `runCli` runs several).
+  detected.catch(() => {
+    detected = undefined;
+  });
   return detected;
 }
 
@@ -114,8 +123,9 @@ export async function composeStream(
  */
 export async function composeCapture(p: ComposeProject, sub: readonly string[]): Promise<RunResult> {
   const tool = await detectCompose();
-  const r = await run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), timeoutMs: TOOL_MS });
-  if (r.timedOut) throw notResponding(`\`${tool.file} ${[...tool.prefix, ...sub].join(' ')}\``, TOOL_MS);
+  const startedIn = currentCommand();
+  const r = await run(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), timeoutMs: toolMs() });
+  if (r.timedOut) throw notResponding(`\`${tool.file} ${[...tool.prefix, ...sub].join(' ')}\``, toolMs(), startedIn);
   return r;
 }
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { assertResponding, notResponding, QUERY_MS } from './engine-deadline.js';
+import { assertResponding, currentCommand, notResponding, queryMs } from './engine-deadline.js';
 import { echoStep } from './runner.js';
 
 async function socketPath(): Promise<string | undefined> {
@@ -32,8 +32,9 @@ async function socketPath(): Promise<string | undefined> {
  * error). A daemon that accepts the connection and does not answer within the deadline throws
  * docker-not-responding instead: the CLI would only wait on the same daemon again.
  */
-export async function engineGet<T>(path: string, timeoutMs = QUERY_MS): Promise<T | undefined> {
+export async function engineGet<T>(path: string, timeoutMs = queryMs()): Promise<T | undefined> {
   assertResponding();
+  const startedIn = currentCommand();
   const socket = await socketPath();
   if (!socket) return undefined;
   echoStep(`GET ${decodeURIComponent(path)}   # Docker Engine API on ${socket}`);
@@ -41,7 +42,7 @@ export async function engineGet<T>(path: string, timeoutMs = QUERY_MS): Promise<
     // A deadline for the whole answer: the socket's own timeout only notices silence, not a trickle.
     const deadline = setTimeout(() => {
       req.destroy();
-      reject(notResponding(`the Engine API request GET ${path.split('?')[0]}`, timeoutMs));
+      reject(notResponding(`the Engine API request GET ${path.split('?')[0]}`, timeoutMs, startedIn));
     }, timeoutMs);
     const done = (value: T | undefined) => {
       clearTimeout(deadline);

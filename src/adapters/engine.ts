@@ -5,7 +5,7 @@
 import { KinfraError } from '../core/errors.js';
 import { OWNER_LABEL, PATH_LABEL, SANDBOX_LABEL, type Labelled } from '../core/ownership.js';
 import { engineGet } from './engine-api.js';
-import { assertResponding, CHANGE_MS, notResponding, QUERY_MS } from './engine-deadline.js';
+import { assertResponding, CHANGE_MS, currentCommand, notResponding, queryMs } from './engine-deadline.js';
 import { run, type RunResult } from './runner.js';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
@@ -107,8 +107,9 @@ export function engineError(r: RunResult | undefined, what: string): KinfraError
 }
 
 /** One docker CLI call, with a deadline: a query's unless it changes something (engine-deadline.ts). */
-async function docker(args: string[], what: string, deadlineMs = QUERY_MS): Promise<string> {
+async function docker(args: string[], what: string, deadlineMs = queryMs()): Promise<string> {
   assertResponding();
+  const startedIn = currentCommand();
   let r: RunResult;
   try {
     r = await run('docker', args, { timeoutMs: deadlineMs });
@@ -116,7 +117,7 @@ async function docker(args: string[], what: string, deadlineMs = QUERY_MS): Prom
     if ((e as KinfraError).code === 'tool-missing') throw engineError(undefined, what);
     throw e;
   }
-  if (r.timedOut) throw notResponding(`\`${commandName(args)}\``, deadlineMs);
+  if (r.timedOut) throw notResponding(`\`${commandName(args)}\``, deadlineMs, startedIn);
   if (r.exitCode !== 0) throw engineError(r, what);
   return r.stdout;
 }

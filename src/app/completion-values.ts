@@ -25,10 +25,12 @@ async function services(ctx: AppContext): Promise<string[]> {
     import('./the-sandbox.js'),
     import('../adapters/compose.js'),
   ]);
-  // Compose or Docker stuck: print nothing rather than hang the shell (the timer does not keep us alive otherwise).
-  setTimeout(() => process.exit(0), SERVICES_TIMEOUT_MS).unref();
-  const sandbox = await resolveSandbox(ctx);
-  return (await composeServices(sandbox.project)).sort();
+  const lookup = (async () => (await composeServices((await resolveSandbox(ctx)).project)).sort())();
+  // Failing after the give-up below is no error either (and must not be an unhandled rejection).
+  lookup.catch(() => undefined);
+  // Compose or Docker stuck: no values rather than a hung shell (the timer does not keep the process alive).
+  const giveUp = new Promise<string[]>((resolve) => setTimeout(() => resolve([]), SERVICES_TIMEOUT_MS).unref());
+  return Promise.race([lookup, giveUp]);
 }
 
 export async function completionValues(ctx: AppContext, kind: CompletionKind): Promise<string[]> {

@@ -10,4 +10,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await runCli(process.argv.slice(2), processTerminal(), process.cwd());
+const args = process.argv.slice(2);
+process.exitCode = await runCli(args, processTerminal(), process.cwd());
+// A completion that gave up on a stuck Compose must not wait for it: leave once the values are written.
+if (args[0] === '__complete') setTimeout(() => process.exit(), 100).unref();

@@ -102,10 +102,12 @@ async function runOperation(
   const { terminalSession } = await import('./session.js');
   const session = terminalSession(io);
   try {
-    const [{ echoCommands }, { noticeLockWaits }] = await Promise.all([
+    const [{ echoCommands }, { noticeLockWaits }, { startCommand }] = await Promise.all([
       import('../adapters/runner.js'),
       import('../adapters/file-store.js'),
+      import('../adapters/engine-deadline.js'),
     ]);
+    startCommand();
     // Set (or unset) for every run: a run in the same process must not inherit the last one's.
     // --json keeps stderr for the one error document.
     echoCommands(io.verbose && !io.json ? (line) => io.err(io.c.dim(line)) : undefined);
