@@ -1,6 +1,6 @@
 // Docker Compose, v2 (`docker compose`) preferred, v1 (`docker-compose`) as a fallback; KINFRA_COMPOSE=v1|v2 forces
-// one. Every call names the project, the file, the project directory and the env file, so nothing depends on the
-// caller's folder or environment.
+// one. Every call names the project, the files and the project directory, and sets the sandbox's values in the
+// environment, so nothing depends on the caller's folder or shell.
 
 import { KinfraError } from '../core/errors.js';
 import { engineError } from './engine.js';
@@ -82,21 +82,14 @@ export function detectCompose(): Promise<ComposeTool> {
 
 function args(tool: ComposeTool, p: ComposeProject, sub: readonly string[]): string[] {
   const files = [p.file, ...(p.layers ?? [])].flatMap((f) => ['-f', f]);
-  return [
-    ...tool.prefix,
-    '--ansi',
-    'never',
-    '-p',
-    p.name,
-    ...files,
-    '--project-directory',
-    p.dir,
-    '--env-file',
-    p.envFile,
-    ...sub,
-  ];
+  return [...tool.prefix, '--ansi', 'never', '-p', p.name, ...files, '--project-directory', p.dir, ...sub];
 }
 
+/**
+ * The sandbox's values (its .env.sandbox) as the process environment, which Compose ranks above the project's own
+ * `.env`: the project keeps its `.env` (an `--env-file` would make Compose skip it, and v1 takes only one), and every
+ * value the sandbox sets wins over it.
+ */
 function childEnv(p: ComposeProject): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...p.env, COMPOSE_PROJECT_NAME: p.name };
   delete env.COMPOSE_FILE;

@@ -24,6 +24,17 @@ describe('kinfra sandbox compose <args...>', () => {
     },
   );
 
+  it("keeps the project's own .env (Compose reads it), with the sandbox's values winning over it", async () => {
+    const compose = COMPOSE + '    environment: { GREETING: "${GREETING}", API: "${KTRDR_API_PORT}" }\n';
+    ws = workspace({ 'docker-compose.yml': compose, '.env': 'GREETING=hello\nKTRDR_API_PORT=8000\n' });
+    expect((await ws.run(['sandbox', 'create', 'c'])).code).toBe(0);
+    const r = await ws.run(['sandbox', 'compose', 'config', '--format', 'json'], { cwd: join(ws.dev, 'ktrdr--c') });
+    expect(r.code, r.stderr).toBe(0);
+    const backend = parseJson(r.stdout).services.backend;
+    expect(backend.environment).toEqual({ GREETING: 'hello', API: '8001' });
+    expect(backend.ports[0].published).toBe('8001');
+  });
+
   it(
     "passes on compose's own exit code, " + 'and refuses outside a sandbox (exit 5) or without a subcommand (exit 1)',
     async () => {
