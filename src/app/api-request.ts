@@ -1,9 +1,8 @@
 // `kinfra api <method> <path>`: one request to the resolved backend. The answer is the value; a non-2xx status is
 // the outcome (exit 9) after its body is shown, decided here rather than by the surface.
+import { METHODS } from '../core/api-url.js';
 import { KinfraError, usageError } from '../core/errors.js';
 import type { AppContext } from './context.js';
-
-export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 export interface ApiRequest {
   method: string;

@@ -15,7 +15,7 @@ import {
 } from './completion/index.js';
 import type { ValueSource } from './completion/spec.js';
 import { createOutput } from './output.js';
-import { examples, type RunState } from './operation-command.js';
+import { examples, longFlag, type RunState } from './operation-command.js';
 
 function valueSource(i: Input): ValueSource | undefined {
   if (!i.complete) return undefined;
@@ -33,7 +33,7 @@ export function completionBindings(): CompletionBindings {
     if (positional.some((v) => v !== undefined)) args[path] = positional;
     for (const i of inputs) {
       const v = valueSource(i);
-      const long = i.in === 'option' ? /--[\w-]+/.exec(i.flags)?.[0] : undefined;
+      const long = i.in === 'option' ? longFlag(i.flags) : undefined;
       if (v && long) options[long] = v;
     }
   }

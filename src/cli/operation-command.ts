@@ -28,7 +28,8 @@ export function wholeNumber(what: string, min: number, max: number) {
   };
 }
 
-function longFlag(flags: string): string {
+/** The long spelling of an option's flags: `-s, --slot <n>` is `--slot`. */
+export function longFlag(flags: string): string {
   return /--[\w-]+/.exec(flags)?.[0] ?? flags;
 }
 

@@ -2,12 +2,9 @@
 // not --json), progress drawn as it comes (the gate's checks, a copy's files), Ctrl-C as the abort signal.
 import { createInterface } from 'node:readline/promises';
 import type { ProgressEvent, Session } from '../app/session.js';
+import { megabytes } from '../operations/operation.js';
 import { gateView } from './gate-view.js';
 import type { Output } from './output.js';
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** Draws progress events; `close` ends a live line left open. */
 function progressView(io: Output): { show(e: ProgressEvent): void; close(): void } {
@@ -34,10 +31,11 @@ function progressView(io: Output): { show(e: ProgressEvent): void; close(): void
         case 'copying':
           if (live) {
             stderr.write(
-              `\r\x1b[2KCopying ${e.dir}: ${e.files}/${e.totalFiles} files, ${mb(e.bytes)}/${mb(e.totalBytes)}`,
+              `\r\x1b[2KCopying ${e.dir}: ${e.files}/${e.totalFiles} files, ` +
+                `${megabytes(e.bytes)}/${megabytes(e.totalBytes)}`,
             );
           } else if (!io.json && e.dir !== lastDir)
-            io.err(`Copying ${e.dir}: ${e.totalFiles} files, ${mb(e.totalBytes)}`);
+            io.err(`Copying ${e.dir}: ${e.totalFiles} files, ${megabytes(e.totalBytes)}`);
           lastDir = e.dir;
       }
     },

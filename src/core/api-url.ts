@@ -4,6 +4,9 @@
 
 import { usageError } from './errors.js';
 
+/** The HTTP methods `kinfra api` sends. */
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
 export type UrlSource = 'flag --url' | 'flag --port' | 'env-file' | 'default';
 
 export interface ResolvedUrl {

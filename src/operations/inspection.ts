@@ -1,8 +1,8 @@
 // The inspection operations: list, status, gate, logs, shell, doctor, whoami. They read; doctor's --repair and list's
 // clean-up of entries whose folder is gone are the only changes, and both are said.
 import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js';
-import { operation, type Outcome, type Printer, type ResultOf, type Zod } from './operation.js';
-import { containers, finding, gate, serviceUrl } from './result-parts.js';
+import { childExitCode, operation, type Printer, type ResultOf, type Zod } from './operation.js';
+import { containers, finding, gate, portMap, serviceUrl } from './result-parts.js';
 
 const listResult = (z: Zod) =>
   z.strictObject({
@@ -16,7 +16,7 @@ const listResult = (z: Zod) =>
         isWorktree: z.boolean(),
         parentRepo: z.string(),
         createdAt: z.string(),
-        ports: z.record(z.string(), z.number().int()),
+        ports: portMap(z),
         status: z.string().nullable(),
         containers: containers(z).nullable(),
         state: z.string().nullable(),
@@ -247,9 +247,6 @@ export const gateOperation = operation({
   render: renderUp,
 });
 
-/** A child's exit code as the command's outcome: its own code, or (for logs) compose failing as exit 8. */
-const childCode = (code: number): Outcome => (code === 0 ? 'ok' : { exitCode: code });
-
 export const logs = operation({
   name: 'logs',
   group: 'Inspection:',
@@ -319,7 +316,7 @@ export const shell = operation({
     const { sandboxShell } = await import('../app/compose-commands.js');
     return sandboxShell(ctx, input);
   },
-  outcome: childCode,
+  outcome: childExitCode,
 });
 
 const doctorResult = (z: Zod) =>
@@ -425,7 +422,7 @@ export const whoami = operation({
           slot: z.number().int(),
           path: z.string(),
           project: z.string(),
-          ports: z.record(z.string(), z.number().int()),
+          ports: portMap(z),
           urls: z.array(serviceUrl(z)),
         })
         .nullable(),

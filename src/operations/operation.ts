@@ -90,6 +90,12 @@ export type Streams = 'result' | 'progress' | 'terminal';
  */
 export type Outcome = 'ok' | { exit: ErrorCategory } | { exitCode: number } | KinfraError;
 
+/** A child's exit code as the outcome: ok, or its own code (exec, shell, compose). */
+export const childExitCode = (code: number): Outcome => (code === 0 ? 'ok' : { exitCode: code });
+
+/** Megabytes for people: a copy's progress and its result. */
+export const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
 /** The text surface a human rendering writes to (the CLI's output; later MCP's text content). */
 export interface Printer {
   out(line?: string): void;

@@ -1,5 +1,6 @@
 // The slot pool's operations: provision, slots, release.
 import { operation } from './operation.js';
+import { portMap } from './result-parts.js';
 
 export const provision = operation({
   name: 'provision',
@@ -28,7 +29,7 @@ export const provision = operation({
           slot: z.number().int(),
           profile: z.string(),
           action: z.enum(['would-create', 'created', 'exists', 'refreshed', 'blocked']),
-          ports: z.record(z.string(), z.number().int()),
+          ports: portMap(z),
           reason: z.string().optional(),
         }),
       ),
@@ -73,7 +74,7 @@ export const slots = operation({
         z.strictObject({
           slot: z.number().int(),
           profile: z.string(),
-          workers: z.record(z.string(), z.number().int()),
+          workers: portMap(z),
           apiPort: z.number().int().nullable(),
           claimedBy: z.string().nullable(),
           claimedAt: z.string().nullable(),
