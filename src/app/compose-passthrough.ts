@@ -1,6 +1,8 @@
 // `kinfra sandbox compose <args...>`: any docker compose subcommand in the sandbox's own context (its project name,
 // compose files, the ownership layer kinfra generated and its environment), so `compose config` shows what the
-// sandbox runs and `compose ps` what it has. Refused, like logs and shell, when another kinfra holds the project name.
+// sandbox runs and `compose ps` what it has. Compose acts by project name, and what it is given may remove
+// (`down -v`): so it is refused while the project holds anything kinfra cannot prove is this sandbox's, another
+// kinfra's resources or unlabelled volumes alike.
 import { composeStream } from '../adapters/compose.js';
 import { usageError } from '../core/errors.js';
 import type { AppContext } from './context.js';
@@ -18,6 +20,6 @@ export async function composeInSandbox(ctx: AppContext, args: readonly string[])
   const registry = await ctx.registry.snapshot();
   const s = await resolveSandbox(ctx, { registry });
   const inventory = await projectInventory(s.stamp, registry);
-  assertProjectFree(inventory, s.project.name, `run docker compose ${args[0]} in ${s.instanceId}`);
+  assertProjectFree(inventory, s.project.name, `run docker compose ${args[0]} in ${s.instanceId}`, true);
   return composeStream(s.project, args, 'terminal');
 }

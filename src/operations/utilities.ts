@@ -1,7 +1,6 @@
 // The utilities: url, exec, init-shared, verify, and `kinfra api` (the program's own command).
-import { operation, type Outcome } from './operation.js';
-
-const METHODS_TEXT = 'GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS';
+import { METHODS } from '../core/api-url.js';
+import { childExitCode, megabytes, operation } from './operation.js';
 
 /** The program's targeting options (`kinfra -p 8002 sandbox url`): every command that talks to the API reads them. */
 const targeting = {
@@ -20,8 +19,6 @@ const targeting = {
     description: 'backend port on localhost (shorthand for --url http://localhost:PORT)',
   },
 } as const;
-
-const childCode = (code: number): Outcome => (code === 0 ? 'ok' : { exitCode: code });
 
 export const url = operation({
   name: 'url',
@@ -84,12 +81,8 @@ export const exec = operation({
     const { execInSandbox } = await import('../app/exec.js');
     return execInSandbox(ctx, input.command);
   },
-  outcome: childCode,
+  outcome: childExitCode,
 });
-
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 export const initShared = operation({
   name: 'init-shared',
@@ -169,7 +162,7 @@ export const initShared = operation({
       const parts = [d.created ? 'created' : 'exists'];
       if (r.from) {
         if (d.missingInSource) parts.push(`skipped: no ${d.name}/ in ${r.from}`);
-        else parts.push(`${d.copiedFiles} file(s) copied (${mb(d.copiedBytes)})`);
+        else parts.push(`${d.copiedFiles} file(s) copied (${megabytes(d.copiedBytes)})`);
         if (d.alreadyThere) parts.push(`${d.alreadyThere} already there`);
         if (d.overwritten) parts.push(`${d.overwritten} overwritten`);
         if (d.skippedSpecial.length) parts.push(`${d.skippedSpecial.length} link(s)/special file(s) skipped`);
@@ -249,7 +242,7 @@ export const api = operation({
       usage: '<method>',
       type: 'string',
       required: true,
-      description: `HTTP method: ${METHODS_TEXT} (any case)`,
+      description: `HTTP method: ${METHODS.join(', ')} (any case)`,
     },
     path: {
       in: 'arg',
@@ -291,8 +284,9 @@ export const compose = operation({
   description:
     'Run any docker compose subcommand as the sandbox runs it: its compose project name, its compose files, the ' +
     'layer kinfra generates (its owner labels) and its .env.sandbox. `compose config` shows exactly what the sandbox ' +
-    'runs; `compose ps` what it has. Options after the subcommand go to compose. Refused when another kinfra on ' +
-    'this engine holds the project name.',
+    'runs; `compose ps` what it has. Options after the subcommand go to compose. Refused (exit 4) while the project ' +
+    "holds resources kinfra cannot prove are this sandbox's (another kinfra's, or unlabelled volumes): compose acts " +
+    'by name.',
   examples: [
     'kinfra sandbox compose ps',
     'kinfra sandbox compose config',
@@ -317,7 +311,7 @@ export const compose = operation({
     const { composeInSandbox } = await import('../app/compose-passthrough.js');
     return composeInSandbox(ctx, input.args);
   },
-  outcome: childCode,
+  outcome: childExitCode,
 });
 
 /** This group, in the order help lists it (`api` belongs to the program, after `sandbox`). */

@@ -1,10 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { parseJson, workspace, type Workspace } from '../helpers/cli.js';
 
 // The child writes to the process's own terminal: these run the spawned binary.
 let ws: Workspace;
-afterEach(() => ws?.cleanup());
+const volumes: string[] = [];
+afterEach(() => {
+  if (volumes.length) spawnSync('docker', ['volume', 'rm', '-f', ...volumes.splice(0)]);
+  ws?.cleanup();
+});
 
 const COMPOSE =
   'services:\n  backend:\n    image: debian:bookworm-slim\n    command: sleep 1000\n' +
@@ -45,6 +50,30 @@ describe('kinfra sandbox compose <args...>', () => {
       expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
       expect((await ws.run(['sandbox', 'compose', 'ps'])).code).toBe(5);
       expect((await ws.run(['sandbox', 'compose'], { cwd: join(ws.dev, 'ktrdr--c') })).code).toBe(1);
+    },
+  );
+
+  it.each([
+    ["another HOME's kinfra", { 'dev.kinfra.owner': 'someone-else' }],
+    ['nobody proven (unlabelled)', {}],
+  ])(
+    'refuses (exit 4) while the project holds a volume of %s: compose would act on it by name',
+    async (_who, labels) => {
+      ws = workspace({ 'docker-compose.yml': COMPOSE });
+      const name = `cmp${process.pid}${volumes.length}`;
+      expect((await ws.run(['sandbox', 'create', name])).code).toBe(0);
+      const project = `ktrdr--${name}`;
+      const volume = `${project}_data`;
+      const labelArgs = Object.entries({ 'com.docker.compose.project': project, ...labels }).flatMap(([k, v]) => [
+        '--label',
+        `${k}=${v}`,
+      ]);
+      expect(spawnSync('docker', ['volume', 'create', ...labelArgs, volume]).status).toBe(0);
+      volumes.push(volume);
+      const r = await ws.run(['sandbox', 'compose', 'down', '-v'], { cwd: join(ws.dev, project) });
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain('belongs to');
+      expect(spawnSync('docker', ['volume', 'inspect', volume]).status).toBe(0);
     },
   );
 });
