@@ -18,7 +18,12 @@ export interface ComposeTool {
 
 export interface ComposeProject {
   name: string;
+  /** The project's first compose file: its folder is where Compose reads `.env`. */
   file: string;
+  /** The project's further files, in order: Compose's override pairing, or the rest of its COMPOSE_FILE. */
+  overrides?: readonly string[] | undefined;
+  /** `layers` hold the whole configuration rendered (Compose without merge tags): Compose runs them alone. */
+  rendered?: boolean | undefined;
   /**
    * Files kinfra generates, given after `file` (its ownership labels); kept in
    * kinfra's state, never in the user's tree.
@@ -80,8 +85,27 @@ export function detectCompose(): Promise<ComposeTool> {
   return detected;
 }
 
+/**
+ * Whether to give Compose a layer with merge tags: the first Compose with `!override` and `!reset` is 2.24.4. The
+ * setting (kinfra.yaml `compose.merge`) or KINFRA_COMPOSE_MERGE=rendered|tags, which wins, decides instead.
+ */
+export function mergeTagsSupported(tool: ComposeTool, setting: 'auto' | 'tags' | 'rendered' = 'auto'): boolean {
+  const forced = process.env.KINFRA_COMPOSE_MERGE || setting;
+  if (forced === 'rendered') return false;
+  if (forced === 'tags') return true;
+  if (tool.kind !== 'v2') return false;
+  const [major = 0, minor = 0, patch = 0] = tool.version.split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
+  return major > 2 || (major === 2 && (minor > 24 || (minor === 24 && patch >= 4)));
+}
+
+/** The files Compose reads for the project: its own then kinfra's layer, or the rendered file alone. */
+export function projectFiles(p: ComposeProject): string[] {
+  const layers = p.layers ?? [];
+  return p.rendered && layers.length > 0 ? [...layers] : [p.file, ...(p.overrides ?? []), ...layers];
+}
+
 function args(tool: ComposeTool, p: ComposeProject, sub: readonly string[]): string[] {
-  const files = [p.file, ...(p.layers ?? [])].flatMap((f) => ['-f', f]);
+  const files = projectFiles(p).flatMap((f) => ['-f', f]);
   return [...tool.prefix, '--ansi', 'never', '-p', p.name, ...files, '--project-directory', p.dir, ...sub];
 }
 
@@ -126,32 +150,37 @@ export async function composeCapture(p: ComposeProject, sub: readonly string[]):
  * The effective configuration of the user's file alone, with every profile (v2: `--profile '*'`; v1's `config`
  * lists every service anyway): what the generated layer must cover.
  */
-export async function composeConfigText(p: ComposeProject): Promise<string> {
+export async function composeConfigText(p: ComposeProject, how: { interpolate?: boolean } = {}): Promise<string> {
   const tool = await detectCompose();
   const all = tool.kind === 'v2' ? ['--profile', '*'] : [];
-  const r = await composeCapture({ ...p, layers: [] }, [...all, 'config']);
-  if (r.exitCode !== 0) {
-    throw new KinfraError(
-      'usage',
-      'compose-invalid',
-      `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      `Check the file with: docker compose -f ${p.file} config`,
-    );
-  }
+  const raw = how.interpolate === false ? ['--no-interpolate'] : [];
+  const r = await composeCapture({ ...p, layers: [], rendered: false }, [...all, 'config', ...raw]);
+  if (r.exitCode !== 0) throw composeInvalid(p, r);
   return r.stdout;
+}
+
+/** The project's configuration before interpolation, or undefined where Compose cannot print one (v1 often). */
+export async function composeRawConfigText(p: ComposeProject): Promise<string | undefined> {
+  if ((await detectCompose()).kind !== 'v2') return undefined;
+  return composeConfigText(p, { interpolate: false }).catch(() => undefined);
+}
+
+function composeInvalid(p: ComposeProject, r: RunResult): KinfraError {
+  const files = [p.file, ...(p.overrides ?? [])];
+  const why = r.stderr.trim().split('\n').pop() ?? '';
+  return new KinfraError(
+    'usage',
+    'compose-invalid',
+    `Compose cannot read ${files.join(' + ')}: ${why}`,
+    `Check the file with: docker compose ${files.map((f) => `-f ${f}`).join(' ')} config`,
+    { files, why },
+  );
 }
 
 /** Service names of the effective compose file (profiles and interpolation applied). */
 export async function composeServices(p: ComposeProject): Promise<string[]> {
   const r = await composeCapture(p, ['config', '--services']);
-  if (r.exitCode !== 0) {
-    throw new KinfraError(
-      'usage',
-      'compose-invalid',
-      `Compose cannot read ${p.file}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      `Check the file with: docker compose -f ${p.file} config`,
-    );
-  }
+  if (r.exitCode !== 0) throw composeInvalid(p, r);
   return r.stdout
     .split('\n')
     .map((s) => s.trim())

@@ -1,6 +1,7 @@
 // Files that several kinfra processes share: written atomically (temp file, fsync, rename), so a reader or a crash sees
 // the old or the new content, never a torn one; read-modify-write happens under a cross-process lock.
 
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -10,6 +11,16 @@ import { registryError } from '../core/errors.js';
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(e, 'read', path);
+  }
+}
+
+/** The same, synchronously: for small files read while a path is being worked out (a project's `.env`). */
+export function readTextSyncIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fileError(e, 'read', path);

@@ -248,3 +248,10 @@ export async function restoreMissingFiles(worktree: string): Promise<void> {
   // Exits 1 when some files already exist (which it leaves alone, as wanted).
   await git(worktree, ['checkout-index', '--all', '--quiet']);
 }
+
+/** Which of `paths` (relative to `repo`) git tracks there: those a new worktree checks out by itself. */
+export async function trackedPaths(repo: string, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const r = await git(repo, ['ls-files', '-z', '--', ...paths]);
+  return new Set(r.exitCode === 0 ? r.stdout.split('\0').filter(Boolean) : paths);
+}

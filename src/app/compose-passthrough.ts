@@ -7,7 +7,9 @@ import { composeStream } from '../adapters/compose.js';
 import { usageError } from '../core/errors.js';
 import type { AppContext } from './context.js';
 import { assertProjectFree, projectInventory } from './ownership.js';
-import { resolveSandbox } from './the-sandbox.js';
+import { resolveSandbox, sandboxRemap } from './the-sandbox.js';
+import { writeSandboxLayer } from './layer.js';
+import { loadStackIfReadable } from './stack.js';
 
 export async function composeInSandbox(ctx: AppContext, args: readonly string[]): Promise<number> {
   if (args.length === 0 || args[0]!.trim() === '') {
@@ -21,5 +23,10 @@ export async function composeInSandbox(ctx: AppContext, args: readonly string[])
   const s = await resolveSandbox(ctx, { registry });
   const inventory = await projectInventory(s.stamp, registry);
   assertProjectFree(inventory, s.project.name, `run docker compose ${args[0]} in ${s.instanceId}`, true);
-  return composeStream(s.project, args, 'terminal');
+  // The layer as `up` would write it now, so `compose config` shows what the sandbox runs even before its first up.
+  const stack = await loadStackIfReadable(s.project);
+  const project = stack
+    ? await writeSandboxLayer(ctx.paths, s.project, s.stamp, sandboxRemap(s), stack, s.config.merge)
+    : s.project;
+  return composeStream(project, args, 'terminal');
 }

@@ -25,6 +25,11 @@ import {
   resetsOnClaim,
 } from '../core/slot-lease.js';
 import { findComposeFile } from './compose-file.js';
+import { deriveLayout } from './derived-layout.js';
+import { storeDerived } from '../core/derived-ports.js';
+import { assertIsolatable } from './isolation.js';
+import { copyNeededFiles } from './needed-files.js';
+import { publishedPorts } from './published-ports.js';
 import { finishLease, takeLease, type TakenLease } from './slot-lease.js';
 import { freshInstanceId, instanceIdFor, requireSlug } from '../core/slug.js';
 import { ownerId } from '../adapters/owner-id.js';
@@ -53,12 +58,17 @@ export interface CreateRequest {
 export async function createSandbox(ctx: AppContext, req: CreateRequest): Promise<SandboxSummary> {
   const slug = requireSlug(req.name);
   const root = await mainRoot(ctx.cwd);
-  const config = await loadConfig(root);
+  const configured = await loadConfig(root);
   // A checkout with no compose file (kinfra's own clone, say) would make a sandbox that only `up` refuses.
-  findComposeFile(root, config);
+  findComposeFile(root, configured);
   if (req.branch !== undefined) await checkBranchName(root, req.branch);
   const owner = await ownerId(ctx.paths.ownerId);
-  const wanted = instanceIdFor(config.prefix, slug);
+  const wanted = instanceIdFor(configured.prefix, slug);
+  // Outside the lock, like every engine and Compose call here: the layout's derived ports, and what the engine
+  // already publishes (a slot that would need one of those is skipped).
+  const [layout, busy] = await Promise.all([deriveLayout(root, configured), publishedPorts()]);
+  if (layout.effective) assertIsolatable(layout.effective, wanted);
+  const config = layout.config;
   // Outside the lock (no engine call while other kinfra processes wait); the id is rechecked under it.
   await assertNameFreeOnEngine(wanted, join(dirname(root), wanted), owner, `create ${wanted}`);
 
@@ -79,7 +89,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         );
       }
       const reserved = await reservedSlots(ctx, worktrees, registry);
-      const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile }, reserved);
+      const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile, busy }, reserved);
       const slot = lease.slot;
 
       // Without -b, like `git worktree add <path>`: a branch named after the folder.
@@ -97,6 +107,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         branch,
         created_worktree: true,
         ...leaseEntryFields(config, lease),
+        ...(layout.derived.length > 0 ? { derived_ports: storeDerived(layout.derived) } : {}),
       };
       // The intent first: killed after this, the entry says a create was under way (doctor --repair finishes it).
       registry.instances[instanceId] = { ...entry, state: 'creating' };
@@ -107,12 +118,13 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
         made = { path, createdBranch };
         const holder = { instanceId, path, createdAt, createdWorktree: true, owner };
         const taken = await takeLease(ctx, config, registry, lease, holder);
+        const copied: string[] = [];
         // A pool claim stays "creating" until its slot is reset, outside the lock (it talks to Docker).
         registry.instances[instanceId] = resetsOnClaim(lease) ? { ...entry, state: 'creating' } : entry;
         const { envFile } = taken;
         const profile = leaseProfile(lease);
         const configSource = config.source;
-        const summary = { instanceId, slot, path, branch, ports, profile, envFile, configSource, cleaned };
+        const summary = { instanceId, slot, path, branch, ports, profile, envFile, configSource, cleaned, copied };
         return { summary, taken };
       } catch (e) {
         delete registry.instances[instanceId];
@@ -127,6 +139,10 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   }
   const undo = () => undoWorktree(root, made!.path, made!.createdBranch);
   await finishLease(ctx, config.prefix, claimed.summary, claimed.taken, undo);
+  // Outside the lock: a `copy:` folder may be large, and nothing else decides by these files.
+  claimed.summary.copied.push(
+    ...(await copyNeededFiles(root, claimed.summary.path, layout.raw ?? layout.effective, config.copy)),
+  );
   return claimed.summary;
 }
 

@@ -8,6 +8,7 @@ import { serviceOfPort } from '../core/compose-model.js';
 import type { GateCheckSpec } from '../core/config/schema.js';
 import { runGate, type CheckResult, type Clock, type GateCheck, type GateResult, type Verdict } from '../core/gate.js';
 import { registration, workerList } from '../core/workers.js';
+import { derivedGateSpecs, expectedServices, servicesVerdict } from '../core/derived-gate.js';
 import type { Sandbox } from './the-sandbox.js';
 import { ownsContainer } from './engine-state.js';
 import type { Stack } from './stack.js';
@@ -97,10 +98,14 @@ export function sandboxGateChecks(
   const checks: (GateCheck & { service?: string | undefined })[] = [];
   const omitted: SandboxGateResult['omitted'] = [];
   const watch = containerWatch(s);
-  for (const spec of s.config.gate) {
-    const port = ports.get(spec.port);
+  for (const spec of gateSpecs(s, stack)) {
     const left = new Set(omitted.map((o) => o.name));
     const base = { name: spec.name, after: (spec.after ?? []).filter((d) => !left.has(d)) };
+    if (spec.kind === 'services') {
+      checks.push({ ...base, ...servicesCheck(s, stack) });
+      continue;
+    }
+    const port = spec.port === undefined ? undefined : ports.get(spec.port);
     if (port === undefined) {
       checks.push({
         ...base,
@@ -160,6 +165,28 @@ export function sandboxGateChecks(
     }
   }
   return { checks, omitted };
+}
+
+/** The checks the gate runs: the derived ones (when the layout asks for them), then the configured ones. */
+function gateSpecs(s: Sandbox, stack: Stack | undefined): GateCheckSpec[] {
+  if (!s.config.gateDerived || !stack) return s.config.gate;
+  const byPort = new Map(s.ports.map((p) => [p.port, p.name]));
+  return derivedGateSpecs(stack.config, (host) => byPort.get(host), s.config.gate);
+}
+
+/** Every service of the stack where it should be: running, healthy when it has a healthcheck, or one-shot done. */
+function servicesCheck(s: Sandbox, stack: Stack | undefined): Omit<GateCheck, 'name' | 'after'> {
+  const expected = stack ? expectedServices(stack.config) : [];
+  return {
+    passText: 'Services running',
+    failText: 'Services not ready',
+    probe: async () => {
+      const all = await listContainers().catch(() => undefined);
+      if (!all) return { ok: false, details: ['the Docker engine did not answer'] };
+      const mine = all.filter((c) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path));
+      return servicesVerdict(expected, mine);
+    },
+  };
 }
 
 /** The last lines each failed check's service logged: what the design asks a failed gate to show. */

@@ -2,6 +2,11 @@
 
 import { basename, join } from 'node:path';
 import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
+import { deriveLayout } from './derived-layout.js';
+import { findComposeFiles } from './compose-file.js';
+import { storeDerived } from '../core/derived-ports.js';
+import { assertIsolatable } from './isolation.js';
+import { publishedPorts } from './published-ports.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { pathExists, removeFile } from '../adapters/folders.js';
@@ -39,16 +44,20 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
   const top = await repoToplevel(ctx.cwd);
   const worktrees = await listWorktrees(top);
   const mainPath = worktrees[0]?.path ?? top;
-  const config = await loadConfig(top);
-  const hasProjectFile = [...config.composeFiles, CONFIG_FILE_NAME].some((f) => pathExists(join(top, f)));
+  const configured = await loadConfig(top, mainPath);
+  const hasProjectFile = pathExists(join(top, CONFIG_FILE_NAME)) || hasComposeFiles(top, configured);
   if (!hasProjectFile) {
     throw usageError(
       'not-a-project',
-      `${top} has no compose file (looked for ${config.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
+      `${top} has no compose file (looked for ${configured.composeFiles.join(', ')}) and no ${CONFIG_FILE_NAME}.`,
       `Run init in a checkout of your project, or add a ${CONFIG_FILE_NAME} that names its compose file.`,
     );
   }
   const adopt = await readAdoptable(top);
+  // This checkout's own compose files decide its derived ports (a branch may publish more than main's), and what the
+  // engine publishes for anything but this folder's own project decides which slots are free.
+  const [layout, busy] = await Promise.all([deriveLayout(top, configured), publishedPorts(adopt?.instanceId)]);
+  const config = layout.config;
   const existing = adopt?.env;
   const slug = req.name !== undefined ? requireSlug(req.name) : undefined;
   const branch = await currentBranch(top);
@@ -58,6 +67,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       ? instanceIdFor(config.prefix, slug)
       : (adopt?.instanceId ?? defaultId(config.prefix, basename(top)));
   await assertNameFreeOnEngine(wanted, top, owner, `initialise ${top} as ${wanted}`);
+  if (layout.effective) assertIsolatable(layout.effective, wanted);
 
   const done = await ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);
@@ -82,7 +92,12 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       top,
     );
     // The slot its .env.sandbox names is kept while free: re-registered after a registry loss, it keeps its ports.
-    const lease = chooseLease(registry, config, { slot: req.slot, profile: req.profile, keep: adopt?.slot }, reserved);
+    const lease = chooseLease(
+      registry,
+      config,
+      { slot: req.slot, profile: req.profile, keep: adopt?.slot, busy },
+      reserved,
+    );
     const slot = lease.slot;
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -99,6 +114,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       // registry loss: destroy may still remove it.
       created_worktree: adopt !== undefined && top !== mainPath && existing?.[CREATED_WORKTREE_KEY] === 'true',
       ...leaseEntryFields(config, lease),
+      ...(layout.derived.length > 0 ? { derived_ports: storeDerived(layout.derived) } : {}),
     };
     return {
       instanceId,
@@ -110,6 +126,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       envFile: taken.envFile,
       configSource: config.source,
       cleaned,
+      copied: [],
       adopted: adopt !== undefined,
       taken,
     };
@@ -147,6 +164,15 @@ async function readAdoptable(top: string): Promise<{ env: EnvMap; instanceId: st
       `\`kinfra sandbox doctor\` shows whether a sandbox still uses it.`,
     { file },
   );
+}
+
+function hasComposeFiles(top: string, config: Parameters<typeof findComposeFiles>[1]): boolean {
+  try {
+    findComposeFiles(top, config);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `ktrdr--feat` stays `ktrdr--feat`; `my-clone` becomes `ktrdr--my-clone`. */

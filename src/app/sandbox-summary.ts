@@ -12,4 +12,6 @@ export interface SandboxSummary {
   envFile: string;
   configSource: string;
   cleaned: string[];
+  /** Git-ignored files copied from the main checkout that the stack needs (a .env, env_file targets). */
+  copied: string[];
 }

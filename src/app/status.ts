@@ -5,8 +5,7 @@ import { folderSize, pathExists } from '../adapters/folders.js';
 import { probeHttp } from '../adapters/probes.js';
 import type { AppContext } from './context.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
-import { inStack, publishes, resolveSandbox, type SandboxUrl } from './the-sandbox.js';
-import { loadStackIfReadable } from './stack.js';
+import { inStack, publishes, resolveSandbox, sandboxStack, type SandboxUrl } from './the-sandbox.js';
 import { serviceOfPort } from '../core/compose-model.js';
 import { registration, workerList } from '../core/workers.js';
 
@@ -59,7 +58,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
   // Only its own: another kinfra's stack under the same project name is not this sandbox running.
   const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
   const mine = containers.filter(owns);
-  const stack = await loadStackIfReadable(s.project);
+  const stack = await sandboxStack(s);
   const { urls, absent } = inStack(s, stack);
   const workersCheck = s.config.gate.find((c) => c.kind === 'workers');
   const apiPort = s.ports.find((p) => p.name === workersCheck?.port)?.port;

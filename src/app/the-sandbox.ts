@@ -14,12 +14,13 @@ import type { Stamp } from '../core/ownership.js';
 import type { SlotPort } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
-import { findComposeFile } from './compose-file.js';
+import { findComposeFiles } from './compose-file.js';
+import { remapTable, storedDerived, withDerivedPorts } from '../core/derived-ports.js';
 import type { AppContext } from './context.js';
 import { envDisagreement, envDisagreesError } from './env-agreement.js';
 import { existingLayer } from './layer.js';
 import { entryByName, entryHolding } from './sandbox-entry.js';
-import type { Stack } from './stack.js';
+import { loadStackIfReadable, movedStack, type SandboxStack, type Stack } from './stack.js';
 
 /** A published port of the sandbox, with what the layout says of it. */
 export interface SandboxPort extends SlotPort {
@@ -74,13 +75,15 @@ export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {})
   const [instanceId, entry] =
     opts.name !== undefined ? entryByName(registry, opts.name) : entryHolding(registry, ctx.cwd);
   const dir = entry.path;
-  const config = await loadConfig(dir);
+  // The derived ports it was given are the registry's, never derived again here: resolving never moves a sandbox.
+  const config = withDerivedPorts(await loadConfig(dir, entry.parent_repo), storedDerived(entry.derived_ports));
   const env = await readEnvFile(dir);
   const why = envDisagreement(env, instanceId, entry, config);
   if (why || !env) throw envDisagreesError(instanceId, dir, why ?? 'it is missing');
   const projectName = entry.compose_project ?? instanceId;
   const compose = composeLocation(registry, instanceId, entry, projectName, config);
   const ports = sandboxPorts(config, env);
+  const layer = await existingLayer(ctx.paths, projectName);
   return {
     instanceId,
     path: dir,
@@ -94,10 +97,12 @@ export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {})
     project: {
       name: projectName,
       file: compose.file,
+      overrides: compose.overrides,
       dir: compose.dir,
       envFile: join(dir, ENV_FILE_NAME),
       env,
-      layers: await layerList(ctx.paths, projectName),
+      layers: layer ? [layer.file] : [],
+      rendered: layer?.rendered ?? false,
     },
   };
 }
@@ -109,8 +114,8 @@ function composeLocation(
   entry: InstanceEntry,
   project: string,
   config: Config,
-): { dir: string; file: string } {
-  if (entry.pool_slot === undefined) return { dir: entry.path, file: findComposeFile(entry.path, config) };
+): { dir: string; file: string; overrides?: string[] } {
+  if (entry.pool_slot === undefined) return { dir: entry.path, ...findComposeFiles(entry.path, config) };
   // Never let a worktree drive a pool slot it no longer holds: it would take over another claim's stack.
   const s = registry.slots[String(entry.pool_slot)];
   if (!s || s.claimed_by !== id || (s.compose_project !== undefined && s.compose_project !== project)) {
@@ -123,11 +128,6 @@ function composeLocation(
     );
   }
   return { dir: s.infrastructure_path, file: join(s.infrastructure_path, 'docker-compose.yml') };
-}
-
-async function layerList(paths: AppContext['paths'], project: string): Promise<string[]> {
-  const layer = await existingLayer(paths, project);
-  return layer ? [layer] : [];
 }
 
 /**
@@ -159,6 +159,17 @@ function serviceUrls(ports: readonly SandboxPort[]): SandboxUrl[] {
       url: p.url!.replace('{port}', String(p.port)),
       port: p.port,
     }));
+}
+
+/** The host ports the generated layer moves: the main checkout's -> this sandbox's. */
+export function sandboxRemap(s: Sandbox): Map<number, number> {
+  return remapTable(storedDerived(s.entry.derived_ports), s.env);
+}
+
+/** The sandbox's stack as it runs (fixed ports moved), or undefined when Compose cannot read it. */
+export async function sandboxStack(s: Sandbox): Promise<SandboxStack | undefined> {
+  const stack = await loadStackIfReadable(s.project);
+  return stack && movedStack(stack, sandboxRemap(s));
 }
 
 /** Does the stack publish this port? Without a readable stack, every configured port counts as there. */

@@ -3,12 +3,14 @@ import { composeStream } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError } from '../core/errors.js';
 import type { CheckResult } from '../core/gate.js';
-import { loadStack, loadStackIfReadable, type Stack } from './stack.js';
+import { loadStack, movedStack, type Stack } from './stack.js';
+import { assertIsolatable } from './isolation.js';
+import { refreshDerivedPorts } from './derived-refresh.js';
 import type { AppContext } from './context.js';
-import { inStack, resolveSandbox, type Sandbox, type ServiceUrl } from './the-sandbox.js';
+import { inStack, resolveSandbox, sandboxRemap, sandboxStack, type Sandbox, type ServiceUrl } from './the-sandbox.js';
 import { runSandboxGate, type SandboxGateResult } from './gate.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
-import { writeLabelLayer } from './layer.js';
+import { writeSandboxLayer } from './layer.js';
 import { adoptMountedVolumes, assertProjectFree, engineSnapshot, projectInventory } from './ownership.js';
 
 export interface UpRequest {
@@ -52,17 +54,20 @@ function gateOptions(req: Pick<UpRequest, 'timeoutMs' | 'onGateChange' | 'signal
  */
 export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
   const registry = await ctx.registry.snapshot();
-  const s = await resolveSandbox(ctx, { registry });
+  const s = await refreshDerivedPorts(ctx, await resolveSandbox(ctx, { registry }), registry);
   const snapshot = await engineSnapshot();
   assertProjectFree(await projectInventory(s.stamp, registry, snapshot), s.project.name, `start ${s.instanceId}`);
   const conflicts = await findPortConflicts(s, snapshot.containers, registry);
   if (conflicts.length > 0) throw portConflictError(s, conflicts);
 
   req.onStart?.(s);
-  const stack = await loadStack(s.project);
+  const read = await loadStack(s.project);
+  const remap = sandboxRemap(s);
+  const stack = movedStack(read, remap);
+  assertIsolatable(stack.config, s.instanceId);
   // Every resource it starts carries this registry's labels (containers made before labels existed are recreated
-  // with them).
-  const project = { ...s.project, layers: [await writeLabelLayer(ctx.paths, s.project, s.stamp, stack)] };
+  // with them), its fixed ports move to the slot's and fixed names become its own.
+  const project = await writeSandboxLayer(ctx.paths, s.project, s.stamp, remap, read, s.config.merge);
   const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
     throw new KinfraError(
@@ -96,7 +101,7 @@ export async function gateSandbox(
 ): Promise<UpResult & { gate: SandboxGateResult }> {
   const s = await resolveSandbox(ctx);
   req.onStart?.(s);
-  const stack = await loadStackIfReadable(s.project);
+  const stack = await sandboxStack(s);
   const gate = await runSandboxGate(s, stack, gateOptions(req));
   return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack) };
 }

@@ -2,6 +2,8 @@
 // ports they publish. Compose v2 prints ports in the long form with `published` as a string; v1 mixes the short form
 // (`127.0.0.1:8001:8000/tcp`) and the long one with numbers. Pure.
 
+import { portVariable, type PublishedEntry } from './derived-ports.js';
+
 export interface PublishedPort {
   host: number;
   container: number | undefined;
@@ -12,6 +14,8 @@ export interface PublishedPort {
 export interface ServiceModel {
   name: string;
   ports: PublishedPort[];
+  /** `network_mode: host`: its ports are the host's own, and every copy would share them. */
+  hostNetwork?: boolean;
 }
 
 export interface StackModel {
@@ -65,14 +69,51 @@ export function parsePortEntry(entry: unknown): PublishedPort[] {
   return [];
 }
 
+type RawService = { ports?: unknown[]; network_mode?: unknown } | null;
+const servicesOf = (config: unknown) => (config as { services?: Record<string, RawService> } | null)?.services ?? {};
+
 export function stackModel(config: unknown): StackModel {
-  const services = (config as { services?: Record<string, { ports?: unknown[] } | null> } | null)?.services ?? {};
   return {
-    services: Object.entries(services).map(([name, s]) => ({
+    services: Object.entries(servicesOf(config)).map(([name, s]) => ({
       name,
       ports: (Array.isArray(s?.ports) ? s.ports : []).flatMap(parsePortEntry),
+      ...(s?.network_mode === 'host' ? { hostNetwork: true } : {}),
     })),
   };
+}
+
+/** The variable and container port of one uninterpolated `ports:` entry whose host port is a variable. */
+function rawVariable(entry: unknown): { variable: string; container: number | undefined } | undefined {
+  if (typeof entry === 'string') {
+    const m = /(\$\{[^}]*\}|\$[A-Za-z_]\w*):(\d+)(?:-\d+)?(?:\/\w+)?$/.exec(entry.trim());
+    const variable = m && portVariable(m[1]!);
+    return variable ? { variable, container: Number(m[2]) } : undefined;
+  }
+  if (entry && typeof entry === 'object') {
+    const e = entry as { published?: unknown; target?: unknown };
+    const variable = typeof e.published === 'string' ? portVariable(e.published) : undefined;
+    return variable ? { variable, container: num(e.target) } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Every host port the configuration publishes, service by service, with the variable that sets it when the
+ * uninterpolated configuration (`config --no-interpolate`, when Compose gives one) shows one. Services on the
+ * host's network publish nothing of their own.
+ */
+export function publishedEntries(config: unknown, raw?: unknown): PublishedEntry[] {
+  const rawServices = servicesOf(raw);
+  return stackModel(config).services.flatMap((s) => {
+    if (s.hostNetwork) return [];
+    const rawPorts = rawServices[s.name]?.ports;
+    const vars = (Array.isArray(rawPorts) ? rawPorts : []).map(rawVariable).filter((v) => v !== undefined);
+    return s.ports.map((p) => ({
+      ...p,
+      service: s.name,
+      variable: vars.find((v) => v.container === p.container)?.variable,
+    }));
+  });
 }
 
 /** The service that publishes host port `port`, if any. */

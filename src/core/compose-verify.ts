@@ -1,11 +1,13 @@
 // Is a compose file safe to run as many sandboxes side by side, and still the main checkout's file (seed 001 milestone
-// 6)? Pure: takes the file as parsed YAML (not interpolated, so variables are still visible) and the layout.
+// 6)? Pure: takes the file as parsed YAML (not interpolated, so variables are still visible) and the layout. What
+// kinfra moves or drops per sandbox by itself (a fixed host port, a variable it does not know, container_name) is
+// information, not a problem: only what would break the main checkout or collide between copies is an error.
 
 import type { Config } from './config/config.js';
 import { portFor } from './ports.js';
 
 export interface Finding {
-  severity: 'error' | 'warning';
+  severity: 'error' | 'warning' | 'info';
   service: string;
   message: string;
   fix: string;
@@ -73,22 +75,34 @@ function checkPort(service: string, p: PortEntry, config: Config, out: Finding[]
   }
   if (p.host === undefined) return; // not published on the host: nothing to clash
   const m = VAR.exec(p.host);
-  if (!m) {
+  const claimed = config.ports.find((x) => String(portFor(x, 0)) === p.host);
+  if (!m && claimed) {
     out.push({
       severity: 'error',
       service,
-      message: `host port ${p.host} is fixed: every sandbox would publish it`,
-      fix: `use \${VARIABLE:-${p.host}} with one of the configured variables (${known.slice(0, 3).join(', ')}, ...)`,
+      message:
+        `host port ${p.host} is fixed, and it is ${claimed.env}'s port in the main checkout: ` +
+        'every sandbox would publish it',
+      fix: `write \${${claimed.env}:-${p.host}}`,
+    });
+  } else if (!m) {
+    out.push({
+      severity: 'info',
+      service,
+      message: `host port ${p.host} is fixed: kinfra moves it to a port of each sandbox's slot`,
+      fix: known.length
+        ? `nothing to do; or use \${VARIABLE:-${p.host}} to name it (${known.slice(0, 3).join(', ')}, ...)`
+        : 'nothing to do',
     });
   } else {
     const [, name, op, def] = m;
     const spec = byEnv.get(name!);
     if (!spec) {
       out.push({
-        severity: 'error',
+        severity: 'info',
         service,
-        message: `host port variable ${name} is not one kinfra sets`,
-        fix: `use a configured variable: ${known.join(', ')}`,
+        message: `host port variable ${name} is not in the layout: kinfra sets it per sandbox`,
+        fix: 'nothing to do',
       });
     } else {
       const main = portFor(spec, 0);
@@ -155,14 +169,6 @@ export function verifyCompose(doc: unknown, config: Config): Finding[] {
   const out: Finding[] = [];
   for (const [name, raw] of Object.entries(services as Record<string, unknown>)) {
     const svc = (raw ?? {}) as Record<string, unknown>;
-    if (svc.container_name !== undefined) {
-      out.push({
-        severity: 'error',
-        service: name,
-        message: `container_name ${String(svc.container_name)} is fixed: two sandboxes would fight over it`,
-        fix: 'remove container_name; compose names containers per project',
-      });
-    }
     for (const p of portEntries(svc.ports)) checkPort(name, p, config, out);
     checkVolumes(name, svc.volumes, config, out);
   }

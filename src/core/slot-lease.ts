@@ -78,6 +78,8 @@ export interface LeaseRequest {
   profile?: string | undefined;
   /** An ad-hoc slot to keep while it is still free (init re-registering the slot its .env.sandbox names). */
   keep?: number | undefined;
+  /** Host ports the engine already publishes for something else: a slot that would need one is skipped. */
+  busy?: ReadonlyMap<number, string> | undefined;
 }
 
 /**
@@ -93,7 +95,7 @@ export function chooseLease(
 ): SlotLease {
   const s = pickPoolSlot(registry, config, want.slot, want.profile, reserved);
   if (s) return poolLease(config, s);
-  const plan = { maxSlot: config.maxSlot, ports: config.ports };
+  const plan = { maxSlot: config.maxSlot, ports: config.ports, busy: want.busy };
   if (want.slot !== undefined) return adHocLease(checkRequestedSlot(registry, plan, want.slot, reserved));
   const keep = want.keep;
   const keepable = keep !== undefined && keep >= 1 && keep <= config.maxSlot;

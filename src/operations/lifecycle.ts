@@ -17,6 +17,7 @@ export function summaryData(s: SandboxSummary) {
     ports: Object.fromEntries(s.ports.map((p) => [p.name, p.port])),
     env: Object.fromEntries(s.ports.map((p) => [p.env, p.port])),
     cleaned: s.cleaned,
+    copied: s.copied,
   };
 }
 
@@ -40,6 +41,7 @@ function renderSummary(p: Printer, verb: string, s: ReturnType<typeof summaryDat
       .join(', ')}`,
   );
   p.out(`  Config: ${s.configSource}`);
+  if (s.copied.length > 0) p.out(`  Copied: ${s.copied.join(', ')} (git-ignored, from the main checkout)`);
   p.out('');
   p.out(`Next: cd ${s.path} && kinfra sandbox up`);
 }

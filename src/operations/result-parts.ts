@@ -28,6 +28,7 @@ export const summary = (z: Zod) =>
     ports: portMap(z),
     env: portMap(z),
     cleaned: z.array(z.string()),
+    copied: z.array(z.string()).describe('git-ignored files copied from the main checkout (a .env, env_file targets)'),
   });
 
 export const gate = (z: Zod) =>

@@ -178,10 +178,13 @@ export const verify = operation({
   group: 'Utilities:',
   summary: 'check that a compose file is safe to run as many sandboxes',
   description:
-    'Check a compose file for sandbox safety and say what to fix: every published host port is a ' +
-    "configured variable whose default is the main checkout's port; no container_name; no fixed host " +
-    'port; shared mounts have fallbacks; container ports stay fixed. Warns (without failing) about ' +
-    'ports published on all interfaces instead of 127.0.0.1. Exit 10 when there is a problem.',
+    'Check a compose project for sandbox safety and say what kinfra does and what you could change. ' +
+    "Errors: a configured port variable without the main checkout's port as its default, a container " +
+    'port that is a variable, a shared mount without a fallback, a fixed subnet or address (a second copy ' +
+    'cannot have it), a file Compose cannot read. Warnings: what every copy shares (network_mode: host, ' +
+    'external volumes and networks) and ports another project already publishes. Information: what ' +
+    'kinfra changes per sandbox by itself (fixed host ports, container_name, fixed names). ' +
+    'Exit 10 when there is an error.',
   examples: ['kinfra sandbox verify', 'kinfra sandbox verify docker-compose.yml --json'],
   inputs: {
     file: {
@@ -201,7 +204,7 @@ export const verify = operation({
       warnings: z.number().int(),
       findings: z.array(
         z.strictObject({
-          severity: z.enum(['error', 'warning']),
+          severity: z.enum(['error', 'warning', 'info']),
           service: z.string(),
           message: z.string(),
           fix: z.string(),
@@ -216,7 +219,9 @@ export const verify = operation({
     return verifyComposeFile(ctx, input.file);
   },
   render(r, p) {
-    for (const f of r.findings) p.out(`  ! ${f.service}: ${f.message}\n    fix: ${f.fix}`);
+    for (const f of r.findings) {
+      p.out(`  ${f.severity === 'info' ? 'i' : '!'} ${f.service}: ${f.message}\n    fix: ${f.fix}`);
+    }
     p.out(`${p.c.green('✓')} ${r.file} is sandbox-safe${r.warnings ? ` (${r.warnings} warning(s))` : ''}`);
   },
 });

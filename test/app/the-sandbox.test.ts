@@ -1,3 +1,4 @@
+import { KTRDR_COMPOSE } from '../helpers/cli.js';
 // The resolved sandbox carries its ports, its service URLs and its compose project, worked out once; resolving it
 // only reads the registry.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'kinfra-sandbox-'));
   const dir = join(root, ID);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
+  writeFileSync(join(dir, 'docker-compose.yml'), KTRDR_COMPOSE);
   const config = builtInConfig();
   ctx = appContext(join(dir, 'src'), root);
   await writeLeaseEnv(ctx, config, adHocLease(2), { instanceId: ID, path: dir, createdAt: '2025-01-01T00:00:00Z' });

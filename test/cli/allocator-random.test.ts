@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnv, parseJson, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { cliEnv, parseJson, workspace, type CliResult, type Workspace, KTRDR_COMPOSE } from '../helpers/cli.js';
 import { mulberry32 } from '../helpers/random.js';
 
 /**
@@ -63,7 +63,7 @@ describe('the allocator under concurrency (randomized)', () => {
       // A second repository beside the first, same HOME: its sandboxes share the one registry and the slot numbers.
       const other = join(ws.dev, 'other');
       mkdirSync(other);
-      writeFileSync(join(other, 'docker-compose.yml'), 'services: {}\n');
+      writeFileSync(join(other, 'docker-compose.yml'), KTRDR_COMPOSE);
       const g = (args: string[], cwd: string) =>
         spawnSync('git', args, { cwd, env: cliEnv(ws.home), encoding: 'utf8' });
       g(['init', '-q', '-b', 'main'], other);

@@ -72,6 +72,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
       'branch',
       'cleaned',
       'configSource',
+      'copied',
       'env',
       'envFile',
       'instanceId',
@@ -193,7 +194,9 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     const r = await ws.run(['sandbox', 'create', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `Error: No compose file in ${ws.repo} (looked for docker-compose.sandbox.yml, docker-compose.yml).`,
+      // Without a compose file there is nothing to derive a layout from: Compose's own names are what it looked for.
+      `Error: No compose file in ${ws.repo} ` +
+        '(looked for compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml).',
     );
     expect(r.stderr).toContain('compose_files in kinfra.yaml');
     expect(readdirSync(ws.dev)).toEqual(['ktrdr2']);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync,
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, cliEnv, parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
+import { CLI, cliEnv, parseJson, appWorkspace, type Workspace, KTRDR_COMPOSE } from '../helpers/cli.js';
 import { gatedEngine } from '../helpers/docker.js';
 
 /** Doctor on real git repositories with a scratch HOME; Docker is asked but no container is made. */
@@ -435,7 +435,7 @@ describe('kinfra sandbox doctor', () => {
       await ws.run(['sandbox', 'create', 'a']); // ad-hoc, on slot 1: no pool
       const dir = join(ws.home, '.ktrdr/sandboxes/slot-1');
       mkdirSync(dir);
-      writeFileSync(join(dir, 'docker-compose.yml'), 'services: {}\n');
+      writeFileSync(join(dir, 'docker-compose.yml'), KTRDR_COMPOSE);
       writeFileSync(join(dir, 'docker-compose.yml.2769480125'), 'serv');
       const fixed = await doctor('--repair');
       expect(problems(fixed.data)).toEqual([]);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { git, kinfra, parseJson, workspace, type Workspace } from '../helpers/cli.js';
+import { git, kinfra, parseJson, workspace, type Workspace, KTRDR_COMPOSE } from '../helpers/cli.js';
 import { mulberry32 } from '../helpers/random.js';
 
 /**
@@ -21,7 +21,7 @@ const registry = (w: Workspace) => JSON.parse(readFileSync(regFile(w), 'utf8'));
 function secondRepo(w: Workspace): string {
   const repo = join(w.dev, 'other');
   mkdirSync(repo, { recursive: true });
-  writeFileSync(join(repo, 'docker-compose.yml'), 'services: {}\n');
+  writeFileSync(join(repo, 'docker-compose.yml'), KTRDR_COMPOSE);
   git(repo, ['init', '-q', '-b', 'main'], w.home);
   git(repo, ['add', '-A'], w.home);
   git(repo, ['commit', '-qm', 'initial'], w.home);

@@ -18,13 +18,16 @@ describe('verifyCompose (sandbox safety of a compose file)', () => {
     const f = verifyCompose(load('test/fixtures/compose/bad.yml'), config);
     const errors = f.filter((x) => x.severity === 'error').map((x) => x.message);
     expect(errors).toEqual([
-      'container_name ktrdr-backend is fixed: two sandboxes would fight over it',
-      'host port 8000 is fixed: every sandbox would publish it',
+      "host port 8000 is fixed, and it is KTRDR_API_PORT's port in the main checkout: every sandbox would publish it",
       '${KTRDR_DB_PORT} has no default, so the main checkout (without .env.sandbox) publishes nothing',
       "${KTRDR_GRAFANA_PORT:-3001} defaults to 3001, but the main checkout's KTRDR_GRAFANA_PORT is 3000",
-      'host port variable SOMETHING_ELSE is not one kinfra sets',
       'the container port ${INTERNAL:-9090} is a variable',
       'volume ${KTRDR_DATA_DIR} has no fallback, so it breaks without a sandbox',
+    ]);
+    // What kinfra moves per sandbox by itself (issue 14) is said, not counted as a problem; container_name is
+    // reported from Compose's reading of the whole project (core/isolation.ts).
+    expect(f.filter((x) => x.severity === 'info').map((x) => x.message)).toEqual([
+      'host port variable SOMETHING_ELSE is not in the layout: kinfra sets it per sandbox',
     ]);
     expect(f.find((x) => x.message.startsWith('${KTRDR_DB_PORT}'))!.fix).toBe('write ${KTRDR_DB_PORT:-5432}');
     expect(f.every((x) => x.fix.length > 0 && x.service === 'api')).toBe(true);

@@ -177,15 +177,9 @@ ports:
     expect(err.message).toContain('lowercase');
   });
 
-  it('a missing ports section', () => {
-    const err = configError('prefix: myapp\n');
-    expect(err.message).toContain('ports');
-  });
-
-  it('an empty ports section', () => {
-    const err = configError('prefix: myapp\nports: {}\n');
-    expect(err.message).toContain('ports');
-    expect(err.message).toContain('at least one port');
+  it('no ports section is no error: every port the compose files publish is derived (issue 14)', () => {
+    expect(parseConfigText('prefix: myapp\n', 'kinfra.yaml').ports).toEqual([]);
+    expect(parseConfigText('prefix: myapp\nports: {}\n', 'kinfra.yaml').ports).toEqual([]);
   });
 
   it('invalid YAML, mentioning the line', () => {
@@ -263,16 +257,14 @@ ports:
     expect(err.message).toContain('65536');
   });
 
-  it('a gate check referencing an unknown port', () => {
+  it('a gate check without a port (a derived port may be named after its service, so any name is taken)', () => {
     const err = configError(`${MINIMAL}gate:
   checks:
     - name: Db
       kind: postgres
-      port: db
 `);
     expect(err.message).toContain('gate.checks.0.port');
-    expect(err.message).toContain('unknown port db');
-    expect(err.message).toContain('api');
+    expect(err.message).toContain('a postgres check needs the name of a port');
   });
 
   it('a gate check `after` referencing a later check', () => {

@@ -96,6 +96,12 @@ export function git(cwd: string, args: string[], home: string): string {
   return r.stdout.trim();
 }
 
+/**
+ * The fixture's compose file: no services, but a KTRDR port variable, so a repository without kinfra.yaml runs the
+ * built-in KTRDR layout (a project with neither gets a layout derived from its compose files).
+ */
+export const KTRDR_COMPOSE = 'services: {}\n# KTRDR layout: ${KTRDR_API_PORT:-8000}\n';
+
 export interface Workspace {
   /** Scratch root holding everything below. */
   root: string;
@@ -125,7 +131,7 @@ export function workspace(files: Record<string, string> = {}, how: { inProcess?:
     join(home, '.gitconfig'),
     '[user]\n\tname = kinfra test\n\temail = test@kinfra.local\n[init]\n\tdefaultBranch = main\n',
   );
-  const all = { 'docker-compose.yml': 'services: {}\n', 'README.md': '# fixture\n', ...files };
+  const all = { 'docker-compose.yml': KTRDR_COMPOSE, 'README.md': '# fixture\n', ...files };
   for (const [name, text] of Object.entries(all)) {
     mkdirSync(dirname(join(repo, name)), { recursive: true });
     writeFileSync(join(repo, name), text);

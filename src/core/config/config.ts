@@ -17,11 +17,21 @@ export const DEFAULT_COMPOSE_FILES = [
   'compose.yml',
 ];
 export const DEFAULT_MAX_SLOT = 10;
+/** Compose's own file names, in its order: what a project without kinfra.yaml runs. */
+export const COMPOSE_DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
 /** A project's sandbox layout, resolved and checked. */
 export interface Config {
-  /** Where it came from: a kinfra.yaml path, or 'built-in KTRDR default'. */
+  /** Where it came from: a kinfra.yaml path, 'built-in KTRDR default', or 'derived from the compose files'. */
   source: string;
+  /** No kinfra.yaml and no KTRDR layout: everything but the prefix comes from the compose files. */
+  derived: boolean;
+  /** Run the gate checks derived from the compose files (services, healthchecks, Postgres) besides `gate`. */
+  gateDerived: boolean;
+  /** Git-ignored files a new sandbox gets copied from the main checkout (kinfra.yaml `copy`). */
+  copy: string[];
+  /** How the generated layer reaches Compose (kinfra.yaml `compose.merge`). */
+  merge: 'auto' | 'tags' | 'rendered';
   prefix: string;
   composeFiles: string[];
   maxSlot: number;
@@ -39,6 +49,40 @@ export interface Config {
 }
 
 export const BUILT_IN_SOURCE = 'built-in KTRDR default';
+export const DERIVED_SOURCE = 'derived from the compose files';
+
+/** The layout of a project nobody prepared for kinfra: its prefix from its folder, the rest from Compose. */
+export function derivedConfig(prefix: string): Config {
+  return {
+    source: DERIVED_SOURCE,
+    derived: true,
+    gateDerived: true,
+    copy: [],
+    merge: 'auto',
+    prefix,
+    composeFiles: COMPOSE_DEFAULT_FILES,
+    maxSlot: DEFAULT_MAX_SLOT,
+    ports: [],
+    workerCount: 0,
+    shared: undefined,
+    gate: [],
+    profiles: {},
+    pool: [],
+    poolTemplate: undefined,
+    regenerable: [...DEFAULT_REGENERABLE],
+  };
+}
+
+/** The prefix a folder name gives (`My App--feature` -> `my-app`): lowercase letters, digits, dashes; at most 20. */
+export function prefixOf(folder: string): string {
+  const slug = folder
+    .replace(/--.*$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 20)
+    .replace(/^-+|-+$/g, '');
+  return slug || 'app';
+}
 
 function invalid(source: string, key: string, expected: string) {
   return usageError(
@@ -76,11 +120,11 @@ export function parseConfigText(text: string, source: string): Config {
 }
 
 export function builtInConfig(): Config {
-  return resolveConfig(configFileSchema.parse(KTRDR_DEFAULT), BUILT_IN_SOURCE);
+  return { ...resolveConfig(configFileSchema.parse(KTRDR_DEFAULT), BUILT_IN_SOURCE), gateDerived: false };
 }
 
 function resolveConfig(file: ParsedConfigFile, source: string): Config {
-  const ports: NamedPort[] = Object.entries(file.ports).map(([name, p]) => ({ name, ...p }));
+  const ports: NamedPort[] = Object.entries(file.ports ?? {}).map(([name, p]) => ({ name, ...p }));
   const w = file.workers;
   const workerCount = w?.count ?? 0;
   for (let i = 1; w && i <= w.count; i++) {
@@ -101,12 +145,12 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     throw invalid(source, 'ports', `the port plan is unsafe for slots 0-${maxSlot}: ${problems[0]!.message}`);
   }
 
-  const portNames = new Set(ports.map((p) => p.name));
   const checks = file.gate?.checks ?? [];
   const seen = new Set<string>();
   checks.forEach((c, i) => {
-    if (!portNames.has(c.port)) {
-      throw invalid(source, `gate.checks.${i}.port`, `unknown port ${c.port}; known: ${[...portNames].join(', ')}`);
+    // A port may be one kinfra derives (named after its service), so only its presence is checked here.
+    if (c.kind !== 'services' && c.port === undefined) {
+      throw invalid(source, `gate.checks.${i}.port`, `a ${c.kind} check needs the name of a port`);
     }
     for (const dep of c.after ?? []) {
       if (!seen.has(dep)) {
@@ -134,6 +178,10 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
 
   const config: Config = {
     source,
+    derived: false,
+    gateDerived: file.gate?.derived ?? file.gate?.checks === undefined,
+    copy: file.copy ?? [],
+    merge: file.compose?.merge ?? 'auto',
     prefix: file.prefix,
     composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
     maxSlot,

@@ -50,14 +50,16 @@ const shared = z.strictObject({
 const httpStatus = z.number().int().min(100).max(599);
 const gateCheck = z.strictObject({
   name: z.string().min(1),
-  kind: z.enum(['postgres', 'http', 'workers', 'tcp']),
+  kind: z
+    .enum(['postgres', 'http', 'workers', 'tcp', 'services'])
+    .describe('services: every service running, one-shot services done, healthchecks healthy (needs no port)'),
   services: z
     .string()
     .optional()
     .describe(
       'workers: regular expression matching the worker services; their count is the number expected (default: worker)',
     ),
-  port: portName.describe('Name of a port from `ports`'),
+  port: portName.optional().describe('Name of a port from `ports` (every kind but services)'),
   path: onePath.startsWith('/').optional(),
   status: z.union([httpStatus, z.array(httpStatus).min(1)]).optional(),
   after: z.array(z.string()).optional().describe('Checks that must pass before this one runs'),
@@ -76,10 +78,42 @@ export const configFileSchema = z
       .describe('Instance ids are <prefix>--<name>'),
     compose_files: z.array(onePath).min(1).optional().describe('Looked for in this order'),
     slots: z.strictObject({ max: z.number().int().min(1).max(SLOT_LIMIT) }).optional(),
-    ports: z.record(portName, portSpec).refine((p) => Object.keys(p).length > 0, 'at least one port'),
+    ports: z
+      .record(portName, portSpec)
+      .optional()
+      .describe('Published ports kinfra moves per slot; ports the compose files publish that are not here are derived'),
     workers: workers.optional(),
     shared: shared.optional(),
-    gate: z.strictObject({ checks: z.array(gateCheck) }).optional(),
+    gate: z
+      .strictObject({
+        checks: z.array(gateCheck).optional(),
+        derived: z
+          .boolean()
+          .optional()
+          .describe(
+            'Also run the checks kinfra derives from the compose files (services, healthchecks, Postgres); ' +
+              'default: true when `checks` is absent, false when it is given',
+          ),
+      })
+      .optional(),
+    copy: z
+      .array(onePath)
+      .optional()
+      .describe(
+        "Git-ignored files of the main checkout that a new sandbox needs (besides the compose files' own .env " +
+          'and env_file targets, which kinfra copies anyway), relative to the repository',
+      ),
+    compose: z
+      .strictObject({
+        merge: z
+          .enum(['auto', 'tags', 'rendered'])
+          .optional()
+          .describe(
+            "auto: Compose's !override/!reset where it has them (2.24.4 and later), else a rendered file; " +
+              'rendered: always run the fully rendered configuration',
+          ),
+      })
+      .optional(),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
     destroy: z
       .strictObject({

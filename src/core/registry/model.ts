@@ -20,6 +20,8 @@ export interface InstanceEntry {
   ports?: Record<string, number>;
   /** The pool slot this worktree claimed, when it runs on the pool (seed 004). */
   pool_slot?: number;
+  /** Ports kinfra derived from the compose files, by port name: their variable, slot-0 port and step. */
+  derived_ports?: Record<string, unknown>;
   /** Compose project it runs as, when not its own id (a pool slot's project). */
   compose_project?: string;
   /**
@@ -87,6 +89,9 @@ const portNumber = int(1, MAX_PORT_NUMBER);
 type Rule = { check: Check; expected: string; optional?: boolean; each?: { check: Check; expected: string } };
 type Shape = Record<string, Rule>;
 
+const derivedPort: Check = (v) =>
+  isObject(v) && nonEmpty(v.env) && portNumber(v.base) && int(1, MAX_PORT_NUMBER)(v.step) && str(v.service);
+
 const portMap: Pick<Rule, 'check' | 'each'> = {
   check: isObject,
   each: { check: portNumber, expected: `a port number (1-${MAX_PORT_NUMBER})` },
@@ -103,6 +108,12 @@ const INSTANCE: Shape = {
   ports: { ...portMap, expected: 'a map of port numbers', optional: true },
   pool_slot: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})`, optional: true },
   compose_project: { check: str, expected: 'a compose project name', optional: true },
+  derived_ports: {
+    check: isObject,
+    expected: 'a map of derived ports',
+    optional: true,
+    each: { check: derivedPort, expected: 'a derived port ({ env, base, step, service })' },
+  },
   // Any string: a newer kinfra may add states, and an unknown one must not make the registry unreadable.
   state: { check: str, expected: 'a state name', optional: true },
 };

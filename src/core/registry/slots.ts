@@ -8,6 +8,8 @@ import type { Registry } from './model.js';
 export interface SlotPlan {
   maxSlot: number;
   ports: readonly NamedPort[];
+  /** Host ports something outside the registry already publishes (another project's containers): port -> who. */
+  busy?: ReadonlyMap<number, string> | undefined;
 }
 
 function heldPorts(registry: Registry): Map<number, string> {
@@ -43,6 +45,8 @@ export function slotUnavailableReason(
   for (const [env, port] of Object.entries(portEnv(plan.ports, slot))) {
     const holder = held.get(port);
     if (holder) return `port ${port} (${env} of slot ${slot}) is held by ${holder}`;
+    const publisher = plan.busy?.get(port);
+    if (publisher) return `port ${port} (${env} of slot ${slot}) is published by ${publisher}`;
   }
   return undefined;
 }

@@ -1,0 +1,62 @@
+// The layout a checkout runs with: the configured one (kinfra.yaml or KTRDR) plus every port its compose files
+// publish that the configuration does not move, derived from the main checkout's effective configuration (Compose's
+// own answer, every profile included). A sandbox keeps the ports it was given (the registry's `derived_ports`), so
+// deriving again never moves it; a port a branch adds is derived then.
+import { basename } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { composeConfigText, composeRawConfigText, type ComposeProject } from '../adapters/compose.js';
+import type { Config } from '../core/config/config.js';
+import { publishedEntries } from '../core/compose-model.js';
+import { derivePorts, withDerivedPorts, type DerivedPort } from '../core/derived-ports.js';
+import { isKinfraError } from '../core/errors.js';
+import { findComposeFiles } from './compose-file.js';
+
+export interface DerivedLayout {
+  /** The layout with the derived ports in it. */
+  config: Config;
+  derived: DerivedPort[];
+  /** Published ports kinfra could not give slot values, in words. */
+  problems: string[];
+  /** The main checkout's effective configuration (undefined when Compose could not read a configured project). */
+  effective: Record<string, unknown> | undefined;
+  /** The same before interpolation, when Compose prints one (it keeps `env_file`, which v2 folds into environment). */
+  raw: Record<string, unknown> | undefined;
+}
+
+const parse = (text: string) => (parseYaml(text, { logLevel: 'error', merge: true }) ?? {}) as Record<string, unknown>;
+
+/** The project in `dir` as the main checkout runs it: its own files and environment, none of kinfra's values. */
+export function mainProject(dir: string, config: Config): ComposeProject {
+  const files = findComposeFiles(dir, config);
+  return { name: basename(dir), ...files, dir, envFile: '', env: {} };
+}
+
+/** The main checkout's effective configuration and its uninterpolated form, read in parallel. */
+export async function mainConfigs(project: ComposeProject) {
+  const [text, raw] = await Promise.all([composeConfigText(project), composeRawConfigText(project)]);
+  return { effective: parse(text), raw: raw === undefined ? undefined : parse(raw) };
+}
+
+/**
+ * Derive the layout of the checkout in `dir`. A derived project needs Compose to read its files (it has no other
+ * source); a configured one runs with its configured ports when Compose cannot.
+ */
+export async function deriveLayout(
+  dir: string,
+  config: Config,
+  keep: readonly DerivedPort[] = [],
+  avoid?: ReadonlySet<number>,
+): Promise<DerivedLayout> {
+  let configs: Awaited<ReturnType<typeof mainConfigs>>;
+  try {
+    configs = await mainConfigs(mainProject(dir, config));
+  } catch (e) {
+    if (config.derived || !isKinfraError(e) || (e.category !== 'usage' && e.category !== 'engine')) throw e;
+    const none = { effective: undefined, raw: undefined };
+    return { config: withDerivedPorts(config, keep), derived: [...keep], problems: [], ...none };
+  }
+  const entries = publishedEntries(configs.effective, configs.raw);
+  const { ports, problems } = derivePorts(entries, config.ports, config.maxSlot, keep, avoid);
+  const { effective, raw } = configs;
+  return { config: withDerivedPorts(config, ports), derived: ports, problems, effective, raw };
+}

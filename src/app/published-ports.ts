@@ -1,0 +1,15 @@
+// The host ports the engine already publishes, so the allocator skips a slot that would need one: another project's
+// stack on this machine (another user's kinfra, a compose project kinfra never made) is not in the registry.
+import { listContainers } from '../adapters/engine.js';
+
+/** Port -> who publishes it; empty when the engine does not answer (the registry alone decides then). */
+export async function publishedPorts(except?: string): Promise<Map<number, string>> {
+  const containers = await listContainers().catch(() => []);
+  const busy = new Map<number, string>();
+  for (const c of containers) {
+    if (c.state !== 'running' || (except !== undefined && c.project === except)) continue;
+    const who = c.project ? `compose project ${c.project} (container ${c.name})` : `container ${c.name}`;
+    for (const port of c.hostPorts) if (!busy.has(port)) busy.set(port, who);
+  }
+  return busy;
+}

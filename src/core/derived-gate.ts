@@ -1,0 +1,156 @@
+// The gate kinfra derives from a compose project when nobody configured one: every service `up` starts is running
+// (a one-shot service has exited 0 instead), every healthcheck is healthy, and each Postgres-family service answers
+// the Postgres protocol on its published port. Pure: the effective configuration and the containers come in.
+
+import type { GateCheckSpec } from './config/schema.js';
+import { parsePortEntry } from './compose-model.js';
+
+/** What the gate expects of one service. */
+export interface ServiceExpectation {
+  name: string;
+  /** It has a healthcheck: running is not enough, it must be healthy. */
+  healthcheck: boolean;
+  /** Exiting 0 is its job (others wait for it to complete, or it never restarts). */
+  oneShot: boolean;
+}
+
+/** One container of the project, as the engine reports it. */
+export interface ServiceContainer {
+  service: string | undefined;
+  state: string;
+  status: string;
+  health: 'healthy' | 'unhealthy' | 'starting' | undefined;
+}
+
+type Service = {
+  profiles?: unknown;
+  healthcheck?: { disable?: unknown; test?: unknown } | null;
+  restart?: unknown;
+  depends_on?: unknown;
+  image?: unknown;
+  ports?: unknown;
+  deploy?: { replicas?: unknown } | null;
+  scale?: unknown;
+};
+
+const servicesOf = (config: unknown) =>
+  Object.entries((config as { services?: Record<string, Service | null> } | null)?.services ?? {}) as [
+    string,
+    Service | null,
+  ][];
+
+const hasHealthcheck = (s: Service | null) => {
+  const h = s?.healthcheck;
+  if (!h || h.disable === true) return false;
+  const test = [h.test].flat();
+  return test.length > 0 && test[0] !== 'NONE';
+};
+
+/** Services that others wait for with `condition: service_completed_successfully`. */
+function awaitedToComplete(config: unknown): Set<string> {
+  const out = new Set<string>();
+  for (const [, s] of servicesOf(config)) {
+    const deps = s?.depends_on;
+    if (deps && typeof deps === 'object' && !Array.isArray(deps)) {
+      for (const [name, d] of Object.entries(deps as Record<string, { condition?: unknown } | null>)) {
+        if (d?.condition === 'service_completed_successfully') out.add(name);
+      }
+    }
+  }
+  return out;
+}
+
+/** The services a plain `up` starts (no profile, not scaled to zero), with what each must reach. */
+export function expectedServices(config: unknown): ServiceExpectation[] {
+  const awaited = awaitedToComplete(config);
+  return servicesOf(config)
+    .filter(([, s]) => !(Array.isArray(s?.profiles) && s.profiles.length > 0))
+    .filter(([, s]) => Number(s?.deploy?.replicas ?? s?.scale ?? 1) !== 0)
+    .map(([name, s]) => ({
+      name,
+      healthcheck: hasHealthcheck(s),
+      oneShot: awaited.has(name) || s?.restart === 'no' || s?.restart === undefined,
+    }));
+}
+
+const exitCode = (status: string): number | undefined => {
+  const m = /^Exited \((-?\d+)\)/.exec(status);
+  return m ? Number(m[1]) : undefined;
+};
+
+export interface ServicesVerdict {
+  ok: boolean;
+  /** It cannot pass any more (a service exited with an error). */
+  final: boolean;
+  passText: string;
+  details: string[];
+}
+
+/** Whether every expected service is where it should be, and what is not. */
+export function servicesVerdict(
+  expected: readonly ServiceExpectation[],
+  containers: readonly ServiceContainer[],
+): ServicesVerdict {
+  const details: string[] = [];
+  let final = false;
+  let done = 0;
+  for (const svc of expected) {
+    const mine = containers.filter((c) => c.service === svc.name);
+    if (mine.length === 0) {
+      details.push(`service ${svc.name} has no container (kinfra sandbox up starts it)`);
+      continue;
+    }
+    for (const c of mine) {
+      if (c.state === 'exited' || c.state === 'dead') {
+        const code = exitCode(c.status);
+        if (code === 0 && svc.oneShot) {
+          done++;
+          continue;
+        }
+        final ||= code !== 0;
+        details.push(`service ${svc.name} has ${c.status ? c.status.toLowerCase() : c.state}`);
+      } else if (c.state !== 'running') {
+        details.push(`service ${svc.name} is ${c.state}`);
+      } else if (svc.healthcheck && c.health !== 'healthy') {
+        details.push(`service ${svc.name} is ${c.health === 'unhealthy' ? 'unhealthy' : 'not healthy yet'}`);
+      }
+    }
+  }
+  const running = expected.length - done;
+  const passText = `Services running (${running} of ${expected.length}` + (done > 0 ? `; ${done} one-shot done)` : ')');
+  return { ok: details.length === 0, final, passText, details };
+}
+
+const POSTGRES_IMAGE = /postgres|postgis|timescaledb|pgvector/i;
+
+/** The Postgres-family services and the host port each publishes for Postgres (5432 inside, else its first TCP). */
+export function postgresServices(config: unknown): { service: string; host: number }[] {
+  const out: { service: string; host: number }[] = [];
+  for (const [name, s] of servicesOf(config)) {
+    const pgImage = typeof s?.image === 'string' && POSTGRES_IMAGE.test(s.image);
+    const pgCheck = hasHealthcheck(s) && /pg_isready/.test([s?.healthcheck?.test].flat().join(' '));
+    if (!pgImage && !pgCheck) continue;
+    const ports = (Array.isArray(s?.ports) ? s.ports : []).flatMap(parsePortEntry).filter((p) => p.protocol === 'tcp');
+    const port = ports.find((p) => p.container === 5432) ?? ports[0];
+    if (port) out.push({ service: name, host: port.host });
+  }
+  return out;
+}
+
+/**
+ * The derived checks, before the configured ones: a configured check of the same name replaces a derived one.
+ * `portName` names the sandbox's port for a host port of the stack.
+ */
+export function derivedGateSpecs(
+  config: unknown,
+  portName: (host: number) => string | undefined,
+  configured: readonly GateCheckSpec[],
+): GateCheckSpec[] {
+  const specs: GateCheckSpec[] = [{ name: 'Services', kind: 'services' }];
+  for (const pg of postgresServices(config)) {
+    const port = portName(pg.host);
+    if (port) specs.push({ name: `Postgres (${pg.service})`, kind: 'postgres', port });
+  }
+  const names = new Set(configured.map((c) => c.name));
+  return [...specs.filter((s) => !names.has(s.name)), ...configured];
+}
