@@ -258,6 +258,11 @@ async function sandboxProject(corpusDir: string, p: CorpusProject, row: CorpusRo
   return { row, problems: problems.map(tidy) };
 }
 
+beforeAll(() => {
+  // `sandbox compose` hands the terminal to compose: it runs as a child, from the build.
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
+});
+
 // The checks themselves, on configurations made up to break each rule once; and the whole run on a project that
 // any kinfra must sandbox (its ports already follow kinfra's variables), so a pass means what it says.
 describe('the corpus harness', () => {
@@ -371,11 +376,6 @@ if (!corpus) {
 } else {
   const projects = readIndex(corpus);
   const rows = new Map<string, CorpusRow>();
-
-  beforeAll(() => {
-    // `sandbox compose` hands the terminal to compose: it runs as a child, from the build.
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first.`);
-  });
 
   afterAll(() => {
     // A filtered run (-t) leaves the last full report as it was.
