@@ -11,3 +11,4 @@ import './ownership.e2e.js';
 import './env-edits.e2e.js';
 import './load.e2e.js';
 import './registry-loss.e2e.js';
+import './derived-layout.e2e.js';
