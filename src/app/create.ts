@@ -27,7 +27,7 @@ import {
 import { findComposeFile } from './compose-file.js';
 import { deriveLayout } from './derived-layout.js';
 import { storeDerived } from '../core/derived-ports.js';
-import { assertIsolatable } from './isolation.js';
+import { assertLayoutIsolatable } from './isolation.js';
 import { copyNeededFiles } from './needed-files.js';
 import { publishedPorts } from './published-ports.js';
 import { finishLease, takeLease, type TakenLease } from './slot-lease.js';
@@ -67,7 +67,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   // Outside the lock, like every engine and Compose call here: the layout's derived ports, and what the engine
   // already publishes (a slot that would need one of those is skipped).
   const [layout, busy] = await Promise.all([deriveLayout(root, configured), publishedPorts()]);
-  if (layout.effective) assertIsolatable(layout.effective, wanted);
+  assertLayoutIsolatable(layout, wanted);
   const config = layout.config;
   // Outside the lock (no engine call while other kinfra processes wait); the id is rechecked under it.
   await assertNameFreeOnEngine(wanted, join(dirname(root), wanted), owner, `create ${wanted}`);

@@ -28,7 +28,13 @@ const parse = (text: string) => (parseYaml(text, { logLevel: 'error', merge: tru
 /** The project in `dir` as the main checkout runs it: its own files and environment, none of kinfra's values. */
 export function mainProject(dir: string, config: Config): ComposeProject {
   const files = findComposeFiles(dir, config);
-  return { name: basename(dir), ...files, dir, envFile: '', env: {} };
+  // A name Compose accepts (its own default from a folder called `OvenMediaEngine` is `ovenmediaengine`).
+  const name =
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '') || 'main';
+  return { name, ...files, dir, envFile: '', env: {} };
 }
 
 /** The main checkout's effective configuration and its uninterpolated form, read in parallel. */

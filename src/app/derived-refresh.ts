@@ -11,6 +11,7 @@ import { deriveLayout } from './derived-layout.js';
 import { publishedPorts } from './published-ports.js';
 import { writeLeaseEnv } from './slot-lease.js';
 import { resolveSandbox, type Sandbox } from './the-sandbox.js';
+import { cannotIsolate } from './isolation.js';
 
 function heldByOthers(registry: Registry, instanceId: string): Set<number> {
   const held = new Set<number>();
@@ -28,6 +29,7 @@ export async function refreshDerivedPorts(ctx: AppContext, s: Sandbox, registry:
   const busy = await publishedPorts(s.project.name);
   const avoid = new Set([...heldByOthers(registry, s.instanceId), ...busy.keys()]);
   const layout = await deriveLayout(s.path, configured, keep, avoid).catch(() => undefined);
+  if (layout && layout.problems.length > 0) throw cannotIsolate(s.instanceId, layout.problems);
   const added = layout?.derived.filter((d) => !keep.some((k) => k.env === d.env)) ?? [];
   if (!layout || added.length === 0) return s;
   await ctx.registry.update(async (r) => {

@@ -2,7 +2,7 @@
 // would be lost.
 
 import { join } from 'node:path';
-import { loadConfig } from '../adapters/config-loader.js';
+import { entryConfig } from './entry-config.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
 import { pathExists, removeFile } from '../adapters/folders.js';
@@ -67,7 +67,8 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
   const registry = await ctx.registry.snapshot();
   const [instanceId, entry] =
     req.name !== undefined ? entryByName(registry, req.name) : entryHolding(registry, ctx.cwd);
-  const config = await loadConfig(pathExists(entry.path) ? entry.path : entry.parent_repo).catch(() => undefined);
+  const dir = pathExists(entry.path) ? entry.path : entry.parent_repo;
+  const config = await entryConfig(dir, entry).catch(() => undefined);
   // --force acts on the registry's project and folder all the same: nothing the file names is followed.
   if (config && pathExists(entry.path) && !req.force) {
     const env = await readEnvFile(entry.path).catch((e: unknown) => (e as Error).message);

@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
+import { entryConfig } from './entry-config.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { listFolder, modifiedAt, pathExists, removeEmptyFolder, removeFile, removeTree } from '../adapters/folders.js';
 import { listWorktrees, mainRoot, pruneWorktrees, restoreMissingFiles } from '../adapters/git.js';
@@ -254,7 +255,7 @@ async function finishCreate(ctx: AppContext, id: string): Promise<Applied> {
       };
     }
     await restoreMissingFiles(e.path);
-    const config = await loadConfig(e.parent_repo);
+    const config = await entryConfig(e.parent_repo, e);
     const lease = entryLease(reg, config, e);
     // A slot being released is not claimed again here: the release unregisters this entry when it finishes.
     const busy = lease ? leaseTakenBy(reg, lease, id) : 'gone';
@@ -394,7 +395,7 @@ async function rewriteEnv(ctx: AppContext, id: string): Promise<Applied> {
           `did not write a .env.sandbox into ${e.path}: ${guarded}; ` +
           `run kinfra sandbox destroy ${id} --keep-worktree`,
       };
-    const config = await loadConfig(e.path);
+    const config = await entryConfig(e.path, e);
     const clash = slotConflict(reg, { maxSlot: config.maxSlot, ports: config.ports }, id);
     if (clash) {
       return {

@@ -2,6 +2,7 @@
 
 import { basename, dirname, join, sep } from 'node:path';
 import { loadConfig } from '../adapters/config-loader.js';
+import { entryConfig } from './entry-config.js';
 import { detectCompose } from '../adapters/compose.js';
 import {
   engineVersion,
@@ -154,7 +155,7 @@ async function pythonFacts(ctx: AppContext): Promise<PythonFacts | undefined> {
 
 async function instanceFacts(instanceId: string, entry: Registry['instances'][string]): Promise<InstanceFacts> {
   const folderExists = pathExists(entry.path);
-  const config = folderExists ? await loadConfig(entry.path).catch(() => undefined) : undefined;
+  const config = folderExists ? await entryConfig(entry.path, entry).catch(() => undefined) : undefined;
   const env = folderExists ? await envIdentity(entry.path, config) : undefined;
   // Every value, ports included: a hand-edited port is a disagreement like any other.
   const raw =

@@ -5,7 +5,7 @@ import { listWorktrees, repoToplevel, currentBranch } from '../adapters/git.js';
 import { deriveLayout } from './derived-layout.js';
 import { findComposeFiles } from './compose-file.js';
 import { storeDerived } from '../core/derived-ports.js';
-import { assertIsolatable } from './isolation.js';
+import { assertLayoutIsolatable } from './isolation.js';
 import { publishedPorts } from './published-ports.js';
 import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
@@ -67,7 +67,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       ? instanceIdFor(config.prefix, slug)
       : (adopt?.instanceId ?? defaultId(config.prefix, basename(top)));
   await assertNameFreeOnEngine(wanted, top, owner, `initialise ${top} as ${wanted}`);
-  if (layout.effective) assertIsolatable(layout.effective, wanted);
+  assertLayoutIsolatable(layout, wanted);
 
   const done = await ctx.registry.update(async (registry) => {
     const cleaned = removeStaleEntries(registry);

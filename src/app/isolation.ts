@@ -14,3 +14,22 @@ export function assertIsolatable(config: unknown, instanceId: string): void {
     { findings: errors },
   );
 }
+
+/** Published ports kinfra cannot give a slot value (derivePorts' problems): every copy would publish them. */
+export function cannotIsolate(instanceId: string, problems: readonly string[]) {
+  return usageError(
+    'cannot-isolate',
+    `${instanceId} cannot run beside other copies of its stack:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    'Change what is named above; kinfra sandbox verify lists everything kinfra cannot isolate.',
+    { problems },
+  );
+}
+
+/** Refuse a layout with ports kinfra cannot move, or a configuration whose copies would collide. */
+export function assertLayoutIsolatable(
+  layout: { problems: readonly string[]; effective: unknown },
+  instanceId: string,
+): void {
+  if (layout.problems.length > 0) throw cannotIsolate(instanceId, layout.problems);
+  if (layout.effective) assertIsolatable(layout.effective, instanceId);
+}

@@ -2,7 +2,7 @@
 // checked against its folder's .env.sandbox, with its ports, its service URLs and its compose project worked out
 // here so no command works them out again.
 import { join } from 'node:path';
-import { loadConfig } from '../adapters/config-loader.js';
+import { entryConfig } from './entry-config.js';
 import type { ComposeProject } from '../adapters/compose.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { ownerId } from '../adapters/owner-id.js';
@@ -15,7 +15,7 @@ import type { SlotPort } from '../core/ports.js';
 import type { InstanceEntry, Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { findComposeFiles } from './compose-file.js';
-import { remapTable, storedDerived, withDerivedPorts } from '../core/derived-ports.js';
+import { remapTable } from '../core/derived-ports.js';
 import type { AppContext } from './context.js';
 import { envDisagreement, envDisagreesError } from './env-agreement.js';
 import { existingLayer } from './layer.js';
@@ -76,7 +76,7 @@ export async function resolveSandbox(ctx: AppContext, opts: ResolveOptions = {})
     opts.name !== undefined ? entryByName(registry, opts.name) : entryHolding(registry, ctx.cwd);
   const dir = entry.path;
   // The derived ports it was given are the registry's, never derived again here: resolving never moves a sandbox.
-  const config = withDerivedPorts(await loadConfig(dir, entry.parent_repo), storedDerived(entry.derived_ports));
+  const config = await entryConfig(dir, entry);
   const env = await readEnvFile(dir);
   const why = envDisagreement(env, instanceId, entry, config);
   if (why || !env) throw envDisagreesError(instanceId, dir, why ?? 'it is missing');
@@ -163,7 +163,7 @@ function serviceUrls(ports: readonly SandboxPort[]): SandboxUrl[] {
 
 /** The host ports the generated layer moves: the main checkout's -> this sandbox's. */
 export function sandboxRemap(s: Sandbox): Map<number, number> {
-  return remapTable(storedDerived(s.entry.derived_ports), s.env);
+  return remapTable(s.config.ports, s.env);
 }
 
 /** The sandbox's stack as it runs (fixed ports moved), or undefined when Compose cannot read it. */

@@ -41,11 +41,24 @@ async function projectFindings(dir: string, config: Config): Promise<Finding[]> 
   const project = String(layout.effective?.name ?? '');
   const out: Finding[] = isolationFindings(layout.effective, project);
   for (const problem of layout.problems) out.push({ severity: 'error', service: '-', message: problem, fix: '-' });
-  // A slot whose port another project on this machine publishes now is skipped by create: said, not hidden.
+  // A slot whose port another project on this machine publishes now, or the main checkout publishes, is skipped by
+  // create: said, not hidden.
   const busy = await publishedPorts(project);
   const plan = layout.config.ports;
+  const main = new Map(plan.map((p) => [portFor(p, 0), p]));
   for (let slot = 1; slot <= layout.config.maxSlot; slot++) {
     for (const p of plan) {
+      const ofMain = main.get(portFor(p, slot));
+      if (ofMain && ofMain !== p) {
+        out.push({
+          severity: 'warning',
+          service: p.name,
+          message:
+            `slot ${slot}'s ${p.env} (${portFor(p, slot)}) is the main checkout's ${ofMain.env}: ` +
+            `create skips slot ${slot}`,
+          fix: `give ${p.env} another base or step in kinfra.yaml, or publish ${ofMain.name} on another port`,
+        });
+      }
       const who = busy.get(portFor(p, slot));
       if (who && !planPorts(plan, 0).has(portFor(p, slot))) {
         out.push({

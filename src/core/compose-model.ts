@@ -7,7 +7,7 @@ import { portVariable, type PublishedEntry } from './derived-ports.js';
 export interface PublishedPort {
   host: number;
   container: number | undefined;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'sctp';
   hostIp: string | undefined;
 }
 
@@ -42,7 +42,7 @@ export function parsePortEntry(entry: unknown): PublishedPort[] {
   if (typeof entry === 'number') return [];
   if (typeof entry === 'string') {
     const [spec, proto] = entry.split('/');
-    const protocol = proto === 'udp' ? 'udp' : 'tcp';
+    const protocol = proto === 'udp' || proto === 'sctp' ? proto : 'tcp';
     // [ip:]host:container, where ip may be [v6]
     const m = /^(?:(\[[^\]]+\]|[^:]*):)?([\d-]+):([\d-]+)$/.exec(spec!.trim());
     if (!m) return [];
@@ -62,7 +62,7 @@ export function parsePortEntry(entry: unknown): PublishedPort[] {
     return hosts.map((host) => ({
       host,
       container: num(e.target),
-      protocol: e.protocol === 'udp' ? 'udp' : 'tcp',
+      protocol: e.protocol === 'udp' || e.protocol === 'sctp' ? e.protocol : 'tcp',
       hostIp: typeof e.host_ip === 'string' && e.host_ip !== '' ? e.host_ip : undefined,
     }));
   }
@@ -82,17 +82,21 @@ export function stackModel(config: unknown): StackModel {
   };
 }
 
-/** The variable and container port of one uninterpolated `ports:` entry whose host port is a variable. */
-function rawVariable(entry: unknown): { variable: string; container: number | undefined } | undefined {
+/**
+ * The variable and container port of one uninterpolated `ports:` entry whose host port is a variable, and whether the
+ * entry names its host IP itself (when it does not, an IP the interpolated entry has came from the variable).
+ */
+function rawVariable(entry: unknown): { variable: string; container: number | undefined; ownIp: boolean } | undefined {
   if (typeof entry === 'string') {
-    const m = /(\$\{[^}]*\}|\$[A-Za-z_]\w*):(\d+)(?:-\d+)?(?:\/\w+)?$/.exec(entry.trim());
-    const variable = m && portVariable(m[1]!);
-    return variable ? { variable, container: Number(m[2]) } : undefined;
+    const m = /(\$\{[^}]*\}|\$[A-Za-z_]\w*):(\d+)(-\d+)?(?:\/\w+)?$/.exec(entry.trim());
+    // A variable that holds a whole range cannot be set to one port: the layer moves such a range instead.
+    const variable = m && !m[3] ? portVariable(m[1]!) : undefined;
+    return variable ? { variable, container: Number(m![2]), ownIp: m!.index > 0 } : undefined;
   }
   if (entry && typeof entry === 'object') {
-    const e = entry as { published?: unknown; target?: unknown };
+    const e = entry as { published?: unknown; target?: unknown; host_ip?: unknown };
     const variable = typeof e.published === 'string' ? portVariable(e.published) : undefined;
-    return variable ? { variable, container: num(e.target) } : undefined;
+    return variable ? { variable, container: num(e.target), ownIp: e.host_ip !== undefined } : undefined;
   }
   return undefined;
 }
@@ -108,11 +112,16 @@ export function publishedEntries(config: unknown, raw?: unknown): PublishedEntry
     if (s.hostNetwork) return [];
     const rawPorts = rawServices[s.name]?.ports;
     const vars = (Array.isArray(rawPorts) ? rawPorts : []).map(rawVariable).filter((v) => v !== undefined);
-    return s.ports.map((p) => ({
-      ...p,
-      service: s.name,
-      variable: vars.find((v) => v.container === p.container)?.variable,
-    }));
+    const used = new Set<number>();
+    return s.ports.map((p) => {
+      // One entry per variable: `${API:-8000}:8000` and `8001:8000` both reach container port 8000.
+      const i = vars.findIndex((x, k) => !used.has(k) && x.container === p.container);
+      const v = i >= 0 ? vars[i] : undefined;
+      if (v) used.add(i);
+      // `${PORT:-8080}` set to `127.0.0.1:8080`: setting PORT to a number would drop the IP, so the layer moves it.
+      const usable = v && (p.hostIp === undefined || v.ownIp);
+      return { ...p, service: s.name, variable: usable ? v.variable : undefined };
+    });
   });
 }
 

@@ -78,12 +78,10 @@ function checkPort(service: string, p: PortEntry, config: Config, out: Finding[]
   const claimed = config.ports.find((x) => String(portFor(x, 0)) === p.host);
   if (!m && claimed) {
     out.push({
-      severity: 'error',
+      severity: 'info',
       service,
-      message:
-        `host port ${p.host} is fixed, and it is ${claimed.env}'s port in the main checkout: ` +
-        'every sandbox would publish it',
-      fix: `write \${${claimed.env}:-${p.host}}`,
+      message: `host port ${p.host} is fixed: kinfra moves it to ${claimed.env}'s port of each sandbox's slot`,
+      fix: `nothing to do; or write \${${claimed.env}:-${p.host}}`,
     });
   } else if (!m) {
     out.push({
@@ -156,6 +154,8 @@ function checkVolumes(service: string, volumes: unknown, config: Config, out: Fi
 
 export function verifyCompose(doc: unknown, config: Config): Finding[] {
   const services = (doc as { services?: unknown } | null)?.services;
+  // A file of `include:`s alone has its services elsewhere: Compose's reading of the whole project covers them.
+  if (!services && Array.isArray((doc as { include?: unknown } | null)?.include)) return [];
   if (!services || typeof services !== 'object') {
     return [
       {

@@ -100,34 +100,39 @@ export function servicesVerdict(
       details.push(`service ${svc.name} has no container (kinfra sandbox up starts it)`);
       continue;
     }
+    let finished = 0;
     for (const c of mine) {
       if (c.state === 'exited' || c.state === 'dead') {
         const code = exitCode(c.status);
         if (code === 0 && svc.oneShot) {
-          done++;
+          finished++;
           continue;
         }
         final ||= code !== 0;
-        details.push(`service ${svc.name} has ${c.status ? c.status.toLowerCase() : c.state}`);
+        details.push(`service ${svc.name} ${c.status ? `has ${c.status.toLowerCase()}` : `is ${c.state}`}`);
       } else if (c.state !== 'running') {
         details.push(`service ${svc.name} is ${c.state}`);
-      } else if (svc.healthcheck && c.health !== 'healthy') {
+      } else if (c.health !== undefined && c.health !== 'healthy') {
+        // Docker reports a health only where a healthcheck runs (the file's or the image's own).
         details.push(`service ${svc.name} is ${c.health === 'unhealthy' ? 'unhealthy' : 'not healthy yet'}`);
       }
     }
+    if (finished === mine.length) done++;
   }
   const running = expected.length - done;
   const passText = `Services running (${running} of ${expected.length}` + (done > 0 ? `; ${done} one-shot done)` : ')');
   return { ok: details.length === 0, final, passText, details };
 }
 
-const POSTGRES_IMAGE = /postgres|postgis|timescaledb|pgvector/i;
+/** The image's own name (`timescale/timescaledb-ha:pg16` -> `timescaledb-ha`): postgrest is no Postgres. */
+const POSTGRES_IMAGE = /^(postgres(ql)?|postgis|timescaledb(-ha)?|pgvector)$/i;
+const imageName = (image: string) => image.split('@')[0]!.split('/').pop()!.split(':')[0]!;
 
 /** The Postgres-family services and the host port each publishes for Postgres (5432 inside, else its first TCP). */
 export function postgresServices(config: unknown): { service: string; host: number }[] {
   const out: { service: string; host: number }[] = [];
   for (const [name, s] of servicesOf(config)) {
-    const pgImage = typeof s?.image === 'string' && POSTGRES_IMAGE.test(s.image);
+    const pgImage = typeof s?.image === 'string' && POSTGRES_IMAGE.test(imageName(s.image));
     const pgCheck = hasHealthcheck(s) && /pg_isready/.test([s?.healthcheck?.test].flat().join(' '));
     if (!pgImage && !pgCheck) continue;
     const ports = (Array.isArray(s?.ports) ? s.ports : []).flatMap(parsePortEntry).filter((p) => p.protocol === 'tcp');

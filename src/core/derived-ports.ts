@@ -86,14 +86,8 @@ export function derivePorts(
   const byHost = new Map<number, PublishedEntry[]>();
   for (const e of entries) {
     if (e.variable && configuredVars.has(e.variable)) continue;
-    const named = slotZero.get(e.host);
-    if (named) {
-      problems.push(
-        `service ${e.service} publishes ${e.host} as a fixed port, which the layout gives to ${named.env}: ` +
-          `write it as \${${named.env}:-${e.host}} so each sandbox moves it`,
-      );
-      continue;
-    }
+    // A fixed port that is a configured port's main-checkout value is that port: the layer moves it to its value.
+    if (slotZero.has(e.host)) continue;
     byHost.set(e.host, [...(byHost.get(e.host) ?? []), e]);
   }
   const kept = new Map(keep.map((k) => [k.base, k]));
@@ -114,6 +108,15 @@ export function derivePorts(
       continue;
     }
     const first = list.find((e) => e.variable) ?? list[0]!;
+    const keptHere = keep.find((k) => byHost.has(k.base) && (host - k.base) % k.step === 0 && host !== k.base);
+    if (keptHere && (host - keptHere.base) / keptHere.step <= maxSlot) {
+      const slot = (host - keptHere.base) / keptHere.step;
+      problems.push(
+        `service ${first.service} now publishes ${host}, which is slot ${slot}'s ${keptHere.env}: the sandbox on ` +
+          `slot ${slot} cannot keep its ports; destroy it with --keep-worktree and init it again`,
+      );
+      continue;
+    }
     const step = stepFor(host, maxSlot, taken);
     if (step === undefined) {
       problems.push(
@@ -140,18 +143,23 @@ export function derivePorts(
 }
 
 function uniqueName(e: PublishedEntry, several: boolean, names: Set<string>): string {
-  let name = portName(several ? `${e.service}_${e.container ?? e.host}` : e.service);
-  if (names.has(name)) name = `${name}_${e.host}`;
+  const plain = portName(several ? `${e.service}_${e.container ?? e.host}` : e.service);
+  let name = names.has(plain) ? `${plain}_${e.host}` : plain;
+  for (let n = 2; names.has(name); n++) name = `${plain}_${e.host}_${n}`;
   names.add(name);
   return name;
 }
 
-/** Host port of the main checkout -> the sandbox's, for every derived port: what the generated layer rewrites. */
+/**
+ * Host port of the main checkout -> the sandbox's, for every port of the layout: what the generated layer rewrites
+ * where the file has the port fixed (a port set through its variable already has the sandbox's value).
+ */
 export function remapTable(ports: readonly NamedPort[], values: Readonly<Record<string, string | undefined>>) {
   const table = new Map<number, number>();
   for (const p of ports) {
-    const v = Number(values[p.env]);
-    if (Number.isInteger(v) && v > 0) table.set(p.base, v);
+    const text = values[p.env] ?? '';
+    const v = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (v >= 1 && v <= MAX_PORT && v !== portFor(p, 0)) table.set(portFor(p, 0), v);
   }
   return table;
 }
@@ -189,8 +197,18 @@ export function storeDerived(ports: readonly DerivedPort[]): Record<string, Stor
 /** The derived ports a registry entry keeps; entries that are not well formed are left out, never guessed. */
 export function storedDerived(stored: unknown): DerivedPort[] {
   if (stored === null || typeof stored !== 'object') return [];
+  const port = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_PORT;
+  const optional = (v: unknown, type: string) => v === undefined || typeof v === type;
   return Object.entries(stored as Record<string, Partial<StoredDerivedPort>>).flatMap(([name, s]) =>
-    s && typeof s.env === 'string' && Number.isInteger(s.base) && Number.isInteger(s.step) && s.step! > 0
+    s &&
+    typeof s.env === 'string' &&
+    port(s.base) &&
+    Number.isInteger(s.step) &&
+    s.step! > 0 &&
+    (s.container === undefined || port(s.container)) &&
+    optional(s.label, 'string') &&
+    optional(s.url, 'string') &&
+    optional(s.service, 'string')
       ? [
           {
             name,

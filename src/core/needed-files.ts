@@ -8,7 +8,8 @@ type Service = { env_file?: unknown; volumes?: unknown };
 
 const inside = (root: string, path: string): string | undefined => {
   const rel = relative(root, path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : undefined;
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  return rel && !outside ? rel.split(sep).join('/') : undefined;
 };
 
 /** Paths (relative to `root`) the configuration reads from the checkout: env files and bind-mount sources. */

@@ -187,10 +187,17 @@ async function sandboxProject(corpusDir: string, p: CorpusProject, row: CorpusRo
 
   const problems: string[] = [];
   const created: { name: string; id: string; path: string }[] = [];
+  // Copies that would really collide (a fixed subnet or address) are refused, as issue 14 allows, if verify says why.
+  let refused: string | undefined;
   try {
     for (const name of SANDBOXES) {
       const r = await kinfraHere(['sandbox', 'create', name, '--json'], s.repo, s.home);
       const doc = jsonDoc(r);
+      if (doc?.error?.code === 'cannot-isolate') {
+        const findings = (doc.error.details?.findings ?? []) as { service: string; message: string }[];
+        refused = findings.map((f) => `${f.service} ${f.message.split(':')[0]}`).join('; ');
+        break;
+      }
       if (r.code !== 0 || !doc?.data?.instanceId) {
         problems.push(`create ${name} failed (${failure(r)})`);
         break;
@@ -232,6 +239,7 @@ async function sandboxProject(corpusDir: string, p: CorpusProject, row: CorpusRo
       ]);
       row.verify = `exit ${v.code}: ${summariseMessages(messages, names)}`;
     } else row.verify = vdoc.ok ? 'nothing' : failure(v);
+    if (refused !== undefined && v.code !== 10) problems.push(`create refused (${refused}), but verify passed`);
   } catch (e) {
     problems.push(`error: ${(e as Error).message}`);
   } finally {
@@ -253,7 +261,11 @@ async function sandboxProject(corpusDir: string, p: CorpusProject, row: CorpusRo
       s.cleanup();
     }
     row.verify = tidy(row.verify);
-    row.verdict = problems.length ? tidy(`failed: ${shortProblems(problems)}`) : 'passed';
+    row.verdict = problems.length
+      ? tidy(`failed: ${shortProblems(problems)}`)
+      : refused !== undefined
+        ? tidy(`refused, as verify reports: ${refused}`)
+        : 'passed';
   }
   return { row, problems: problems.map(tidy) };
 }

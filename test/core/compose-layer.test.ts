@@ -188,7 +188,7 @@ describe('sandboxLayer, renderedConfig, withMovedPorts and layerText (issue 14)'
 
     // BUG (minor): parsePortEntry reads every protocol but udp as tcp, so a moved SCTP port is written `/tcp` and the
     // sandbox publishes it on the wrong protocol.
-    it.fails('keeps an SCTP port SCTP when it moves', () => {
+    it('keeps an SCTP port SCTP when it moves', () => {
       const layer = sandboxLayer({ services: { sig: { ports: ['8080:80/sctp'] } } }, stamp, remap);
       expect((layer.services as Record<string, Record<string, unknown>>).sig!.ports).toEqual(
         new Tagged('!override', ['8083:80/sctp']),

@@ -18,7 +18,6 @@ describe('verifyCompose (sandbox safety of a compose file)', () => {
     const f = verifyCompose(load('test/fixtures/compose/bad.yml'), config);
     const errors = f.filter((x) => x.severity === 'error').map((x) => x.message);
     expect(errors).toEqual([
-      "host port 8000 is fixed, and it is KTRDR_API_PORT's port in the main checkout: every sandbox would publish it",
       '${KTRDR_DB_PORT} has no default, so the main checkout (without .env.sandbox) publishes nothing',
       "${KTRDR_GRAFANA_PORT:-3001} defaults to 3001, but the main checkout's KTRDR_GRAFANA_PORT is 3000",
       'the container port ${INTERNAL:-9090} is a variable',
@@ -27,6 +26,7 @@ describe('verifyCompose (sandbox safety of a compose file)', () => {
     // What kinfra moves per sandbox by itself (issue 14) is said, not counted as a problem; container_name is
     // reported from Compose's reading of the whole project (core/isolation.ts).
     expect(f.filter((x) => x.severity === 'info').map((x) => x.message)).toEqual([
+      "host port 8000 is fixed: kinfra moves it to KTRDR_API_PORT's port of each sandbox's slot",
       'host port variable SOMETHING_ELSE is not in the layout: kinfra sets it per sandbox',
     ]);
     expect(f.find((x) => x.message.startsWith('${KTRDR_DB_PORT}'))!.fix).toBe('write ${KTRDR_DB_PORT:-5432}');

@@ -517,7 +517,10 @@ export function summariseMessages(messages: readonly string[], names: readonly s
   const byLength = [...new Set(names)].filter((n) => n.length > 1).sort((a, b) => b.length - a.length);
   const shapeOf = (m: string) => {
     let shape = m.replace(/\$\{[^}]*\}/g, '${…}');
-    for (const n of byLength) shape = shape.split(n).join('X');
+    // Whole names only: a service called `db` must not turn "sandbox" into "sanXox".
+    for (const n of byLength) {
+      shape = shape.replace(new RegExp(`(?<![\\w-])${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g'), 'X');
+    }
     return shape.replace(/\b[A-Z][A-Z0-9_]{2,}\b/g, 'VAR').replace(/\d+/g, 'N');
   };
   const counts = new Map<string, number>();

@@ -42,7 +42,11 @@ export function slotUnavailableReason(
   const owner = slotOwners(registry).get(slot) ?? reservedElsewhere.get(slot);
   if (owner) return `slot ${slot} is used by ${owner}`;
   const held = heldPorts(registry);
+  // The main checkout's ports (slot 0) are never a sandbox's: a derived port is published there as the file says.
+  const main = new Map(Object.entries(portEnv(plan.ports, 0)).map(([env, port]) => [port, env]));
   for (const [env, port] of Object.entries(portEnv(plan.ports, slot))) {
+    const ofMain = slot > 0 ? main.get(port) : undefined;
+    if (ofMain) return `port ${port} (${env} of slot ${slot}) is the main checkout's ${ofMain}`;
     const holder = held.get(port);
     if (holder) return `port ${port} (${env} of slot ${slot}) is held by ${holder}`;
     const publisher = plan.busy?.get(port);
