@@ -394,6 +394,81 @@ export const doctor = operation({
   render: renderDoctor,
 });
 
+export const layout = operation({
+  name: 'layout',
+  group: 'Inspection:',
+  summary: 'show the layout kinfra derives from the compose files; --write saves it as kinfra.yaml',
+  description:
+    'Show how kinfra runs copies of this checkout: where the layout comes from (kinfra.yaml, the built-in KTRDR ' +
+    'layout, or derived from the compose files), the compose files, every published port with its variable, ' +
+    "slot-0 port, step and origin (named by the layout, or derived: set through the project's own variable or " +
+    "moved by kinfra's generated layer), the gate checks, and whether the layer uses Compose's merge tags or a " +
+    'rendered file. With --write, a derived layout is written as a commented kinfra.yaml for review.',
+  examples: ['kinfra sandbox layout', 'kinfra sandbox layout --json', 'kinfra sandbox layout --write'],
+  inputs: {
+    write: {
+      in: 'option',
+      flags: '--write',
+      type: 'boolean',
+      default: false,
+      description: 'write the derived layout as kinfra.yaml at the repository root (never over an existing one)',
+    },
+  },
+  result: (z) =>
+    z.strictObject({
+      source: z.string(),
+      prefix: z.string(),
+      files: z.array(z.string()),
+      merge: z.enum(['tags', 'rendered']),
+      maxSlot: z.number().int(),
+      ports: z.array(
+        z.strictObject({
+          name: z.string(),
+          env: z.string(),
+          base: z.number().int(),
+          step: z.number().int(),
+          main: z.number().int().optional(),
+          label: z.string().optional(),
+          url: z.string().optional(),
+          worker: z.number().int().optional(),
+          service: z.string().optional(),
+          container: z.number().int().optional(),
+          derived: z.boolean(),
+          variable: z.boolean(),
+        }),
+      ),
+      gate: z.array(z.strictObject({ name: z.string(), kind: z.string(), port: z.string().optional() }).passthrough()),
+      problems: z.array(z.string()),
+      written: z.string().nullable(),
+    }),
+  effect: 'reads',
+  target: 'current',
+  streams: 'result',
+  async run(ctx, input) {
+    const { layoutReport } = await import('../app/layout-report.js');
+    return layoutReport(ctx, input);
+  },
+  render(r, p) {
+    p.out(`Layout: ${r.source} (prefix ${r.prefix}, slots 1-${r.maxSlot})`);
+    p.out(`Files:  ${r.files.join(', ')} (kinfra's layer: ${r.merge === 'tags' ? 'merge tags' : 'rendered file'})`);
+    p.out(
+      p.table(
+        ['Port', 'Variable', 'Slot 0', 'Step', 'From'],
+        r.ports.map((x) => [
+          x.name,
+          x.env,
+          String(x.main ?? x.base),
+          String(x.step),
+          x.derived ? `${x.service}: ${x.variable ? 'its variable' : 'fixed, moved by the layer'}` : 'layout',
+        ]),
+      ),
+    );
+    p.out(`Gate:   ${r.gate.map((c) => c.name).join(', ') || 'none'}`);
+    for (const problem of r.problems) p.out(`${p.c.red('✗')} ${problem}`);
+    if (r.written) p.out(`${p.c.green('Wrote')} ${r.written}: review it; kinfra reads it from now on.`);
+  },
+});
+
 export const whoami = operation({
   name: 'whoami',
   group: 'Inspection:',
@@ -453,4 +528,4 @@ export const whoami = operation({
 });
 
 /** This group, in the order help lists it. */
-export const operations = [list, status, gateOperation, logs, shell, doctor, whoami] as const;
+export const operations = [list, status, gateOperation, logs, shell, doctor, whoami, layout] as const;

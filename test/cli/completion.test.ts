@@ -301,7 +301,7 @@ describe('bash completion, exercised', () => {
     const top = bashComplete(ws, ['kinfra', '']);
     expect(top).toEqual(expect.arrayContaining(['sandbox', 'api', 'completion', 'help']));
     expect(top).not.toContain('__complete');
-    expect(bashComplete(ws, ['kinfra', 'sandbox', 'l'])).toEqual(['list', 'ls', 'logs']);
+    expect(bashComplete(ws, ['kinfra', 'sandbox', 'l'])).toEqual(['list', 'ls', 'logs', 'layout']);
     expect(bashComplete(ws, ['kinfra', 'sandbox', 'help', 'de'])).toEqual(['destroy']);
     expect(bashComplete(ws, ['kinfra', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
   });
