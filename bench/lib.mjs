@@ -7,10 +7,11 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(new URL('..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/kinfra.js');
 
-export function scratch(files = {}) {
+/** A scratch HOME and a git repository in `<root>/dev/<folder>` holding `files` (a derived layout's prefix is `folder`). */
+export function scratch(files = {}, folder = 'ktrdr2') {
   const root = mkdtempSync(join(tmpdir(), 'kinfra-bench-'));
   const home = join(root, 'home');
-  const repo = join(root, 'dev', 'ktrdr2');
+  const repo = join(root, 'dev', folder);
   mkdirSync(home, { recursive: true });
   mkdirSync(repo, { recursive: true });
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = bench\n\temail = bench@kinfra.local\n');

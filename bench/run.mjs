@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { markdownTable, ROOT } from './lib.mjs';
+import derivedLayout from './derived.bench.mjs';
 import docker from './docker.bench.mjs';
 import gateLatency from './gate.bench.mjs';
 import scale from './scale.bench.mjs';
@@ -17,6 +18,7 @@ const suites = [
   ['scale', scale],
   ['gate latency', gateLatency],
   ['docker', docker],
+  ['derived layout', derivedLayout],
 ].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {
