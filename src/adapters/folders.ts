@@ -2,8 +2,8 @@
 // large it is, and removing what a use case has decided may go. Errors are Node's own (the callers decide what a
 // failure means); reading and writing file contents is file-store.ts.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 
 /** Whether anything (a file, a folder) is at `path`. */
 export function pathExists(path: string): boolean {
@@ -73,4 +73,27 @@ export function folderSize(dir: string, limit: number): { files: number; bytes: 
     }
   }
   return { files, bytes, partial: todo.length > 0 };
+}
+
+/** Whether two paths are regular files with the same bytes (false when either is missing or is not a file). */
+export async function sameFileContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  if (!sa?.isFile() || !sb?.isFile() || sa.size !== sb.size || sa.size > 16 * 1024 * 1024) return false;
+  const [ca, cb] = await Promise.all([readFile(a), readFile(b)]);
+  return ca.equals(cb);
+}
+
+/**
+ * Whether every file under folder `a` is a byte-identical file at the same place under `b` (false for a folder that
+ * holds anything else: a link, a socket, or more than `limit` files).
+ */
+export async function sameTreeContent(a: string, b: string, limit = 1000): Promise<boolean> {
+  const entries = await readdir(a, { withFileTypes: true, recursive: true }).catch(() => undefined);
+  if (!entries || entries.length > limit) return false;
+  for (const e of entries) {
+    if (e.isDirectory()) continue;
+    const rel = relative(a, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+    if (!e.isFile() || !(await sameFileContent(join(a, rel), join(b, rel)))) return false;
+  }
+  return true;
 }

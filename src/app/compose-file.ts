@@ -1,6 +1,6 @@
 // The compose files of a checkout, as plain `docker compose` would pick them: the project's COMPOSE_FILE (in its own
-// `.env`) when it sets one, else the first of the layout's compose_files that exists, with Compose's default override
-// file beside it (compose.override.yaml, docker-compose.override.yml) when there is one.
+// `.env`) when it sets one and kinfra.yaml names none, else the first of the layout's compose_files that exists,
+// with Compose's default override file beside it (compose.override.yaml, docker-compose.override.yml) if any.
 import { basename, dirname, join, resolve } from 'node:path';
 import { readTextSyncIfExists } from '../adapters/file-store.js';
 import { pathExists } from '../adapters/folders.js';
@@ -33,7 +33,8 @@ function overrideOf(file: string): string | undefined {
 }
 
 export function findComposeFiles(dir: string, config: Config): ComposeFiles {
-  const listed = projectComposeFile(dir);
+  // compose_files in kinfra.yaml is stated for kinfra: it wins over the project's COMPOSE_FILE.
+  const listed = config.composeFilesStated ? undefined : projectComposeFile(dir);
   if (listed) {
     const missing = listed.find((f) => !pathExists(f));
     if (missing) {

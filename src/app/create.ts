@@ -140,9 +140,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const undo = () => undoWorktree(root, made!.path, made!.createdBranch);
   await finishLease(ctx, config.prefix, claimed.summary, claimed.taken, undo);
   // Outside the lock: a `copy:` folder may be large, and nothing else decides by these files.
-  claimed.summary.copied.push(
-    ...(await copyNeededFiles(root, claimed.summary.path, layout.raw ?? layout.effective, config.copy)),
-  );
+  claimed.summary.copied.push(...(await copyNeededFiles(root, claimed.summary.path, layout, config.copy)));
   return claimed.summary;
 }
 

@@ -9,6 +9,7 @@ import type { Config } from '../core/config/config.js';
 import { publishedEntries } from '../core/compose-model.js';
 import { derivePorts, withDerivedPorts, type DerivedPort } from '../core/derived-ports.js';
 import { isKinfraError } from '../core/errors.js';
+import { portFor } from '../core/ports.js';
 import { findComposeFiles } from './compose-file.js';
 
 export interface DerivedLayout {
@@ -37,10 +38,16 @@ export function mainProject(dir: string, config: Config): ComposeProject {
   return { name, ...files, dir, envFile: '', env: {} };
 }
 
-/** The main checkout's effective configuration and its uninterpolated form, read in parallel. */
-export async function mainConfigs(project: ComposeProject) {
-  const [text, raw] = await Promise.all([composeConfigText(project), composeRawConfigText(project)]);
-  return { effective: parse(text), raw: raw === undefined ? undefined : parse(raw) };
+/**
+ * The main checkout's effective configuration and its uninterpolated form (which names the variables behind ports),
+ * read in parallel; `lazy` reads the second only if `wanted` says so once the first is known.
+ */
+export async function mainConfigs(project: ComposeProject, lazy?: (effective: Record<string, unknown>) => boolean) {
+  const rawText = () => composeRawConfigText(project);
+  const [text, early] = await Promise.all([composeConfigText(project), lazy ? undefined : rawText()]);
+  const effective = parse(text);
+  const raw = lazy ? (lazy(effective) ? await rawText() : undefined) : early;
+  return { effective, raw: raw === undefined ? undefined : parse(raw) };
 }
 
 /**
@@ -54,8 +61,12 @@ export async function deriveLayout(
   avoid?: ReadonlySet<number>,
 ): Promise<DerivedLayout> {
   let configs: Awaited<ReturnType<typeof mainConfigs>>;
+  // With ports kept (a sandbox's next up), the variables matter only for a port it was not given: most ups have
+  // none, and skip the second read.
+  const kept = new Set([...keep.map((k) => k.base), ...config.ports.map((p) => portFor(p, 0))]);
+  const fresh = (effective: unknown) => publishedEntries(effective).some((e) => !kept.has(e.host));
   try {
-    configs = await mainConfigs(mainProject(dir, config));
+    configs = await mainConfigs(mainProject(dir, config), keep.length > 0 ? fresh : undefined);
   } catch (e) {
     if (config.derived || !isKinfraError(e) || (e.category !== 'usage' && e.category !== 'engine')) throw e;
     const none = { effective: undefined, raw: undefined };

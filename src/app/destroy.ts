@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { entryConfig } from './entry-config.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
-import { pathExists, removeFile } from '../adapters/folders.js';
+import { pathExists, removeFile, sameFileContent, sameTreeContent } from '../adapters/folders.js';
 import { listWorktrees, removeWorktree, uncommittedWork, unsharedCommits } from '../adapters/git.js';
 import { ownerId } from '../adapters/owner-id.js';
 import type { Config } from '../core/config/config.js';
@@ -157,7 +157,7 @@ async function removeFolder(
   regenerable: readonly string[],
   save: () => Promise<void>,
 ): Promise<void> {
-  const latest = await workIn(plan.path, regenerable);
+  const latest = await workIn(plan.path, regenerable, now.parent_repo);
   if (hasWork(latest) && !force) {
     delete now.state;
     await save();
@@ -178,7 +178,8 @@ async function removeFolder(
     delete now.state;
     await save();
     if (isKinfraError(e) && e.code === 'worktree-remove-failed' && pathExists(plan.path)) {
-      throw workAtRisk(plan, await workIn(plan.path, regenerable).catch(() => noWork()), true, e.message);
+      const left = await workIn(plan.path, regenerable, now.parent_repo).catch(() => noWork());
+      throw workAtRisk(plan, left, true, e.message);
     }
     throw e;
   }
@@ -234,9 +235,27 @@ async function markState(
   });
 }
 
-async function workIn(path: string, regenerable: readonly string[]): Promise<WorkAtRisk> {
+/**
+ * What the worktree holds that git does not keep. A git-ignored file identical to the main checkout's (`main`) is
+ * no work at risk: it is the copy create made of a .env or an env_file, and the main checkout still has it.
+ */
+async function workIn(path: string, regenerable: readonly string[], main?: string): Promise<WorkAtRisk> {
   const files = await uncommittedWork(path, [ENV_FILE_NAME], (p) => isRegenerable(p, regenerable));
-  return { ...files, unsharedCommits: await unsharedCommits(path) };
+  const copies = main === undefined ? [] : await sameAsIn(path, main, files.ignored);
+  return {
+    ...files,
+    ignored: files.ignored.filter((p) => !copies.includes(p)),
+    unsharedCommits: await unsharedCommits(path),
+  };
+}
+
+async function sameAsIn(path: string, main: string, rels: readonly string[]): Promise<string[]> {
+  const same: string[] = [];
+  for (const rel of rels) {
+    const identical = rel.endsWith('/') ? sameTreeContent : sameFileContent;
+    if (await identical(join(path, rel), join(main, rel))) same.push(rel);
+  }
+  return same;
 }
 
 async function planDestroy(
@@ -260,7 +279,7 @@ async function planDestroy(
     branch: worktrees[idx]!.branch,
     removesFolder: true,
     keepReason: null,
-    ...(await workIn(e.path, regenerable)),
+    ...(await workIn(e.path, regenerable, e.parent_repo)),
   };
 }
 

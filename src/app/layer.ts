@@ -40,7 +40,8 @@ export async function writeSandboxLayer(
       head + JSON.stringify(renderedConfig(config, stamp, remap), null, 2) + '\n'
     : head + layerText(sandboxLayer(config, stamp, remap)) + '\n';
   const file = layerFile(paths, project.name, rendered);
-  if ((await readTextIfExists(file)) !== text) await writeTextAtomic(file, text);
+  // Owner-only: a rendered file holds every interpolated value, the project's .env secrets included.
+  if ((await readTextIfExists(file)) !== text) await writeTextAtomic(file, text, 0o600);
   // The other form, from a Compose or a setting used before, would otherwise be what down and logs find.
   await removeFile(layerFile(paths, project.name, !rendered));
   return { ...project, layers: [file], rendered };

@@ -11,10 +11,10 @@ import { referencedPaths } from '../core/needed-files.js';
 export async function copyNeededFiles(
   root: string,
   worktree: string,
-  effective: unknown,
+  configs: { effective: unknown; raw: unknown },
   listed: readonly string[],
 ): Promise<string[]> {
-  const referenced = referencedPaths(effective, root).filter(
+  const referenced = referencedPaths(configs.effective, root, configs.raw ?? configs.effective).filter(
     (p) => pathExists(join(root, p)) && !isFolder(join(root, p)),
   );
   const candidates = [...new Set([...referenced, ...listed])].filter(

@@ -1,5 +1,5 @@
 // `kinfra sandbox up` and `kinfra sandbox gate`: start the sandbox's stack, then prove it usable.
-import { composeStream } from '../adapters/compose.js';
+import { composeStream, detectCompose } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError } from '../core/errors.js';
 import type { CheckResult } from '../core/gate.js';
@@ -53,15 +53,21 @@ function gateOptions(req: Pick<UpRequest, 'timeoutMs' | 'onGateChange' | 'signal
  * sandbox (exit 3), `compose up -d`, then the Startability Gate.
  */
 export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResult> {
+  // Compose's version decides the layer's form: asked while the registry and the engine are read.
+  detectCompose().catch(() => undefined);
   const registry = await ctx.registry.snapshot();
-  const s = await refreshDerivedPorts(ctx, await resolveSandbox(ctx, { registry }), registry);
+  const found = await resolveSandbox(ctx, { registry });
+  // The stack as the sandbox reads it, alongside the derivation: read again only if the derivation added ports.
+  const reading = loadStack(found.project);
+  reading.catch(() => undefined);
+  const s = await refreshDerivedPorts(ctx, found, registry);
   const snapshot = await engineSnapshot();
   assertProjectFree(await projectInventory(s.stamp, registry, snapshot), s.project.name, `start ${s.instanceId}`);
   const conflicts = await findPortConflicts(s, snapshot.containers, registry);
   if (conflicts.length > 0) throw portConflictError(s, conflicts);
 
   req.onStart?.(s);
-  const read = await loadStack(s.project);
+  const read = s === found ? await reading : await loadStack(s.project);
   const remap = sandboxRemap(s);
   const stack = movedStack(read, remap);
   assertIsolatable(stack.config, s.instanceId);

@@ -12,16 +12,23 @@ const inside = (root: string, path: string): string | undefined => {
   return rel && !outside ? rel.split(sep).join('/') : undefined;
 };
 
-/** Paths (relative to `root`) the configuration reads from the checkout: env files and bind-mount sources. */
-export function referencedPaths(config: unknown, root: string): string[] {
+/**
+ * Paths (relative to `root`) the configuration reads from the checkout: env files and bind-mount sources. `raw` is
+ * the uninterpolated configuration where Compose gives one: v2 folds env_file into environment in the interpolated
+ * one, while bind sources are read there (uninterpolated, `${CONF:-./conf}/x:/x` is not split right).
+ */
+export function referencedPaths(config: unknown, root: string, raw: unknown = config): string[] {
   const out = new Set<string>(['.env']);
-  const services = (config as { services?: Record<string, Service | null> } | null)?.services ?? {};
-  for (const s of Object.values(services)) {
+  const servicesOf = (c: unknown) => (c as { services?: Record<string, Service | null> } | null)?.services ?? {};
+  const services = servicesOf(config);
+  for (const s of [...Object.values(servicesOf(raw)), ...Object.values(services)]) {
     for (const f of [s?.env_file ?? []].flat()) {
       const path = typeof f === 'string' ? f : (f as { path?: unknown } | null)?.path;
       const rel = typeof path === 'string' ? inside(root, path) : undefined;
       if (rel) out.add(rel);
     }
+  }
+  for (const s of Object.values(services)) {
     for (const v of Array.isArray(s?.volumes) ? s.volumes : []) {
       const source =
         typeof v === 'string' ? v.split(':')[0] : (v as { type?: unknown; source?: unknown } | null)?.source;

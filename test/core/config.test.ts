@@ -39,7 +39,13 @@ describe('parseConfigText: valid files', () => {
     const c = parseConfigText(MINIMAL, SRC);
     expect(c.source).toBe(SRC);
     expect(c.prefix).toBe('myapp');
-    expect(c.composeFiles).toEqual(['docker-compose.sandbox.yml', 'docker-compose.yml', 'compose.yaml', 'compose.yml']);
+    expect(c.composeFiles).toEqual([
+      'docker-compose.sandbox.yml',
+      'docker-compose.yml',
+      'compose.yaml',
+      'compose.yml',
+      'docker-compose.yaml',
+    ]);
     expect(c.composeFiles).toEqual(DEFAULT_COMPOSE_FILES);
     expect(c.maxSlot).toBe(10);
     expect(DEFAULT_MAX_SLOT).toBe(10);
@@ -428,6 +434,7 @@ describe('built-in KTRDR default', () => {
 
   it('parses the same when written out as a kinfra.yaml', () => {
     const fromYaml = parseConfigText(JSON.stringify(KTRDR_DEFAULT), SRC);
-    expect({ ...fromYaml, source: BUILT_IN_SOURCE }).toEqual(c);
+    // Written in a kinfra.yaml, its compose_files are the user's statement (they win over a project's COMPOSE_FILE).
+    expect({ ...fromYaml, source: BUILT_IN_SOURCE, composeFilesStated: false }).toEqual(c);
   });
 });

@@ -15,6 +15,7 @@ export const DEFAULT_COMPOSE_FILES = [
   'docker-compose.yml',
   'compose.yaml',
   'compose.yml',
+  'docker-compose.yaml',
 ];
 export const DEFAULT_MAX_SLOT = 10;
 /** Compose's own file names, in its order: what a project without kinfra.yaml runs. */
@@ -30,6 +31,8 @@ export interface Config {
   gateDerived: boolean;
   /** Git-ignored files a new sandbox gets copied from the main checkout (kinfra.yaml `copy`). */
   copy: string[];
+  /** kinfra.yaml names its compose files: then they win over a COMPOSE_FILE in the project's `.env`. */
+  composeFilesStated: boolean;
   /** How the generated layer reaches Compose (kinfra.yaml `compose.merge`). */
   merge: 'auto' | 'tags' | 'rendered';
   prefix: string;
@@ -59,6 +62,7 @@ export function derivedConfig(prefix: string): Config {
     gateDerived: true,
     copy: [],
     merge: 'auto',
+    composeFilesStated: false,
     prefix,
     composeFiles: COMPOSE_DEFAULT_FILES,
     maxSlot: DEFAULT_MAX_SLOT,
@@ -120,7 +124,8 @@ export function parseConfigText(text: string, source: string): Config {
 }
 
 export function builtInConfig(): Config {
-  return { ...resolveConfig(configFileSchema.parse(KTRDR_DEFAULT), BUILT_IN_SOURCE), gateDerived: false };
+  const config = resolveConfig(configFileSchema.parse(KTRDR_DEFAULT), BUILT_IN_SOURCE);
+  return { ...config, gateDerived: false, composeFilesStated: false };
 }
 
 function resolveConfig(file: ParsedConfigFile, source: string): Config {
@@ -182,6 +187,7 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     gateDerived: file.gate?.derived ?? file.gate?.checks === undefined,
     copy: file.copy ?? [],
     merge: file.compose?.merge ?? 'auto',
+    composeFilesStated: file.compose_files !== undefined,
     prefix: file.prefix,
     composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
     maxSlot,
