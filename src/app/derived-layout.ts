@@ -9,7 +9,7 @@ import type { Config } from '../core/config/config.js';
 import { publishedEntries } from '../core/compose-model.js';
 import { derivePorts, withDerivedPorts, type DerivedPort } from '../core/derived-ports.js';
 import { isKinfraError } from '../core/errors.js';
-import { portFor } from '../core/ports.js';
+import { portEnv, portFor } from '../core/ports.js';
 import { findComposeFiles } from './compose-file.js';
 
 export interface DerivedLayout {
@@ -46,8 +46,26 @@ export async function mainConfigs(project: ComposeProject, lazy?: (effective: Re
   const rawText = () => composeRawConfigText(project);
   const [text, early] = await Promise.all([composeConfigText(project), lazy ? undefined : rawText()]);
   const effective = parse(text);
-  const raw = lazy ? (lazy(effective) ? await rawText() : undefined) : early;
-  return { effective, raw: raw === undefined ? undefined : parse(raw) };
+  const skipped = lazy !== undefined && !lazy(effective);
+  const raw = lazy ? (skipped ? undefined : await rawText()) : early;
+  return { effective, raw: raw === undefined ? undefined : parse(raw), skipped };
+}
+
+/**
+ * Where Compose prints no uninterpolated configuration (v1), which ports the layout's variables set is found by
+ * reading the configuration once more with each variable at its slot-1 value: an entry that moved is that variable's.
+ */
+async function probedEntries(project: ComposeProject, config: Config, effective: unknown) {
+  const main = publishedEntries(effective);
+  const slotOne = portEnv(config.ports, 1);
+  const env = Object.fromEntries(Object.entries(slotOne).map(([k, v]) => [k, String(v)]));
+  const probe = publishedEntries(parse(await composeConfigText({ ...project, env })));
+  if (probe.length !== main.length) return main;
+  const byValue = new Map(Object.entries(slotOne).map(([k, v]) => [v, k]));
+  return main.map((e, i) => {
+    const moved = probe[i]!.host !== e.host ? byValue.get(probe[i]!.host) : undefined;
+    return moved ? { ...e, variable: moved } : e;
+  });
 }
 
 /**
@@ -72,7 +90,10 @@ export async function deriveLayout(
     const none = { effective: undefined, raw: undefined };
     return { config: withDerivedPorts(config, keep), derived: [...keep], problems: [], ...none };
   }
-  const entries = publishedEntries(configs.effective, configs.raw);
+  const entries =
+    configs.raw === undefined && !configs.skipped && config.ports.length > 0
+      ? await probedEntries(mainProject(dir, config), config, configs.effective)
+      : publishedEntries(configs.effective, configs.raw);
   const { ports, problems } = derivePorts(entries, config.ports, config.maxSlot, keep, avoid);
   const { effective, raw } = configs;
   return { config: withDerivedPorts(config, ports), derived: ports, problems, effective, raw };

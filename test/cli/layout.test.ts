@@ -70,4 +70,21 @@ describe('kinfra sandbox layout (issue 14)', () => {
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('runs the built-in KTRDR default, not a derived layout');
   });
+
+  it('with Compose v1 (no uninterpolated config), variables of the layout are not derived twice', async () => {
+    const compose = 'services:\n  api:\n    image: x\n    ports: ["${MY_API:-8000}:80", "9000:90"]\n';
+    ws = appWorkspace({
+      'docker-compose.yml': compose,
+      'kinfra.yaml': 'prefix: my\nports:\n  api: { env: MY_API, base: 28000 }\n',
+    });
+    for (const forced of ['v1', 'v2']) {
+      const r = await ws.run(['sandbox', 'layout', '--json'], { env: { KINFRA_COMPOSE: forced } });
+      expect(r.code, r.stderr).toBe(0);
+      const ports = parseJson(r.stdout).data.ports.map((p: { env: string; base: number }) => [p.env, p.base]);
+      expect(ports, forced).toEqual([
+        ['MY_API', 28000],
+        ['KINFRA_PORT_API_9000', 9000],
+      ]);
+    }
+  });
 });
