@@ -26,6 +26,8 @@ import type { AppContext } from './context.js';
 import { engineSandboxDirs, findUnregistered, knownRepos } from './doctor.js';
 import { ownerIdOrNone } from './owner.js';
 import { slotDir } from './pool.js';
+import { deriveLayout } from './derived-layout.js';
+import { storeDerived, withDerivedPorts, type DerivedPort } from '../core/derived-ports.js';
 
 /** What the disk says about a sandbox folder, read before it is registered. */
 export interface FoundSandbox {
@@ -38,6 +40,17 @@ export interface FoundSandbox {
   /** A linked worktree of `root` (not its main checkout, not a clone). */
   linked: boolean;
   branch: string | undefined;
+  /** The derived ports its .env.sandbox still holds at their slot values (`config` includes them). */
+  derived: DerivedPort[];
+}
+
+/**
+ * The ports kinfra derived for the sandbox, found again from its compose files: those its .env.sandbox holds at the
+ * value the derivation gives its slot. Without them a rebuilt registry would not know the ports it holds.
+ */
+async function derivedStill(path: string, config: Config, env: EnvMap, slot: number): Promise<DerivedPort[]> {
+  const layout = await deriveLayout(path, config).catch(() => undefined);
+  return (layout?.derived ?? []).filter((d) => env[d.env] === String(d.base + d.step * slot));
 }
 
 /** Read a sandbox folder's .env.sandbox and git facts; a string says why it cannot be registered. */
@@ -50,15 +63,17 @@ export async function readFound(path: string): Promise<FoundSandbox | string> {
     return `${path} has no usable .env.sandbox${typeof id === 'string' ? `: ${id}` : ''}`;
   const root = await mainRoot(path);
   const linked = (await listWorktrees(root)).findIndex((w) => w.path === path) > 0;
+  const derived = env[POOL_SLOT_KEY] === undefined ? await derivedStill(path, config, env, id.slot) : [];
   return {
     path,
     env,
     instanceId: id.instanceId,
     slot: id.slot,
     root,
-    config,
+    config: withDerivedPorts(config, derived),
     linked,
     branch: await currentBranch(path),
+    derived,
   };
 }
 
@@ -94,6 +109,7 @@ export function registerFound(reg: Registry, f: FoundSandbox): { done: boolean; 
   // No reset: a pool slot's volumes are this sandbox's data.
   claimLease(reg, lease, id, entry.created_at);
   Object.assign(entry, leaseEntryFields(f.config, lease));
+  if (f.derived.length > 0) entry.derived_ports = storeDerived(f.derived);
   reg.instances[id] = entry;
   return { done: true, note: `registered ${path} as ${id} on slot ${f.slot}` };
 }
