@@ -53,6 +53,28 @@ describe('derivePorts under attack', () => {
   });
 });
 
+describe('publishedEntries under attack', () => {
+  // BUG: a port variable the service also reads itself (`PORT: ${PORT:-3000}` in environment, `${PORT:-3000}:3000`
+  // in ports: the usual Node/Rails habit) is taken as "kinfra sets PORT". In the sandbox PORT=3001 then also moves
+  // the port the app listens on inside the container to 3001 while the mapping still targets 3000: the sandbox's
+  // app is unreachable. Such a variable must not be the slot port's; the layer should move the host side instead.
+  it.fails('does not take over a port variable the container reads as its own listening port', () => {
+    const config = {
+      services: {
+        app: {
+          image: 'node',
+          environment: { PORT: '3000' },
+          ports: [{ mode: 'ingress', target: 3000, published: '3000', protocol: 'tcp' }],
+        },
+      },
+    };
+    const raw = {
+      services: { app: { image: 'node', environment: { PORT: '${PORT:-3000}' }, ports: ['${PORT:-3000}:3000'] } },
+    };
+    expect(publishedEntries(config, raw)[0]!.variable).toBeUndefined();
+  });
+});
+
 describe('sandboxLayer under attack', () => {
   // BUG: container_name is dropped (`!reset`), and verify calls that "nothing to do", but on a user-defined network
   // the container name is a DNS name other services use (`DATABASE_URL=postgres://mydb:5432`): in every sandbox
