@@ -2,7 +2,7 @@
 // large it is, and removing what a use case has decided may go. Errors are Node's own (the callers decide what a
 // failure means); reading and writing file contents is file-store.ts.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 /** Whether anything (a file, a folder) is at `path`. */
@@ -75,10 +75,15 @@ export function folderSize(dir: string, limit: number): { files: number; bytes: 
   return { files, bytes, partial: todo.length > 0 };
 }
 
-/** Whether two paths are regular files with the same bytes (false when either is missing or is not a file). */
+/**
+ * Whether two paths are two regular files with the same bytes (false when either is missing, a link, or they are one
+ * file under two names).
+ */
 export async function sameFileContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  // lstat: a link is never "the same file" (the main checkout's may point at the very file being compared).
+  const [sa, sb] = await Promise.all([lstat(a).catch(() => undefined), lstat(b).catch(() => undefined)]);
   if (!sa?.isFile() || !sb?.isFile() || sa.size !== sb.size || sa.size > 16 * 1024 * 1024) return false;
+  if (sa.ino === sb.ino && sa.dev === sb.dev) return false;
   const [ca, cb] = await Promise.all([readFile(a), readFile(b)]);
   return ca.equals(cb);
 }

@@ -24,7 +24,7 @@ import {
   releaseLease,
   resetsOnClaim,
 } from '../core/slot-lease.js';
-import { findComposeFile } from './compose-file.js';
+import { findComposeFile, findComposeFiles } from './compose-file.js';
 import { deriveLayout } from './derived-layout.js';
 import { storeDerived } from '../core/derived-ports.js';
 import { assertLayoutIsolatable } from './isolation.js';
@@ -140,7 +140,9 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const undo = () => undoWorktree(root, made!.path, made!.createdBranch);
   await finishLease(ctx, config.prefix, claimed.summary, claimed.taken, undo);
   // Outside the lock: a `copy:` folder may be large, and nothing else decides by these files.
-  claimed.summary.copied.push(...(await copyNeededFiles(root, claimed.summary.path, layout, config.copy)));
+  const files = findComposeFiles(root, configured);
+  const compose = [files.file, ...files.overrides];
+  claimed.summary.copied.push(...(await copyNeededFiles(root, claimed.summary.path, layout, config.copy, compose)));
   return claimed.summary;
 }
 

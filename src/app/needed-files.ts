@@ -1,7 +1,7 @@
 // Copying into a new sandbox the git-ignored files its stack needs from the main checkout: those its compose files
 // reference (files only: a bind-mounted data folder is the main checkout's own) and the `copy:` list of kinfra.yaml
 // (files or folders). Nothing is overwritten, and a file git tracks is never copied (the branch decides those).
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { copyOne, planCopy } from '../adapters/copy-tree.js';
 import { isFolder, modifiedAt, pathExists } from '../adapters/folders.js';
 import { trackedPaths } from '../adapters/git.js';
@@ -13,8 +13,11 @@ export async function copyNeededFiles(
   worktree: string,
   configs: { effective: unknown; raw: unknown },
   listed: readonly string[],
+  composeFiles: readonly string[] = [],
 ): Promise<string[]> {
-  const referenced = referencedPaths(configs.effective, root, configs.raw ?? configs.effective).filter(
+  // The compose files themselves when git-ignored (a COMPOSE_FILE entry, a local override): the stack runs them.
+  const own = composeFiles.map((f) => relative(root, f)).filter((f) => f && !f.startsWith('..'));
+  const referenced = [...own, ...referencedPaths(configs.effective, root, configs.raw ?? configs.effective)].filter(
     (p) => pathExists(join(root, p)) && !isFolder(join(root, p)),
   );
   const candidates = [...new Set([...referenced, ...listed])].filter(

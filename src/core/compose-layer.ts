@@ -57,6 +57,30 @@ function remappedPorts(service: Record<string, unknown> | null, remap: ReadonlyM
   return changed ? out : undefined;
 }
 
+/**
+ * The service's networks with its dropped container_name as an alias on each: other services that reach it by that
+ * name (`postgres://mydb:5432`) still do, on networks that are the sandbox's alone. Undefined when there is none.
+ */
+function aliasNetworks(service: Record<string, unknown> | null): Record<string, unknown> | undefined {
+  const name = service?.container_name;
+  if (typeof name !== 'string' || service?.network_mode !== undefined) return undefined;
+  const nets = service!.networks;
+  const names = Array.isArray(nets) ? nets.map(String) : Object.keys((nets as Record<string, unknown>) ?? {});
+  return Object.fromEntries((names.length > 0 ? names : ['default']).map((n) => [n, { aliases: [name] }]));
+}
+
+function withAliases(existing: unknown, add: Record<string, unknown>): Record<string, unknown> {
+  const map: Record<string, unknown> = Array.isArray(existing)
+    ? Object.fromEntries(existing.map((n) => [String(n), null]))
+    : { ...((existing as Record<string, unknown>) ?? {}) };
+  for (const [net, a] of Object.entries(add)) {
+    const cur = (map[net] ?? {}) as { aliases?: string[] };
+    const aliases = [...new Set([...(cur.aliases ?? []), ...(a as { aliases: string[] }).aliases])];
+    map[net] = { ...cur, aliases };
+  }
+  return map;
+}
+
 /** Named volumes and networks whose `name:` is fixed, so that every copy would share them: name -> the sandbox's. */
 function ownNames(section: Section, project: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -86,9 +110,11 @@ export function sandboxLayer(
   const services: Record<string, unknown> = {};
   for (const [name, s] of entries(config.services)) {
     const ports = remappedPorts(s, remap);
+    const aliases = aliasNetworks(s);
     services[name] = {
       labels,
       ...(s && 'container_name' in s ? { container_name: new Tagged('!reset', null) } : {}),
+      ...(aliases ? { networks: aliases } : {}),
       ...(ports ? { ports: new Tagged('!override', ports) } : {}),
     };
   }
@@ -126,6 +152,8 @@ export function renderedConfig(
   delete out.name;
   for (const [, s] of entries(out.services)) {
     if (!s) continue;
+    const aliases = aliasNetworks(s);
+    if (aliases) s.networks = withAliases(s.networks, aliases);
     delete s.container_name;
     const ports = remappedPorts(s, remap);
     if (ports) s.ports = ports;

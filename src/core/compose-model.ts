@@ -102,6 +102,17 @@ function rawVariable(entry: unknown): { variable: string; container: number | un
 }
 
 /**
+ * Variables a service's uninterpolated configuration reads outside its `ports:` (its environment, command, ...): a
+ * port variable the service reads itself is usually the port it listens on inside, which must not move with the
+ * host side. Other services reading it (a frontend's API URL) want the host port, and do not count.
+ */
+function ownVariables(rawService: unknown): Set<string> {
+  if (rawService === undefined || rawService === null) return new Set();
+  const text = JSON.stringify({ ...(rawService as object), ports: undefined });
+  return new Set([...text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
+}
+
+/**
  * Every host port the configuration publishes, service by service, with the variable that sets it when the
  * uninterpolated configuration (`config --no-interpolate`, when Compose gives one) shows one. Services on the
  * host's network publish nothing of their own.
@@ -111,6 +122,7 @@ export function publishedEntries(config: unknown, raw?: unknown): PublishedEntry
   return stackModel(config).services.flatMap((s) => {
     if (s.hostNetwork) return [];
     const rawPorts = rawServices[s.name]?.ports;
+    const elsewhere = ownVariables(rawServices[s.name]);
     const vars = (Array.isArray(rawPorts) ? rawPorts : []).map(rawVariable).filter((v) => v !== undefined);
     const used = new Set<number>();
     return s.ports.map((p) => {
@@ -120,7 +132,8 @@ export function publishedEntries(config: unknown, raw?: unknown): PublishedEntry
       if (v) used.add(i);
       // `${PORT:-8080}` set to `127.0.0.1:8080`: setting PORT to a number would drop the IP, so the layer moves it.
       const usable = v && (p.hostIp === undefined || v.ownIp);
-      return { ...p, service: s.name, variable: usable ? v.variable : undefined };
+      const variable = usable ? v.variable : undefined;
+      return { ...p, service: s.name, variable, readElsewhere: variable !== undefined && elsewhere.has(variable) };
     });
   });
 }

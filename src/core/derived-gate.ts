@@ -69,7 +69,12 @@ export function expectedServices(config: unknown): ServiceExpectation[] {
     .map(([name, s]) => ({
       name,
       healthcheck: hasHealthcheck(s),
-      oneShot: awaited.has(name) || s?.restart === 'no' || s?.restart === undefined,
+      // A server that stopped with exit 0 is not done: without a stated `restart: "no"`, only a service that
+      // publishes nothing and has no healthcheck is taken for a one-shot.
+      oneShot:
+        awaited.has(name) ||
+        s?.restart === 'no' ||
+        (s?.restart === undefined && !hasHealthcheck(s) && !(Array.isArray(s?.ports) && s.ports.length > 0)),
     }));
 }
 

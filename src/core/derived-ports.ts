@@ -11,6 +11,11 @@ export interface PublishedEntry extends PublishedPort {
   service: string;
   /** `${VAR:-8080}` in the file: kinfra sets VAR itself rather than rewrite the entry. */
   variable?: string | undefined;
+  /**
+   * The service reads the variable itself too (`PORT` as its own listening port): kinfra does not set it (unless
+   * the layout names it), and the layer moves the host port instead.
+   */
+  readElsewhere?: boolean | undefined;
 }
 
 /** A slot port kinfra derived; `variable` says whether it is set through the project's own variable. */
@@ -91,7 +96,8 @@ export function derivePorts(
     byHost.set(e.host, [...(byHost.get(e.host) ?? []), e]);
   }
   const kept = new Map(keep.map((k) => [k.base, k]));
-  const taken = planPorts([...configured, ...keep.filter((k) => byHost.has(k.base))], maxSlot);
+  // Every kept port stays taken in every slot, published by this branch or not: a sandbox still holds its value.
+  const taken = planPorts([...configured, ...keep], maxSlot);
   for (const host of byHost.keys()) taken.add(host);
   // Ports someone else holds now (another sandbox, another project's containers): a new port's steps avoid them.
   for (const port of avoid) taken.add(port);
@@ -100,6 +106,14 @@ export function derivePorts(
   for (const [, list] of byHost) perService.set(list[0]!.service, (perService.get(list[0]!.service) ?? 0) + 1);
 
   const ports: DerivedPort[] = [];
+  const claimed = new Set(keep.filter((k) => k.variable).map((k) => k.env));
+  // A variable behind two host ports (`${PORT:-8080}` and `${PORT:-9090}`) would set both: neither claims it.
+  const hostsOf = new Map<string, Set<number>>();
+  for (const e of entries)
+    if (e.variable) hostsOf.set(e.variable, new Set([...(hostsOf.get(e.variable) ?? []), e.host]));
+  for (const [v, hosts] of hostsOf) if (hosts.size > 1) claimed.add(v);
+  // A variable the stack reads elsewhere too (the app's own PORT) stays the stack's: the layer moves the host port.
+  for (const e of entries) if (e.variable && e.readElsewhere) claimed.add(e.variable);
   for (const host of [...byHost.keys()].sort((a, b) => a - b)) {
     const list = byHost.get(host)!;
     const old = kept.get(host);
@@ -108,7 +122,7 @@ export function derivePorts(
       continue;
     }
     const first = list.find((e) => e.variable) ?? list[0]!;
-    const keptHere = keep.find((k) => byHost.has(k.base) && (host - k.base) % k.step === 0 && host !== k.base);
+    const keptHere = keep.find((k) => host > k.base && (host - k.base) % k.step === 0);
     if (keptHere && (host - keptHere.base) / keptHere.step <= maxSlot) {
       const slot = (host - keptHere.base) / keptHere.step;
       problems.push(
@@ -126,7 +140,9 @@ export function derivePorts(
     }
     for (let n = 1; n <= maxSlot; n++) taken.add(host + step * n);
     const name = uniqueName(first, perService.get(first.service)! > 1, names);
-    const variable = first.variable !== undefined && !configuredVars.has(first.variable);
+    const variable =
+      first.variable !== undefined && !configuredVars.has(first.variable) && !claimed.has(first.variable);
+    if (variable) claimed.add(first.variable!);
     ports.push({
       name,
       env: variable ? first.variable! : `KINFRA_PORT_${name.toUpperCase()}`,

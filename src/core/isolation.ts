@@ -35,7 +35,9 @@ function serviceFindings(name: string, s: Service, out: IsolationFinding[]): voi
     out.push({
       severity: 'info',
       service: name,
-      message: `container_name ${String(s.container_name)} is dropped in each sandbox (Compose names its containers)`,
+      message:
+        `container_name ${String(s.container_name)} is dropped in each sandbox (Compose names its containers); ` +
+        'it stays a network alias, so other services still reach it by that name',
       fix: 'nothing to do; remove container_name to run the same way everywhere',
     });
   }

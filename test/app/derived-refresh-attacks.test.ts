@@ -27,7 +27,7 @@ describe('refreshDerivedPorts under attack', () => {
   // BUG: derivePorts only puts kept ports into `taken` when the branch still publishes them, and refresh never
   // looks at the main checkout's ports. A branch that drops `admin` (9000 in main) and adds a port at 8999 gets
   // step 1, i.e. 9000 on slot 1: the main checkout's own admin port, handed to the sandbox.
-  it.fails("never gives a branch's new port a port the main checkout publishes (a removed service's)", async () => {
+  it("never gives a branch's new port a port the main checkout publishes (a removed service's)", async () => {
     ws = appWorkspace({ 'docker-compose.yml': 'services:\n' + svc('web', '8080:80') + svc('admin', '9000:80') });
     const { ctx, path, created } = await create('a');
     expect(created.slot).toBe(1);
@@ -44,7 +44,7 @@ describe('refreshDerivedPorts under attack', () => {
   // (which no longer has KINFRA_PORT_ADMIN) while the registry keeps `admin` in ports and derived_ports. Its own
   // closing resolveSandbox then throws env-file-disagrees ("KINFRA_PORT_ADMIN is \"\", the registry's admin port
   // 9001"), and so does every later up/status/down/destroy of the sandbox until doctor --repair.
-  it.fails('a branch that removes one derived port and adds another still resolves after refresh', async () => {
+  it('a branch that removes one derived port and adds another still resolves after refresh', async () => {
     ws = appWorkspace({ 'docker-compose.yml': 'services:\n' + svc('web', '8080:80') + svc('admin', '9000:80') });
     const { ctx, path } = await create('a');
     writeFileSync(join(path, 'docker-compose.yml'), 'services:\n' + svc('web', '8080:80') + svc('metrics', '9500:80'));
@@ -57,7 +57,7 @@ describe('refreshDerivedPorts under attack', () => {
   // with a kept step-1 port, every new port *below* it is "slot -N's" port (N negative <= max), so a branch that
   // adds postgres on 5432 to a sandbox whose web is 8080 is refused at up with "which is slot -2648's
   // KINFRA_PORT_WEB: the sandbox on slot -2648 cannot keep its ports".
-  it.fails("gives a branch's new port below a kept port its slot value (no 'slot -2648')", async () => {
+  it("gives a branch's new port below a kept port its slot value (no 'slot -2648')", async () => {
     ws = appWorkspace({ 'docker-compose.yml': 'services:\n' + svc('web', '8080:80') });
     const { ctx, path } = await create('a');
     writeFileSync(join(path, 'docker-compose.yml'), 'services:\n' + svc('web', '8080:80') + svc('db', '5432:5432'));
@@ -73,7 +73,7 @@ describe('refreshDerivedPorts under attack', () => {
   // configured ones. A branch that publishes the sandbox's own configured value as a fixed port is derived as a new
   // port; the layer's remap then moves both the configured service's 28001 and the new fixed 28001 to the same
   // place, and the registry records 28001 as the configured port while the file publishes something else.
-  it.fails("refuses a branch's fixed port that is the sandbox's configured slot value", async () => {
+  it("refuses a branch's fixed port that is the sandbox's configured slot value", async () => {
     ws = appWorkspace({
       'docker-compose.yml': 'services:\n' + svc('api', '${MY_API:-28000}:80'),
       'kinfra.yaml': 'prefix: my\nports:\n  api: { env: MY_API, base: 28000 }\n',
@@ -90,12 +90,12 @@ describe('refreshDerivedPorts under attack', () => {
     });
   });
 
-  // BUG: refresh derives outside the registry lock from the registry snapshot `up` read first, and the update under
-  // the lock writes the new ports without checking them against what other sandboxes got meanwhile. Two `up`s
+  // Was a bug: refresh derives outside the registry lock from the registry snapshot `up` read first, and the update
+  // under the lock wrote the new ports without checking them against what other sandboxes got meanwhile. Two `up`s
   // running at once (two agents) each avoid only what the other held before: sandbox a (slot 1, branch adds 9000
   // and 9001) gets 9000 at step 2 -> 9002; sandbox b (slot 2, branch adds 9000) gets step 1 -> 9002. Same port,
   // two sandboxes, both in the registry.
-  it.fails('two concurrent refreshes never record the same host port for two sandboxes', async () => {
+  it('two concurrent refreshes never record the same host port for two sandboxes', async () => {
     ws = appWorkspace({ 'docker-compose.yml': 'services:\n' + svc('web', '8080:80') });
     const a = await create('a');
     const b = await create('b');
@@ -107,7 +107,14 @@ describe('refreshDerivedPorts under attack', () => {
     writeFileSync(join(b.path, 'docker-compose.yml'), 'services:\n' + svc('web', '8080:80') + svc('x', '9000:80'));
     const stale = await a.ctx.registry.snapshot();
     const [sa, sb] = [await resolveSandbox(a.ctx), await resolveSandbox(b.ctx)];
-    await Promise.all([refreshDerivedPorts(a.ctx, sa, stale), refreshDerivedPorts(b.ctx, sb, stale)]);
+    const outcomes = await Promise.allSettled([
+      refreshDerivedPorts(a.ctx, sa, stale),
+      refreshDerivedPorts(b.ctx, sb, stale),
+    ]);
+    // The one that comes second under the lock finds its port given meanwhile and says to run up again.
+    for (const o of outcomes) {
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'port-taken-meanwhile' });
+    }
     const reg = await a.ctx.registry.snapshot();
     const seen = new Map<number, string>();
     const dupes: string[] = [];

@@ -16,7 +16,7 @@ describe('destroy: the identical-copy rule', () => {
   // the sandbox's* (main/.env.local -> ../app--a/.env.local, a way people share one config), the two "copies" are
   // one file: destroy counts it as identical to the main checkout's, removes the worktree, and the only copy is
   // gone (main's link now dangles). Compare real paths / refuse when either side is a link.
-  it.fails("does not delete the sandbox's file when the main checkout's is only a link to it", async () => {
+  it("does not delete the sandbox's file when the main checkout's is only a link to it", async () => {
     ws = appWorkspace({
       'docker-compose.yml': 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n',
       '.gitignore': '.env.local\n',

@@ -18,7 +18,7 @@ describe('create copies the compose files plain compose reads in the main checko
   // git-ignored (a local-only layer). The layout is derived from both files (admin 9000 is a slot port), create
   // copies .env but not compose.local.yaml, so in the sandbox findComposeFiles throws no-compose-file
   // ("sets COMPOSE_FILE, but .../compose.local.yaml does not exist") at every up/status/down.
-  it.fails('copies a git-ignored compose file that COMPOSE_FILE names', async () => {
+  it('copies a git-ignored compose file that COMPOSE_FILE names', async () => {
     ws = appWorkspace({
       'compose.yaml': BASE,
       'docker-compose.yml': BASE,
@@ -40,7 +40,7 @@ describe('create copies the compose files plain compose reads in the main checko
 
   // BUG: the same for Compose's default override: a git-ignored docker-compose.override.yml is read in the main
   // checkout (its ports are derived), never copied, so the sandbox silently runs a different stack than main.
-  it.fails('copies a git-ignored docker-compose.override.yml', async () => {
+  it('copies a git-ignored docker-compose.override.yml', async () => {
     ws = appWorkspace({ 'docker-compose.yml': BASE, '.gitignore': 'docker-compose.override.yml\n' });
     writeFileSync(
       join(ws.repo, 'docker-compose.override.yml'),

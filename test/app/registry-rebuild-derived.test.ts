@@ -28,7 +28,7 @@ describe('registry rebuild of a derived sandbox', () => {
   // registerFound never reads derived_ports back, so the rebuilt entry is `ports: {}` with no derived_ports, while
   // .env.sandbox (and maybe running containers) still use KINFRA_PORT_WEB=8081. Another project whose main publishes
   // 8079 then gets slot 2 = 8081: the same port for two sandboxes.
-  it.fails('keeps the derived ports of a rebuilt sandbox held, so no other sandbox is given them', async () => {
+  it('keeps the derived ports of a rebuilt sandbox held, so no other sandbox is given them', async () => {
     ws = appWorkspace({ 'docker-compose.yml': 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n' });
     const other = secondRepo(ws, 'services:\n  api:\n    image: nginx\n    ports: ["8079:80"]\n');
     const a = await ws.run(['sandbox', 'create', 'a', '--json']);

@@ -205,8 +205,13 @@ describe('sandboxLayer, renderedConfig, withMovedPorts and layerText (issue 14)'
         { services: { db: { container_name: 'ktrdr-db' }, odd: { container_name: null }, app: {} } },
         stamp,
       );
+      // A dropped name stays a network alias (other services may reach the container by it).
       expect(layer.services).toEqual({
-        db: { ...labelled, container_name: new Tagged('!reset', null) },
+        db: {
+          ...labelled,
+          container_name: new Tagged('!reset', null),
+          networks: { default: { aliases: ['ktrdr-db'] } },
+        },
         odd: { ...labelled, container_name: new Tagged('!reset', null) },
         app: labelled,
       });
@@ -276,6 +281,7 @@ describe('sandboxLayer, renderedConfig, withMovedPorts and layerText (issue 14)'
             image: 'web',
             ports: ['127.0.0.1:8083:80/tcp', '7000:7000'],
             labels: { 'com.example': 'x', ...labels },
+            networks: { default: { aliases: ['ktrdr-web'] } },
           },
           worker: {
             image: 'w',

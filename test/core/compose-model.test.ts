@@ -229,10 +229,18 @@ describe('publishedEntries', () => {
 
   it('gives every published port its service, and no variable without the raw configuration', () => {
     expect(publishedEntries(effective)).toEqual([
-      { ...tcp(8080, 80), service: 'web', variable: undefined },
-      { ...tcp(8443, 443, '127.0.0.1'), service: 'web', variable: undefined },
-      { ...tcp(5433, 5432), service: 'db', variable: undefined },
-      { host: 5353, container: 53, protocol: 'udp', hostIp: undefined, service: 'dns', variable: undefined },
+      { ...tcp(8080, 80), service: 'web', variable: undefined, readElsewhere: false },
+      { ...tcp(8443, 443, '127.0.0.1'), service: 'web', variable: undefined, readElsewhere: false },
+      { ...tcp(5433, 5432), service: 'db', variable: undefined, readElsewhere: false },
+      {
+        host: 5353,
+        container: 53,
+        protocol: 'udp',
+        hostIp: undefined,
+        service: 'dns',
+        variable: undefined,
+        readElsewhere: false,
+      },
     ]);
   });
 

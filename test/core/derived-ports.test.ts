@@ -280,7 +280,7 @@ describe('derivePorts', () => {
     expect(ports).toEqual([kept]);
   });
 
-  it('drops a kept port the project no longer publishes, and lets a new one use its slot values', () => {
+  it('drops a kept port the project no longer publishes, but its slot values stay taken (a sandbox holds them)', () => {
     const kept: DerivedPort = {
       name: 'gone',
       env: 'KINFRA_PORT_GONE',
@@ -291,8 +291,8 @@ describe('derivePorts', () => {
     };
     const { ports } = derivePorts([entry('web', 8999)], [], 3, [kept]);
     expect(ports.map((p) => p.name)).toEqual(['web']);
-    // 9000 is no longer published; 9001.. are free again.
-    expect(ports[0]!.step).toBe(1);
+    // 9000 is no longer published, but the sandbox still holds 9001..9003: the new port's steps avoid them.
+    expect(ports[0]!.step).toBe(5);
   });
 
   it("never gives a kept port's name to a new port", () => {
