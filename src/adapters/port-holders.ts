@@ -8,15 +8,43 @@ import { run } from './runner.js';
 export interface PortHolder {
   pid: number;
   command: string;
+  /** Its working folder and user, where the OS tells (Linux /proc). */
+  cwd?: string | undefined;
+  user?: string | undefined;
 }
 
-/** True when nothing listens on TCP `port` on any IPv4 address (we can bind 0.0.0.0:port). */
-export function isPortFree(port: number): Promise<boolean> {
+/** Whether `port` can be bound on `host`: false when something listens there (or the address is unusable). */
+function canBind(port: number, host: string, ipv6Only = false): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '0.0.0.0', exclusive: true }, () => server.close(() => resolve(true)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      resolve(e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL'),
+    );
+    server.listen({ port, host, exclusive: true, ipv6Only }, () => server.close(() => resolve(true)));
   });
+}
+
+/** True when nothing listens on TCP `port` on any IPv4 or IPv6 address (a host without IPv6 counts as free there). */
+export async function isPortFreeAnywhere(port: number): Promise<boolean> {
+  return (await canBind(port, '0.0.0.0')) && (await canBind(port, '::', true));
+}
+
+/** The user name of a uid, from /etc/passwd (the uid itself when it has none). */
+async function userName(uid: string): Promise<string> {
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  return (
+    passwd
+      .split('\n')
+      .find((l) => l.split(':')[2] === uid)
+      ?.split(':')[0] ?? `uid ${uid}`
+  );
+}
+
+async function procDetails(pid: number): Promise<Pick<PortHolder, 'cwd' | 'user'>> {
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return { cwd, user: uid === undefined ? undefined : await userName(uid) };
 }
 
 /** Inodes of sockets listening on `port`, from /proc/net/tcp and tcp6 (state 0A is LISTEN). */
@@ -47,7 +75,8 @@ async function fromProc(port: number): Promise<PortHolder | undefined> {
       const m = /^socket:\[(\d+)\]$/.exec(target);
       if (m && inodes.has(m[1]!)) {
         const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-        return { pid, command: cmdline.replace(/\0+/g, ' ').trim().slice(0, 200) || `pid ${pid}` };
+        const command = cmdline.replace(/\0+/g, ' ').trim().slice(0, 200) || `pid ${pid}`;
+        return { pid, command, ...(await procDetails(pid)) };
       }
     }
   }

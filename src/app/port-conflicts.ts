@@ -1,7 +1,7 @@
 // Which of a sandbox's ports something else holds, and the error that names them before `up` starts.
 
 import type { ContainerInfo } from '../adapters/engine.js';
-import { findPortHolder, isPortFree } from '../adapters/port-holders.js';
+import { findPortHolder, isPortFreeAnywhere } from '../adapters/port-holders.js';
 import { KinfraError } from '../core/errors.js';
 import type { Registry } from '../core/registry/model.js';
 import type { Sandbox } from './the-sandbox.js';
@@ -45,7 +45,7 @@ export async function findPortConflicts(
       }
       continue;
     }
-    if (await isPortFree(p.port)) continue;
+    if (await isPortFreeAnywhere(p.port)) continue;
     const proc = await findPortHolder(p.port);
     conflicts.push({
       port: p.port,

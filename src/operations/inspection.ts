@@ -469,6 +469,70 @@ export const layout = operation({
   },
 });
 
+export const ports = operation({
+  name: 'ports',
+  group: 'Inspection:',
+  summary: "say who holds each of the sandbox's ports, or (who <port>) any port",
+  description:
+    'Say who holds a port, as exactly one answer: free; a sandbox of this registry (which one, its service and ' +
+    'container); another compose project (its name and working folder, from its labels); a container; a process ' +
+    '(pid, command line, working folder, user). IPv4 and IPv6. Without `who`, every port of the sandbox that holds ' +
+    'the current folder. Ask this instead of killing whatever listens on a port.',
+  examples: ['kinfra sandbox ports', 'kinfra sandbox ports who 8000', 'kinfra sandbox ports who 5432 --json'],
+  inputs: {
+    who: {
+      in: 'arg',
+      usage: '[who]',
+      type: 'string',
+      required: false,
+      choices: ['who'],
+      description: '`who`, followed by the port to ask about',
+    },
+    port: { in: 'arg', usage: '[port]', type: 'int', required: false, min: 1, max: 65535, description: 'a TCP port' },
+  },
+  result: (z) =>
+    z.strictObject({
+      sandbox: z.string().nullable(),
+      ports: z.array(
+        z.strictObject({
+          port: z.number().int(),
+          name: z.string().nullable(),
+          env: z.string().nullable(),
+          state: z.enum(['free', 'sandbox', 'compose-project', 'container', 'process', 'unknown']),
+          sandbox: z.string().nullable(),
+          project: z.string().nullable(),
+          service: z.string().nullable(),
+          container: z.string().nullable(),
+          workingDir: z.string().nullable(),
+          pid: z.number().int().nullable(),
+          command: z.string().nullable(),
+          user: z.string().nullable(),
+          reservedFor: z.string().nullable(),
+          message: z.string(),
+        }),
+      ),
+    }),
+  effect: 'reads',
+  target: 'current',
+  streams: 'result',
+  async run(ctx, input) {
+    const { sandboxPorts } = await import('../app/port-owner.js');
+    if ((input.who === undefined) !== (input.port === undefined)) {
+      const { usageError } = await import('../core/errors.js');
+      throw usageError(
+        'invalid-arguments',
+        'Give both `who` and a port, or neither.',
+        'For example: kinfra sandbox ports who 8000 (or kinfra sandbox ports for the sandbox here)',
+      );
+    }
+    return sandboxPorts(ctx, input);
+  },
+  render(r, p) {
+    if (r.sandbox) p.out(`Ports of ${r.sandbox}:`);
+    for (const x of r.ports) p.out(`${r.sandbox ? `  ${x.name} (${x.env}): ` : ''}${x.message}`);
+  },
+});
+
 export const whoami = operation({
   name: 'whoami',
   group: 'Inspection:',
@@ -528,4 +592,4 @@ export const whoami = operation({
 });
 
 /** This group, in the order help lists it. */
-export const operations = [list, status, gateOperation, logs, shell, doctor, whoami, layout] as const;
+export const operations = [list, status, gateOperation, logs, shell, doctor, whoami, ports, layout] as const;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findPortHolder, isPortFree } from '../../src/adapters/port-holders.js';
+import { findPortHolder, isPortFreeAnywhere } from '../../src/adapters/port-holders.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -36,17 +36,17 @@ describe('port holders', () => {
     'sees a port held by another process on %s and names its pid and command',
     async (host) => {
       const port = await freePort();
-      expect(await isPortFree(port)).toBe(true);
+      expect(await isPortFreeAnywhere(port)).toBe(true);
       expect(await findPortHolder(port)).toBeUndefined();
       child = await holdPort(port, host);
-      expect(await isPortFree(port)).toBe(false);
+      expect(await isPortFreeAnywhere(port)).toBe(false);
       const holder = await findPortHolder(port);
       expect(holder?.pid).toBe(child.pid);
       expect(holder?.command).toContain('node');
       child.kill('SIGKILL');
       await new Promise((r) => child!.once('exit', r));
       child = undefined;
-      expect(await isPortFree(port)).toBe(true);
+      expect(await isPortFreeAnywhere(port)).toBe(true);
     },
   );
 });
