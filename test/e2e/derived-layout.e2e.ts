@@ -488,6 +488,35 @@ for (const r of RUNS) {
       },
     );
 
+    it('ports who names the holder (issue 15): a sandbox and its service, the main checkout by project', async () => {
+      expect([...upped], 'both sandboxes are up').toEqual([...NAMES]);
+      const who = async (port: number) => {
+        const r = await cli(['sandbox', 'ports', 'who', String(port), '--json']);
+        expect(r.code, show(r)).toBe(0);
+        return parseJson(r.stdout).data.ports[0];
+      };
+      const a = instance('a');
+      const port = hostPort(containerOf(a, 'web'), '8080/tcp');
+      expect(await who(port)).toMatchObject({ state: 'sandbox', sandbox: a, service: 'web', reservedFor: a });
+      // The main checkout's stack is a compose project kinfra did not make: named with its working folder.
+      expect(await who(WEB_PORT)).toMatchObject({
+        state: 'compose-project',
+        project: FOLDER,
+        service: 'web',
+        container: CONTAINER_NAME,
+        workingDir: repo,
+        sandbox: null,
+      });
+      // The same answers for every port of a sandbox, from its folder.
+      const all = await cli(['sandbox', 'ports', '--json'], folder('a'));
+      expect(all.code, show(all)).toBe(0);
+      const rows = parseJson(all.stdout).data.ports as { state: string; sandbox: string | null }[];
+      expect(
+        rows.every((r) => r.state === 'sandbox' && r.sandbox === a),
+        show(all),
+      ).toBe(true);
+    });
+
     it("destroy --yes of both leaves the main checkout's stack running and untouched", async () => {
       expect([...created.keys()], 'both sandboxes were created').toEqual([...NAMES]);
       const before = projectResources(FOLDER);
