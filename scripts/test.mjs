@@ -31,6 +31,7 @@ export const PARTS = [
       'test/app',
       'test/operations',
       'test/cli',
+      'test/mcp',
       'test/docs',
       'test/scripts',
     ],

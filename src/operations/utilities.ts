@@ -226,6 +226,36 @@ export const verify = operation({
   },
 });
 
+export const mcp = operation({
+  name: 'mcp',
+  group: 'program',
+  summary: 'serve the operations to coding agents as MCP tools, over stdio',
+  description:
+    "Run an MCP server on stdin and stdout (the Model Context Protocol, for coding agents' hosts). Its tools are " +
+    "kinfra's operations with the same inputs and JSON results, and the same locks, rules and refusals: nothing " +
+    'can be done through it that the command line would refuse. Every sandbox-scoped tool takes `sandbox` (a name) ' +
+    "or `path` (a folder); with neither, the server's folder. Force flags are not offered unless --allow-force. " +
+    'Only protocol messages go to stdout.',
+  examples: ['kinfra mcp', 'kinfra mcp --allow-force'],
+  inputs: {
+    allowForce: {
+      in: 'option',
+      flags: '--allow-force',
+      type: 'boolean',
+      default: false,
+      description: 'offer the force flags of destroy and release (which skip the unsaved-work checks)',
+    },
+  },
+  result: undefined,
+  effect: 'changes',
+  target: 'none',
+  streams: 'terminal',
+  async run(ctx, input) {
+    const [{ serveMcp }, { VERSION }] = await Promise.all([import('../mcp/server.js'), import('../cli/program.js')]);
+    await serveMcp({ cwd: ctx.cwd, version: VERSION, allowForce: input.allowForce });
+  },
+});
+
 export const api = operation({
   name: 'api',
   group: 'program',
@@ -320,4 +350,4 @@ export const compose = operation({
 });
 
 /** This group, in the order help lists it (`api` belongs to the program, after `sandbox`). */
-export const operations = [url, exec, compose, initShared, verify, api] as const;
+export const operations = [mcp, url, exec, compose, initShared, verify, api] as const;
