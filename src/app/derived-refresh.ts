@@ -10,18 +10,12 @@ import { CREATED_WORKTREE_KEY, OWNER_KEY } from '../core/sandbox-env.js';
 import type { Registry } from '../core/registry/model.js';
 import type { AppContext } from './context.js';
 import { deriveLayout } from './derived-layout.js';
-import { publishedPorts } from './published-ports.js';
+import { portsPublishedBy, publishedPorts } from './published-ports.js';
+import { heldPorts } from '../core/registry/slots.js';
+import type { ContainerInfo } from '../adapters/engine.js';
 import { writeLeaseEnv } from './slot-lease.js';
 import { resolveSandbox, type Sandbox } from './the-sandbox.js';
 import { cannotIsolate } from './isolation.js';
-
-function heldByOthers(registry: Registry, instanceId: string): Set<number> {
-  const held = new Set<number>();
-  for (const [id, e] of Object.entries(registry.instances)) {
-    if (id !== instanceId) for (const port of Object.values(e.ports ?? {})) held.add(port);
-  }
-  return held;
-}
 
 /**
  * Ports of the sandbox (its own and those it is about to get) that its compose files, as they stand, publish in the
@@ -43,12 +37,18 @@ function mainClashes(s: Sandbox, effective: unknown, added: readonly DerivedPort
 }
 
 /** The sandbox with every port its worktree publishes; itself when nothing was added (or Compose cannot tell). */
-export async function refreshDerivedPorts(ctx: AppContext, s: Sandbox, registry: Registry): Promise<Sandbox> {
+export async function refreshDerivedPorts(
+  ctx: AppContext,
+  s: Sandbox,
+  registry: Registry,
+  containers?: readonly ContainerInfo[],
+): Promise<Sandbox> {
   if (s.entry.pool_slot !== undefined) return s;
   const keep = storedDerived(s.entry.derived_ports);
   const configured = await loadConfig(s.path, s.entry.parent_repo);
-  const busy = await publishedPorts(s.project.name);
-  const avoid = new Set([...heldByOthers(registry, s.instanceId), ...busy.keys()]);
+  // `up` lists the engine's containers once and passes them; read here only for a caller that has none.
+  const busy = containers ? portsPublishedBy(containers, s.project.name) : await publishedPorts(s.project.name);
+  const avoid = new Set([...heldPorts(registry, s.instanceId).keys(), ...busy.keys()]);
   const layout = await deriveLayout(s.path, configured, keep, avoid).catch(() => undefined);
   if (!layout) return s;
   const added = layout.derived.filter((d) => !keep.some((k) => k.env === d.env));
@@ -62,7 +62,7 @@ export async function refreshDerivedPorts(ctx: AppContext, s: Sandbox, registry:
     const have = storedDerived(e.derived_ports);
     const fresh = added.filter((a) => !have.some((h) => h.env === a.env || h.name === a.name));
     // Chosen from a snapshot: under the lock, each value must still be nobody else's (another up added it meanwhile).
-    const held = heldByOthers(r, s.instanceId);
+    const held = heldPorts(r, s.instanceId);
     const taken = fresh.find((a) => held.has(a.base + a.step * e.slot));
     if (taken) {
       throw conflictError(

@@ -5,6 +5,7 @@ import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { findPortHolder, isPortFreeAnywhere } from '../adapters/port-holders.js';
 import type { Registry } from '../core/registry/model.js';
+import { heldPorts } from '../core/registry/slots.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox } from './the-sandbox.js';
 import { ownsContainer } from './engine-state.js';
@@ -45,7 +46,7 @@ const none = {
 };
 
 function reservedFor(registry: Registry, port: number): string | null {
-  return Object.entries(registry.instances).find(([, e]) => Object.values(e.ports ?? {}).includes(port))?.[0] ?? null;
+  return heldPorts(registry).get(port) ?? null;
 }
 
 /** The registered sandbox whose compose project the container belongs to, when this kinfra made it. */

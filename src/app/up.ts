@@ -60,8 +60,9 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   // The stack as the sandbox reads it, alongside the derivation: read again only if the derivation added ports.
   const reading = loadStack(found.project);
   reading.catch(() => undefined);
-  const s = await refreshDerivedPorts(ctx, found, registry);
+  // One look at the engine serves the derivation (ports it publishes for others), ownership and port conflicts.
   const snapshot = await engineSnapshot();
+  const s = await refreshDerivedPorts(ctx, found, registry, snapshot.containers);
   assertProjectFree(await projectInventory(s.stamp, registry, snapshot), s.project.name, `start ${s.instanceId}`);
   const conflicts = await findPortConflicts(s, snapshot.containers, registry);
   if (conflicts.length > 0) throw portConflictError(s, conflicts);

@@ -46,6 +46,7 @@ async function projectFindings(dir: string, config: Config): Promise<Finding[]> 
   const busy = await publishedPorts(project);
   const plan = layout.config.ports;
   const main = new Map(plan.map((p) => [portFor(p, 0), p]));
+  const mainPorts = planPorts(plan, 0);
   for (let slot = 1; slot <= layout.config.maxSlot; slot++) {
     for (const p of plan) {
       const ofMain = main.get(portFor(p, slot));
@@ -60,7 +61,7 @@ async function projectFindings(dir: string, config: Config): Promise<Finding[]> 
         });
       }
       const who = busy.get(portFor(p, slot));
-      if (who && !planPorts(plan, 0).has(portFor(p, slot))) {
+      if (who && !mainPorts.has(portFor(p, slot))) {
         out.push({
           severity: 'warning',
           service: p.name,

@@ -12,10 +12,11 @@ export interface SlotPlan {
   busy?: ReadonlyMap<number, string> | undefined;
 }
 
-function heldPorts(registry: Registry): Map<number, string> {
+/** Port -> the registered instance holding it (`except` left out: a sandbox's own ports are no clash). */
+export function heldPorts(registry: Registry, except?: string): Map<number, string> {
   const held = new Map<number, string>();
   for (const [id, e] of Object.entries(registry.instances)) {
-    for (const port of Object.values(e.ports ?? {})) held.set(port, id);
+    if (id !== except) for (const port of Object.values(e.ports ?? {})) held.set(port, id);
   }
   return held;
 }
