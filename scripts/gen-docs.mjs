@@ -5,6 +5,7 @@ import {
   configReferenceMarkdown,
   jsonOutputSchema,
   kinfraJsonSchema,
+  mcpToolsMarkdown,
   portsMarkdown,
 } from '../dist/index.js';
 
@@ -14,6 +15,7 @@ writeFileSync('docs/ports.md', portsMarkdown());
 writeFileSync('schema/json-output.schema.json', jsonOutputSchema());
 writeFileSync('docs/configuration-reference.md', configReferenceMarkdown());
 writeFileSync('docs/commands.md', commandsMarkdown());
+writeFileSync('docs/mcp-tools.md', mcpToolsMarkdown());
 console.log(
-  'wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md',
+  'wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md, docs/mcp-tools.md',
 );

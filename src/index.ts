@@ -19,5 +19,6 @@ export { resolveUrl, normaliseUrl, apiPath, type ResolvedUrl, type UrlSource } f
 export { verifyCompose, type Finding } from './core/compose-verify.js';
 export { runGate, type GateCheck, type GateResult, type CheckResult } from './core/gate.js';
 export { commandsMarkdown } from './docs/commands.js';
+export { mcpToolsMarkdown } from './docs/mcp-tools.js';
 export { CATALOGUE, OPERATIONS } from './operations/catalogue.js';
 export type { AnyOperation, Effect, Target, Streams } from './operations/operation.js';

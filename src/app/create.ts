@@ -46,6 +46,8 @@ export interface CreateRequest {
   slot?: number | undefined;
   /** Minimum pool profile; claims from the pool when one is provisioned. */
   profile?: string | undefined;
+  /** Told each step as it starts (MCP's progress notifications; the CLI's --verbose). */
+  onStep?: ((message: string) => void) | undefined;
   /** Add a numeric suffix when the name is taken, instead of refusing. */
   unique?: boolean | undefined;
 }
@@ -66,6 +68,8 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
   const wanted = instanceIdFor(configured.prefix, slug);
   // Outside the lock, like every engine and Compose call here: the layout's derived ports, and what the engine
   // already publishes (a slot that would need one of those is skipped).
+  const step = req.onStep ?? (() => undefined);
+  step(`Reading the compose layout of ${root}`);
   const [layout, busy] = await Promise.all([deriveLayout(root, configured), publishedPorts()]);
   assertLayoutIsolatable(layout, wanted);
   const config = layout.config;
@@ -114,6 +118,7 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
       claimLease(registry, lease, instanceId, createdAt);
       await save();
       try {
+        step(`Creating the worktree ${path} (branch ${branch}) on slot ${slot}`);
         await addWorktree(root, path, mode);
         made = { path, createdBranch };
         const holder = { instanceId, path, createdAt, createdWorktree: true, owner };
@@ -138,10 +143,12 @@ export async function createSandbox(ctx: AppContext, req: CreateRequest): Promis
     throw e;
   }
   const undo = () => undoWorktree(root, made!.path, made!.createdBranch);
+  if (claimed.taken.toReset) step(`Resetting pool slot ${claimed.summary.slot} for ${claimed.summary.instanceId}`);
   await finishLease(ctx, config.prefix, claimed.summary, claimed.taken, undo);
   // Outside the lock: a `copy:` folder may be large, and nothing else decides by these files.
   const files = findComposeFiles(root, configured);
   const compose = [files.file, ...files.overrides];
+  step('Copying the git-ignored files the compose files read');
   claimed.summary.copied.push(...(await copyNeededFiles(root, claimed.summary.path, layout, config.copy, compose)));
   return claimed.summary;
 }

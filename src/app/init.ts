@@ -11,7 +11,7 @@ import { loadConfig } from '../adapters/config-loader.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { pathExists, removeFile } from '../adapters/folders.js';
 import { CONFIG_FILE_NAME } from '../core/config/config.js';
-import { conflictError, isKinfraError, usageError } from '../core/errors.js';
+import { conflictError, isKinfraError, KinfraError, notFoundError, usageError } from '../core/errors.js';
 import type { EnvMap } from '../core/env-file.js';
 import { chooseLease, leaseEntryFields, leasePorts, leaseProfile } from '../core/slot-lease.js';
 import { CREATED_WORKTREE_KEY, ENV_FILE_NAME, identityFromEnv } from '../core/sandbox-env.js';
@@ -28,6 +28,8 @@ export interface InitRequest {
   slot?: number | undefined;
   name?: string | undefined;
   profile?: string | undefined;
+  /** Only a slot of the provisioned pool will do (the `claim` tool): refuse rather than take an ad-hoc slot. */
+  fromPool?: boolean | undefined;
 }
 
 export interface InitSummary extends SandboxSummary {
@@ -98,6 +100,7 @@ export async function initSandbox(ctx: AppContext, req: InitRequest): Promise<In
       { slot: req.slot, profile: req.profile, keep: adopt?.slot, busy },
       reserved,
     );
+    if (req.fromPool && lease.kind !== 'pool') throw noPool();
     const slot = lease.slot;
 
     const createdAt = (adopt && existing?.CREATED_AT) || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -180,4 +183,12 @@ function defaultId(prefix: string, folder: string): string {
   const own = `${prefix}--`;
   const rest = folder.toLowerCase().startsWith(own) ? folder.slice(own.length) : folder;
   return instanceIdFor(prefix, requireSlug(rest));
+}
+
+function noPool(): KinfraError {
+  return notFoundError(
+    'no-pool',
+    'No slot pool is provisioned on this machine, so there is no pool slot to claim.',
+    'Provision the pool with: kinfra sandbox provision (or take an ad-hoc slot with: kinfra sandbox init)',
+  );
 }

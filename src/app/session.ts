@@ -7,6 +7,8 @@ import type { SandboxGateResult } from './gate.js';
 export type ProgressEvent =
   /** `activity` says what starts: 'Starting instance', 'Startability Gate'. */
   | { kind: 'started'; activity: string; instanceId: string; slot: number }
+  /** A step of a longer piece of work: 'Creating worktree ...', 'Resetting pool slot 5'. */
+  | { kind: 'step'; message: string }
   | { kind: 'gate-changed'; checks: readonly CheckResult[] }
   | { kind: 'gate-finished'; gate: SandboxGateResult }
   | { kind: 'copying'; dir: string; files: number; totalFiles: number; bytes: number; totalBytes: number };
@@ -15,6 +17,11 @@ export type ProgressEvent =
 export interface Session {
   /** A person can answer questions (a terminal, and not --json). */
   interactive: boolean;
+  /**
+   * The surface wants the result as a document (--json, MCP): an operation that would hand the terminal to a child
+   * (logs) captures a bounded result instead.
+   */
+  document: boolean;
   /** Ask a yes/no question; false when nobody can answer. `details` are shown before it. */
   confirm(question: string, details?: readonly string[]): Promise<boolean>;
   progress(event: ProgressEvent): void;

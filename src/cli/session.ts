@@ -18,6 +18,10 @@ function progressView(io: Output): { show(e: ProgressEvent): void; close(): void
         case 'started':
           if (!io.json) io.out(`${e.activity}: ${e.instanceId} (slot ${e.slot})`);
           return;
+        case 'step':
+          // The steps are for surfaces that show nothing else while waiting; the CLI shows them with --verbose.
+          if (io.verbose && !io.json) io.err(io.c.dim(e.message));
+          return;
         case 'gate-changed':
           view.onChange(e.checks);
           return;
@@ -59,6 +63,7 @@ export function terminalSession(io: Output): TerminalSession {
   const view = progressView(io);
   return {
     interactive,
+    document: io.json,
     async confirm(question, details = []) {
       if (!interactive) return false;
       for (const d of details) io.err(d);

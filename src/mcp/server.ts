@@ -7,12 +7,22 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { appContext } from '../app/context.js';
 import { entryByName } from '../app/sandbox-entry.js';
-import type { Session } from '../app/session.js';
-import { isKinfraError } from '../core/errors.js';
+import type { ProgressEvent, Session } from '../app/session.js';
+import { isKinfraError, usageError } from '../core/errors.js';
 import { CATALOGUE } from '../operations/catalogue.js';
-import type { AnyOperation, Printer } from '../operations/operation.js';
+import type { Printer } from '../operations/operation.js';
 import { table } from '../cli/render.js';
-import { annotations, handlerInput, inputShape, isTool, requiredInputs, toolName } from './tools.js';
+import { progressMessage } from './progress.js';
+import {
+  annotations,
+  catalogueTools,
+  handlerInput,
+  inputShape,
+  requiredInputs,
+  toolDescription,
+  toolTitle,
+  type Tool,
+} from './tools.js';
 
 export interface McpOptions {
   cwd: string;
@@ -20,16 +30,39 @@ export interface McpOptions {
   allowForce: boolean;
 }
 
-/** Nobody to ask, nowhere to draw: a tool call never prompts (destroy needs its `yes` input, as --json does). */
-const quietSession: Session = {
-  interactive: false,
-  confirm: async () => false,
-  progress: () => undefined,
-  signal: new AbortController().signal,
-};
+/** What the SDK hands a tool's handler that kinfra uses: the request's cancellation and its progress channel. */
+interface CallExtra {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number } | undefined;
+  sendNotification(n: {
+    method: 'notifications/progress';
+    params: { progressToken: string | number; progress: number; message: string };
+  }): Promise<void>;
+}
 
-function textOf(op: AnyOperation, value: unknown, input: Record<string, unknown>): string {
-  if (!op.render) return JSON.stringify(value);
+/**
+ * Nobody to ask, nowhere to draw: a tool call never prompts (destroy needs its `yes` input, as --json does). Its
+ * progress goes to the client as notifications when the client asked for them (a progress token), and a cancelled
+ * request stops the wait it is in.
+ */
+function callSession(extra: CallExtra): Session {
+  const token = extra._meta?.progressToken;
+  let progress = 0;
+  return {
+    interactive: false,
+    document: true,
+    confirm: async () => false,
+    progress(e: ProgressEvent) {
+      if (token === undefined) return;
+      const params = { progressToken: token, progress: ++progress, message: progressMessage(e) };
+      extra.sendNotification({ method: 'notifications/progress', params }).catch(() => undefined);
+    },
+    signal: extra.signal,
+  };
+}
+
+function textOf(t: Tool, value: unknown, input: Record<string, unknown>): string {
+  if (!t.op.render) return JSON.stringify(value);
   const lines: string[] = [];
   const plain = (s: string) => s;
   const p: Printer = {
@@ -39,7 +72,7 @@ function textOf(op: AnyOperation, value: unknown, input: Record<string, unknown>
     table: (head, rows) => table(head, rows, plain),
     tty: false,
   };
-  op.render(value, p, input);
+  t.op.render(value, p, input);
   return lines.join('\n');
 }
 
@@ -64,6 +97,13 @@ function errorResult(e: unknown) {
   };
 }
 
+const SCHEMA_HINT = "The tool's input schema (tools/list) says what it takes.";
+
+/** What the SDK itself refuses (arguments its schema rejects, an unknown tool), in kinfra's error shape. */
+function sdkRefusal(message: string) {
+  return errorResult(usageError('invalid-arguments', message, SCHEMA_HINT));
+}
+
 /** The folder a call acts from: the sandbox it names, the path it gives, or the server's own. */
 async function folderOf(cwd: string, args: Record<string, unknown>): Promise<string> {
   if (typeof args.sandbox === 'string' && args.sandbox !== '') {
@@ -73,29 +113,31 @@ async function folderOf(cwd: string, args: Record<string, unknown>): Promise<str
   return typeof args.path === 'string' && args.path !== '' ? resolve(cwd, args.path) : cwd;
 }
 
-function register(server: McpServer, op: AnyOperation, opts: McpOptions): void {
-  const shape = inputShape(z, op, opts.allowForce);
-  const required = new Set(requiredInputs(op));
+function register(server: McpServer, t: Tool, opts: McpOptions): void {
+  const required = requiredInputs(t);
   server.registerTool(
-    toolName(op),
+    t.view.name,
     {
-      title: op.summary,
-      description: `${op.description}${required.size ? ` Required: ${[...required].join(', ')}.` : ''}`,
-      inputSchema: shape,
-      outputSchema: (op.result!(z) as z.ZodObject).shape,
-      annotations: annotations(op),
+      title: toolTitle(t),
+      description: toolDescription(t),
+      inputSchema: inputShape(z, t, opts.allowForce),
+      outputSchema: (t.op.result!(z) as z.ZodObject).shape,
+      annotations: annotations(t),
     },
-    async (args: Record<string, unknown>) => {
+    async (args: Record<string, unknown>, extra: CallExtra) => {
       try {
-        const missing = [...required].filter((n) => args[n] === undefined);
-        if (missing.length > 0) throw new Error(`missing input: ${missing.join(', ')}`);
+        const missing = required.filter((n) => args[n] === undefined);
+        if (missing.length > 0)
+          throw usageError('invalid-arguments', `Missing input: ${missing.join(', ')}.`, SCHEMA_HINT);
         const ctx = appContext(await folderOf(opts.cwd, args));
-        const input = handlerInput(op, args);
-        const value = await op.run(ctx, input, quietSession);
-        const outcome = op.outcome?.(value) ?? 'ok';
+        const input = handlerInput(t, args);
+        const value = await t.op.run(ctx, input, callSession(extra));
+        const outcome = t.op.outcome?.(value) ?? 'ok';
         if (isKinfraError(outcome)) return errorResult(outcome);
-        const text = textOf(op, value, input);
-        return { content: [{ type: 'text' as const, text }], structuredContent: value as Record<string, unknown> };
+        return {
+          content: [{ type: 'text' as const, text: textOf(t, value, input) }],
+          structuredContent: value as Record<string, unknown>,
+        };
       } catch (e) {
         return errorResult(e);
       }
@@ -106,7 +148,10 @@ function register(server: McpServer, op: AnyOperation, opts: McpOptions): void {
 /** Serve until the client closes stdin. */
 export async function serveMcp(opts: McpOptions): Promise<void> {
   const server = new McpServer({ name: 'kinfra', version: opts.version });
-  for (const op of CATALOGUE.filter(isTool)) register(server, op, opts);
+  // The SDK answers what it refuses itself with bare text; an own property shadows its (private) method, so those
+  // failures carry a code and a hint like every other. A test pins this.
+  Object.assign(server, { createToolError: sdkRefusal });
+  for (const t of catalogueTools(CATALOGUE)) register(server, t, opts);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((done) => (transport.onclose = () => done()));
   await server.connect(transport);

@@ -235,6 +235,17 @@ export const gateOperation = operation({
     'Run only the Startability Gate against the running sandbox, starting nothing. Exit 0 when every ' +
     'check passes, 2 when one fails before the timeout: scripts and agents can wait for readiness with it.',
   examples: ['kinfra sandbox gate', 'kinfra sandbox gate --timeout 30 --json'],
+  tools: [
+    {
+      name: 'wait_ready',
+      summary: 'wait until the running sandbox is really usable (kinfra sandbox gate)',
+      description:
+        "Run the sandbox's Startability Gate against what runs now, starting nothing: each check (database, " +
+        'backend health, workers, services) with its state, what was tried, what came back and when, until every ' +
+        'check passes or one fails or the timeout ends. A failure is an error (gate-failed) whose details hold ' +
+        'the same per-check gate. The same predicate `up` waits on.',
+    },
+  ],
   inputs: { timeout: timeoutInput },
   result: (z) => upResult(z).extend({ gate: gate(z) }),
   effect: 'reads',
@@ -251,8 +262,16 @@ export const logs = operation({
   name: 'logs',
   group: 'Inspection:',
   summary: 'show the logs of the sandbox services',
-  description: 'Show the logs of every service of the sandbox, or of one (docker compose logs).',
-  examples: ['kinfra sandbox logs', 'kinfra sandbox logs backend -n 20', 'kinfra sandbox logs -f'],
+  description:
+    'Show the logs of every service of the sandbox, or of one (docker compose logs). With --json (and as an MCP ' +
+    "tool) the answer is each service's last lines, bounded (at most 2000 lines per service, long lines cut): " +
+    'a document, never an endless stream.',
+  examples: [
+    'kinfra sandbox logs',
+    'kinfra sandbox logs backend -n 20',
+    'kinfra sandbox logs -f',
+    'kinfra sandbox logs backend --since 10m --json',
+  ],
   inputs: {
     service: {
       in: 'arg',
@@ -278,17 +297,40 @@ export const logs = operation({
       default: 100,
       description: 'lines to show from the end of each log (default: 100)',
     },
+    since: {
+      in: 'option',
+      flags: '--since <time>',
+      type: 'string',
+      description: 'only lines since a time (2026-12-01T15:04:05Z) or for a duration back (10m, 1h30m)',
+    },
   },
-  result: undefined,
+  result: (z) =>
+    z.strictObject({
+      instanceId: z.string(),
+      services: z.array(
+        z.strictObject({
+          service: z.string(),
+          lines: z.array(z.string()),
+          truncated: z.boolean().describe('lines were left out or cut to stay within the bounds'),
+        }),
+      ),
+      exitCode: z.number().int().describe("compose's exit code (0 for a document)"),
+    }),
   effect: 'reads',
   target: 'current',
   streams: 'terminal',
-  async run(ctx, input): Promise<number> {
+  async run(ctx, input, session) {
     const { sandboxLogs } = await import('../app/compose-commands.js');
-    return sandboxLogs(ctx, input);
+    return sandboxLogs(ctx, input, session.document);
   },
   // Ctrl-C while following is the normal way out; any other failure of compose is exit 8.
-  outcome: (code) => (code === 0 || code === 130 ? 'ok' : { exit: 'external' }),
+  outcome: (r) => (r.exitCode === 0 || r.exitCode === 130 ? 'ok' : { exit: 'external' }),
+  render(r, p) {
+    for (const s of r.services) {
+      p.out(`${s.service}:${s.truncated ? ' (cut to stay bounded)' : ''}`);
+      for (const l of s.lines) p.out(`  ${l}`);
+    }
+  },
 });
 
 export const shell = operation({
@@ -479,6 +521,27 @@ export const ports = operation({
     '(pid, command line, working folder, user). IPv4 and IPv6. Without `who`, every port of the sandbox that holds ' +
     'the current folder. Ask this instead of killing whatever listens on a port.',
   examples: ['kinfra sandbox ports', 'kinfra sandbox ports who 8000', 'kinfra sandbox ports who 5432 --json'],
+  tools: [
+    {
+      name: 'ports',
+      summary: 'every port of a sandbox, with what listens there (kinfra sandbox ports)',
+      description:
+        "Every port of the sandbox (its slot's and its derived ones), each with who holds it: free, this sandbox's " +
+        'container (service, container), another sandbox, another compose project, a container or a process.',
+      omit: ['who', 'port'],
+    },
+    {
+      name: 'port_owner',
+      summary: 'who holds a TCP port (kinfra sandbox ports who <port>)',
+      description:
+        'Who holds a TCP port, as exactly one answer: free (and whether the registry keeps it for a sandbox); a ' +
+        'kinfra sandbox (which one, its service and container); another compose project (its name and working ' +
+        'folder, from its labels); a container; a process (pid, command line, working folder, user). IPv4 and ' +
+        'IPv6. Ask this instead of killing whatever listens on a port.',
+      fixed: { who: 'who' },
+      required: ['port'],
+    },
+  ],
   inputs: {
     who: {
       in: 'arg',

@@ -106,10 +106,11 @@ export const create = operation({
   result: summary,
   effect: 'changes',
   target: 'none',
-  streams: 'result',
-  async run(ctx, input) {
+  streams: 'progress',
+  async run(ctx, input, session) {
     const { createSandbox } = await import('../app/create.js');
-    return summaryData(await createSandbox(ctx, input));
+    const onStep = (message: string) => session.progress({ kind: 'step', message });
+    return summaryData(await createSandbox(ctx, { ...input, onStep }));
   },
   render: (s, p) => renderSummary(p, 'Created', s),
 });
@@ -138,7 +139,27 @@ export const init = operation({
       type: 'string',
       description: 'with a provisioned slot pool: claim the lowest free slot of at least this profile',
     },
+    fromPool: {
+      in: 'option',
+      flags: '--from-pool',
+      type: 'boolean',
+      default: false,
+      description: 'only a slot of the provisioned pool will do: refuse when there is no pool',
+    },
   },
+  tools: [
+    { name: 'init' },
+    {
+      name: 'claim',
+      summary: 'claim a pool slot for a checkout (kinfra sandbox init --from-pool)',
+      description:
+        'Claim the lowest free slot of the provisioned pool (of at least `profile`) for the checkout that holds ' +
+        '`path`, making it a sandbox: its .env.sandbox names the slot, and the slot is reset (a fresh database) ' +
+        'before it is handed over. Refused when there is no pool (no-pool) or no free slot fits. Give it back ' +
+        'with `release`.',
+      fixed: { fromPool: true },
+    },
+  ],
   result: (z) => summary(z).extend({ adopted: z.boolean() }),
   effect: 'changes',
   target: 'current',

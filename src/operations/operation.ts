@@ -79,7 +79,8 @@ export type Target = 'current' | 'named' | 'slot' | 'none';
 
 /**
  * How it reports while it runs: `result` only the result; `progress` events before the result (the gate's checks,
- * a copy's files); `terminal` it hands the terminal to a child (logs, shell, exec) and has no JSON result.
+ * a copy's files); `terminal` it hands the terminal to a child (logs, shell, exec) and has no JSON result, unless it
+ * declares one: then a surface that wants a document (--json, MCP) gets a bounded capture instead (logs).
  */
 export type Streams = 'result' | 'progress' | 'terminal';
 
@@ -112,6 +113,25 @@ export interface Printer {
   tty: boolean;
 }
 
+/**
+ * One way MCP offers an operation. By default an operation is one tool of its own name; a view gives it another
+ * name (`gate` is `wait_ready`), fixes inputs (`port_owner` is `ports who <port>`), hides some and requires others.
+ */
+export interface ToolView {
+  /** The tool's name, in snake case. */
+  name: string;
+  /** The tool's title, when it differs from the operation's summary. */
+  summary?: string;
+  /** The tool's description, when it differs from the operation's. */
+  description?: string;
+  /** Inputs the view sets itself: the client is not offered them. */
+  fixed?: Readonly<Record<string, string | number | boolean>>;
+  /** Inputs the view does not offer: they keep their defaults. */
+  omit?: readonly string[];
+  /** Inputs the client must give, besides the operation's required arguments. */
+  required?: readonly string[];
+}
+
 export type Zod = typeof z;
 export type ResultSchema = (zod: Zod) => z.ZodType;
 export type ResultOf<R extends ResultSchema> = z.infer<ReturnType<R>>;
@@ -135,6 +155,8 @@ export interface OperationSpec<N extends string, S extends Inputs, R extends Res
   effect: Effect;
   target: Target;
   streams: Streams;
+  /** How MCP offers it (default: one tool of its name, when it has a result and keeps the terminal). */
+  tools?: readonly ToolView[];
   /**
    * The handler: loads the app use case when the operation runs. Its value is the result the schema describes,
    * checked at compile time (a `null` where the schema says optional does not compile).
