@@ -13,6 +13,10 @@ export interface Verdict {
   details: string[];
   /** It can never pass (the container it needs has exited, or nothing runs): fail now, not at the deadline. */
   final?: boolean;
+  /** What this attempt did, e.g. "GET http://localhost:8001/api/v1/health". */
+  tried?: string;
+  /** What came back, e.g. "returned 503", "the database system is starting up (57P03)". */
+  got?: string;
 }
 
 export interface GateCheck {
@@ -36,6 +40,17 @@ export interface CheckResult {
   attempts: number;
   /** From the gate's start to this check settling. */
   elapsedMs: number;
+  /** The last attempt's; null before any attempt (a skipped check makes none). Kept on a pass: what proved it. */
+  tried: string | null;
+  got: string | null;
+}
+
+/** The first check, in the gate's order, that failed: the one cause a caller acts on. */
+export interface GateFailure {
+  check: string;
+  message: string;
+  tried: string | null;
+  got: string | null;
 }
 
 export interface GateResult {
@@ -43,6 +58,8 @@ export interface GateResult {
   interrupted: boolean;
   checks: CheckResult[];
   durationMs: number;
+  /** Null when the gate passed. Skipped checks are consequences, never the cause. */
+  firstFailure: GateFailure | null;
 }
 
 export interface Clock {
@@ -85,6 +102,8 @@ export async function runGate(checks: readonly GateCheck[], opts: GateOptions): 
     details: [],
     attempts: 0,
     elapsedMs: 0,
+    tried: null,
+    got: null,
   }));
   const settle = (i: number, patch: Partial<CheckResult>) => {
     results[i] = { ...results[i]!, ...patch, elapsedMs: clock.now() - start };
@@ -106,8 +125,17 @@ export async function runGate(checks: readonly GateCheck[], opts: GateOptions): 
       if (stop.signal.aborted) break;
       const remaining = deadline - clock.now();
       if (remaining <= 0 && attempt > 0) break;
-      last = await check.probe(Math.max(50, Math.min(probeTimeout, remaining)), stop.signal);
-      results[i] = { ...results[i]!, attempts: attempt + 1, details: last.details };
+      const v = await check.probe(Math.max(50, Math.min(probeTimeout, remaining)), stop.signal);
+      // An attempt the interrupt cut short ("aborted") says nothing of the service: the one before is the last answer.
+      if (stop.signal.aborted && !v.ok && attempt > 0) break;
+      last = v;
+      results[i] = {
+        ...results[i]!,
+        attempts: attempt + 1,
+        details: last.details,
+        tried: last.tried ?? null,
+        got: last.got ?? null,
+      };
       if (last.ok) {
         settle(i, { status: 'passed', message: last.passText ?? check.passText, details: [] });
         return 'passed';
@@ -137,10 +165,17 @@ export async function runGate(checks: readonly GateCheck[], opts: GateOptions): 
   starters.forEach((s) => s());
   const statuses = await Promise.all(order);
   opts.signal?.removeEventListener('abort', onAbort);
+  const passed = statuses.every((s) => s === 'passed');
   return {
-    passed: statuses.every((s) => s === 'passed'),
+    passed,
     interrupted: opts.signal?.aborted ?? false,
     checks: results,
     durationMs: clock.now() - start,
+    firstFailure: passed ? null : firstFailure(results),
   };
+}
+
+function firstFailure(checks: readonly CheckResult[]): GateFailure | null {
+  const c = checks.find((x) => x.status === 'failed');
+  return c ? { check: c.name, message: c.message, tried: c.tried, got: c.got } : null;
 }

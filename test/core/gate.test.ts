@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pollInterval, runGate, type Clock, type GateCheck, type Verdict } from '../../src/core/gate.js';
-
-/** A virtual clock: sleeping advances time instantly, so tests never wait. */
-function fakeClock(): Clock & { t: number } {
-  const c = {
-    t: 0,
-    now: () => c.t,
-    sleep: async (ms: number, signal: AbortSignal) => {
-      if (signal.aborted) throw new Error('aborted');
-      c.t += ms;
-      await Promise.resolve();
-    },
-  };
-  return c;
-}
+import { pollInterval, runGate, type GateCheck, type Verdict } from '../../src/core/gate.js';
+import { fakeClock } from '../helpers/fake-clock.js';
 
 /** A check that becomes ok at virtual time `readyAt` (never, with Infinity). */
 function check(
@@ -157,5 +144,100 @@ describe('StartabilityGate (runGate)', () => {
   it('passes an empty gate at once', async () => {
     const r = await runGate([], { timeoutMs: 1000, clock: fakeClock() });
     expect(r).toMatchObject({ passed: true, checks: [] });
+  });
+});
+
+/** A probe that answers each attempt from a script (its last line for every attempt after), counting the calls. */
+function scripted(answers: Verdict[]): GateCheck['probe'] & { calls: number } {
+  const probe = Object.assign(
+    async () => {
+      const v = answers[Math.min(probe.calls, answers.length - 1)]!;
+      probe.calls++;
+      return v;
+    },
+    { calls: 0 },
+  );
+  return probe;
+}
+
+const health = 'GET http://localhost:8001/api/v1/health';
+const starting = { ok: false, tried: health, got: 'returned 503', details: [`${health} returned 503`] };
+
+describe('one readiness contract: what each check tried, what came back, and the first failure', () => {
+  it("keeps the last attempt's tried and got, also on a pass (what proved it)", async () => {
+    const clock = fakeClock();
+    const probe = scripted([starting, starting, { ok: true, tried: health, got: '200', details: [] }]);
+    const r = await runGate([{ ...check('Backend', clock, 0), probe }], { timeoutMs: 5000, clock });
+    expect(r.checks[0]).toMatchObject({ status: 'passed', attempts: 3, tried: health, got: '200', details: [] });
+    expect(r.firstFailure).toBeNull();
+  });
+
+  it('records each attempt: a last attempt that says nothing leaves null, not an earlier answer', async () => {
+    const clock = fakeClock();
+    const probe = scripted([starting, { ok: false, details: ['no answer'] }]);
+    const r = await runGate([{ ...check('Backend', clock, 0), probe }], { timeoutMs: 300, clock });
+    expect(probe.calls).toBeGreaterThan(2);
+    expect(r.checks[0]).toMatchObject({ status: 'failed', attempts: probe.calls, tried: null, got: null });
+  });
+
+  it('gives null tried and got before any attempt, and to a skipped check', async () => {
+    const clock = fakeClock();
+    const seen: (string | null)[][] = [];
+    const db = { ...check('Database', clock, 0), probe: scripted([{ ...starting, final: true }]) };
+    const r = await runGate([db, check('Workers', clock, 0, { after: ['Database'] })], {
+      timeoutMs: 1000,
+      clock,
+      onChange: (cs) => seen.push(cs.flatMap((c) => [c.tried, c.got])),
+    });
+    expect(seen[0]).toEqual([null, null, null, null]);
+    expect(r.checks[1]).toMatchObject({ status: 'skipped', tried: null, got: null, attempts: 0 });
+  });
+
+  it('names the first failed check in gate order, not the first to fail in time, never a skipped one', async () => {
+    const clock = fakeClock();
+    const pg = 'Postgres startup on localhost:5433';
+    const r = await runGate(
+      [
+        check('Observability', clock, 0),
+        // Fails only at the deadline: later than Cache, but first in the order.
+        { ...check('Database', clock, 0), probe: scripted([{ ok: false, tried: pg, got: '57P03', details: ['x'] }]) },
+        check('Workers', clock, 0, { after: ['Database'] }),
+        { ...check('Cache', clock, 0), probe: scripted([{ ...starting, final: true }]) },
+      ],
+      { timeoutMs: 1000, clock },
+    );
+    expect(r.checks.map((c) => c.status)).toEqual(['passed', 'failed', 'skipped', 'failed']);
+    expect(r.checks[3]!.elapsedMs).toBeLessThan(r.checks[1]!.elapsedMs);
+    expect(r.firstFailure).toEqual({ check: 'Database', message: 'Database failed', tried: pg, got: '57P03' });
+  });
+
+  it('when interrupted, names the first failed check with the last answer before the interrupt', async () => {
+    const clock = fakeClock();
+    const ac = new AbortController();
+    // Ctrl-C during the third attempt: the real probes then answer "aborted", which says nothing of the service.
+    const answers = [starting, starting];
+    const probe = async (_t: number, signal: AbortSignal): Promise<Verdict> => {
+      const v = answers.shift();
+      if (v) return v;
+      ac.abort();
+      return { ok: false, tried: health, got: signal.aborted ? 'aborted' : 'what?', details: ['aborted'] };
+    };
+    const r = await runGate(
+      [{ ...check('Backend', clock, 0), probe }, check('Workers', clock, 0, { after: ['Backend'] })],
+      {
+        timeoutMs: 60_000,
+        clock,
+        signal: ac.signal,
+      },
+    );
+    expect(r.interrupted).toBe(true);
+    expect(r.checks[0]).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      got: 'returned 503',
+      details: ['interrupted before it passed', `${health} returned 503`],
+    });
+    expect(r.checks[1]!.status).toBe('skipped');
+    expect(r.firstFailure).toEqual({ check: 'Backend', message: 'Backend failed', tried: health, got: 'returned 503' });
   });
 });
