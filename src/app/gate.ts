@@ -30,7 +30,12 @@ function describe(o: ProbeOutcome): string {
     : `${o.tried}: ${o.got}`;
 }
 
-const verdict = (o: ProbeOutcome): Verdict => ({ ok: o.ok, details: o.ok ? [] : [describe(o)] });
+const verdict = (o: ProbeOutcome): Verdict => ({
+  ok: o.ok,
+  tried: o.tried,
+  got: o.got,
+  details: o.ok ? [] : [describe(o)],
+});
 
 /** The worker services this sandbox runs: its compose services that match the check's pattern. */
 function workerServices(stack: Stack | undefined, spec: GateCheckSpec): string[] | undefined {
@@ -82,7 +87,8 @@ function watched(
     const v = await probe(timeoutMs, signal);
     if (v.ok) return v;
     const gone = await watch(service);
-    return gone ? { ok: false, final: true, details: [...v.details, gone] } : v;
+    // The probe's own answer stays the check's `got`: it is what the service said last.
+    return gone ? { ...v, final: true, details: [...v.details, gone] } : v;
   };
 }
 
@@ -111,7 +117,13 @@ export function sandboxGateChecks(
         ...base,
         passText: '',
         failText: `${spec.name} cannot be checked`,
-        probe: async () => ({ ok: false, final: true, details: [`${s.project.envFile} has no port ${spec.port}`] }),
+        probe: async () => ({
+          ok: false,
+          final: true,
+          tried: `read port ${spec.port} of ${s.project.envFile}`,
+          got: 'no such port',
+          details: [`${s.project.envFile} has no port ${spec.port}`],
+        }),
       });
       continue;
     }
@@ -154,11 +166,19 @@ export function sandboxGateChecks(
           const o = await probeHttp(port, path, { timeoutMs, signal });
           if (!o.ok) return verdict(o);
           const list = workerList(o.json);
-          if (list === undefined) return { ok: false, details: [`${o.tried} returned no worker list`] };
+          const { tried } = o;
+          if (list === undefined)
+            return {
+              ok: false,
+              tried,
+              got: `${o.got} without a worker list`,
+              details: [`${tried} returned no worker list`],
+            };
           const r = registration(services ?? Array.from({ length: expected }, (_, i) => `worker ${i + 1}`), list);
+          const got = `${r.found} of ${expected} workers registered`;
           return r.allRegistered
-            ? { ok: true, passText: `${spec.name} registered (${list.length})`, details: [] }
-            : { ok: false, details: [`Expected ${expected} workers, found ${r.found}`] };
+            ? { ok: true, tried, got, passText: `${spec.name} registered (${list.length})`, details: [] }
+            : { ok: false, tried, got, details: [`Expected ${expected} workers, found ${r.found}`] };
         });
         break;
       }
@@ -181,10 +201,17 @@ function servicesCheck(s: Sandbox, stack: Stack | undefined): Omit<GateCheck, 'n
     passText: 'Services running',
     failText: 'Services not ready',
     probe: async () => {
+      const tried = `list the containers of ${s.project.name}`;
       const all = await listContainers().catch(() => undefined);
-      if (!all) return { ok: false, details: ['the Docker engine did not answer'] };
+      if (!all)
+        return {
+          ok: false,
+          tried,
+          got: 'the Docker engine did not answer',
+          details: ['the Docker engine did not answer'],
+        };
       const mine = all.filter((c) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path));
-      return servicesVerdict(expected, mine);
+      return { ...servicesVerdict(expected, mine), tried };
     },
   };
 }

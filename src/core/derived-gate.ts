@@ -88,8 +88,13 @@ export interface ServicesVerdict {
   /** It cannot pass any more (a service exited with an error). */
   final: boolean;
   passText: string;
+  /** One line for the gate's "got", e.g. "2 of 3 services ready (db starting)". */
+  got: string;
   details: string[];
 }
+
+/** How many of the services `got` names, so that the line stays one line with fifty services waiting. */
+const NAMED = 4;
 
 /** Whether every expected service is where it should be, and what is not. */
 export function servicesVerdict(
@@ -97,15 +102,19 @@ export function servicesVerdict(
   containers: readonly ServiceContainer[],
 ): ServicesVerdict {
   const details: string[] = [];
+  /** "db starting": each service that is not ready, by the first reason of its first container that is not. */
+  const notReady: string[] = [];
   let final = false;
   let done = 0;
   for (const svc of expected) {
     const mine = containers.filter((c) => c.service === svc.name);
     if (mine.length === 0) {
       details.push(`service ${svc.name} has no container (kinfra sandbox up starts it)`);
+      notReady.push(`${svc.name} has no container`);
       continue;
     }
     let finished = 0;
+    let why: string | undefined;
     for (const c of mine) {
       if (c.state === 'exited' || c.state === 'dead') {
         const code = exitCode(c.status);
@@ -115,18 +124,26 @@ export function servicesVerdict(
         }
         final ||= code !== 0;
         details.push(`service ${svc.name} ${c.status ? `has ${c.status.toLowerCase()}` : `is ${c.state}`}`);
+        why ??= code === undefined ? c.state : `exited (${code})`;
       } else if (c.state !== 'running') {
         details.push(`service ${svc.name} is ${c.state}`);
+        why ??= c.state;
       } else if (c.health !== undefined && c.health !== 'healthy') {
         // Docker reports a health only where a healthcheck runs (the file's or the image's own).
         details.push(`service ${svc.name} is ${c.health === 'unhealthy' ? 'unhealthy' : 'not healthy yet'}`);
+        why ??= c.health === 'unhealthy' ? 'unhealthy' : 'starting';
       }
     }
     if (finished === mine.length) done++;
+    if (why) notReady.push(`${svc.name} ${why}`);
   }
   const running = expected.length - done;
   const passText = `Services running (${running} of ${expected.length}` + (done > 0 ? `; ${done} one-shot done)` : ')');
-  return { ok: details.length === 0, final, passText, details };
+  const named =
+    notReady.slice(0, NAMED).join(', ') + (notReady.length > NAMED ? `, ${notReady.length - NAMED} more` : '');
+  const got =
+    `${expected.length - notReady.length} of ${expected.length} services ready` + (named ? ` (${named})` : '');
+  return { ok: details.length === 0, final, passText, got, details };
 }
 
 /** The image's own name (`timescale/timescaledb-ha:pg16` -> `timescaledb-ha`): postgrest is no Postgres. */

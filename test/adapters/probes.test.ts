@@ -1,53 +1,11 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeHttp, probePostgres, probeTcp } from '../../src/adapters/probes.js';
+import { closedPort, closeServers, errorResponse, listen, message, pgLike, track } from '../helpers/servers.js';
 
-/** Real sockets: small servers that answer like Postgres or HTTP services do. */
-const servers: (Server | HttpServer)[] = [];
-const sockets: Socket[] = [];
-afterEach(async () => {
-  sockets.splice(0).forEach((s) => s.destroy());
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
-});
-
-function listen(server: Server | HttpServer, port = 0): Promise<number> {
-  servers.push(server);
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-  );
-}
-
-/** A TCP server that records the first bytes it gets and answers with `reply` (or nothing). */
-async function pgLike(reply: ((s: Socket) => void) | undefined): Promise<{ port: number; received: Promise<Buffer> }> {
-  let resolveReceived: (b: Buffer) => void = () => undefined;
-  const received = new Promise<Buffer>((r) => (resolveReceived = r));
-  const server = createServer((s) => {
-    sockets.push(s);
-    s.once('data', (d) => {
-      resolveReceived(d);
-      reply?.(s);
-    });
-  });
-  return { port: await listen(server), received };
-}
-
-function message(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0);
-  head.writeInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
-const errorResponse = (code: string, text: string) => message('E', Buffer.from(`SFATAL\0C${code}\0M${text}\0\0`));
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise((r) => s.close(r));
-  return port;
-}
+// Real sockets: small servers that answer like Postgres or HTTP services do.
+afterEach(closeServers);
 
 describe('probePostgres (speaks the protocol, as pg_isready does)', () => {
   it('sends a well-formed protocol 3.0 StartupMessage and reads an authentication request as ready', async () => {
@@ -163,7 +121,7 @@ describe('probeHttp', () => {
 
 describe('probeTcp', () => {
   it('says whether a port accepts connections', async () => {
-    const port = await listen(createServer((s) => sockets.push(s)));
+    const port = await listen(createServer(track));
     expect(await probeTcp(port)).toMatchObject({ ok: true, got: 'port open' });
     expect(await probeTcp(await closedPort())).toMatchObject({ ok: false, got: 'connection refused' });
   });

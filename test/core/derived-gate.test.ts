@@ -110,7 +110,13 @@ describe('servicesVerdict', () => {
       [svc('db', { healthcheck: true }), svc('api')],
       [box('db', 'running', 'Up 3 seconds (healthy)', 'healthy'), box('api', 'running', 'Up 3 seconds')],
     );
-    expect(v).toEqual({ ok: true, final: false, passText: 'Services running (2 of 2)', details: [] });
+    expect(v).toEqual({
+      ok: true,
+      final: false,
+      passText: 'Services running (2 of 2)',
+      got: '2 of 2 services ready',
+      details: [],
+    });
   });
 
   // Docker reports a health only where a healthcheck runs (the file's or the image's): none reported is no check.
@@ -128,6 +134,7 @@ describe('servicesVerdict', () => {
     expect(v.ok).toBe(false);
     expect(v.final).toBe(false);
     expect(v.details).toEqual(['service a is not healthy yet', 'service b is unhealthy']);
+    expect(v.got).toBe('1 of 3 services ready (a starting, b unhealthy)');
   });
 
   it('counts a one-shot service that exited 0 as done', () => {
@@ -139,6 +146,7 @@ describe('servicesVerdict', () => {
       ok: true,
       final: false,
       passText: 'Services running (1 of 2; 1 one-shot done)',
+      got: '2 of 2 services ready',
       details: [],
     });
   });
@@ -146,7 +154,12 @@ describe('servicesVerdict', () => {
   it('takes an exit with an error for final, one-shot or not', () => {
     for (const oneShot of [true, false]) {
       const v = servicesVerdict([svc('migrate', { oneShot })], [box('migrate', 'exited', 'Exited (1) 2 seconds ago')]);
-      expect(v).toMatchObject({ ok: false, final: true, details: ['service migrate has exited (1) 2 seconds ago'] });
+      expect(v).toMatchObject({
+        ok: false,
+        final: true,
+        got: '0 of 1 services ready (migrate exited (1))',
+        details: ['service migrate has exited (1) 2 seconds ago'],
+      });
     }
     const killed = servicesVerdict([svc('a')], [box('a', 'exited', 'Exited (137) 1 second ago')]);
     expect(killed.final).toBe(true);
@@ -161,6 +174,7 @@ describe('servicesVerdict', () => {
     expect(servicesVerdict([svc('a')], [box('a', 'dead', 'Dead')])).toMatchObject({ ok: false, final: true });
     expect(servicesVerdict([svc('a')], [box('a', 'exited', '')])).toMatchObject({
       final: true,
+      got: '0 of 1 services ready (a exited)',
       details: ['service a is exited'],
     });
   });
@@ -170,6 +184,7 @@ describe('servicesVerdict', () => {
     expect(v).toMatchObject({
       ok: false,
       final: false,
+      got: '1 of 2 services ready (db has no container)',
       details: ['service db has no container (kinfra sandbox up starts it)'],
     });
   });
@@ -180,6 +195,7 @@ describe('servicesVerdict', () => {
       [box('a', 'restarting', 'Restarting (1)'), box('b', 'created'), box('c', 'paused')],
     );
     expect(v.details).toEqual(['service a is restarting', 'service b is created', 'service c is paused']);
+    expect(v.got).toBe('0 of 3 services ready (a restarting, b created, c paused)');
     expect(v.final).toBe(false);
   });
 
@@ -188,7 +204,16 @@ describe('servicesVerdict', () => {
       [svc('worker')],
       [box('worker', 'running', 'Up'), box('worker', 'exited', 'Exited (2) 1 second ago')],
     );
-    expect(v).toMatchObject({ ok: false, final: true });
+    expect(v).toMatchObject({ ok: false, final: true, got: '0 of 1 services ready (worker exited (2))' });
+  });
+
+  it('names at most four services in its one line, and counts the rest', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const v = servicesVerdict(
+      names.map((n) => svc(n)),
+      names.map((n) => box(n, 'created')),
+    );
+    expect(v.got).toBe('0 of 6 services ready (a created, b created, c created, d created, 2 more)');
   });
 
   it('ignores containers of services it does not expect', () => {
@@ -201,6 +226,7 @@ describe('servicesVerdict', () => {
       ok: true,
       final: false,
       passText: 'Services running (0 of 0)',
+      got: '0 of 0 services ready',
       details: [],
     });
   });

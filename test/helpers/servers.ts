@@ -1,0 +1,61 @@
+// Small real servers that answer like the services the gate probes (Postgres, HTTP), on 127.0.0.1 and a free port.
+// A test file that uses them calls closeServers() after each test.
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+
+const servers: (Server | HttpServer)[] = [];
+const sockets: Socket[] = [];
+
+export async function closeServers(): Promise<void> {
+  sockets.splice(0).forEach((s) => s.destroy());
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+}
+
+export function listen(server: Server | HttpServer, port = 0): Promise<number> {
+  servers.push(server);
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+}
+
+/** A socket closeServers() destroys: a server that keeps its connections open would hold close() up. */
+export function track(s: Socket): Socket {
+  sockets.push(s);
+  return s;
+}
+
+/** A TCP server that records the first bytes it gets and answers every connection with `reply` (or nothing). */
+export async function pgLike(
+  reply: ((s: Socket) => void) | undefined,
+): Promise<{ port: number; received: Promise<Buffer> }> {
+  let resolveReceived: (b: Buffer) => void = () => undefined;
+  const received = new Promise<Buffer>((r) => (resolveReceived = r));
+  const server = createServer((s) => {
+    track(s);
+    s.once('data', (d) => {
+      resolveReceived(d);
+      reply?.(s);
+    });
+  });
+  return { port: await listen(server), received };
+}
+
+/** A Postgres backend message: type byte, length, body. */
+export function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0);
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+export const errorResponse = (code: string, text: string) =>
+  message('E', Buffer.from(`SFATAL\0C${code}\0M${text}\0\0`));
+
+export async function closedPort(): Promise<number> {
+  const s = createServer();
+  const port = await new Promise<number>((r) =>
+    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
+  );
+  await new Promise((r) => s.close(r));
+  return port;
+}
