@@ -27,7 +27,10 @@ export function gateData(g: SandboxGateResult) {
       details: c.details,
       attempts: c.attempts,
       elapsedMs: Math.round(c.elapsedMs),
+      tried: c.tried,
+      got: c.got,
     })),
+    firstFailure: g.firstFailure,
     omitted: g.omitted,
   };
 }

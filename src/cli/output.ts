@@ -6,7 +6,8 @@ import { isKinfraError, type KinfraError } from '../core/errors.js';
 import type { Printer } from '../operations/operation.js';
 import { table } from './render.js';
 
-export const JSON_SCHEMA_VERSION = 1;
+/** Raised whenever a --json shape changes (the published schema is strict); docs/json-output.md lists the versions. */
+export const JSON_SCHEMA_VERSION = 2;
 
 /** A stream the CLI writes to: process.stdout, or a test's capture. */
 export interface OutStream {

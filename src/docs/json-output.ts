@@ -1,8 +1,10 @@
-// The `data` of every command's --json document, version 1, as the operation catalogue declares it. Objects are
-// strict: a field added, removed or renamed in a command's output fails the tests that check real output against
-// these, and `npm run docs` regenerates schema/json-output.schema.json from them. Changing a shape incompatibly means
-// raising JSON_SCHEMA_VERSION (src/cli/output.ts). Not loaded by the CLI itself.
+// The `data` of every command's --json document, as the operation catalogue declares it. Objects are strict: a field
+// added, removed or renamed in a command's output fails the tests that check real output against these, and `npm run
+// docs` regenerates schema/json-output.schema.json from them. Strict also means a reader checking against the
+// published schema rejects an added field, so any change of shape raises JSON_SCHEMA_VERSION (src/cli/output.ts) and
+// says what changed in docs/json-output.md (Versions). Not loaded by the CLI itself.
 import { z } from 'zod';
+import { JSON_SCHEMA_VERSION } from '../cli/output.js';
 import { OPERATIONS } from '../operations/catalogue.js';
 import type { ResultSchema } from '../operations/operation.js';
 
@@ -23,11 +25,11 @@ export const JSON_OUTPUT = Object.fromEntries(
 export type JsonCommand = keyof typeof JSON_OUTPUT;
 
 export const successDocument = (command: JsonCommand) =>
-  o({ schemaVersion: z.literal(1), ok: z.literal(true), data: JSON_OUTPUT[command] });
+  o({ schemaVersion: z.literal(JSON_SCHEMA_VERSION), ok: z.literal(true), data: JSON_OUTPUT[command] });
 
 /** What every command prints on stderr when it fails with --json. */
 export const errorDocument = o({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(JSON_SCHEMA_VERSION),
   ok: z.literal(false),
   error: o({ code: str, message: str, hint: str.optional(), details: z.record(z.string(), z.unknown()).optional() }),
 });
@@ -41,7 +43,7 @@ export function jsonOutputSchema(): string {
   return (
     JSON.stringify(
       {
-        title: 'kinfra --json output, schemaVersion 1',
+        title: `kinfra --json output, schemaVersion ${JSON_SCHEMA_VERSION}`,
         description:
           'One definition per command: the document it prints on stdout with --json; ' +
           '`error` is what any command prints on stderr when it fails.',

@@ -44,8 +44,25 @@ export const gate = (z: Zod) =>
         details: z.array(z.string()),
         attempts: z.number().int(),
         elapsedMs: z.number().int(),
+        tried: z
+          .string()
+          .nullable()
+          .describe('what the last attempt did, e.g. GET http://localhost:8001/api/v1/health'),
+        got: z
+          .string()
+          .nullable()
+          .describe('what came back, e.g. returned 503; null before any attempt and for a skipped check'),
       }),
     ),
+    firstFailure: z
+      .strictObject({
+        check: z.string(),
+        message: z.string(),
+        tried: z.string().nullable(),
+        got: z.string().nullable(),
+      })
+      .nullable()
+      .describe('the first check, in the order of checks, that failed; null when the gate passed'),
     omitted: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
   });
 

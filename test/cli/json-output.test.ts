@@ -30,7 +30,7 @@ async function expectShape(command: JsonCommand, args: string[], cwd?: string) {
   return parseJson(r.stdout).data;
 }
 
-describe('--json documents match their schema (schemaVersion 1)', () => {
+describe('--json documents match their schema (schemaVersion 2)', () => {
   it('create, init, list, url, status, down, verify', async () => {
     await expectShape('create', ['sandbox', 'create', 'second']);
     await expectShape('list', ['sandbox', 'list']);
@@ -70,6 +70,15 @@ describe('--json documents match their schema (schemaVersion 1)', () => {
       if (code === 'gate-failed') {
         const gate = JSON_OUTPUT.gate.shape.gate.safeParse(doc.error.details.gate);
         expect(gate.success ? [] : gate.error.issues).toEqual([]);
+        // The first failing cause, as up, gate and the MCP tool all report it.
+        const first = doc.error.details.gate.checks.find((c: { status: string }) => c.status === 'failed');
+        expect(doc.error.details.gate.firstFailure).toEqual({
+          check: first.name,
+          message: first.message,
+          tried: first.tried,
+          got: first.got,
+        });
+        expect(first.tried).toEqual(expect.any(String));
       }
     }
   });

@@ -42,7 +42,7 @@ describe('kinfra sandbox list', () => {
     expect(empty.stdout).toContain('No sandboxes. Create one with: kinfra sandbox create <name>');
     await ws.run(['sandbox', 'create', 'one']);
     const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
-    expect(doc.schemaVersion).toBe(1);
+    expect(doc.schemaVersion).toBe(2);
     expect(doc.ok).toBe(true);
     expect(doc.data.instances).toHaveLength(1);
     expect(Object.keys(doc.data.instances[0]).sort()).toEqual([
