@@ -70,7 +70,7 @@ describe('--json documents match their schema (schemaVersion 2)', () => {
       if (code === 'gate-failed') {
         const gate = JSON_OUTPUT.gate.shape.gate.safeParse(doc.error.details.gate);
         expect(gate.success ? [] : gate.error.issues).toEqual([]);
-        // The first failing cause, as up, gate and the MCP tool all report it.
+        // The first failing cause, as up, gate and the MCP tools up and wait_ready report it.
         const first = doc.error.details.gate.checks.find((c: { status: string }) => c.status === 'failed');
         expect(doc.error.details.gate.firstFailure).toEqual({
           check: first.name,
