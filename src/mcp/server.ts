@@ -147,6 +147,8 @@ function register(server: McpServer, t: Tool, opts: McpOptions): void {
 
 /** Serve until the client closes stdin. */
 export async function serveMcp(opts: McpOptions): Promise<void> {
+  // stdout is the protocol's: a stray console.log anywhere in the process would corrupt it.
+  console.log = console.info = console.debug = console.error;
   const server = new McpServer({ name: 'kinfra', version: opts.version });
   // The SDK answers what it refuses itself with bare text; an own property shadows its (private) method, so those
   // failures carry a code and a hint like every other. A test pins this.
