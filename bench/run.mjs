@@ -6,6 +6,7 @@ import { markdownTable, ROOT } from './lib.mjs';
 import derivedLayout from './derived.bench.mjs';
 import docker from './docker.bench.mjs';
 import gateLatency from './gate.bench.mjs';
+import mcp from './mcp.bench.mjs';
 import scale from './scale.bench.mjs';
 import startup from './startup.bench.mjs';
 import previous from './previous.bench.mjs';
@@ -19,6 +20,7 @@ const suites = [
   ['gate latency', gateLatency],
   ['docker', docker],
   ['derived layout', derivedLayout],
+  ['mcp', mcp],
 ].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {
