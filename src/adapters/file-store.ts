@@ -4,8 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
-import writeFileAtomic from 'write-file-atomic';
 import { registryError } from '../core/errors.js';
 
 export async function readTextIfExists(path: string): Promise<string | undefined> {
@@ -30,6 +28,7 @@ export function readTextSyncIfExists(path: string): string | undefined {
 export async function writeTextAtomic(path: string, text: string, mode?: number): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true });
+    const { default: writeFileAtomic } = await import('write-file-atomic');
     await writeFileAtomic(path, text, { fsync: true, ...(mode === undefined ? {} : { mode }) });
   } catch (e) {
     throw fileError(e, 'write', path);
@@ -89,7 +88,9 @@ export async function withFileLock<T>(
   // retry a read-only or full file system for the whole wait.
   for (;;) {
     try {
-      release = await lockfile.lock(path, {
+      release = await (
+        await lockLibrary()
+      ).lock(path, {
         realpath: false,
         stale: 10_000,
         update: 2_000,
@@ -132,4 +133,14 @@ export async function withFileLock<T>(
   } finally {
     await release().catch(() => undefined);
   }
+}
+
+/**
+ * The lock and atomic-write libraries load when first used: a command that only reads (list, whoami, ports who)
+ * never pays for them (graceful-fs patches fs as it loads).
+ */
+let lockLoaded: Promise<typeof import('proper-lockfile')> | undefined;
+function lockLibrary(): Promise<typeof import('proper-lockfile')> {
+  lockLoaded ??= import('proper-lockfile').then((m) => m.default);
+  return lockLoaded;
 }

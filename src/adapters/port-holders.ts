@@ -1,5 +1,6 @@
 // Whether a TCP port is free, and who holds it when it is not: a port conflict names its culprit.
 
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { run } from './runner.js';
@@ -61,6 +62,31 @@ async function listeningInodes(port: number): Promise<Set<string>> {
   return inodes;
 }
 
+/** The socket inodes a process holds open, read synchronously: see fromProc. */
+function socketInodes(pid: number): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.push(m[1]!);
+    } catch {
+      // The fd closed while we looked: not the holder.
+    }
+  }
+  return out;
+}
+
+/**
+ * The holder of a listening socket: the process with that socket's inode among its fds. The walk reads every fd link
+ * of every process; /proc answers each in microseconds, so the reads are synchronous: awaiting a thread-pool round
+ * trip for each of hundreds of links made the walk a hundred times slower than the reads themselves.
+ */
 async function fromProc(port: number): Promise<PortHolder | undefined> {
   const inodes = await listeningInodes(port);
   if (inodes.size === 0) return undefined;
@@ -68,19 +94,11 @@ async function fromProc(port: number): Promise<PortHolder | undefined> {
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
     .sort((a, b) => a - b);
-  for (const pid of pids) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && inodes.has(m[1]!)) {
-        const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-        const command = cmdline.replace(/\0+/g, ' ').trim().slice(0, 200) || `pid ${pid}`;
-        return { pid, command, ...(await procDetails(pid)) };
-      }
-    }
-  }
-  return undefined;
+  const pid = pids.find((p) => socketInodes(p).some((i) => inodes.has(i)));
+  if (pid === undefined) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const command = cmdline.replace(/\0+/g, ' ').trim().slice(0, 200) || `pid ${pid}`;
+  return { pid, command, ...(await procDetails(pid)) };
 }
 
 async function fromLsof(port: number): Promise<PortHolder | undefined> {

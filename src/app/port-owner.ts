@@ -7,7 +7,6 @@ import { findPortHolder, isPortFreeAnywhere } from '../adapters/port-holders.js'
 import type { Registry } from '../core/registry/model.js';
 import { heldPorts } from '../core/registry/slots.js';
 import type { AppContext } from './context.js';
-import { resolveSandbox } from './the-sandbox.js';
 import { ownsContainer } from './engine-state.js';
 
 export type PortState = 'free' | 'sandbox' | 'compose-project' | 'container' | 'process' | 'unknown';
@@ -134,6 +133,8 @@ export async function sandboxPorts(
 ): Promise<{ sandbox: string | null; ports: PortOwner[] }> {
   const seen = await seenNow(ctx);
   if (req.port !== undefined) return { sandbox: null, ports: [await ownerOfPort(req.port, seen)] };
+  // Only the sandbox's own ports need its layout (yaml, zod, compose): `who <port>` stays quick to start.
+  const { resolveSandbox } = await import('./the-sandbox.js');
   const s = await resolveSandbox(ctx, { registry: seen.registry });
   const ports: PortOwner[] = [];
   for (const p of s.ports) ports.push({ ...(await ownerOfPort(p.port, seen)), name: p.name, env: p.env });

@@ -12,3 +12,4 @@ import './env-edits.e2e.js';
 import './load.e2e.js';
 import './registry-loss.e2e.js';
 import './derived-layout.e2e.js';
+import './mcp.e2e.js';
