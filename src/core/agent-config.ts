@@ -159,7 +159,8 @@ function insertMember(text: string, open: number, key: string, value: Json, unit
   const before = text.slice(0, last.keyStart);
   const gap = before.slice(before.search(/[ \t\n\r]*$/));
   if (!gap.includes('\n')) {
-    return `${text.slice(0, last.valueEnd)}, ${JSON.stringify(key)}: ${JSON.stringify(value)}${text.slice(last.valueEnd)}`;
+    const member = `${JSON.stringify(key)}: ${JSON.stringify(value)}`;
+    return `${text.slice(0, last.valueEnd)}, ${member}${text.slice(last.valueEnd)}`;
   }
   const indent = gap.slice(gap.lastIndexOf('\n') + 1);
   const member = `${JSON.stringify(key)}: ${jsonAt(value, unit, indent)}`;

@@ -55,7 +55,7 @@ describe('help (seed 000 task 7.3)', () => {
  * `npx vitest run test/cli/help.test.ts -u`).
  */
 describe('help snapshots', () => {
-  const ALL = [[], ['sandbox'], ['api'], ['completion'], ...COMMANDS.map((c) => ['sandbox', c])];
+  const ALL = [[], ['sandbox'], ['api'], ['agent'], ['completion'], ...COMMANDS.map((c) => ['sandbox', c])];
   it.each(ALL.map((a) => [a.join(' ') || 'kinfra', a]))('%s --help', async (name, args) => {
     const r = await ws.run([...(args as string[]), '--help'], { env: { COLUMNS: '100' } });
     expect(r.code).toBe(0);

@@ -141,7 +141,9 @@ describe('JSON hosts (.mcp.json, .cursor/mcp.json)', () => {
           const doc = { ...root, mcpServers: servers };
           const text = JSON.stringify(doc, null, indent) + (newline ? '\n' : '');
           const e = installJson(text, json);
-          expect(JSON.parse(e.text!)).toEqual({ ...doc, mcpServers: { ...servers, kinfra: KINFRA } });
+          // Through JSON both ways, as the file holds it (-0 is written 0).
+          const expected = JSON.parse(JSON.stringify({ ...doc, mcpServers: { ...servers, kinfra: KINFRA } }));
+          expect(JSON.parse(e.text!)).toEqual(expected);
           expect(uninstallJson(e.text, json).text).toBe(text);
         },
       ),
@@ -213,7 +215,8 @@ describe('TOML host (.codex/config.toml)', () => {
     const forced = installToml(edited, { ...toml, force: true });
     expect(forced.status).toBe('updated');
     expect(forced.text).toBe(
-      '[mcp_servers.kinfra]\ncommand = "kinfra"\nargs = ["mcp"]\n\n# The docs server\n[mcp_servers.docs]\ncommand = "npx"\n',
+      '[mcp_servers.kinfra]\ncommand = "kinfra"\nargs = ["mcp"]\n\n' +
+        '# The docs server\n[mcp_servers.docs]\ncommand = "npx"\n',
     );
   });
 
