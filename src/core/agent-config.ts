@@ -39,12 +39,11 @@ function startsKinfra(entry: unknown): boolean {
   return Array.isArray(args) && args.length === SERVER.args.length && SERVER.args.every((a, i) => args[i] === a);
 }
 
-function invalidFile(file: string, kind: string, detail: string, host: AgentHost): Error {
+function invalidFile(file: string, kind: string, detail: string): Error {
   return usageError(
     'agent-config-invalid',
     `${file} is not ${kind} kinfra can edit: ${detail}`,
-    `Fix ${file} (or move it aside) and run \`kinfra agent install ${host}\` again; ` +
-      'kinfra never rewrites a file it cannot read.',
+    `Fix ${file} (or move it aside), then run the command again; kinfra never rewrites a file it cannot read.`,
     { file },
   );
 }
@@ -200,18 +199,18 @@ interface JsonDoc {
   servers: JsonObject | undefined;
 }
 
-function readJson(text: string | undefined, file: string, host: AgentHost): JsonDoc {
+function readJson(text: string | undefined, file: string): JsonDoc {
   if (blank(text)) return { root: {}, servers: undefined };
   let root: unknown;
   try {
     root = JSON.parse(text!);
   } catch (e) {
-    throw invalidFile(file, 'JSON', (e as Error).message, host);
+    throw invalidFile(file, 'JSON', (e as Error).message);
   }
-  if (!isObject(root)) throw invalidFile(file, 'a JSON object', 'its top level is not an object', host);
+  if (!isObject(root)) throw invalidFile(file, 'a JSON object', 'its top level is not an object');
   const servers = root.mcpServers;
   if (servers !== undefined && !isObject(servers)) {
-    throw invalidFile(file, 'an MCP configuration', '"mcpServers" is not an object', host);
+    throw invalidFile(file, 'an MCP configuration', '"mcpServers" is not an object');
   }
   return { root: root as JsonObject, servers: servers as JsonObject | undefined };
 }
@@ -219,21 +218,24 @@ function readJson(text: string | undefined, file: string, host: AgentHost): Json
 /** The text edited surgically when the result parses to exactly `expected`; else the whole file re-serialised. */
 function jsonResult(original: string | undefined, edit: () => string, expected: JsonObject): string {
   const unit = original === undefined || blank(original) ? '  ' : indentUnit(original);
+  // What kinfra writes has \n line ends; a file whose every line ends in \r\n gets those (JSON strings hold none).
+  const crlf = original !== undefined && original.includes('\r\n') && !/(^|[^\r])\n/.test(original);
+  const lineEnds = (t: string) => (crlf ? t.replace(/\r?\n/g, '\r\n') : t);
   if (!blank(original)) {
     try {
-      const text = edit();
+      const text = lineEnds(edit());
       if (canonical(JSON.parse(text)) === canonical(expected)) return text;
     } catch {
       // An unusual layout the member scan did not follow (duplicate keys, say): fall back to re-serialising.
     }
   }
-  return endWithNewline(JSON.stringify(expected, null, unit), original);
+  return lineEnds(endWithNewline(JSON.stringify(expected, null, unit), original));
 }
 
 const topObject = (text: string): number => skipWs(text, text.charCodeAt(0) === 0xfeff ? 1 : 0);
 
-export function installJson(text: string | undefined, opts: { file: string; host: AgentHost; force: boolean }): Edit {
-  const { root, servers } = readJson(text, opts.file, opts.host);
+export function installJson(text: string | undefined, opts: { file: string; force: boolean }): Edit {
+  const { root, servers } = readJson(text, opts.file);
   const existing = servers?.[SERVER_NAME];
   if (existing !== undefined && startsKinfra(existing)) return unchanged('already-installed', text);
   if (existing !== undefined && !opts.force) return unchanged('differs', text);
@@ -258,8 +260,8 @@ export function installJson(text: string | undefined, opts: { file: string; host
   return { status: existing === undefined ? 'installed' : 'updated', changed: true, text: out };
 }
 
-export function uninstallJson(text: string | undefined, opts: { file: string; host: AgentHost }): Edit {
-  const { root, servers } = readJson(text, opts.file, opts.host);
+export function uninstallJson(text: string | undefined, opts: { file: string }): Edit {
+  const { root, servers } = readJson(text, opts.file);
   if (servers?.[SERVER_NAME] === undefined) return unchanged('not-installed', text);
   const rest = Object.fromEntries(Object.entries(servers).filter(([k]) => k !== SERVER_NAME));
   const expected: JsonObject = { ...root, mcpServers: rest };
@@ -355,12 +357,12 @@ export const TOML_BLOCK = [
   `args = ${JSON.stringify(SERVER.args).replace(/,/g, ', ')}`,
 ];
 
-function readToml(text: string | undefined, file: string, host: AgentHost): Record<string, unknown> {
+function readToml(text: string | undefined, file: string): Record<string, unknown> {
   if (blank(text)) return {};
   try {
     return parseToml(text!) as Record<string, unknown>;
   } catch (e) {
-    throw invalidFile(file, 'TOML', (e as Error).message.split('\n')[0]!, host);
+    throw invalidFile(file, 'TOML', (e as Error).message.split('\n')[0]!);
   }
 }
 
@@ -420,8 +422,8 @@ function checkedToml(
   return text;
 }
 
-export function installToml(text: string | undefined, opts: { file: string; host: AgentHost; force: boolean }): Edit {
-  const doc = readToml(text, opts.file, opts.host);
+export function installToml(text: string | undefined, opts: { file: string; force: boolean }): Edit {
+  const doc = readToml(text, opts.file);
   const servers = isObject(doc.mcp_servers) ? doc.mcp_servers : undefined;
   const existing = servers?.[SERVER_NAME];
   if (existing !== undefined && startsKinfra(existing)) return unchanged('already-installed', text);
@@ -447,8 +449,8 @@ export function installToml(text: string | undefined, opts: { file: string; host
   return { status: existing === undefined ? 'installed' : 'updated', changed: true, text: next };
 }
 
-export function uninstallToml(text: string | undefined, opts: { file: string; host: AgentHost }): Edit {
-  const doc = readToml(text, opts.file, opts.host);
+export function uninstallToml(text: string | undefined, opts: { file: string }): Edit {
+  const doc = readToml(text, opts.file);
   const servers = isObject(doc.mcp_servers) ? doc.mcp_servers : undefined;
   if (servers?.[SERVER_NAME] === undefined) return unchanged('not-installed', text);
   const byHand = 'remove its `[mcp_servers.kinfra]` table (or the `kinfra` key of `[mcp_servers]`).';
@@ -464,13 +466,11 @@ export function uninstallToml(text: string | undefined, opts: { file: string; ho
 }
 
 export function installEntry(host: AgentHost, text: string | undefined, opts: { file: string; force: boolean }): Edit {
-  const o = { ...opts, host };
-  return HOST_FILES[host].format === 'json' ? installJson(text, o) : installToml(text, o);
+  return HOST_FILES[host].format === 'json' ? installJson(text, opts) : installToml(text, opts);
 }
 
 export function uninstallEntry(host: AgentHost, text: string | undefined, opts: { file: string }): Edit {
-  const o = { ...opts, host };
-  return HOST_FILES[host].format === 'json' ? uninstallJson(text, o) : uninstallToml(text, o);
+  return HOST_FILES[host].format === 'json' ? uninstallJson(text, opts) : uninstallToml(text, opts);
 }
 
 // ---- The instructions section (CLAUDE.md, AGENTS.md) ----------------------------------------------------------

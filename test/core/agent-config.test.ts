@@ -16,8 +16,8 @@ import {
 } from '../../src/core/agent-config.js';
 import { KinfraError } from '../../src/core/errors.js';
 
-const json = { file: '/p/.mcp.json', host: 'claude-code', force: false } as const;
-const toml = { file: '/p/.codex/config.toml', host: 'codex', force: false } as const;
+const json = { file: '/p/.mcp.json', force: false } as const;
+const toml = { file: '/p/.codex/config.toml', force: false } as const;
 const KINFRA = { command: 'kinfra', args: ['mcp'] };
 
 function refused(f: () => unknown): KinfraError {
@@ -74,6 +74,16 @@ describe('JSON hosts (.mcp.json, .cursor/mcp.json)', () => {
       a: { b: [1] },
       mcpServers: { x: {}, kinfra: KINFRA },
     });
+  });
+
+  it('a file whose lines end in CRLF keeps CRLF line ends', () => {
+    const crlf = '{\r\n  "mcpServers": {\r\n    "a": {}\r\n  }\r\n}\r\n';
+    const e = installJson(crlf, json);
+    expect(e.text).toBe(
+      '{\r\n  "mcpServers": {\r\n    "a": {},\r\n    "kinfra": {\r\n      "command": "kinfra",\r\n' +
+        '      "args": [\r\n        "mcp"\r\n      ]\r\n    }\r\n  }\r\n}\r\n',
+    );
+    expect(uninstallJson(e.text, json).text).toBe(crlf);
   });
 
   it('a repeated install changes nothing; keys of the user beside command and args do not make it differ', () => {
