@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
+import { removeLeftovers } from '../helpers/docker.js';
 
 /**
  * `kinfra sandbox gate` against real local HTTP servers standing in for a
@@ -32,6 +33,8 @@ const COMPOSE = `services:
 
 let ws: Workspace;
 let servers: Server[] = [];
+// What a killed earlier run of this file left on the engine (its prefix is this file's alone).
+beforeAll(() => removeLeftovers('kgt--'));
 afterEach(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   servers = [];

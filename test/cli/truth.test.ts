@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, appWorkspace, type Workspace } from '../helpers/cli.js';
+import { removeLeftovers } from '../helpers/docker.js';
 
 /**
  * What status, up and the gate say must be true of the stack that runs (issue 12, "the truth about what runs").
@@ -38,6 +39,8 @@ const COMPOSE =
 let ws: Workspace;
 let servers: Server[] = [];
 let started = false;
+// What a killed earlier run of this file left on the engine (its prefix is this file's alone).
+beforeAll(() => removeLeftovers('ktr--'));
 afterEach(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   servers = [];
