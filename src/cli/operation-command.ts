@@ -5,7 +5,7 @@ import { Argument, InvalidArgumentError, Option, type Command } from 'commander'
 import { isKinfraError } from '../core/errors.js';
 import type { AnyOperation, ArgInput, Input, OptionInput, Outcome } from '../operations/operation.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { createOutput, type Output, type Terminal } from './output.js';
+import { createOutput, loadTables, type Output, type Terminal } from './output.js';
 
 /** What a run of the CLI ended with: set by the action, read by main. */
 export interface RunState {
@@ -117,6 +117,7 @@ async function runOperation(
     const { appContext } = await import('../app/context.js');
     const value = await op.run(appContext(state.cwd, state.terminal.env.HOME), input, session);
     session.close();
+    if (!io.json && op.render) await loadTables();
     const render = op.render;
     if (op.result) io.result(value, (v) => render?.(v, io, input));
     else render?.(value, io, input);

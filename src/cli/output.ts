@@ -4,7 +4,6 @@
 import { createColors } from 'picocolors';
 import { isKinfraError, type KinfraError } from '../core/errors.js';
 import type { Printer } from '../operations/operation.js';
-import { table } from './render.js';
 
 /** Raised whenever a --json shape changes (the published schema is strict); docs/json-output.md lists the versions. */
 export const JSON_SCHEMA_VERSION = 2;
@@ -41,6 +40,19 @@ function colourEnabled(json: boolean, t: Terminal): boolean {
   return Boolean(t.stdout.isTTY) && env.TERM !== 'dumb';
 }
 
+/**
+ * The table renderer (cli-table3, with string-width and its emoji tables) loads before an operation renders, not at
+ * every start: --version and every --json run never draw one. `loadTables` is awaited by the CLI before it renders.
+ */
+let drawTable: typeof import('./render.js').table | undefined;
+export async function loadTables(): Promise<void> {
+  drawTable ??= (await import('./render.js')).table;
+}
+function tableOf(): typeof import('./render.js').table {
+  if (!drawTable) throw new Error('tables drawn before loadTables()');
+  return drawTable;
+}
+
 export function processTerminal(): Terminal {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
@@ -55,7 +67,7 @@ export function createOutput(opts: { json: boolean; verbose: boolean }, t: Termi
     c,
     out: (line = '') => void t.stdout.write(line + '\n'),
     err: (line = '') => void t.stderr.write(line + '\n'),
-    table: (head, rows) => table(head, rows, c.bold),
+    table: (head, rows) => tableOf()(head, rows, c.bold),
     result(data, human) {
       if (opts.json) o.out(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ok: true, data }, null, 2));
       else human(data);
