@@ -2,6 +2,7 @@
 // locks and refusals as the CLI (an agent can do nothing through it that the CLI would refuse). A failure is a tool
 // result with isError and the error's code, message and hint; stdout carries protocol messages only.
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -45,9 +46,10 @@ interface CallExtra {
  * progress goes to the client as notifications when the client asked for them (a progress token), and a cancelled
  * request stops the wait it is in.
  */
-function callSession(extra: CallExtra): Session {
+function callSession(extra: CallExtra): Session & { settled(): Promise<void> } {
   const token = extra._meta?.progressToken;
   let progress = 0;
+  const sent: Promise<void>[] = [];
   return {
     interactive: false,
     document: true,
@@ -55,9 +57,18 @@ function callSession(extra: CallExtra): Session {
     progress(e: ProgressEvent) {
       if (token === undefined) return;
       const params = { progressToken: token, progress: ++progress, message: progressMessage(e) };
-      extra.sendNotification({ method: 'notifications/progress', params }).catch(() => undefined);
+      sent.push(extra.sendNotification({ method: 'notifications/progress', params }).catch(() => undefined));
     },
     signal: extra.signal,
+    /**
+     * Every notification written, and a moment given before the result: the SDK's client (1.x) drops a progress
+     * notification that reaches it in the same read as the response (typescript-sdk#2580).
+     */
+    async settled() {
+      if (sent.length === 0) return;
+      await Promise.all(sent);
+      await sleep(20);
+    },
   };
 }
 
@@ -131,7 +142,8 @@ function register(server: McpServer, t: Tool, opts: McpOptions): void {
           throw usageError('invalid-arguments', `Missing input: ${missing.join(', ')}.`, SCHEMA_HINT);
         const ctx = appContext(await folderOf(opts.cwd, args));
         const input = handlerInput(t, args);
-        const value = await t.op.run(ctx, input, callSession(extra));
+        const session = callSession(extra);
+        const value = await t.op.run(ctx, input, session).finally(() => session.settled());
         const outcome = t.op.outcome?.(value) ?? 'ok';
         if (isKinfraError(outcome)) return errorResult(outcome);
         return {
