@@ -2,6 +2,7 @@
 // agent tests against its own instance and no other. A folder in no sandbox is an answer (with why), not an error.
 import { resolve } from 'node:path';
 import { isKinfraError } from '../core/errors.js';
+import { nearestSandboxes } from '../core/nearest.js';
 import type { AppContext } from './context.js';
 import { resolveSandbox } from './the-sandbox.js';
 
@@ -20,9 +21,10 @@ export async function whoami(ctx: AppContext, req: { path?: string | undefined }
       ports: Object.fromEntries(s.ports.map((p) => [p.name, p.port])),
       urls: s.urls.map((u) => ({ name: u.name, label: u.label, url: u.url })),
     };
-    return { path, sandbox, reason: null };
+    return { path, sandbox, reason: null, nearest: [] };
   } catch (e) {
-    if (isKinfraError(e) && NOT_A_SANDBOX.has(e.code)) return { path, sandbox: null, reason: e.message };
-    throw e;
+    if (!isKinfraError(e) || !NOT_A_SANDBOX.has(e.code)) throw e;
+    const nearest = nearestSandboxes(path, (await ctx.registry.snapshot()).instances);
+    return { path, sandbox: null, reason: e.message, nearest };
   }
 }

@@ -629,6 +629,9 @@ export const whoami = operation({
         })
         .nullable(),
       reason: z.string().nullable(),
+      nearest: z
+        .array(z.strictObject({ instanceId: z.string(), slot: z.number().int(), path: z.string() }))
+        .describe("in no sandbox: the repository's sandboxes (or those in the nearest folders), else empty"),
     }),
   effect: 'reads',
   target: 'current',
@@ -640,6 +643,8 @@ export const whoami = operation({
   render(r, p) {
     if (!r.sandbox) {
       p.out(`${r.path} is in no sandbox: ${r.reason}`);
+      if (r.nearest.length > 0) p.out('Nearest sandboxes:');
+      for (const n of r.nearest) p.out(`  ${n.instanceId} (slot ${n.slot}): ${n.path}`);
       return;
     }
     const s = r.sandbox;

@@ -31,6 +31,19 @@ describe('kinfra sandbox whoami', () => {
     expect(successDocument('whoami').safeParse(doc).error?.issues ?? []).toEqual([]);
     expect(doc.data.sandbox).toBeNull();
     expect(doc.data.reason).toMatch(/not a registered sandbox/);
+    expect(doc.data.nearest).toEqual([]);
+  });
+
+  it("outside every sandbox, names the nearest: the repository's own sandboxes, asked from its main checkout", async () => {
+    ws = appWorkspace();
+    await ws.run(['sandbox', 'create', 'b']);
+    await ws.run(['sandbox', 'create', 'a']);
+    const r = await ws.run(['sandbox', 'whoami', '--json']);
+    expect(parseJson(r.stdout).data.nearest).toEqual([
+      { instanceId: 'ktrdr--b', slot: 1, path: join(ws.dev, 'ktrdr--b') },
+      { instanceId: 'ktrdr--a', slot: 2, path: join(ws.dev, 'ktrdr--a') },
+    ]);
+    expect((await ws.run(['sandbox', 'whoami'])).stdout).toContain('Nearest sandboxes:\n  ktrdr--b (slot 1)');
   });
 
   it('is still an error when the registry cannot be read: no answer is made up', async () => {
