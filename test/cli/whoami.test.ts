@@ -34,7 +34,7 @@ describe('kinfra sandbox whoami', () => {
     expect(doc.data.nearest).toEqual([]);
   });
 
-  it("outside every sandbox, names the nearest: the repository's own sandboxes, asked from its main checkout", async () => {
+  it("outside every sandbox, names the nearest: the repository's sandboxes, asked from its main checkout", async () => {
     ws = appWorkspace();
     await ws.run(['sandbox', 'create', 'b']);
     await ws.run(['sandbox', 'create', 'a']);
