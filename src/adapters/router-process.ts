@@ -39,6 +39,8 @@ export function spawnRouter(opts: { cli: string; port: number; token: string; lo
     const child = spawn(process.execPath, [opts.cli, SERVE_COMMAND, '--port', String(opts.port)], {
       detached: true,
       shell: false,
+      // Not the folder it was started from: a sandbox's worktree may be removed while the router runs.
+      cwd: dirname(opts.log),
       stdio: ['pipe', fd, fd],
       env: { ...process.env, NO_COLOR: '1' },
     });
