@@ -10,6 +10,7 @@ import { connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { successDocument } from '../../src/docs/json-output.js';
 import { parseJson, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { closedPort } from '../helpers/servers.js';
 
@@ -134,9 +135,15 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms 
   }
 }
 
+/** The data of a --json document; a `kinfra router` one is checked against its published schema too. */
 const data = (r: CliResult) => {
   expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-  return parseJson(r.stdout).data;
+  const doc = parseJson(r.stdout);
+  if (doc.data && 'action' in doc.data) {
+    const parsed = successDocument('router').safeParse(doc);
+    expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+  }
+  return doc.data;
 };
 
 /** Whether a pid still runs. */
@@ -417,6 +424,7 @@ describe('kinfra router: routing by name', () => {
     expect(statSync(state).mode & 0o777).toBe(0o600);
     expect(statSync(join(ws.home, '.ktrdr', 'router')).mode & 0o777).toBe(0o700);
     expect(JSON.parse(readFileSync(state, 'utf8')).token).toBe(token);
+    expect(data(await ws.run(['router', 'token', '--json']))).toMatchObject({ action: 'token', token, port });
   });
 
   it('status lists what it routes; routes appear and vanish with create and destroy while it runs', async () => {
