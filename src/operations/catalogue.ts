@@ -8,8 +8,9 @@ import { operations as inspection } from './inspection.js';
 import { operations as pool } from './pool.js';
 import { operations as utilities } from './utilities.js';
 import { operations as agent } from './agent.js';
+import { operations as router } from './router.js';
 
-const ALL = [...lifecycle, ...inspection, ...pool, ...utilities, ...agent] as const;
+const ALL = [...lifecycle, ...inspection, ...pool, ...utilities, ...agent, ...router] as const;
 
 /** The catalogue, in help's order. */
 export const CATALOGUE: readonly AnyOperation[] = ALL;

@@ -1,0 +1,165 @@
+// The router as a process: started detached from the kinfra that asks for it (node with the kinfra executable and an
+// argument array, no shell, its output to the router's log), its token handed over on its stdin (never on its
+// command line or in its environment), proven to be the router before anything signals it, and stopped by pid.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processRuns } from './processes.js';
+
+/** The hidden command a started router runs. */
+export const SERVE_COMMAND = 'router-serve';
+
+/**
+ * The kinfra executable (dist/kinfra.js): the script this process runs when it is kinfra, else the bundle beside
+ * this chunk, else the build of the checkout this source belongs to (tests that run the CLI in-process).
+ */
+export function kinfraCliPath(): string {
+  const candidates: string[] = [];
+  const script = process.argv[1];
+  if (script && /^kinfra(\.js)?$/.test(basename(script))) candidates.push(script);
+  const here = dirname(fileURLToPath(import.meta.url));
+  candidates.push(join(here, 'kinfra.js'), join(here, '..', 'kinfra.js'), resolve(here, '../../dist/kinfra.js'));
+  for (const c of candidates) {
+    if (existsSync(c)) return realpathSync(c);
+  }
+  return candidates[candidates.length - 1]!;
+}
+
+export interface SpawnedRouter {
+  pid: number;
+  /** Resolves with the exit code (or the signal) if the router ends; it should not. */
+  exited: Promise<string>;
+}
+
+/** Start `kinfra router-serve --port <port>` detached, its output appended to `log`, the token written to its stdin. */
+export function spawnRouter(opts: { cli: string; port: number; token: string; log: string }): SpawnedRouter {
+  const fd = openSync(opts.log, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [opts.cli, SERVE_COMMAND, '--port', String(opts.port)], {
+      detached: true,
+      shell: false,
+      // Not the folder it was started from: a sandbox's worktree may be removed while the router runs.
+      cwd: dirname(opts.log),
+      stdio: ['pipe', fd, fd],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const exited = new Promise<string>((r) => {
+      child.once('exit', (code, signal) => r(signal ? `killed by ${signal}` : `exit code ${code}`));
+      child.once('error', (e) => r(e.message));
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(`${opts.token}\n`);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${process.execPath} ${opts.cli}`);
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The token a started router was given on its stdin; undefined when stdin is a terminal (a person ran it). */
+export async function readTokenFromStdin(timeoutMs = 5000): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  return new Promise((resolvePromise) => {
+    let text = '';
+    const done = (v: string | undefined) => {
+      clearTimeout(timer);
+      process.stdin.removeAllListeners('data');
+      // Done with it: a stdin left open would keep a router that failed to listen from ending.
+      process.stdin.destroy();
+      resolvePromise(v);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      text += d;
+      if (text.includes('\n')) done(text.split('\n')[0]!.trim() || undefined);
+    });
+    process.stdin.once('end', () => done(text.trim() || undefined));
+    process.stdin.once('error', () => done(undefined));
+  });
+}
+
+/**
+ * Whether `pid` is a router started from `cli`, by its command line (`/proc/<pid>/cmdline`): 'yes', 'no', or
+ * 'unknown' where there is no /proc to read.
+ */
+export function isRouterProcess(pid: number, cli: string): 'yes' | 'no' | 'unknown' {
+  if (!processRuns(pid)) return 'no';
+  if (!existsSync('/proc/self/cmdline')) return 'unknown';
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return 'no';
+  }
+  const args = raw.split('\0').filter(Boolean);
+  const i = args.indexOf(SERVE_COMMAND);
+  return i > 0 && args.slice(0, i).some((a) => a === cli || resolveQuietly(a) === cli) ? 'yes' : 'no';
+}
+
+function resolveQuietly(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export { processRuns };
+
+/**
+ * Send SIGTERM to a router proven to be ours, and wait for it to end; SIGKILL after `graceMs` only if `stillOurs`
+ * proves it again (a pid can be reused).
+ */
+export async function terminateRouter(
+  pid: number,
+  stillOurs: () => boolean,
+  graceMs = 5000,
+): Promise<'stopped' | 'killed' | 'gone' | 'still-running'> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return 'gone';
+  }
+  if (await exitsWithin(pid, graceMs)) return 'stopped';
+  if (!stillOurs()) return 'still-running';
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return 'stopped';
+  }
+  await exitsWithin(pid, 2000);
+  return 'killed';
+}
+
+async function exitsWithin(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!processRuns(pid)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return !processRuns(pid);
+}
+
+/** Run `fn` once when the process is asked to end (SIGTERM, SIGINT, SIGHUP), then end it. */
+export function onTermination(fn: (signal: string) => void | Promise<void>): void {
+  let ending = false;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (ending) return;
+      ending = true;
+      void Promise.resolve(fn(signal)).finally(() => process.exit(0));
+    });
+  }
+}
+
+/** The last lines of the router's log, for a start that failed. */
+export function logTail(log: string, lines = 8): string[] {
+  try {
+    return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines);
+  } catch {
+    return [];
+  }
+}
