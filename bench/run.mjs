@@ -10,6 +10,7 @@ import mcp from './mcp.bench.mjs';
 import scale from './scale.bench.mjs';
 import startup from './startup.bench.mjs';
 import previous from './previous.bench.mjs';
+import router from './router.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
 const only = process.env.KINFRA_BENCH_ONLY?.split(',');
@@ -21,6 +22,7 @@ const suites = [
   ['docker', docker],
   ['derived layout', derivedLayout],
   ['mcp', mcp],
+  ['router', router],
 ].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {
