@@ -16,6 +16,10 @@ import {
   type ProjectState,
 } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
+import { namedUrlsFor } from './router-address.js';
+import type { HostnameUrls } from '../core/router/urls.js';
+
+type NamedUrls = Awaited<ReturnType<typeof namedUrlsFor>>;
 import { removeStaleEntries } from './stale.js';
 
 export interface InstanceRow {
@@ -28,6 +32,8 @@ export interface InstanceRow {
   parentRepo: string;
   createdAt: string;
   ports: Record<string, number>;
+  /** Its URLs by name through the router. */
+  hostnames: HostnameUrls;
   /** running, stopped, partial x/y, missing; null when the engine could not be asked. */
   status: string | null;
   containers: ProjectState | null;
@@ -78,9 +84,10 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     engineError = { code: e.code, message: e.message, hint: e.hint };
   }
   const owner = await ownerIdOrNone(ctx);
+  const named = await namedUrlsFor(ctx);
   const slotDirs = new Map(slotProjects.map((p) => [p.project, p.path]));
   const instances = await Promise.all(
-    entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path)),
+    entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path, named)),
   );
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
   const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects.map((p) => p.project)]);
@@ -96,6 +103,7 @@ async function row(
   view: EngineView | undefined,
   owner: string,
   composeDir: string,
+  named: NamedUrls,
 ): Promise<InstanceRow> {
   const project = e.compose_project ?? instanceId;
   const containers = view
@@ -113,6 +121,7 @@ async function row(
     parentRepo: e.parent_repo,
     createdAt: e.created_at,
     ports,
+    hostnames: named(instanceId, ports),
     // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
     status: !pathExists(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,

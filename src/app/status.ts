@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { folderSize, pathExists } from '../adapters/folders.js';
 import { probeHttp } from '../adapters/probes.js';
+import type { HostnameUrls } from '../core/router/urls.js';
+import { namedUrlsFor } from './router-address.js';
 import type { AppContext } from './context.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
 import { inStack, publishes, resolveSandbox, sandboxStack, type SandboxUrl } from './the-sandbox.js';
@@ -38,6 +40,8 @@ export interface StatusReport {
   services: SandboxUrl[];
   /** Services the layout names that the stack does not have. */
   absent: string[];
+  /** Its URLs by name through the router. */
+  hostnames: HostnameUrls;
   workers: WorkerStatus[];
   shared: { root: string; dirs: SharedDirStatus[] } | null;
 }
@@ -107,6 +111,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
         }
       : null;
 
+  const named = await namedUrlsFor(ctx);
   return {
     instanceId: s.instanceId,
     slot: s.slot,
@@ -116,6 +121,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     containers: projectState(containers, s.project.name, owns),
     services: urls,
     absent,
+    hostnames: named(s.instanceId, Object.fromEntries(s.ports.map((p) => [p.name, p.port]))),
     workers,
     shared,
   };

@@ -2,7 +2,7 @@
 // clean-up of entries whose folder is gone are the only changes, and both are said.
 import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js';
 import { childExitCode, operation, type Printer, type ResultOf, type Zod } from './operation.js';
-import { containers, finding, gate, portMap, serviceUrl } from './result-parts.js';
+import { containers, finding, gate, hostnames, portMap, serviceUrl } from './result-parts.js';
 
 const listResult = (z: Zod) =>
   z.strictObject({
@@ -18,6 +18,7 @@ const listResult = (z: Zod) =>
         createdAt: z.string(),
         ports: portMap(z),
         status: z.string().nullable(),
+        hostnames: hostnames(z),
         containers: containers(z).nullable(),
         state: z.string().nullable(),
       }),
@@ -129,6 +130,7 @@ const statusResult = (z: Zod) =>
     containers: containers(z),
     services: z.array(serviceUrl(z).extend({ port: z.number().int() })),
     absent: z.array(z.string()),
+    hostnames: hostnames(z),
     workers: z.array(
       z.strictObject({
         port: z.number().int(),
@@ -166,6 +168,11 @@ function size(bytes: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
+/** The sandbox's name URL, and whether the router serves it now. */
+function namedLine(h: { url: string | null; routerRunning: boolean }): string {
+  return `${h.url} (${h.routerRunning ? 'through the router' : 'once the router runs: kinfra router start'})`;
+}
+
 function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
   const c = r.containers;
   const colour = c.state === 'running' ? p.c.green : c.state === 'partial' ? p.c.yellow : p.c.red;
@@ -185,6 +192,7 @@ function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
   const w = Math.max(0, ...r.services.map((s) => s.label.length)) + 1;
   for (const s of r.services) p.out(`  ${`${s.label}:`.padEnd(w)} ${s.url}`);
   if (r.absent.length > 0) p.out(`  (configured but not in this stack: ${r.absent.join(', ')})`);
+  if (r.hostnames.url) p.out(`  ${'By name:'.padEnd(w)} ${namedLine(r.hostnames)}`);
   if (r.workers.length > 0) {
     p.out('');
     p.out(p.c.bold('Workers:'));
@@ -626,6 +634,7 @@ export const whoami = operation({
           project: z.string(),
           ports: portMap(z),
           urls: z.array(serviceUrl(z)),
+          hostnames: hostnames(z),
         })
         .nullable(),
       reason: z.string().nullable(),
@@ -656,6 +665,7 @@ export const whoami = operation({
         .join(', ')}`,
     );
     for (const u of s.urls) p.out(`  ${u.label}: ${u.url}`);
+    if (s.hostnames.url) p.out(`  By name: ${namedLine(s.hostnames)}`);
   },
 });
 

@@ -50,6 +50,7 @@ describe('kinfra sandbox list', () => {
       'branch',
       'containers',
       'createdAt',
+      'hostnames',
       'instanceId',
       'isWorktree',
       'parentRepo',
