@@ -121,7 +121,7 @@ async function row(
     parentRepo: e.parent_repo,
     createdAt: e.created_at,
     ports,
-    hostnames: named(instanceId, ports),
+    hostnames: named(instanceId, ports, e.main_http),
     // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
     status: !pathExists(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,

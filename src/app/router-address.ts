@@ -16,7 +16,7 @@ export async function routerAddress(ctx: AppContext): Promise<{ port: number; ru
 /** A function giving each sandbox its named URLs, the router read once. */
 export async function namedUrlsFor(
   ctx: AppContext,
-): Promise<(instanceId: string, ports: Readonly<Record<string, number>>) => HostnameUrls> {
+): Promise<(instanceId: string, ports: Readonly<Record<string, number>>, mainHttp?: string) => HostnameUrls> {
   const router = await routerAddress(ctx);
-  return (instanceId, ports) => hostnameUrls(instanceId, ports, router);
+  return (instanceId, ports, mainHttp) => hostnameUrls(instanceId, ports, router, mainHttp);
 }

@@ -121,7 +121,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     containers: projectState(containers, s.project.name, owns),
     services: urls,
     absent,
-    hostnames: named(s.instanceId, Object.fromEntries(s.ports.map((p) => [p.name, p.port]))),
+    hostnames: named(s.instanceId, Object.fromEntries(s.ports.map((p) => [p.name, p.port])), s.entry?.main_http),
     workers,
     shared,
   };

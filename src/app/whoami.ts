@@ -22,7 +22,7 @@ export async function whoami(ctx: AppContext, req: { path?: string | undefined }
       project: s.project.name,
       ports,
       urls: s.urls.map((u) => ({ name: u.name, label: u.label, url: u.url })),
-      hostnames: (await namedUrlsFor(ctx))(s.instanceId, ports),
+      hostnames: (await namedUrlsFor(ctx))(s.instanceId, ports, s.entry?.main_http),
     };
     return { path, sandbox, reason: null, nearest: [] };
   } catch (e) {

@@ -161,13 +161,15 @@ export function leaseProject(prefix: string, lease: SlotLease, instanceId: strin
   return lease.kind === 'pool' ? slotProject(prefix, lease.slot) : instanceId;
 }
 
-export type LeaseEntryFields = Pick<InstanceEntry, 'ports' | 'pool_slot' | 'compose_project'>;
+export type LeaseEntryFields = Pick<InstanceEntry, 'ports' | 'pool_slot' | 'compose_project' | 'main_http'>;
 
-/** The fields of the holder's registry entry that the lease decides. */
+/** The fields of the holder's registry entry that the lease decides (and the layout's main HTTP port). */
 export function leaseEntryFields(config: Config, lease: SlotLease): LeaseEntryFields {
   const ports = leasePortMap(config, lease);
-  if (lease.kind === 'ad-hoc') return { ports };
-  return { ports, pool_slot: lease.slot, compose_project: slotProject(config.prefix, lease.slot) };
+  const http = config.ports.find((p) => p.http && p.name in ports)?.name;
+  const main = http === undefined ? {} : { main_http: http };
+  if (lease.kind === 'ad-hoc') return { ports, ...main };
+  return { ports, pool_slot: lease.slot, compose_project: slotProject(config.prefix, lease.slot), ...main };
 }
 
 /** The compose file a pool slot's stack runs from. */

@@ -29,6 +29,10 @@ const portSpec = z.strictObject({
     .string()
     .optional()
     .describe('How status prints it: a template with {port}, e.g. http://localhost:{port}/api/v1/docs'),
+  http: z
+    .boolean()
+    .optional()
+    .describe("The sandbox's main HTTP port: what <instance-id>.localhost reaches through the router (default: api)"),
 });
 
 const workers = z.strictObject({

@@ -26,8 +26,9 @@ export function hostnameUrls(
   instanceId: string,
   ports: Readonly<Record<string, number>>,
   router: { port: number; running: boolean },
+  mainHttp?: string,
 ): HostnameUrls {
-  const main = mainPortName(ports);
+  const main = mainPortName(ports, mainHttp);
   return {
     url: main === undefined ? null : hostUrl(sandboxHost(instanceId), router.port),
     routerPort: router.port,
