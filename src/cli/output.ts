@@ -6,7 +6,7 @@ import { isKinfraError, type KinfraError } from '../core/errors.js';
 import type { Printer } from '../operations/operation.js';
 
 /** Raised whenever a --json shape changes (the published schema is strict); docs/json-output.md lists the versions. */
-export const JSON_SCHEMA_VERSION = 2;
+export const JSON_SCHEMA_VERSION = 3;
 
 /** A stream the CLI writes to: process.stdout, or a test's capture. */
 export interface OutStream {

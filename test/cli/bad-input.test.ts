@@ -99,7 +99,7 @@ describe('bad names and branches', () => {
         const json = await ws.run([...args, '--json']);
         expect(json.code).toBe(1);
         expect(parseJson(json.stderr)).toEqual({
-          schemaVersion: 2,
+          schemaVersion: 3,
           ok: false,
           error: { code: 'usage', message: expect.any(String), hint: expect.any(String) },
         });

@@ -58,7 +58,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
     const r = await ws.run(['sandbox', 'create', 'd', '--json']);
     expect(r.code).toBe(0);
     const doc = parseJson(r.stdout);
-    expect(doc).toMatchObject({ schemaVersion: 2, ok: true });
+    expect(doc).toMatchObject({ schemaVersion: 3, ok: true });
     expect(doc.data).toMatchObject({
       instanceId: 'ktrdr--d',
       slot: 2,

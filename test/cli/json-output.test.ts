@@ -30,7 +30,7 @@ async function expectShape(command: JsonCommand, args: string[], cwd?: string) {
   return parseJson(r.stdout).data;
 }
 
-describe('--json documents match their schema (schemaVersion 2)', () => {
+describe('--json documents match their schema (schemaVersion 3)', () => {
   it('create, init, list, url, status, down, verify', async () => {
     await expectShape('create', ['sandbox', 'create', 'second']);
     await expectShape('list', ['sandbox', 'list']);

@@ -42,7 +42,7 @@ describe('kinfra sandbox list', () => {
     expect(empty.stdout).toContain('No sandboxes. Create one with: kinfra sandbox create <name>');
     await ws.run(['sandbox', 'create', 'one']);
     const doc = parseJson((await ws.run(['sandbox', 'list', '--json'])).stdout);
-    expect(doc.schemaVersion).toBe(2);
+    expect(doc.schemaVersion).toBe(3);
     expect(doc.ok).toBe(true);
     expect(doc.data.instances).toHaveLength(1);
     expect(Object.keys(doc.data.instances[0]).sort()).toEqual([
@@ -67,6 +67,14 @@ describe('kinfra sandbox list', () => {
       parentRepo: ws.repo,
       status: 'stopped',
     });
-    expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'foreign', 'instances', 'orphans']);
+    expect(Object.keys(doc.data).sort()).toEqual([
+      'cleaned',
+      'engineError',
+      'focus',
+      'foreign',
+      'instances',
+      'orphans',
+    ]);
+    expect(doc.data.focus).toBeNull();
   });
 });
