@@ -43,6 +43,15 @@ export interface ForwardOptions {
   log?: (line: string) => void;
 }
 
+/** One UDP client of a listener: its own socket to the target, what it sent before that socket was connected. */
+interface UdpClient {
+  socket?: UdpSocket;
+  connected?: boolean;
+  pending: Buffer[];
+  timer?: NodeJS.Timeout;
+  end(): void;
+}
+
 /** Codes that mean the host has no such address (no IPv6 loopback): that address is skipped, not an error. */
 const NO_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
 const HOSTS = ['127.0.0.1', '::1'] as const;
@@ -54,7 +63,11 @@ function listenTcp(spec: ForwardSpec, host: string, onConnection: (s: Socket) =>
       if (host !== HOSTS[0] && NO_ADDRESS.has(e.code ?? '')) resolve(undefined);
       else reject(new BindError(spec.port, 'tcp', host, e.code ?? e.message));
     });
-    server.listen({ port: spec.port, host, exclusive: true, ipv6Only: host.includes(':') }, () => resolve(server));
+    server.listen({ port: spec.port, host, exclusive: true, ipv6Only: host.includes(':') }, () => {
+      // Once listening, an error of the listener (none is expected) must not end the forwarder.
+      server.on('error', () => undefined);
+      resolve(server);
+    });
   });
 }
 
@@ -127,9 +140,18 @@ export async function openForwarders(
     );
   };
 
+  /** A datagram on a socket closed meanwhile (its client timed out, the forwarder stops) is dropped, as UDP may. */
+  const send = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      // Dropped.
+    }
+  };
+
   const relayUdp = (spec: ForwardSpec, listener: UdpSocket) => {
     /** One socket per client (address and port), so each client gets its own replies. */
-    const clients = new Map<string, { socket?: UdpSocket; pending: Buffer[]; timer?: NodeJS.Timeout; end(): void }>();
+    const clients = new Map<string, UdpClient>();
     listener.on('error', (e) => log(`${spec.name} UDP ${spec.port}: ${e.message}`));
     listener.on('message', (msg: Buffer, from: RemoteInfo) => {
       if (closed) return;
@@ -140,12 +162,12 @@ export async function openForwarders(
         clients.delete(key);
         clients.set(key, known);
         known.timer?.refresh();
-        if (known.socket) known.socket.send(msg);
+        if (known.socket && known.connected) send(() => known.socket!.send(msg));
         else known.pending.push(msg);
         return;
       }
       if (clients.size >= maxClients) clients.values().next().value?.end();
-      const c: { socket?: UdpSocket; pending: Buffer[]; timer?: NodeJS.Timeout; end(): void } = {
+      const c: UdpClient = {
         pending: [msg],
         end: () => {
           clearTimeout(c.timer);
@@ -172,10 +194,11 @@ export async function openForwarders(
           });
           socket.on('message', (reply: Buffer) => {
             c.timer?.refresh();
-            listener.send(reply, from.port, from.address);
+            if (!closed) send(() => listener.send(reply, from.port, from.address));
           });
           socket.connect(port, '127.0.0.1', () => {
-            for (const m of c.pending.splice(0)) socket.send(m);
+            c.connected = true;
+            for (const m of c.pending.splice(0)) send(() => socket.send(m));
           });
         },
         () => c.end(),
