@@ -4,6 +4,7 @@
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { findPortHolder, isPortFreeAnywhere, isUdpPortFreeAnywhere, type Protocol } from '../adapters/port-holders.js';
+import { focusOf } from '../core/focus.js';
 import type { Registry } from '../core/registry/model.js';
 import { heldPorts } from '../core/registry/slots.js';
 import type { AppContext } from './context.js';
@@ -46,6 +47,12 @@ const none = {
 
 function reservedFor(registry: Registry, port: number): string | null {
   return heldPorts(registry).get(port) ?? null;
+}
+
+/** Said of the process the registry records as the focus forwarder (`kinfra sandbox focus`). */
+function focusNote(registry: Registry, pid: number): string {
+  const f = focusOf(registry);
+  return f?.pid === pid ? `: the focus forwarder to sandbox ${f.instance} (kinfra sandbox focus --off ends it)` : '';
 }
 
 /** The registered sandbox whose compose project the container belongs to, when this kinfra made it. */
@@ -119,7 +126,9 @@ export async function ownerOfPort(
     workingDir: p.cwd ?? null,
     user: p.user ?? null,
     reservedFor: reserved,
-    message: `${what} is process ${p.pid}'s (${p.command}${where}${p.user ? `, user ${p.user}` : ''})`,
+    message:
+      `${what} is process ${p.pid}'s (${p.command}${where}${p.user ? `, user ${p.user}` : ''})` +
+      focusNote(seen.registry, p.pid),
   };
 }
 

@@ -192,6 +192,11 @@ describe('kinfra sandbox focus: the main checkout ports forward to a sandbox (is
     expect(await ask(DNS, 'again')).toBe('a-dns:again');
 
     // Human output: every port, and how to stop it.
+    // `ports who` names the forwarder for what it is.
+    const who = parseJson((await ws.run(['sandbox', 'ports', 'who', String(API), '--json'])).stdout).data.ports[0];
+    expect(who).toMatchObject({ state: 'process', pid });
+    expect(who.message).toContain('the focus forwarder to sandbox kfo--a');
+
     const again = await ws.run(['sandbox', 'focus', 'a']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('Already focused');
