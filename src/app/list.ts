@@ -15,6 +15,7 @@ import {
   type ProjectResources,
   type ProjectState,
 } from './engine-state.js';
+import { focusView, type FocusView } from './focus-state.js';
 import { ownerIdOrNone } from './owner.js';
 import { namedUrlsFor } from './router-address.js';
 import type { HostnameUrls } from '../core/router/urls.js';
@@ -53,6 +54,8 @@ export interface ListResult {
   foreign: ForeignProject[];
   /** Why there is no status, when Docker could not be asked. */
   engineError: { code: string; message: string; hint: string | undefined } | null;
+  /** The sandbox the main checkout's ports forward to (`kinfra sandbox focus`), while its forwarder runs. */
+  focus: FocusView | null;
 }
 
 /** One query per kind of resource, however many instances there are. */
@@ -65,9 +68,9 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     const slotProjects = Object.values(registry.slots)
       .filter((s) => typeof s.compose_project === 'string')
       .map((s) => ({ project: s.compose_project!, path: s.infrastructure_path }));
-    return { entries: Object.entries(registry.instances), cleaned, slotProjects };
+    return { entries: Object.entries(registry.instances), cleaned, slotProjects, registry };
   };
-  const { entries, cleaned, slotProjects } = await ctx.registry
+  const { entries, cleaned, slotProjects, registry } = await ctx.registry
     .update((registry) => entriesOf(registry, true))
     .catch(async (e: unknown) => {
       // A registry folder that cannot be written (read-only, full disk) can still be
@@ -94,7 +97,7 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
   const projects = view
     ? engineProjects(view.containers, view.volumes, view.networks, owner, ids)
     : { orphans: [], foreign: [] };
-  return { instances, cleaned, ...projects, engineError };
+  return { instances, cleaned, ...projects, engineError, focus: await focusView(ctx, registry) };
 }
 
 async function row(

@@ -6,6 +6,7 @@ import { probeHttp } from '../adapters/probes.js';
 import type { HostnameUrls } from '../core/router/urls.js';
 import { namedUrlsFor } from './router-address.js';
 import type { AppContext } from './context.js';
+import { liveFocus } from './focus-state.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
 import { inStack, publishes, resolveSandbox, sandboxStack, type SandboxUrl } from './the-sandbox.js';
 import { serviceOfPort } from '../core/compose-model.js';
@@ -44,6 +45,8 @@ export interface StatusReport {
   hostnames: HostnameUrls;
   workers: WorkerStatus[];
   shared: { root: string; dirs: SharedDirStatus[] } | null;
+  /** The main checkout's ports forward to this sandbox (`kinfra sandbox focus`). */
+  focused: boolean;
 }
 
 const COUNT_LIMIT = 20_000;
@@ -57,7 +60,8 @@ async function listedWorkers(apiPort: number | undefined, path: string | undefin
 
 /** `kinfra sandbox status`: what runs, every URL, the workers and the shared data (seed 003). */
 export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
-  const s = await resolveSandbox(ctx);
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
   const containers = await listContainers();
   // Only its own: another kinfra's stack under the same project name is not this sandbox running.
   const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
@@ -124,5 +128,6 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     hostnames: named(s.instanceId, Object.fromEntries(s.ports.map((p) => [p.name, p.port])), s.entry?.main_http),
     workers,
     shared,
+    focused: (await liveFocus(ctx, registry))?.instance === s.instanceId,
   };
 }

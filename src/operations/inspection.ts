@@ -45,6 +45,14 @@ const listResult = (z: Zod) =>
       }),
     ),
     engineError: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+    focus: z
+      .strictObject({
+        instanceId: z.string(),
+        since: z.string(),
+        ports: z.array(z.strictObject({ name: z.string(), from: z.number().int(), to: z.number().int() })),
+      })
+      .nullable()
+      .describe("the sandbox the main checkout's ports forward to (kinfra sandbox focus), or null"),
   });
 
 function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
@@ -57,13 +65,19 @@ function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
       p.table(
         ['Instance', 'Slot', 'API Port', 'Status', 'Path'],
         r.instances.map((i) => [
-          i.instanceId,
+          r.focus?.instanceId === i.instanceId ? `${i.instanceId} (focus)` : i.instanceId,
           i.slot,
           i.apiPort ?? '-',
           i.state ? `${i.state}?` : (i.status ?? '?'),
           i.path,
         ]),
       ),
+    );
+  }
+  if (r.focus) {
+    const ports = r.focus.ports.map((x) => `${x.from} -> ${x.to}`).join(', ');
+    p.out(
+      `Focus: ${r.focus.instanceId} has the main checkout's ports (${ports}); end it with kinfra sandbox focus --off`,
     );
   }
   if (r.orphans.length > 0) {
@@ -155,6 +169,7 @@ const statusResult = (z: Zod) =>
         ),
       })
       .nullable(),
+    focused: z.boolean().describe("the main checkout's ports forward to this sandbox (kinfra sandbox focus)"),
   });
 
 function size(bytes: number): string {
@@ -187,6 +202,8 @@ function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
         `${c.starting ? `, ${c.starting} starting` : ''}`
       : '';
   p.out(`${p.c.bold('Containers:')} ${c.running}/${c.total} running${health}`);
+  if (r.focused)
+    p.out(`${p.c.bold('Focus:')} the main checkout's ports forward here (kinfra sandbox focus --off ends it)`);
   p.out('');
   p.out(p.c.bold('Services:'));
   const w = Math.max(0, ...r.services.map((s) => s.label.length)) + 1;

@@ -46,6 +46,16 @@ function renderSummary(p: Printer, verb: string, s: ReturnType<typeof summaryDat
   p.out(`Next: cd ${s.path} && kinfra sandbox up`);
 }
 
+/** The sandbox a `named` operation acts on: the one given, or the one holding the current folder. */
+export const namedSandbox = {
+  in: 'arg',
+  usage: '[name]',
+  type: 'string',
+  required: false,
+  complete: 'instances',
+  description: 'instance id or name (default: the sandbox of the current folder)',
+} as const;
+
 const slotInput = {
   in: 'option',
   flags: '-s, --slot <n>',
@@ -292,14 +302,7 @@ export const destroy = operation({
     'kinfra sandbox destroy my-feature --force   # even with uncommitted changes',
   ],
   inputs: {
-    name: {
-      in: 'arg',
-      usage: '[name]',
-      type: 'string',
-      required: false,
-      complete: 'instances',
-      description: 'instance id or name (default: the sandbox of the current folder)',
-    },
+    name: namedSandbox,
     keepWorktree: {
       in: 'option',
       flags: '--keep-worktree',
