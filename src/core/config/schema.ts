@@ -118,6 +118,14 @@ export const configFileSchema = z
           ),
       })
       .optional(),
+    router: z
+      .strictObject({
+        start_on_up: z
+          .boolean()
+          .optional()
+          .describe('`kinfra sandbox up` starts the router (kinfra router start) when none runs (default: false)'),
+      })
+      .optional(),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
     destroy: z
       .strictObject({
