@@ -3,7 +3,8 @@
 // more start-up time than the whole of `kinfra sandbox list`.)
 
 import { existsSync } from 'node:fs';
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 
 export interface RunResult {
