@@ -14,3 +14,4 @@ import './registry-loss.e2e.js';
 import './derived-layout.e2e.js';
 import './mcp.e2e.js';
 import './focus.e2e.js';
+import './router.e2e.js';
