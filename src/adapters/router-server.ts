@@ -6,7 +6,7 @@ import { Agent, createServer, type IncomingMessage, type Server, type ServerResp
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
 import { DROPPED_REQUEST_HEADERS, forwardedHeaders, rewrittenLocation } from '../core/router/forwarding.js';
-import type { Reply } from '../core/router/pages.js';
+import { REASONS, type Reply } from '../core/router/pages.js';
 import { TARGET_HOST, type Decision, type RequestFacts } from '../core/router/requests.js';
 
 type ProxyDecision = Extract<Decision, { kind: 'proxy' }>;
@@ -67,7 +67,7 @@ function send(res: ServerResponse, reply: Reply, head = false): void {
 function sendRaw(socket: Socket, reply: Reply): void {
   if (socket.destroyed) return;
   const head = [
-    `HTTP/1.1 ${reply.status} ${reply.status === 503 ? 'Service Unavailable' : 'Refused'}`,
+    `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? 'Refused'}`,
     ...Object.entries({
       ...reply.headers,
       connection: 'close',
