@@ -88,6 +88,22 @@ function bindUdp(spec: ForwardSpec, host: string): Promise<UdpSocket | undefined
 }
 
 /**
+ * Retry a listen that finds its port in use, for a few seconds: the forwarder this one replaces was proven gone, but
+ * the kernel may not have let go of its sockets yet. Something else holding the port was refused before any start.
+ */
+async function whileInUse<T>(open: () => Promise<T>, ms = 3000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!(e instanceof BindError) || e.code !== 'EADDRINUSE' || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
  * Open a forwarder for every spec, on 127.0.0.1 and (where there is one) ::1. All or nothing: when one cannot be
  * opened, the ones already open are closed and its BindError is thrown.
  */
@@ -229,10 +245,10 @@ export async function openForwarders(
     for (const spec of specs) {
       for (const host of HOSTS) {
         if (spec.protocol === 'tcp') {
-          const server = await listenTcp(spec, host, pipeTcp(spec));
+          const server = await whileInUse(() => listenTcp(spec, host, pipeTcp(spec)));
           if (server) servers.push(server);
         } else {
-          const socket = await bindUdp(spec, host);
+          const socket = await whileInUse(() => bindUdp(spec, host));
           if (socket) {
             udpListeners.push(socket);
             relayUdp(spec, socket);
