@@ -26,6 +26,8 @@ export interface StatePaths {
   ownerId: string;
   /** Compose layers kinfra generates per sandbox (labels; never written into the user's tree). */
   layersDir: string;
+  /** What the focus forwarder writes (`kinfra sandbox focus`): its start, its end, and why. */
+  focusLog: string;
 }
 
 export function statePaths(home: string = homedir()): StatePaths {
@@ -44,6 +46,7 @@ export function statePaths(home: string = homedir()): StatePaths {
     repositories: join(sandboxesDir, 'repositories'),
     ownerId: join(sandboxesDir, 'owner-id'),
     layersDir: join(sandboxesDir, 'layers'),
+    focusLog: join(sandboxesDir, 'focus.log'),
   };
 }
 

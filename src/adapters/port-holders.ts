@@ -1,5 +1,6 @@
-// Whether a TCP port is free, and who holds it when it is not: a port conflict names its culprit.
+// Whether a TCP (or UDP) port is free, and who holds it when it is not: a port conflict names its culprit.
 
+import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -30,6 +31,28 @@ export async function isPortFreeAnywhere(port: number): Promise<boolean> {
   return (await canBind(port, '0.0.0.0')) && (await canBind(port, '::', true));
 }
 
+/** Whether UDP `port` can be bound on `host` (an address family the host lacks counts as free). */
+function canBindUdp(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const v6 = host.includes(':');
+    const socket = createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      try {
+        socket.close();
+      } catch {
+        // Never bound: nothing to close.
+      }
+      resolve(e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL');
+    });
+    socket.bind({ port, address: host, exclusive: true }, () => socket.close(() => resolve(true)));
+  });
+}
+
+/** True when no socket is bound to UDP `port` on any IPv4 or IPv6 address. */
+export async function isUdpPortFreeAnywhere(port: number): Promise<boolean> {
+  return (await canBindUdp(port, '0.0.0.0')) && (await canBindUdp(port, '::'));
+}
+
 /** The user name of a uid, from /etc/passwd (the uid itself when it has none). */
 async function userName(uid: string): Promise<string> {
   const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
@@ -48,15 +71,21 @@ async function procDetails(pid: number): Promise<Pick<PortHolder, 'cwd' | 'user'
   return { cwd, user: uid === undefined ? undefined : await userName(uid) };
 }
 
-/** Inodes of sockets listening on `port`, from /proc/net/tcp and tcp6 (state 0A is LISTEN). */
-async function listeningInodes(port: number): Promise<Set<string>> {
+export type Protocol = 'tcp' | 'udp';
+
+/**
+ * Inodes of sockets listening on `port`, from /proc/net/tcp and tcp6 (state 0A is LISTEN), or, for UDP, bound to it
+ * (/proc/net/udp and udp6, state 07).
+ */
+async function listeningInodes(port: number, protocol: Protocol): Promise<Set<string>> {
   const inodes = new Set<string>();
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  const state = protocol === 'tcp' ? '0A' : '07';
+  for (const file of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
     const text = await readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && cols[1]!.endsWith(`:${hexPort}`) && cols[3] === '0A') inodes.add(cols[9]!);
+      if (cols.length > 9 && cols[1]!.endsWith(`:${hexPort}`) && cols[3] === state) inodes.add(cols[9]!);
     }
   }
   return inodes;
@@ -87,8 +116,8 @@ function socketInodes(pid: number): string[] {
  * of every process; /proc answers each in microseconds, so the reads are synchronous: awaiting a thread-pool round
  * trip for each of hundreds of links made the walk a hundred times slower than the reads themselves.
  */
-async function fromProc(port: number): Promise<PortHolder | undefined> {
-  const inodes = await listeningInodes(port);
+async function fromProc(port: number, protocol: Protocol): Promise<PortHolder | undefined> {
+  const inodes = await listeningInodes(port, protocol);
   if (inodes.size === 0) return undefined;
   const pids = (await readdir('/proc'))
     .filter((d) => /^\d+$/.test(d))
@@ -101,15 +130,16 @@ async function fromProc(port: number): Promise<PortHolder | undefined> {
   return { pid, command, ...(await procDetails(pid)) };
 }
 
-async function fromLsof(port: number): Promise<PortHolder | undefined> {
-  const r = await run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']).catch(() => undefined);
+async function fromLsof(port: number, protocol: Protocol): Promise<PortHolder | undefined> {
+  const which = protocol === 'tcp' ? [`-iTCP:${port}`, '-sTCP:LISTEN'] : [`-iUDP:${port}`];
+  const r = await run('lsof', ['-nP', ...which, '-Fpc']).catch(() => undefined);
   if (!r || r.exitCode !== 0) return undefined;
   const pid = /^p(\d+)$/m.exec(r.stdout)?.[1];
   const command = /^c(.+)$/m.exec(r.stdout)?.[1];
   return pid ? { pid: Number(pid), command: command ?? `pid ${pid}` } : undefined;
 }
 
-/** The process listening on TCP `port`, where the OS tells (Linux /proc; lsof elsewhere). */
-export async function findPortHolder(port: number): Promise<PortHolder | undefined> {
-  return process.platform === 'linux' ? fromProc(port) : fromLsof(port);
+/** The process listening on TCP `port` (or bound to UDP `port`), where the OS tells (Linux /proc; lsof elsewhere). */
+export async function findPortHolder(port: number, protocol: Protocol = 'tcp'): Promise<PortHolder | undefined> {
+  return process.platform === 'linux' ? fromProc(port, protocol) : fromLsof(port, protocol);
 }

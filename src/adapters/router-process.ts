@@ -1,7 +1,7 @@
 // The router as a process: started detached from the kinfra that asks for it (node with the kinfra executable and an
 // argument array, no shell, its output to the router's log), its token handed over on its stdin (never on its
 // command line or in its environment), proven to be the router before anything signals it, and stopped by pid.
-import { spawn } from 'node:child_process';
+import { spawnDetached } from './runner.js';
 import { existsSync, openSync, closeSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,9 +36,7 @@ export interface SpawnedRouter {
 export function spawnRouter(opts: { cli: string; port: number; token: string; log: string }): SpawnedRouter {
   const fd = openSync(opts.log, 'a', 0o600);
   try {
-    const child = spawn(process.execPath, [opts.cli, SERVE_COMMAND, '--port', String(opts.port)], {
-      detached: true,
-      shell: false,
+    const child = spawnDetached(process.execPath, [opts.cli, SERVE_COMMAND, '--port', String(opts.port)], {
       // Not the folder it was started from: a sandbox's worktree may be removed while the router runs.
       cwd: dirname(opts.log),
       stdio: ['pipe', fd, fd],

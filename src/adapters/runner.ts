@@ -3,7 +3,8 @@
 // more start-up time than the whole of `kinfra sandbox list`.)
 
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 
 export interface RunResult {
@@ -158,3 +159,22 @@ export function runStreaming(
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const satisfies readonly NodeJS.Signals[];
 
 const signalNumber: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Start one of kinfra's own background processes (the router, the focus forwarder): detached into its own process
+ * group, so it outlives the command that started it; never through a shell. The caller unrefs it.
+ */
+export function spawnDetached(
+  file: string,
+  args: readonly string[],
+  opts: { cwd: string; stdio: StdioOptions; env?: NodeJS.ProcessEnv },
+): ChildProcess {
+  show(file, args, opts.cwd);
+  return spawn(file, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true,
+    shell: false,
+    stdio: opts.stdio,
+  });
+}

@@ -15,7 +15,12 @@ import {
   type ProjectResources,
   type ProjectState,
 } from './engine-state.js';
+import { focusView, type FocusView } from './focus-state.js';
 import { ownerIdOrNone } from './owner.js';
+import { namedUrlsFor } from './router-address.js';
+import type { HostnameUrls } from '../core/router/urls.js';
+
+type NamedUrls = Awaited<ReturnType<typeof namedUrlsFor>>;
 import { removeStaleEntries } from './stale.js';
 
 export interface InstanceRow {
@@ -28,6 +33,8 @@ export interface InstanceRow {
   parentRepo: string;
   createdAt: string;
   ports: Record<string, number>;
+  /** Its URLs by name through the router. */
+  hostnames: HostnameUrls;
   /** running, stopped, partial x/y, missing; null when the engine could not be asked. */
   status: string | null;
   containers: ProjectState | null;
@@ -47,6 +54,8 @@ export interface ListResult {
   foreign: ForeignProject[];
   /** Why there is no status, when Docker could not be asked. */
   engineError: { code: string; message: string; hint: string | undefined } | null;
+  /** The sandbox the main checkout's ports forward to (`kinfra sandbox focus`), while its forwarder runs. */
+  focus: FocusView | null;
 }
 
 /** One query per kind of resource, however many instances there are. */
@@ -59,9 +68,9 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     const slotProjects = Object.values(registry.slots)
       .filter((s) => typeof s.compose_project === 'string')
       .map((s) => ({ project: s.compose_project!, path: s.infrastructure_path }));
-    return { entries: Object.entries(registry.instances), cleaned, slotProjects };
+    return { entries: Object.entries(registry.instances), cleaned, slotProjects, registry };
   };
-  const { entries, cleaned, slotProjects } = await ctx.registry
+  const { entries, cleaned, slotProjects, registry } = await ctx.registry
     .update((registry) => entriesOf(registry, true))
     .catch(async (e: unknown) => {
       // A registry folder that cannot be written (read-only, full disk) can still be
@@ -78,16 +87,17 @@ export async function listSandboxes(ctx: AppContext): Promise<ListResult> {
     engineError = { code: e.code, message: e.message, hint: e.hint };
   }
   const owner = await ownerIdOrNone(ctx);
+  const named = await namedUrlsFor(ctx);
   const slotDirs = new Map(slotProjects.map((p) => [p.project, p.path]));
   const instances = await Promise.all(
-    entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path)),
+    entries.map(([id, e]) => row(id, e, view, owner, slotDirs.get(e.compose_project ?? '') ?? e.path, named)),
   );
   instances.sort((a, b) => a.slot - b.slot || a.instanceId.localeCompare(b.instanceId));
   const ids = new Set([...entries.map(([id, e]) => e.compose_project ?? id), ...slotProjects.map((p) => p.project)]);
   const projects = view
     ? engineProjects(view.containers, view.volumes, view.networks, owner, ids)
     : { orphans: [], foreign: [] };
-  return { instances, cleaned, ...projects, engineError };
+  return { instances, cleaned, ...projects, engineError, focus: await focusView(ctx, registry) };
 }
 
 async function row(
@@ -96,6 +106,7 @@ async function row(
   view: EngineView | undefined,
   owner: string,
   composeDir: string,
+  named: NamedUrls,
 ): Promise<InstanceRow> {
   const project = e.compose_project ?? instanceId;
   const containers = view
@@ -113,6 +124,7 @@ async function row(
     parentRepo: e.parent_repo,
     createdAt: e.created_at,
     ports,
+    hostnames: named(instanceId, ports, e.main_http),
     // The one other word: a registered folder that is gone (kept only when the registry cannot be written).
     status: !pathExists(e.path) ? 'missing' : containers ? stateLabel(containers) : null,
     containers,

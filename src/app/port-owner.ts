@@ -3,7 +3,8 @@
 // process, with its pid, command line, working folder and user), so an agent asks instead of killing by name or port.
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { ownerId } from '../adapters/owner-id.js';
-import { findPortHolder, isPortFreeAnywhere } from '../adapters/port-holders.js';
+import { findPortHolder, isPortFreeAnywhere, isUdpPortFreeAnywhere, type Protocol } from '../adapters/port-holders.js';
+import { focusOf } from '../core/focus.js';
 import type { Registry } from '../core/registry/model.js';
 import { heldPorts } from '../core/registry/slots.js';
 import type { AppContext } from './context.js';
@@ -48,6 +49,12 @@ function reservedFor(registry: Registry, port: number): string | null {
   return heldPorts(registry).get(port) ?? null;
 }
 
+/** Said of the process the registry records as the focus forwarder (`kinfra sandbox focus`). */
+function focusNote(registry: Registry, pid: number): string {
+  const f = focusOf(registry);
+  return f?.pid === pid ? `: the focus forwarder to sandbox ${f.instance} (kinfra sandbox focus --off ends it)` : '';
+}
+
 /** The registered sandbox whose compose project the container belongs to, when this kinfra made it. */
 function sandboxOf(c: ContainerInfo, registry: Registry, owner: string): string | undefined {
   const found = Object.entries(registry.instances).find(([id, e]) => (e.compose_project ?? id) === c.project);
@@ -81,26 +88,32 @@ function containerAnswer(c: ContainerInfo, port: number, registry: Registry, own
   return { ...base, state: 'container' as const, message: `port ${port} is container ${c.name}'s` };
 }
 
-/** Who holds `port` now; `containers` and `registry` are read once per command. */
+/**
+ * Who holds `port` now (a TCP listener, or with `protocol` udp a bound UDP socket); `containers` and `registry` are
+ * read once per command.
+ */
 export async function ownerOfPort(
   port: number,
   seen: { containers: readonly ContainerInfo[]; registry: Registry; owner: string },
+  protocol: Protocol = 'tcp',
 ): Promise<PortOwner> {
   const reserved = reservedFor(seen.registry, port);
   const c = seen.containers.find((x) => x.state === 'running' && x.hostPorts.includes(port));
   if (c) return { ...containerAnswer(c, port, seen.registry, seen.owner), reservedFor: reserved };
-  if (await isPortFreeAnywhere(port)) {
+  if (await (protocol === 'udp' ? isUdpPortFreeAnywhere : isPortFreeAnywhere)(port)) {
     const note = reserved ? `, the registry keeps it for sandbox ${reserved}` : '';
     return { ...none, port, state: 'free', reservedFor: reserved, message: `port ${port} is free${note}` };
   }
-  const p = await findPortHolder(port);
+  const p = await findPortHolder(port, protocol);
+  const what = protocol === 'udp' ? `UDP port ${port}` : `port ${port}`;
+  const lsofFamily = protocol === 'udp' ? 'udp' : '';
   if (!p) {
     return {
       ...none,
       port,
       state: 'unknown',
       reservedFor: reserved,
-      message: `port ${port} is in use by something the OS does not name (try: lsof -i :${port})`,
+      message: `${what} is in use by something the OS does not name (try: lsof -i ${lsofFamily}:${port})`,
     };
   }
   const where = p.cwd ? ` in ${p.cwd}` : '';
@@ -113,11 +126,14 @@ export async function ownerOfPort(
     workingDir: p.cwd ?? null,
     user: p.user ?? null,
     reservedFor: reserved,
-    message: `port ${port} is process ${p.pid}'s (${p.command}${where}${p.user ? `, user ${p.user}` : ''})`,
+    message:
+      `${what} is process ${p.pid}'s (${p.command}${where}${p.user ? `, user ${p.user}` : ''})` +
+      focusNote(seen.registry, p.pid),
   };
 }
 
-async function seenNow(ctx: AppContext) {
+/** What `ownerOfPort` reads once per command: the engine's containers, the registry, this kinfra's owner id. */
+export async function seenNow(ctx: AppContext) {
   const [containers, registry, owner] = await Promise.all([
     listContainers().catch(() => [] as ContainerInfo[]),
     ctx.registry.snapshot(),

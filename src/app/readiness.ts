@@ -35,14 +35,29 @@ export function gateData(g: SandboxGateResult) {
   };
 }
 
-function upData(r: UpResult) {
+function upData(r: UpResult, router: string | null = null) {
   return {
     instanceId: r.instanceId,
     slot: r.slot,
     gate: r.gate ? gateData(r.gate) : null,
     urls: r.urls,
     absent: r.absent,
+    router,
   };
+}
+
+/**
+ * The router `up` was asked to start (kinfra.yaml `router.start_on_up`): its URL, running already or started now.
+ * The stack is up either way: a router that cannot start is said, not made the failure of `up`.
+ */
+async function routerForUp(ctx: AppContext, session: Session): Promise<string | null> {
+  const { startRouter } = await import('./router.js');
+  try {
+    return (await startRouter(ctx, {})).url;
+  } catch (e) {
+    session.progress({ kind: 'step', message: `The router did not start: ${(e as Error).message}` });
+    return null;
+  }
 }
 
 /** A gate that did not pass, as the error the command ends with (exit 2; 130 when interrupted). */
@@ -96,7 +111,7 @@ export async function startAndWait(ctx: AppContext, session: Session, req: UpReq
     ...hooksFor(session, 'Starting instance'),
   });
   if (r.gate) conclude(session, r.instanceId, r.gate);
-  return upData(r);
+  return upData(r, r.routerOnUp ? await routerForUp(ctx, session) : null);
 }
 
 /** `gate`: the gate alone, against what runs now. */

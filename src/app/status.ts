@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { listContainers, type ContainerInfo } from '../adapters/engine.js';
 import { folderSize, pathExists } from '../adapters/folders.js';
 import { probeHttp } from '../adapters/probes.js';
+import type { HostnameUrls } from '../core/router/urls.js';
+import { namedUrlsFor } from './router-address.js';
 import type { AppContext } from './context.js';
+import { liveFocus } from './focus-state.js';
 import { ownsContainer, projectState, type ProjectState } from './engine-state.js';
 import { inStack, publishes, resolveSandbox, sandboxStack, type SandboxUrl } from './the-sandbox.js';
 import { serviceOfPort } from '../core/compose-model.js';
@@ -38,8 +41,12 @@ export interface StatusReport {
   services: SandboxUrl[];
   /** Services the layout names that the stack does not have. */
   absent: string[];
+  /** Its URLs by name through the router. */
+  hostnames: HostnameUrls;
   workers: WorkerStatus[];
   shared: { root: string; dirs: SharedDirStatus[] } | null;
+  /** The main checkout's ports forward to this sandbox (`kinfra sandbox focus`). */
+  focused: boolean;
 }
 
 const COUNT_LIMIT = 20_000;
@@ -53,7 +60,8 @@ async function listedWorkers(apiPort: number | undefined, path: string | undefin
 
 /** `kinfra sandbox status`: what runs, every URL, the workers and the shared data (seed 003). */
 export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
-  const s = await resolveSandbox(ctx);
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
   const containers = await listContainers();
   // Only its own: another kinfra's stack under the same project name is not this sandbox running.
   const owns = (c: ContainerInfo) => ownsContainer(c, s.stamp.owner, s.project.name, s.stamp.path);
@@ -107,6 +115,7 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
         }
       : null;
 
+  const named = await namedUrlsFor(ctx);
   return {
     instanceId: s.instanceId,
     slot: s.slot,
@@ -116,7 +125,9 @@ export async function sandboxStatus(ctx: AppContext): Promise<StatusReport> {
     containers: projectState(containers, s.project.name, owns),
     services: urls,
     absent,
+    hostnames: named(s.instanceId, Object.fromEntries(s.ports.map((p) => [p.name, p.port])), s.entry?.main_http),
     workers,
     shared,
+    focused: (await liveFocus(ctx, registry))?.instance === s.instanceId,
   };
 }

@@ -30,6 +30,8 @@ export interface UpResult {
   urls: ServiceUrl[];
   /** Services the layout names that no service of the stack publishes (e.g. Grafana in a stack without it). */
   absent: string[];
+  /** The layout (or KINFRA_ROUTER_ON_UP=1) asks `up` to start the router. */
+  routerOnUp: boolean;
 }
 
 /** What up and gate report of the URLs: those the stack publishes (without their ports), and those it lacks. */
@@ -98,7 +100,8 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   }
   await adoptMountedVolumes(ctx, s.stamp);
   const gate = req.wait ? await runSandboxGate({ ...s, project }, stack, gateOptions(req)) : undefined;
-  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack) };
+  const routerOnUp = Boolean(s.config.routerOnUp) || process.env.KINFRA_ROUTER_ON_UP === '1';
+  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack), routerOnUp };
 }
 
 /** `kinfra sandbox gate`: only the gate, against what is running now. */
@@ -110,5 +113,5 @@ export async function gateSandbox(
   req.onStart?.(s);
   const stack = await sandboxStack(s);
   const gate = await runSandboxGate(s, stack, gateOptions(req));
-  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack) };
+  return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack), routerOnUp: false };
 }

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { isKinfraError } from '../core/errors.js';
 import { nearestSandboxes } from '../core/nearest.js';
 import type { AppContext } from './context.js';
+import { namedUrlsFor } from './router-address.js';
 import { resolveSandbox } from './the-sandbox.js';
 
 /** The answers that mean "this folder is in no sandbox"; any other failure (a lost registry, say) is an error. */
@@ -13,13 +14,15 @@ export async function whoami(ctx: AppContext, req: { path?: string | undefined }
   const path = resolve(ctx.cwd, req.path ?? '.');
   try {
     const s = await resolveSandbox({ ...ctx, cwd: path });
+    const ports = Object.fromEntries(s.ports.map((p) => [p.name, p.port]));
     const sandbox = {
       instanceId: s.instanceId,
       slot: s.slot,
       path: s.path,
       project: s.project.name,
-      ports: Object.fromEntries(s.ports.map((p) => [p.name, p.port])),
+      ports,
       urls: s.urls.map((u) => ({ name: u.name, label: u.label, url: u.url })),
+      hostnames: (await namedUrlsFor(ctx))(s.instanceId, ports, s.entry?.main_http),
     };
     return { path, sandbox, reason: null, nearest: [] };
   } catch (e) {

@@ -11,6 +11,8 @@ export interface NamedPort {
   main?: number | undefined;
   label?: string | undefined;
   url?: string | undefined;
+  /** The sandbox's main HTTP port (`<instance-id>.localhost` through the router). */
+  http?: boolean | undefined;
   /** 1-based worker index for worker ports. */
   worker?: number | undefined;
 }

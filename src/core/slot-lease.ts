@@ -5,6 +5,7 @@
 // one allocator, never deciding otherwise), claiming and releasing it in the registry, its ports, its compose
 // project, the registry fields it implies and the .env.sandbox lines it implies (the only writer of that file's
 // contents). Pure.
+import { sandboxHost } from './router/hostnames.js';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import type { EnvLine } from './env-file.js';
@@ -161,13 +162,15 @@ export function leaseProject(prefix: string, lease: SlotLease, instanceId: strin
   return lease.kind === 'pool' ? slotProject(prefix, lease.slot) : instanceId;
 }
 
-export type LeaseEntryFields = Pick<InstanceEntry, 'ports' | 'pool_slot' | 'compose_project'>;
+export type LeaseEntryFields = Pick<InstanceEntry, 'ports' | 'pool_slot' | 'compose_project' | 'main_http'>;
 
-/** The fields of the holder's registry entry that the lease decides. */
+/** The fields of the holder's registry entry that the lease decides (and the layout's main HTTP port). */
 export function leaseEntryFields(config: Config, lease: SlotLease): LeaseEntryFields {
   const ports = leasePortMap(config, lease);
-  if (lease.kind === 'ad-hoc') return { ports };
-  return { ports, pool_slot: lease.slot, compose_project: slotProject(config.prefix, lease.slot) };
+  const http = config.ports.find((p) => p.http && p.name in ports)?.name;
+  const main = http === undefined ? {} : { main_http: http };
+  if (lease.kind === 'ad-hoc') return { ports, ...main };
+  return { ports, pool_slot: lease.slot, compose_project: slotProject(config.prefix, lease.slot), ...main };
 }
 
 /** The compose file a pool slot's stack runs from. */
@@ -216,6 +219,9 @@ type Shared = string | undefined;
 
 const line = (key: string, value: string): EnvLine => ({ key, value });
 
+/** `ktrdr--feat.localhost`: the sandbox's name through the router (`http://<it>:<router port>`). */
+export const HOSTNAME_KEY = 'KINFRA_HOSTNAME';
+
 /** A group of lines after a blank line, under its title when it has one. */
 const group = (title: string | undefined, lines: EnvLine[]): EnvLine[] => [
   { comment: '' },
@@ -228,8 +234,12 @@ const sharedGroup = (title: string | undefined, shared: EnvLine[]): EnvLine[] =>
   shared.length > 0 ? group(title, shared) : [];
 
 function markers(h: LeaseHolder): EnvLine[] {
-  if (!h.createdWorktree) return [];
-  return [line(CREATED_WORKTREE_KEY, 'true'), ...(h.owner ? [line(OWNER_KEY, h.owner)] : [])];
+  const made = h.createdWorktree
+    ? [line(CREATED_WORKTREE_KEY, 'true'), ...(h.owner ? [line(OWNER_KEY, h.owner)] : [])]
+    : [];
+  // The router's name of the sandbox, without the router's port (that is the router's to choose): the same for as
+  // long as the instance id is, so a file written once never goes stale.
+  return [...made, line(HOSTNAME_KEY, sandboxHost(h.instanceId))];
 }
 
 /** The ad-hoc layout: titled groups. */

@@ -4,13 +4,14 @@
 // is added.
 import type { AnyOperation } from './operation.js';
 import { operations as lifecycle } from './lifecycle.js';
+import { operations as focus } from './focus.js';
 import { operations as inspection } from './inspection.js';
 import { operations as pool } from './pool.js';
 import { operations as utilities } from './utilities.js';
 import { operations as agent } from './agent.js';
 import { operations as router } from './router.js';
 
-const ALL = [...lifecycle, ...inspection, ...pool, ...utilities, ...agent, ...router] as const;
+const ALL = [...lifecycle, ...focus, ...inspection, ...pool, ...utilities, ...agent, ...router] as const;
 
 /** The catalogue, in help's order. */
 export const CATALOGUE: readonly AnyOperation[] = ALL;

@@ -2,7 +2,7 @@
 // clean-up of entries whose folder is gone are the only changes, and both are said.
 import { cleanedNotice, renderUp, timeoutInput, upResult } from './lifecycle.js';
 import { childExitCode, operation, type Printer, type ResultOf, type Zod } from './operation.js';
-import { containers, finding, gate, portMap, serviceUrl } from './result-parts.js';
+import { containers, finding, gate, hostnames, portMap, serviceUrl } from './result-parts.js';
 
 const listResult = (z: Zod) =>
   z.strictObject({
@@ -18,6 +18,7 @@ const listResult = (z: Zod) =>
         createdAt: z.string(),
         ports: portMap(z),
         status: z.string().nullable(),
+        hostnames: hostnames(z),
         containers: containers(z).nullable(),
         state: z.string().nullable(),
       }),
@@ -44,6 +45,14 @@ const listResult = (z: Zod) =>
       }),
     ),
     engineError: z.strictObject({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+    focus: z
+      .strictObject({
+        instanceId: z.string(),
+        since: z.string(),
+        ports: z.array(z.strictObject({ name: z.string(), from: z.number().int(), to: z.number().int() })),
+      })
+      .nullable()
+      .describe("the sandbox the main checkout's ports forward to (kinfra sandbox focus), or null"),
   });
 
 function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
@@ -56,13 +65,19 @@ function renderList(r: ResultOf<typeof listResult>, p: Printer): void {
       p.table(
         ['Instance', 'Slot', 'API Port', 'Status', 'Path'],
         r.instances.map((i) => [
-          i.instanceId,
+          r.focus?.instanceId === i.instanceId ? `${i.instanceId} (focus)` : i.instanceId,
           i.slot,
           i.apiPort ?? '-',
           i.state ? `${i.state}?` : (i.status ?? '?'),
           i.path,
         ]),
       ),
+    );
+  }
+  if (r.focus) {
+    const ports = r.focus.ports.map((x) => `${x.from} -> ${x.to}`).join(', ');
+    p.out(
+      `Focus: ${r.focus.instanceId} has the main checkout's ports (${ports}); end it with kinfra sandbox focus --off`,
     );
   }
   if (r.orphans.length > 0) {
@@ -129,6 +144,7 @@ const statusResult = (z: Zod) =>
     containers: containers(z),
     services: z.array(serviceUrl(z).extend({ port: z.number().int() })),
     absent: z.array(z.string()),
+    hostnames: hostnames(z),
     workers: z.array(
       z.strictObject({
         port: z.number().int(),
@@ -153,6 +169,7 @@ const statusResult = (z: Zod) =>
         ),
       })
       .nullable(),
+    focused: z.boolean().describe("the main checkout's ports forward to this sandbox (kinfra sandbox focus)"),
   });
 
 function size(bytes: number): string {
@@ -164,6 +181,11 @@ function size(bytes: number): string {
     i++;
   }
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** The sandbox's name URL, and whether the router serves it now. */
+function namedLine(h: { url: string | null; routerRunning: boolean }): string {
+  return `${h.url} (${h.routerRunning ? 'through the router' : 'once the router runs: kinfra router start'})`;
 }
 
 function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
@@ -180,11 +202,14 @@ function renderStatus(r: ResultOf<typeof statusResult>, p: Printer): void {
         `${c.starting ? `, ${c.starting} starting` : ''}`
       : '';
   p.out(`${p.c.bold('Containers:')} ${c.running}/${c.total} running${health}`);
+  if (r.focused)
+    p.out(`${p.c.bold('Focus:')} the main checkout's ports forward here (kinfra sandbox focus --off ends it)`);
   p.out('');
   p.out(p.c.bold('Services:'));
   const w = Math.max(0, ...r.services.map((s) => s.label.length)) + 1;
   for (const s of r.services) p.out(`  ${`${s.label}:`.padEnd(w)} ${s.url}`);
   if (r.absent.length > 0) p.out(`  (configured but not in this stack: ${r.absent.join(', ')})`);
+  if (r.hostnames.url) p.out(`  ${'By name:'.padEnd(w)} ${namedLine(r.hostnames)}`);
   if (r.workers.length > 0) {
     p.out('');
     p.out(p.c.bold('Workers:'));
@@ -626,6 +651,7 @@ export const whoami = operation({
           project: z.string(),
           ports: portMap(z),
           urls: z.array(serviceUrl(z)),
+          hostnames: hostnames(z),
         })
         .nullable(),
       reason: z.string().nullable(),
@@ -656,6 +682,7 @@ export const whoami = operation({
         .join(', ')}`,
     );
     for (const u of s.urls) p.out(`  ${u.label}: ${u.url}`);
+    if (s.hostnames.url) p.out(`  By name: ${namedLine(s.hostnames)}`);
   },
 });
 

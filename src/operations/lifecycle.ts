@@ -46,6 +46,16 @@ function renderSummary(p: Printer, verb: string, s: ReturnType<typeof summaryDat
   p.out(`Next: cd ${s.path} && kinfra sandbox up`);
 }
 
+/** The sandbox a `named` operation acts on: the one given, or the one holding the current folder. */
+export const namedSandbox = {
+  in: 'arg',
+  usage: '[name]',
+  type: 'string',
+  required: false,
+  complete: 'instances',
+  description: 'instance id or name (default: the sandbox of the current folder)',
+} as const;
+
 const slotInput = {
   in: 'option',
   flags: '-s, --slot <n>',
@@ -179,6 +189,7 @@ export const upResult = (z: Zod) =>
     gate: gate(z).nullable(),
     urls: z.array(serviceUrl(z)),
     absent: z.array(z.string()),
+    router: z.string().nullable().describe("the router's URL, when up started it or found it running (start_on_up)"),
   });
 
 /** How long the gate may wait, in seconds: up's and gate's option. */
@@ -196,12 +207,14 @@ export const timeoutInput = {
 export function renderUp(r: ResultOf<typeof upResult>, p: Printer): void {
   if (!r.gate) {
     p.out("\nInstance starting... (use 'kinfra sandbox status' or 'kinfra sandbox gate' to check)");
+    if (r.router) p.out(`The router runs at ${r.router}.`);
     return;
   }
   p.out(`\n${p.c.green('Startability Gate: PASSED')} (${(r.gate.durationMs / 1000).toFixed(1)}s)\n`);
   p.out('Instance ready:');
   for (const u of r.urls) p.out(`  ${u.label}: ${u.url}`);
   if (r.absent.length > 0) p.out(`  (not in this stack: ${r.absent.join(', ')})`);
+  if (r.router) p.out(`  By name: through the router at ${r.router} (kinfra sandbox whoami names them)`);
 }
 
 export const up = operation({
@@ -292,14 +305,7 @@ export const destroy = operation({
     'kinfra sandbox destroy my-feature --force   # even with uncommitted changes',
   ],
   inputs: {
-    name: {
-      in: 'arg',
-      usage: '[name]',
-      type: 'string',
-      required: false,
-      complete: 'instances',
-      description: 'instance id or name (default: the sandbox of the current folder)',
-    },
+    name: namedSandbox,
     keepWorktree: {
       in: 'option',
       flags: '--keep-worktree',

@@ -92,3 +92,20 @@ export const finding = (z: Zod) =>
     fix: z.string().optional(),
     repairable: z.boolean(),
   });
+
+/** A sandbox's URLs by name through the router, each beside the URL a tool can always reach. */
+export const hostnames = (z: Zod) =>
+  z
+    .strictObject({
+      url: z.string().nullable().describe("the sandbox's own name: its main HTTP port through the router"),
+      routerPort: z.number().int(),
+      routerRunning: z.boolean(),
+      ports: z.array(
+        z.strictObject({
+          name: z.string(),
+          url: z.string().describe('through the router, by name (browsers and curl resolve *.localhost)'),
+          direct: z.string().describe("straight to the published port (Node's resolver may not resolve *.localhost)"),
+        }),
+      ),
+    })
+    .describe('named URLs through the router (kinfra router start); they work while the router runs');

@@ -50,6 +50,7 @@ describe('kinfra sandbox list', () => {
       'branch',
       'containers',
       'createdAt',
+      'hostnames',
       'instanceId',
       'isWorktree',
       'parentRepo',
@@ -67,6 +68,14 @@ describe('kinfra sandbox list', () => {
       parentRepo: ws.repo,
       status: 'stopped',
     });
-    expect(Object.keys(doc.data).sort()).toEqual(['cleaned', 'engineError', 'foreign', 'instances', 'orphans']);
+    expect(Object.keys(doc.data).sort()).toEqual([
+      'cleaned',
+      'engineError',
+      'focus',
+      'foreign',
+      'instances',
+      'orphans',
+    ]);
+    expect(doc.data.focus).toBeNull();
   });
 });

@@ -234,6 +234,22 @@ describe('kinfra router: routing by name', () => {
     expect(JSON.parse(spoofed.body)).toMatchObject({ forwardedHost: H().a, forwardedFor: '127.0.0.1' });
   });
 
+  it('whoami, status and list name the URLs the running router serves, each beside its direct URL', async () => {
+    await backend('a', api.a);
+    const dir = join(ws.dev, 'ktrdr--a');
+    const who = data(await ws.run(['sandbox', 'whoami', '--json'], { cwd: dir }));
+    expect(who.sandbox.hostnames).toMatchObject({ url: `http://ktrdr--a.localhost:${port}`, routerRunning: true });
+    const apiUrl = who.sandbox.hostnames.ports.find((x: { name: string }) => x.name === 'api');
+    expect(apiUrl).toEqual({ name: 'api', url: `http://${H().a}`, direct: `http://127.0.0.1:${api.a}` });
+    // The named URL really reaches a (sent to 127.0.0.1 with its Host, as a tool must).
+    expect(JSON.parse((await get(port, new URL(apiUrl.url).host)).body).name).toBe('a');
+    const list = data(await ws.run(['sandbox', 'list', '--json']));
+    expect(list.instances.map((i: { hostnames: { url: string } }) => i.hostnames.url)).toEqual([
+      `http://ktrdr--a.localhost:${port}`,
+      `http://ktrdr--b.localhost:${port}`,
+    ]);
+  });
+
   it('turns a redirect to the port URL back into the name, so the browser stays on the sandbox origin', async () => {
     await backend('a', api.a);
     const r = await get(port, H().a, '/redirect');

@@ -18,6 +18,17 @@ describe('kinfra sandbox whoami', () => {
     expect(doc.data.sandbox).toMatchObject({ instanceId: 'ktrdr--feat', slot: 1, path: dir, project: 'ktrdr--feat' });
     expect(doc.data.sandbox.ports.api).toBe(8001);
     expect(doc.data.sandbox.urls.find((u: { name: string }) => u.name === 'api').url).toContain('8001');
+    // Its names through the router (issue 16), each beside the URL a tool can always reach.
+    expect(doc.data.sandbox.hostnames).toMatchObject({
+      url: 'http://ktrdr--feat.localhost:8800',
+      routerPort: 8800,
+      routerRunning: false,
+    });
+    expect(doc.data.sandbox.hostnames.ports).toContainEqual({
+      name: 'worker_1',
+      url: 'http://worker-1.ktrdr--feat.localhost:8800',
+      direct: `http://127.0.0.1:${doc.data.sandbox.ports.worker_1}`,
+    });
     // The same answer for a path given from elsewhere, and in words for a person.
     const human = await ws.run(['sandbox', 'whoami', dir]);
     expect(human.stdout).toContain('ktrdr--feat (slot 1, compose project ktrdr--feat)');

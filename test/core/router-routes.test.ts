@@ -252,3 +252,19 @@ describe('the state file and the port', () => {
     expect(chooseRouterPort(undefined, '70000').ok).toBe(false);
   });
 });
+
+describe('the main HTTP port a layout marks `http: true`', () => {
+  it('is recorded in the entry at the lease and is what <instance-id>.localhost reaches', async () => {
+    const { parseConfigText } = await import('../../src/core/config/config.js');
+    const { adHocLease, leaseEntryFields } = await import('../../src/core/slot-lease.js');
+    const config = parseConfigText(
+      'prefix: web\nports:\n  api: { env: W_API, base: 47000 }\n  ui: { env: W_UI, base: 47100, http: true }\n',
+      'kinfra.yaml',
+    );
+    const fields = leaseEntryFields(config, adHocLease(2));
+    expect(fields).toMatchObject({ ports: { api: 47002, ui: 47102 }, main_http: 'ui' });
+    const t = routeTable(routeSources(registry({ 'web--a': entry(2, fields.ports, fields) })));
+    expect(t.byHost.get('web--a.localhost')).toMatchObject({ name: 'ui', port: 47102 });
+    expect(t.byHost.get('api.web--a.localhost')).toMatchObject({ name: 'api', port: 47002 });
+  });
+});

@@ -68,8 +68,9 @@ describe('sandboxEnvLines', () => {
   it('has exactly the seed keys plus the shared sub-folders, each once', () => {
     const keys = lines.flatMap((l) => ('key' in l ? [l.key] : []));
     expect(new Set(keys).size).toBe(keys.length);
+    // Plus the router's name of the sandbox (issue 16: .env.sandbox carries the hostname).
     expect([...keys].sort()).toEqual(
-      [...SEED_001_KEYS, 'KTRDR_DATA_DIR', 'KTRDR_MODELS_DIR', 'KTRDR_STRATEGIES_DIR'].sort(),
+      [...SEED_001_KEYS, 'KTRDR_DATA_DIR', 'KTRDR_MODELS_DIR', 'KTRDR_STRATEGIES_DIR', 'KINFRA_HOSTNAME'].sort(),
     );
   });
 
@@ -95,6 +96,7 @@ describe('sandboxEnvLines', () => {
       KTRDR_STRATEGIES_DIR: '/Users/karl/.ktrdr/shared/strategies',
       CREATED_AT: '2024-01-15T10:30:00Z',
       SANDBOX_VERSION: '1',
+      KINFRA_HOSTNAME: 'ktrdr--feat-operation-metrics.localhost',
     });
     expect(env.KTRDR_JAEGER_OTLP_GRPC_PORT).not.toBe('4319');
     expect(env.KTRDR_JAEGER_OTLP_HTTP_PORT).not.toBe('4320');
@@ -105,7 +107,7 @@ describe('sandboxEnvLines', () => {
     expect(comments.slice(1)).toEqual(['Instance Identity', 'Published Ports', 'Shared Data', 'Metadata']);
     const keys = lines.flatMap((l) => ('key' in l ? [l.key] : []));
     expect(keys.slice(0, 3)).toEqual(['INSTANCE_ID', 'COMPOSE_PROJECT_NAME', 'SLOT_NUMBER']);
-    expect(keys.slice(-2)).toEqual(['CREATED_AT', 'SANDBOX_VERSION']);
+    expect(keys.slice(-3)).toEqual(['CREATED_AT', 'SANDBOX_VERSION', 'KINFRA_HOSTNAME']);
     expect(keys.indexOf('KTRDR_API_PORT')).toBeLessThan(keys.indexOf('KTRDR_SHARED_DIR'));
   });
 
@@ -146,6 +148,7 @@ describe('sandboxEnvLines', () => {
       MYAPP_WEB_PORT: '8085',
       CREATED_AT: 't',
       SANDBOX_VERSION: '1',
+      KINFRA_HOSTNAME: 'myapp--x.localhost',
     });
   });
 

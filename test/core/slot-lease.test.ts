@@ -168,15 +168,17 @@ PLAIN_WEB_PORT=7007
 # Metadata
 CREATED_AT=2025-01-01T00:00:00Z
 SANDBOX_VERSION=1
+KINFRA_HOSTNAME=plain--x.localhost
 `);
   });
 
   it('ad-hoc, made by create: the markers last, the owner only with the created-worktree one', () => {
     const lines = (extra: Partial<LeaseHolder>) =>
       formatEnvText(leaseEnvLines(builtIn, adHocLease(2), SHARED, holder('ktrdr--x', extra)));
-    const markers = /SANDBOX_VERSION=1\nKINFRA_CREATED_WORKTREE=true\nKINFRA_OWNER=own-1\n$/;
+    const markers =
+      /SANDBOX_VERSION=1\nKINFRA_CREATED_WORKTREE=true\nKINFRA_OWNER=own-1\nKINFRA_HOSTNAME=ktrdr--x.localhost\n$/;
     expect(lines({ createdWorktree: true, owner: 'own-1' })).toMatch(markers);
-    expect(lines({ owner: 'own-1' })).toMatch(/SANDBOX_VERSION=1\n$/);
+    expect(lines({ owner: 'own-1' })).toMatch(/SANDBOX_VERSION=1\nKINFRA_HOSTNAME=ktrdr--x.localhost\n$/);
     expect(lines({})).toContain(`\n# Shared Data\nKTRDR_SHARED_DIR=${SHARED}\nKTRDR_DATA_DIR=${SHARED}/data\n`);
   });
 
@@ -215,6 +217,7 @@ KINFRA_CODE_DIR=/work/code
 CREATED_AT=2025-01-01T00:00:00Z
 KINFRA_CREATED_WORKTREE=true
 KINFRA_OWNER=own-1
+KINFRA_HOSTNAME=ktrdr--x.localhost
 
 KTRDR_API_PORT=8005
 KTRDR_DB_PORT=5437

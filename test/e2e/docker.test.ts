@@ -13,3 +13,5 @@ import './load.e2e.js';
 import './registry-loss.e2e.js';
 import './derived-layout.e2e.js';
 import './mcp.e2e.js';
+import './focus.e2e.js';
+import './router.e2e.js';

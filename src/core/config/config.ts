@@ -49,6 +49,8 @@ export interface Config {
   poolTemplate: string | undefined;
   /** Git-ignored paths destroy may delete without asking: the built-in list plus destroy.regenerable. */
   regenerable: string[];
+  /** `up` starts the router when none runs (kinfra.yaml `router.start_on_up`). */
+  routerOnUp?: boolean | undefined;
 }
 
 export const BUILT_IN_SOURCE = 'built-in KTRDR default';
@@ -188,6 +190,7 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     copy: file.copy ?? [],
     merge: file.compose?.merge ?? 'auto',
     composeFilesStated: file.compose_files !== undefined,
+    routerOnUp: file.router?.start_on_up ?? false,
     prefix: file.prefix,
     composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
     maxSlot,

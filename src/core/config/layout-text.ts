@@ -47,9 +47,8 @@ export function layoutText(l: LayoutText): string {
   ];
   for (const p of l.ports.filter((x) => x.worker === undefined)) {
     lines.push(`  # ${origin(p)}`);
-    lines.push(
-      `  ${p.name}: ${flow({ env: p.env, base: p.base, step: p.step, main: p.main, label: p.label, url: p.url })}`,
-    );
+    const { env, base, step, main, label, url, http } = p;
+    lines.push(`  ${p.name}: ${flow({ env, base, step, main, label, url, http })}`);
   }
   lines.push('gate:', '  checks:');
   for (const c of l.gate) lines.push(`    - ${flow({ ...c })}`);

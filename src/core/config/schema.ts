@@ -29,6 +29,10 @@ const portSpec = z.strictObject({
     .string()
     .optional()
     .describe('How status prints it: a template with {port}, e.g. http://localhost:{port}/api/v1/docs'),
+  http: z
+    .boolean()
+    .optional()
+    .describe("The sandbox's main HTTP port: what <instance-id>.localhost reaches through the router (default: api)"),
 });
 
 const workers = z.strictObject({
@@ -112,6 +116,14 @@ export const configFileSchema = z
             "auto: Compose's !override/!reset where it has them (2.24.4 and later), else a rendered file; " +
               'rendered: always run the fully rendered configuration',
           ),
+      })
+      .optional(),
+    router: z
+      .strictObject({
+        start_on_up: z
+          .boolean()
+          .optional()
+          .describe('`kinfra sandbox up` starts the router (kinfra router start) when none runs (default: false)'),
       })
       .optional(),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),

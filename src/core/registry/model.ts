@@ -24,6 +24,8 @@ export interface InstanceEntry {
   derived_ports?: Record<string, unknown>;
   /** Compose project it runs as, when not its own id (a pool slot's project). */
   compose_project?: string;
+  /** The port marked `http: true` in the layout: what `<instance-id>.localhost` reaches (default: api). */
+  main_http?: string;
   /**
    * Set while create or destroy is under way; a value left here means that
    * command was killed midway (doctor reports it, doctor --repair finishes it).
@@ -108,6 +110,7 @@ const INSTANCE: Shape = {
   ports: { ...portMap, expected: 'a map of port numbers', optional: true },
   pool_slot: { check: slotNumber(1), expected: `a slot number (1-${MAX_REGISTRY_SLOT})`, optional: true },
   compose_project: { check: str, expected: 'a compose project name', optional: true },
+  main_http: { check: str, expected: 'a port name', optional: true },
   derived_ports: {
     check: isObject,
     expected: 'a map of derived ports',

@@ -21,7 +21,8 @@ export function pageFormat(accept: string | undefined): PageFormat {
   return 'text';
 }
 
-const REASONS: Record<number, string> = {
+/** Each status's reason phrase, for the pages and the raw answers to an upgrade. */
+export const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',

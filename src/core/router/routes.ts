@@ -67,6 +67,7 @@ export function routeSources(registry: Registry): RouteSource[] {
       slot: e.slot,
       state: e.state,
       ports: e.ports ?? {},
+      main: e.main_http,
     }))
     .sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
 }

@@ -1,0 +1,30 @@
+// Which sandbox has the focus now, as list and status show it: the registry's record, believed only while its
+// forwarder runs (proven by its command line) and its sandbox is registered. Light on purpose: list loads it.
+import { isForwarder } from '../adapters/forwarder-process.js';
+import { focusOf, focusTarget, type FocusRecord } from '../core/focus.js';
+import type { Registry } from '../core/registry/model.js';
+import type { AppContext } from './context.js';
+
+/** The focus as list reports it: the ports go where the registry sends a new connection now. */
+export interface FocusView {
+  instanceId: string;
+  since: string;
+  ports: { name: string; from: number; to: number }[];
+}
+
+/** The registry's focus when it is live: its forwarder runs and its sandbox is registered; undefined otherwise. */
+export async function liveFocus(ctx: AppContext, registry: Registry): Promise<FocusRecord | undefined> {
+  const f = focusOf(registry);
+  if (!f || !registry.instances[f.instance]) return undefined;
+  return (await isForwarder(f.pid, ctx.paths.registry)) ? f : undefined;
+}
+
+export async function focusView(ctx: AppContext, registry: Registry): Promise<FocusView | null> {
+  const f = await liveFocus(ctx, registry);
+  if (!f) return null;
+  const ports = f.ports.flatMap((p) => {
+    const t = focusTarget(registry, f.pid, p.name);
+    return t.kind === 'forward' ? [{ name: p.name, from: p.from, to: t.port }] : [];
+  });
+  return { instanceId: f.instance, since: f.since, ports };
+}

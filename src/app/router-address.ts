@@ -1,0 +1,22 @@
+// Which router port a sandbox's named URLs carry: the running router's, else the one `kinfra router start` would
+// take (KINFRA_ROUTER_PORT, else the default). Read from the router's state file, never by asking the network.
+import { processRuns } from '../adapters/processes.js';
+import { readRouterState, routerPaths } from '../adapters/router-state.js';
+import { chooseRouterPort, DEFAULT_ROUTER_PORT, ROUTER_PORT_ENV } from '../core/router/state.js';
+import { hostnameUrls, type HostnameUrls } from '../core/router/urls.js';
+import type { AppContext } from './context.js';
+
+export async function routerAddress(ctx: AppContext): Promise<{ port: number; running: boolean }> {
+  const stored = await readRouterState(routerPaths(ctx.paths)).catch(() => ({ kind: 'none' }) as const);
+  if (stored.kind === 'state' && processRuns(stored.state.pid)) return { port: stored.state.port, running: true };
+  const chosen = chooseRouterPort(undefined, process.env[ROUTER_PORT_ENV]);
+  return { port: chosen.ok ? chosen.port : DEFAULT_ROUTER_PORT, running: false };
+}
+
+/** A function giving each sandbox its named URLs, the router read once. */
+export async function namedUrlsFor(
+  ctx: AppContext,
+): Promise<(instanceId: string, ports: Readonly<Record<string, number>>, mainHttp?: string) => HostnameUrls> {
+  const router = await routerAddress(ctx);
+  return (instanceId, ports, mainHttp) => hostnameUrls(instanceId, ports, router, mainHttp);
+}
