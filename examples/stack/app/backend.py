@@ -161,7 +161,7 @@ class BackendHandler(Handler):
             self.send_json(426, {"error": "websocket upgrade required", "path": "/ws"})
             return
         accept = base64.b64encode(hashlib.sha1((key.strip() + WS_GUID).encode()).digest()).decode()
-        # Written by hand: send_response would say HTTP/1.0 (the handler's protocol version).
+        # Written by hand: the handshake as RFC 6455 shows it, without the Server and Date lines send_response adds.
         self.wfile.write((
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: %s\r\n\r\n" % accept).encode())

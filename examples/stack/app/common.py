@@ -16,6 +16,10 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "kinfra-example/1"
+    # Keep-alive connections, as a real backend (uvicorn, gunicorn) has; every answer carries its Content-Length.
+    protocol_version = "HTTP/1.1"
+    # The head and the body are two writes: without TCP_NODELAY the second waits for the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def send_json(self, status, payload):
         body = json.dumps(payload).encode()
