@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: scratch workspaces, timing, and the table.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,6 +42,17 @@ function once(argv, opts) {
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
+
+/** A TCP port nothing listens on now, on 127.0.0.1. */
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -12,10 +12,9 @@
 // sessions first: with the two in the bench's session, the router would be one session against a session of two
 // busy processes, a contest a laptop never stages, and each request through it waits for its session's turn.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { CLI, kinfra, median, ROOT, scratch } from './lib.mjs';
+import { CLI, freePort, kinfra, median, ROOT, scratch } from './lib.mjs';
 
 const LAYOUT = 'prefix: kbrt\nports:\n  api: { env: KRB_API_PORT, base: 47700 }\n';
 const CONNECTIONS = 16;
@@ -109,16 +108,6 @@ function report() {
 }
 for (let i = 0; i < n; i++) loop();
 `;
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 /** A node process running `code` with `args` in a session of its own, once it printed its first line. */
 async function child(code, args, cwd) {

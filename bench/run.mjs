@@ -11,6 +11,7 @@ import scale from './scale.bench.mjs';
 import startup from './startup.bench.mjs';
 import previous from './previous.bench.mjs';
 import router from './router.bench.mjs';
+import dashboard from './dashboard.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
 const only = process.env.KINFRA_BENCH_ONLY?.split(',');
@@ -23,6 +24,7 @@ const suites = [
   ['derived layout', derivedLayout],
   ['mcp', mcp],
   ['router', router],
+  ['dashboard', dashboard],
 ].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {

@@ -15,3 +15,4 @@ import './derived-layout.e2e.js';
 import './mcp.e2e.js';
 import './focus.e2e.js';
 import './router.e2e.js';
+import './dashboard.e2e.js';

@@ -1,13 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, type CliResult, type Workspace } from '../helpers/cli.js';
-import { buildExampleImages, E2E_CONFIG, exampleWorkspace, removeLeftovers, requireEngine } from '../helpers/docker.js';
-import { closedPort } from '../helpers/servers.js';
+import {
+  buildExampleImages,
+  E2E_CONFIG,
+  exampleWorkspace,
+  removeLeftovers,
+  removeRouterWorkspace,
+  requireEngine,
+} from '../helpers/docker.js';
+import { askRouterAs, closedPort, type RouterAnswer } from '../helpers/servers.js';
 
 /**
  * Issue 16's router on a real engine: two sandboxes of the example stack run (their backends' health answers name
@@ -46,41 +51,14 @@ function ok(r: CliResult): CliResult {
   return r;
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+type Answer = RouterAnswer;
 
 /** One request to the router on 127.0.0.1 with `name` as its Host (what a browser sends for that URL). */
-function ask(
+const ask = (
   name: string,
   path = '/',
   opts: { headers?: Record<string, string>; method?: string; body?: Readable } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: opts.method ?? 'GET',
-        agent: false,
-        headers: { ...opts.headers, host: name },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.setTimeout(60_000, () => req.destroy(new Error(`no answer from ${name}${path} in 60 s`)));
-    req.on('error', reject);
-    if (opts.body) opts.body.pipe(req);
-    else req.end();
-  });
-}
+) => askRouterAs(port, name, path, opts);
 
 const json = (a: Answer) => JSON.parse(a.body);
 
@@ -121,12 +99,6 @@ function serverFrame(b: Buffer): { opcode: number; masked: boolean; payload: Buf
   return { opcode: b[0]! & 0x0f, masked, payload: b.subarray(at, at + n), size: at + n };
 }
 
-/** The pid of a router of this HOME, if its command line still proves it is one (never anything else). */
-function provenRouter(pid: number | undefined): number | undefined {
-  if (!pid || !existsSync(`/proc/${pid}/cmdline`)) return undefined;
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('router-serve') ? pid : undefined;
-}
-
 beforeAll(async () => {
   expect([...CONFIG.matchAll(/base: (\d+)/g)].filter((m) => Number(m[1]) < 50000)).toEqual([]);
   requireEngine();
@@ -149,17 +121,7 @@ beforeAll(async () => {
   expect(started.data).toMatchObject({ running: true, started: true, port });
 }, 300_000);
 
-afterAll(async () => {
-  if (ws) {
-    await ws.run(['router', 'stop']);
-    // Only if stop failed: the pid `start` reported, once its command line proves it is the router.
-    const left = provenRouter(routerPid);
-    if (left) process.kill(left, 'SIGKILL');
-    for (const id of created) await ws.run(['sandbox', 'destroy', id, '--force', '--yes']);
-  }
-  removeLeftovers(`${PREFIX}--`);
-  ws?.cleanup();
-}, 180_000);
+afterAll(() => removeRouterWorkspace(ws, { routerPid, created, prefix: `${PREFIX}--` }), 180_000);
 
 describe('the router on a real engine: two sandboxes of the example stack by name (issue 16)', () => {
   it("each name reaches its own sandbox's backend; the sandbox's own name reaches its api port", async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, workspace, type Workspace } from './cli.js';
 
@@ -214,4 +214,29 @@ export async function gatedEngine(
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return engine;
+}
+
+/** The pid of a router of this HOME, if its command line still proves it is one (never anything else). */
+export function provenRouter(pid: number | undefined): number | undefined {
+  if (!pid || !existsSync(`/proc/${pid}/cmdline`)) return undefined;
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('router-serve') ? pid : undefined;
+}
+
+/**
+ * What a suite that started a router of its workspace and created sandboxes leaves behind, removed: the router
+ * stopped (SIGKILL only when stop failed, to the pid it reported once its command line proves it is the router), the
+ * sandboxes destroyed, the engine's leftovers of `prefix` and the workspace.
+ */
+export async function removeRouterWorkspace(
+  ws: Workspace | undefined,
+  opts: { routerPid: number | undefined; created: Iterable<string>; prefix: string },
+): Promise<void> {
+  if (ws) {
+    await ws.run(['router', 'stop']);
+    const left = provenRouter(opts.routerPid);
+    if (left) process.kill(left, 'SIGKILL');
+    for (const id of opts.created) await ws.run(['sandbox', 'destroy', id, '--force', '--yes']);
+  }
+  removeLeftovers(opts.prefix);
+  ws?.cleanup();
 }

@@ -1,7 +1,8 @@
 // Small real servers that answer like the services the gate probes (Postgres, HTTP), on 127.0.0.1 and a free port.
 // A test file that uses them calls closeServers() after each test.
-import type { Server as HttpServer } from 'node:http';
+import { request, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 const servers: (Server | HttpServer)[] = [];
 const sockets: Socket[] = [];
@@ -58,4 +59,42 @@ export async function closedPort(): Promise<number> {
   );
   await new Promise((r) => s.close(r));
   return port;
+}
+
+export interface RouterAnswer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/**
+ * One request to a router on 127.0.0.1:`port` with `host` as its Host header: what a browser sends for a URL by
+ * that name (Node's resolver does not resolve *.localhost). With `firstBytes` the answer is taken as soon as its
+ * first bytes come (an event stream never ends by itself).
+ */
+export function askRouterAs(
+  port: number,
+  host: string,
+  path = '/',
+  opts: { headers?: Record<string, string>; method?: string; body?: Readable | string; firstBytes?: boolean } = {},
+): Promise<RouterAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: false, headers: { ...opts.headers, host } },
+      (res) => {
+        let body = '';
+        const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+          if (opts.firstBytes) (res.destroy(), done());
+        });
+        res.on('end', done);
+      },
+    );
+    req.setTimeout(60_000, () => req.destroy(new Error(`no answer from ${host}${path} in 60 s`)));
+    req.on('error', reject);
+    if (typeof opts.body === 'object') opts.body.pipe(req);
+    else req.end(opts.body);
+  });
 }
