@@ -872,18 +872,25 @@ async function askDestroy(id) {
   destroyFrom = id;
   dialog.dataset.mode = asks ? 'confirm' : 'refused';
   $('destroy-title').textContent = asks ? `Destroy ${id}?` : `kinfra refuses to destroy ${id}`;
+  // kinfra's refusal says what a yes would do (details.wouldDo); the rest of its details are the same facts.
+  const d = r.error.details ?? {};
+  const wouldDo =
+    d.wouldDo ??
+    `This will remove ${i?.path ?? 'its folder'} and unregister ${id}, and remove its containers and volumes.`;
   body.replaceChildren(
     asks
       ? h(
           'div',
           {},
-          h('p', {}, 'kinfra asks for a confirmation before it destroys this sandbox:'),
-          errorView(r.error),
+          h('p', { class: 'would-do', dataset: { wouldDo: '' } }, wouldDo),
+          d.keepReason ? h('p', {}, d.keepReason) : null,
+          h('p', {}, `Branch ${d.branch ?? i?.branch ?? id} is kept either way.`),
+          // What the CLI says without --yes; the button below is this page's --yes.
           h(
-            'p',
-            {},
-            `Destroying it stops and removes its containers and volumes (its database is lost), unregisters it and ` +
-              `removes the folder kinfra made for it (${i?.path ?? id}). Branch ${i?.branch ?? id} is kept.`,
+            'div',
+            { class: 'asked', dataset: { code: r.error.code } },
+            h('p', {}, r.error.message),
+            r.error.hint && h('p', { class: 'hint' }, `Hint: ${r.error.hint}`),
           ),
         )
       : errorView(r.error),
