@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toolSchemas } from '../../src/docs/mcp-tools.js';
-import { catalogueTools } from '../../src/mcp/tools.js';
+import { toolSchemas } from '../../src/operations/tool-schemas.js';
+import { catalogueTools } from '../../src/operations/tools.js';
 import { CATALOGUE } from '../../src/operations/catalogue.js';
 import { CLI, cliEnv, REPO_ROOT, workspace, type Workspace } from '../helpers/cli.js';
 
