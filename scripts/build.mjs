@@ -1,6 +1,6 @@
 // Builds two ESM bundles: the CLI (one file, fast start) and the library entry.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 // The version lives in package.json alone; the bundle gets it at build time.
@@ -38,3 +38,5 @@ await build({
 const cli = 'dist/kinfra.js';
 writeFileSync(cli, '#!/usr/bin/env node\n' + readFileSync(cli, 'utf8'));
 chmodSync(cli, 0o755);
+// The dashboard's page, script and style are served as they are (adapters/dashboard-assets.ts).
+if (existsSync('src/dashboard')) cpSync('src/dashboard', 'dist/dashboard', { recursive: true });

@@ -5,6 +5,7 @@ import {
   configReferenceMarkdown,
   jsonOutputSchema,
   kinfraJsonSchema,
+  httpApiMarkdown,
   mcpToolsMarkdown,
   portsMarkdown,
 } from '../dist/index.js';
@@ -16,6 +17,7 @@ writeFileSync('schema/json-output.schema.json', jsonOutputSchema());
 writeFileSync('docs/configuration-reference.md', configReferenceMarkdown());
 writeFileSync('docs/commands.md', commandsMarkdown());
 writeFileSync('docs/mcp-tools.md', mcpToolsMarkdown());
+writeFileSync('docs/http-api.md', httpApiMarkdown());
 console.log(
-  'wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md, docs/mcp-tools.md',
+  'wrote schema/kinfra.schema.json, schema/json-output.schema.json, docs/ports.md, docs/configuration-reference.md, docs/commands.md, docs/mcp-tools.md, docs/http-api.md',
 );

@@ -32,6 +32,7 @@ export const PARTS = [
       'test/operations',
       'test/cli',
       'test/mcp',
+      'test/http',
       'test/docs',
       'test/scripts',
     ],

@@ -20,5 +20,6 @@ export { verifyCompose, type Finding } from './core/compose-verify.js';
 export { runGate, type GateCheck, type GateResult, type CheckResult } from './core/gate.js';
 export { commandsMarkdown } from './docs/commands.js';
 export { mcpToolsMarkdown } from './docs/mcp-tools.js';
+export { httpApiMarkdown } from './docs/http-api.js';
 export { CATALOGUE, OPERATIONS } from './operations/catalogue.js';
 export type { AnyOperation, Effect, Target, Streams } from './operations/operation.js';

@@ -6,7 +6,7 @@ import { KinfraError } from '../core/errors.js';
 import { engineError } from './engine.js';
 import type { EnvMap } from '../core/env-file.js';
 import { currentCommand, notResponding, toolMs } from './engine-deadline.js';
-import { run, runStreaming, type RunResult } from './runner.js';
+import { run, runLines, runStreaming, type RunResult } from './runner.js';
 
 export interface ComposeTool {
   kind: 'v2' | 'v1';
@@ -132,6 +132,17 @@ export async function composeStream(
 ): Promise<number> {
   const tool = await detectCompose();
   return runStreaming(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), output });
+}
+
+/** Follow compose's output line by line (`logs --follow`) until it ends or `signal` aborts. */
+export async function composeLines(
+  p: ComposeProject,
+  sub: readonly string[],
+  onLine: (line: string) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const tool = await detectCompose();
+  return runLines(tool.file, args(tool, p, sub), { cwd: p.dir, env: childEnv(p), onLine, signal });
 }
 
 /**

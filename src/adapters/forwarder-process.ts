@@ -1,14 +1,12 @@
-// The focus forwarder as a process: started detached (node, kinfra's own CLI, the hidden `focus-serve` command, an
-// argument array, never a shell; its output appended to a log file under the state folder), told apart from any other
-// process by its command line (/proc/<pid>/cmdline names focus-serve and the registry it serves, so a reused pid is
-// never signalled), and stopped with SIGTERM only once that is proven. The child says it is listening, or why it
-// cannot, on a pipe (fd 3) that it closes straight after, so nothing ties it to the process that started it.
-import { spawnDetached } from './runner.js';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// The focus forwarder as a process: one of kinfra's background processes (background-process.ts) running the hidden
+// `focus-serve` command, its output appended to a log file under the state folder, told apart from any other process
+// by its command line (it names focus-serve and the registry it serves, so a reused pid is never signalled), and
+// stopped only once that is proven. The child says it is listening, or why it cannot, on a pipe (fd 3) that it closes
+// straight after, so nothing ties it to the process that started it.
+import { provenBy, startDetached, stopProven } from './background-process.js';
+import { closeSync, existsSync, mkdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './runner.js';
 
 /** The hidden command the forwarder runs as. */
 export const SERVE_COMMAND = 'focus-serve';
@@ -25,11 +23,11 @@ export function kinfraExecutable(): string {
 }
 
 /**
- * The forwarder's argument list after node: the CLI, the command, the instance and the registry it serves (and
+ * The forwarder's argument list after kinfra's executable: the command, the instance and the registry it serves (and
  * --verbose, so what it says goes to its log).
  */
-export function forwarderArgs(cli: string, instance: string, registry: string): string[] {
-  return [cli, 'sandbox', SERVE_COMMAND, instance, '--registry', registry, '--ready-fd', String(READY_FD), '--verbose'];
+export function forwarderArgs(instance: string, registry: string): string[] {
+  return ['sandbox', SERVE_COMMAND, instance, '--registry', registry, '--ready-fd', String(READY_FD), '--verbose'];
 }
 
 /** What the child reported: listening, or the port it could not open (and what the system said). */
@@ -54,17 +52,15 @@ export function startForwarder(opts: {
   // Kept small: past 1 MB the log starts again, the last one kept beside it (.1).
   if ((statSync(opts.logFile, { throwIfNoEntry: false })?.size ?? 0) > 1024 * 1024)
     renameSync(opts.logFile, `${opts.logFile}.1`);
-  const log = openSync(opts.logFile, 'a', 0o600);
-  let child;
-  try {
-    child = spawnDetached(process.execPath, forwarderArgs(kinfraExecutable(), opts.instance, opts.registry), {
-      cwd: dirname(opts.registry),
-      env: opts.env,
-      stdio: ['ignore', log, log, 'pipe'],
-    });
-  } finally {
-    closeSync(log);
-  }
+  const child = startDetached({
+    cli: kinfraExecutable(),
+    args: forwarderArgs(opts.instance, opts.registry),
+    log: opts.logFile,
+    cwd: dirname(opts.registry),
+    env: opts.env,
+    // The one extra pipe is fd 3, READY_FD.
+    pipes: 1,
+  });
   const pid = child.pid;
   if (pid === undefined) {
     return { pid: 0, ready: Promise.resolve({ ok: false, reason: 'the forwarder process could not be started' }) };
@@ -121,51 +117,20 @@ export function reportReady(fd: number | undefined, report: ReadyReport): void {
   }
 }
 
-/** A process's argument list, or undefined when it is gone (or a zombie, whose cmdline is empty). */
-async function commandLine(pid: number): Promise<string[] | undefined> {
-  if (process.platform === 'linux') {
-    const text = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    // NUL-separated, with one at the end.
-    return text ? text.replace(/\0$/, '').split('\0') : undefined;
-  }
-  const r = await run('ps', ['-p', String(pid), '-o', 'command=']).catch(() => undefined);
-  return r && r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim().split(/\s+/) : undefined;
-}
+/** What proves a process is the forwarder of `registry`: its command line. */
+const forwarderProof = (registry: string) => ({ command: SERVE_COMMAND, option: ['--registry', registry] as const });
 
 /** Whether `pid` is a running focus forwarder of `registry`: proven by its command line, never by the pid alone. */
-export async function isForwarder(pid: number, registry: string): Promise<boolean> {
-  const args = await commandLine(pid);
-  if (!args) return false;
-  const at = args.indexOf(SERVE_COMMAND);
-  const reg = args.indexOf('--registry');
-  return at > 0 && reg > at && args[reg + 1] === registry;
+export function isForwarder(pid: number, registry: string): Promise<boolean> {
+  return provenBy(pid, forwarderProof(registry));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Stop the forwarder `pid` of `registry`, if that is what it is: SIGTERM, then SIGKILL after `graceMs`. Resolves to
  * whether it was one (and is gone now); a pid that is not one is never signalled.
  */
 export async function stopForwarder(pid: number, registry: string, graceMs = 3000): Promise<boolean> {
-  if (!(await isForwarder(pid, registry))) return false;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return true;
-  }
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
-    await sleep(25);
-    if (!(await isForwarder(pid, registry))) return true;
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Gone meanwhile.
-  }
-  for (let i = 0; i < 40 && (await isForwarder(pid, registry)); i++) await sleep(25);
-  return true;
+  return (await stopProven(pid, forwarderProof(registry), graceMs)) !== 'not-ours';
 }
 
 /** Run `fn` once when the process is asked to end (SIGTERM, SIGINT, SIGHUP), instead of Node's default of exiting. */

@@ -28,6 +28,8 @@ export interface StatePaths {
   layersDir: string;
   /** What the focus forwarder writes (`kinfra sandbox focus`): its start, its end, and why. */
   focusLog: string;
+  /** Each sandbox's last Startability Gate, for the dashboard (adapters/gate-records.ts). */
+  gatesDir: string;
 }
 
 export function statePaths(home: string = homedir()): StatePaths {
@@ -47,6 +49,7 @@ export function statePaths(home: string = homedir()): StatePaths {
     ownerId: join(sandboxesDir, 'owner-id'),
     layersDir: join(sandboxesDir, 'layers'),
     focusLog: join(sandboxesDir, 'focus.log'),
+    gatesDir: join(sandboxesDir, 'gates'),
   };
 }
 

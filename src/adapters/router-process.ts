@@ -1,8 +1,8 @@
-// The router as a process: started detached from the kinfra that asks for it (node with the kinfra executable and an
-// argument array, no shell, its output to the router's log), its token handed over on its stdin (never on its
-// command line or in its environment), proven to be the router before anything signals it, and stopped by pid.
-import { spawnDetached } from './runner.js';
-import { existsSync, openSync, closeSync, readFileSync, realpathSync } from 'node:fs';
+// The router as a process: one of kinfra's background processes (background-process.ts), started from the kinfra
+// that asks for it with its output to the router's log, its token handed over on its stdin (never on its command
+// line or in its environment), proven to be the router before anything signals it, and stopped by pid.
+import { startDetached, provenBy, stopProven, terminate, type StopOutcome } from './background-process.js';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processRuns } from './processes.js';
@@ -34,26 +34,24 @@ export interface SpawnedRouter {
 
 /** Start `kinfra router-serve --port <port>` detached, its output appended to `log`, the token written to its stdin. */
 export function spawnRouter(opts: { cli: string; port: number; token: string; log: string }): SpawnedRouter {
-  const fd = openSync(opts.log, 'a', 0o600);
-  try {
-    const child = spawnDetached(process.execPath, [opts.cli, SERVE_COMMAND, '--port', String(opts.port)], {
-      // Not the folder it was started from: a sandbox's worktree may be removed while the router runs.
-      cwd: dirname(opts.log),
-      stdio: ['pipe', fd, fd],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    const exited = new Promise<string>((r) => {
-      child.once('exit', (code, signal) => r(signal ? `killed by ${signal}` : `exit code ${code}`));
-      child.once('error', (e) => r(e.message));
-    });
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(`${opts.token}\n`);
-    child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${process.execPath} ${opts.cli}`);
-    return { pid: child.pid, exited };
-  } finally {
-    closeSync(fd);
-  }
+  const child = startDetached({
+    cli: opts.cli,
+    args: [SERVE_COMMAND, '--port', String(opts.port)],
+    log: opts.log,
+    // Not the folder it was started from: a sandbox's worktree may be removed while the router runs.
+    cwd: dirname(opts.log),
+    env: { ...process.env, NO_COLOR: '1' },
+    stdin: 'pipe',
+  });
+  const exited = new Promise<string>((r) => {
+    child.once('exit', (code, signal) => r(signal ? `killed by ${signal}` : `exit code ${code}`));
+    child.once('error', (e) => r(e.message));
+  });
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(`${opts.token}\n`);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${process.execPath} ${opts.cli}`);
+  return { pid: child.pid, exited };
 }
 
 /** The token a started router was given on its stdin; undefined when stdin is a terminal (a person ran it). */
@@ -79,66 +77,27 @@ export async function readTokenFromStdin(timeoutMs = 5000): Promise<string | und
   });
 }
 
-/**
- * Whether `pid` is a router started from `cli`, by its command line (`/proc/<pid>/cmdline`): 'yes', 'no', or
- * 'unknown' where there is no /proc to read.
- */
-export function isRouterProcess(pid: number, cli: string): 'yes' | 'no' | 'unknown' {
-  if (!processRuns(pid)) return 'no';
-  if (!existsSync('/proc/self/cmdline')) return 'unknown';
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return 'no';
-  }
-  const args = raw.split('\0').filter(Boolean);
-  const i = args.indexOf(SERVE_COMMAND);
-  return i > 0 && args.slice(0, i).some((a) => a === cli || resolveQuietly(a) === cli) ? 'yes' : 'no';
-}
+/** What proves a process is a router started from `cli`: its command line. */
+const routerProof = (cli: string) => ({ command: SERVE_COMMAND, cli });
 
-function resolveQuietly(p: string): string | undefined {
-  try {
-    return realpathSync(p);
-  } catch {
-    return undefined;
-  }
+/** Whether `pid` is a router started from `cli`, by its command line (never by the pid alone). */
+export function isRouterProcess(pid: number, cli: string): Promise<boolean> {
+  return provenBy(pid, routerProof(cli));
 }
 
 export { processRuns };
 
-/**
- * Send SIGTERM to a router proven to be ours, and wait for it to end; SIGKILL after `graceMs` only if `stillOurs`
- * proves it again (a pid can be reused).
- */
-export async function terminateRouter(
-  pid: number,
-  stillOurs: () => boolean,
-  graceMs = 5000,
-): Promise<'stopped' | 'killed' | 'gone' | 'still-running'> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return 'gone';
-  }
-  if (await exitsWithin(pid, graceMs)) return 'stopped';
-  if (!stillOurs()) return 'still-running';
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return 'stopped';
-  }
-  await exitsWithin(pid, 2000);
-  return 'killed';
+/** Stop `pid` if its command line proves it is a router started from `cli`; see stopProven. */
+export function stopRouterProcess(pid: number, cli: string, graceMs = 5000): Promise<StopOutcome> {
+  return stopProven(pid, routerProof(cli), graceMs);
 }
 
-async function exitsWithin(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!processRuns(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !processRuns(pid);
+/**
+ * Stop a router already proven to be ours (its answer with the token and its pid, or its command line): SIGTERM,
+ * and SIGKILL after `graceMs` only if its command line proves it again (a pid can be reused).
+ */
+export function terminateRouter(pid: number, cli: string, graceMs = 5000): Promise<Exclude<StopOutcome, 'not-ours'>> {
+  return terminate(pid, routerProof(cli), graceMs);
 }
 
 /** Run `fn` once when the process is asked to end (SIGTERM, SIGINT, SIGHUP), then end it. */

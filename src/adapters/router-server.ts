@@ -28,6 +28,11 @@ export interface RouterHandler {
   control(endpoint: Extract<Decision, { kind: 'control' }>['endpoint']): Reply;
   /** The answer when the sandbox's port refused the connection (`stopped`) or broke it. */
   failed(d: ProxyDecision, stopped: boolean, why: string): Reply;
+  /**
+   * A client connection whose request is the dashboard's or the API's, handed over whole (its unread bytes back in
+   * it, from this request on), for a node:http server to carry on: those answers are the app's, not a backend's.
+   */
+  adopt(socket: Socket): void;
   log(line: string): void;
 }
 
@@ -265,7 +270,8 @@ class Connection {
       this.refuse(r.status);
       return false;
     }
-    this.buf = after(this.buf!, r.size);
+    const raw = this.buf!;
+    this.buf = after(raw, r.size);
     this.headSince = 0;
     this.idleSince = 0;
     const head = r.head;
@@ -274,9 +280,24 @@ class Connection {
       return false;
     }
     const d = this.handler.decide(head.facts);
+    if (d.kind === 'app') return this.handOver(raw);
     if (d.kind === 'proxy') this.forward(head, d);
     else this.answerHere(head, d.kind === 'reply' ? d.reply : this.handler.control(d.endpoint));
     return this.phase !== CLOSED;
+  }
+
+  /** The connection, from the request at the start of `raw` on, to the app's server; this one lets go of it. */
+  private handOver(raw: Buffer): false {
+    this.phase = CLOSED;
+    this.buf = undefined;
+    this.forget(this);
+    const c = this.c;
+    c.pause();
+    for (const event of ['data', 'end', 'drain', 'error', 'close']) c.removeAllListeners(event);
+    c.unshift(raw);
+    this.handler.adopt(c);
+    c.resume();
+    return false;
   }
 
   /**

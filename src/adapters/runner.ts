@@ -178,3 +178,46 @@ export function spawnDetached(
     stdio: opts.stdio,
   });
 }
+
+/**
+ * Run a command whose output is a stream of lines that may never end (`compose logs --follow`): each line of its
+ * stdout to `onLine` as it comes, until it exits or `signal` aborts (then it is sent SIGTERM). Resolves with its
+ * exit code.
+ */
+export function runLines(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions & { onLine: (line: string) => void; signal: AbortSignal },
+): Promise<number> {
+  show(file, args, opts.cwd);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, shell: false, stdio: 'pipe' });
+    child.stdin.end();
+    let rest = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      const lines = (rest + d).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) opts.onLine(l.replace(/\r$/, ''));
+    });
+    child.stderr.resume();
+    const stop = () => child.kill('SIGTERM');
+    opts.signal.addEventListener('abort', stop, { once: true });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      opts.signal.removeEventListener('abort', stop);
+      reject(spawnError(file, opts.cwd, e));
+    });
+    child.on('close', (code, signal) => {
+      opts.signal.removeEventListener('abort', stop);
+      if (rest) opts.onLine(rest);
+      resolve(code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1));
+    });
+    if (opts.signal.aborted) stop();
+  });
+}
+
+/** Whether an executable of that name is on PATH (to offer a program only where it exists). */
+export function onPath(name: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+  return dirs.some((d) => existsSync(`${d}/${name}`));
+}

@@ -1,5 +1,5 @@
 // The compose commands of a sandbox: down, logs and shell, each refused on a project someone else holds.
-import { composeCapture, composeStream } from '../adapters/compose.js';
+import { composeCapture, composeLines, composeStream } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError, usageError } from '../core/errors.js';
 import { boundedLines, LOG_LIMITS, validSince } from '../core/log-capture.js';
@@ -83,6 +83,23 @@ export async function sandboxLogs(ctx: AppContext, req: LogsRequest, document: b
   const tail = Math.min(req.tail, LOG_LIMITS.lines);
   const captured = await Promise.all(services.map((service) => serviceLogs(s, service, since, tail, req.tail)));
   return { instanceId: s.instanceId, services: captured, exitCode: 0 };
+}
+
+/**
+ * One service's logs, to follow (the dashboard's live tail): refused as `logs` is (no such sandbox, another kinfra's
+ * project under its name) before anything starts; then a function that sends its last `tail` lines and each new one
+ * to `onLine` until the stream ends or `signal` aborts.
+ */
+export async function openServiceLogs(
+  ctx: AppContext,
+  req: { service: string; tail: number },
+): Promise<(onLine: (line: string) => void, signal: AbortSignal) => Promise<number>> {
+  const registry = await ctx.registry.snapshot();
+  const s = await resolveSandbox(ctx, { registry });
+  assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `show the logs of ${s.instanceId}`);
+  const tail = String(Math.min(Math.max(0, req.tail), LOG_LIMITS.lines));
+  const sub = ['logs', '--no-color', '--no-log-prefix', '--follow', '--tail', tail, req.service];
+  return (onLine, signal) => composeLines(s.project, sub, onLine, signal);
 }
 
 /** The services of this sandbox that have a container (running or not): the ones with logs to show. */

@@ -13,17 +13,26 @@ export interface DestroyInput {
 }
 
 function confirmation(session: Session, plan: DestroyPlan): Promise<boolean> {
+  const what = plan.removesFolder
+    ? `remove ${plan.path} and unregister ${plan.instanceId}`
+    : `unregister ${plan.instanceId} (keeping ${plan.path})`;
   if (!session.interactive) {
+    // What a yes would do goes with the refusal, so a surface can ask its own person (the dashboard does).
     throw usageError(
       'confirmation-required',
       `Destroying ${plan.instanceId} needs confirmation, and there is no terminal to ask.`,
       'Pass --yes to confirm (or --force to also skip the unsaved-work check): ' +
         `kinfra sandbox destroy ${plan.instanceId} --yes`,
+      {
+        wouldDo: `This will ${what}, and remove its containers and volumes.`,
+        instanceId: plan.instanceId,
+        path: plan.path,
+        branch: plan.branch ?? null,
+        removesFolder: plan.removesFolder,
+        keepReason: plan.keepReason,
+      },
     );
   }
-  const what = plan.removesFolder
-    ? `remove ${plan.path} and unregister ${plan.instanceId}`
-    : `unregister ${plan.instanceId} (keeping ${plan.path})`;
   return session.confirm(`This will ${what}. Continue?`);
 }
 

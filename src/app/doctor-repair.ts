@@ -50,6 +50,7 @@ const ORDER: Repair['kind'][] = [
   'provision',
   'register',
   'rewrite-env',
+  'clear-focus',
 ];
 
 /**
@@ -111,6 +112,10 @@ async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
       return register(ctx, r.path);
     case 'rewrite-env':
       return rewriteEnv(ctx, r.instanceId);
+    case 'clear-focus': {
+      const { clearStaleFocus } = await import('./focus.js');
+      return clearStaleFocus(ctx, r.pid);
+    }
   }
 }
 

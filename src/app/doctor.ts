@@ -39,6 +39,7 @@ import { OWNER_LABEL, PATH_LABEL } from '../core/ownership.js';
 import { findPortConflicts } from './port-conflicts.js';
 import { envDisagreement } from './env-agreement.js';
 import { resolveSandbox } from './the-sandbox.js';
+import { focusLiveness } from './focus-state.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
@@ -76,7 +77,16 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     projects: containers ? await projects(containers, owner, reg) : undefined,
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
     shared: await sharedDirs(ctx, repos),
+    focus: reg ? await focusFacts(ctx, reg) : undefined,
   };
+}
+
+/** The registry's focus record, if any, and whether it is live (its forwarder runs, its sandbox is registered). */
+async function focusFacts(ctx: AppContext, reg: Registry): Promise<DoctorFacts['focus']> {
+  const f = await focusLiveness(ctx, reg);
+  if (!f) return undefined;
+  const { instance, pid, since } = f.record;
+  return { instance, pid, since, forwarderRuns: f.forwarderRuns, registered: f.registered };
 }
 
 export async function diagnoseAll(ctx: AppContext): Promise<Finding[]> {

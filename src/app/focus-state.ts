@@ -12,11 +12,26 @@ export interface FocusView {
   ports: { name: string; from: number; to: number }[];
 }
 
+/** The registry's focus record and what proves it live: its forwarder runs, its sandbox is registered. */
+export interface FocusLiveness {
+  record: FocusRecord;
+  /** Its pid is a focus forwarder of this registry, by its command line (a dead or reused pid is not). */
+  forwarderRuns: boolean;
+  registered: boolean;
+}
+
+/** The registry's focus record, if it has one, with whether it is live (doctor reports one that is not). */
+export async function focusLiveness(ctx: AppContext, registry: Registry): Promise<FocusLiveness | undefined> {
+  const record = focusOf(registry);
+  if (!record) return undefined;
+  const registered = registry.instances[record.instance] !== undefined;
+  return { record, forwarderRuns: await isForwarder(record.pid, ctx.paths.registry), registered };
+}
+
 /** The registry's focus when it is live: its forwarder runs and its sandbox is registered; undefined otherwise. */
 export async function liveFocus(ctx: AppContext, registry: Registry): Promise<FocusRecord | undefined> {
-  const f = focusOf(registry);
-  if (!f || !registry.instances[f.instance]) return undefined;
-  return (await isForwarder(f.pid, ctx.paths.registry)) ? f : undefined;
+  const f = await focusLiveness(ctx, registry);
+  return f?.forwarderRuns && f.registered ? f.record : undefined;
 }
 
 export async function focusView(ctx: AppContext, registry: Registry): Promise<FocusView | null> {

@@ -126,6 +126,24 @@ export async function focusOff(ctx: AppContext): Promise<FocusReport> {
   return { focus: null, previous, changed: previous !== null };
 }
 
+/**
+ * doctor --repair: clear the focus record of forwarder `pid` when it is stale (the forwarder is gone, or the sandbox
+ * is), in one locked step, as `focus --off` does; a forwarder still running for a sandbox that is gone is stopped
+ * first (only once its command line proves it). A record that is live again, or another one, is left as it is.
+ */
+export async function clearStaleFocus(ctx: AppContext, pid: number): Promise<{ done: boolean; note: string }> {
+  return ctx.registry.update(async (registry) => {
+    const f = focusOf(registry);
+    if (!f || f.pid !== pid) return { done: false, note: 'no longer needed' };
+    const registered = registry.instances[f.instance] !== undefined;
+    if (registered && (await isForwarder(pid, ctx.paths.registry)))
+      return { done: false, note: `no longer needed: forwarder pid ${pid} runs for ${f.instance}` };
+    await stopAll(ctx, registry);
+    const why = registered ? `its forwarder, pid ${pid}, was gone` : `${f.instance} is no longer registered`;
+    return { done: true, note: `cleared the focus record of ${f.instance} (${why})` };
+  });
+}
+
 /** `focus [name]`: forward the slot-0 ports to the sandbox called `name` (or the one holding cwd). */
 export async function focusSandbox(ctx: AppContext, input: { name?: string | undefined }): Promise<FocusReport> {
   const registry = await ctx.registry.snapshot();

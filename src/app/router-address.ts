@@ -2,8 +2,10 @@
 // take (KINFRA_ROUTER_PORT, else the default). Read from the router's state file, never by asking the network.
 import { processRuns } from '../adapters/processes.js';
 import { readRouterState, routerPaths } from '../adapters/router-state.js';
+import { isKinfraError } from '../core/errors.js';
+import { routeSources, routeTable } from '../core/router/routes.js';
 import { chooseRouterPort, DEFAULT_ROUTER_PORT, ROUTER_PORT_ENV } from '../core/router/state.js';
-import { hostnameUrls, type HostnameUrls } from '../core/router/urls.js';
+import { hostnameUrls, namedUrlOf, type HostnameUrls, type NamedUrl } from '../core/router/urls.js';
 import type { AppContext } from './context.js';
 
 export async function routerAddress(ctx: AppContext): Promise<{ port: number; running: boolean }> {
@@ -19,4 +21,20 @@ export async function namedUrlsFor(
 ): Promise<(instanceId: string, ports: Readonly<Record<string, number>>, mainHttp?: string) => HostnameUrls> {
   const router = await routerAddress(ctx);
   return (instanceId, ports, mainHttp) => hostnameUrls(instanceId, ports, router, mainHttp);
+}
+
+/**
+ * The name through the router of a port URL (`kinfra sandbox url`), from the table the router builds from the
+ * registry, or why there is none. A registry that cannot be read is a reason, not a failure: the port URL still works.
+ */
+export async function namedUrlFor(ctx: AppContext, portUrl: string, preferPath?: string): Promise<NamedUrl | string> {
+  const router = await routerAddress(ctx);
+  let registry;
+  try {
+    registry = await ctx.registry.snapshot();
+  } catch (e) {
+    if (!isKinfraError(e)) throw e;
+    return `the registry cannot be read (${e.message})`;
+  }
+  return namedUrlOf(portUrl, routeTable(routeSources(registry), [router.port]), router, preferPath);
 }

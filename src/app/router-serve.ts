@@ -4,12 +4,19 @@
 // core/router/requests.ts against the table of that moment.
 import { isKinfraError, KinfraError, usageError } from '../core/errors.js';
 import { badGatewayPage, stoppedPage, type Reply } from '../core/router/pages.js';
-import { decide, routeViews } from '../core/router/requests.js';
+import { decide, routeViews, type RequestFacts } from '../core/router/requests.js';
 import { routeSources, routeTable, sameRoutes, unreadableTable, type RouteTable } from '../core/router/routes.js';
 import { chooseRouterPort, ROUTER_PORT_ENV } from '../core/router/state.js';
 import { onTermination, readTokenFromStdin } from '../adapters/router-process.js';
 import { listenRouter, ListenError, type RunningRouter } from '../adapters/router-server.js';
 import { watchRegistry } from '../adapters/router-watch.js';
+import { appServer } from '../adapters/app-server.js';
+import { readGateRecords } from '../adapters/gate-records.js';
+import { dashboardHandler } from '../http/dashboard.js';
+import { EventHub } from '../http/events.js';
+import { CATALOGUE } from '../operations/catalogue.js';
+import { callTool } from '../operations/tool-call.js';
+import { catalogueTools } from '../operations/tools.js';
 import type { AppContext } from './context.js';
 
 /** The table of the registry as it is now; an unreadable or lost registry routes nothing and says why. */
@@ -45,9 +52,20 @@ export async function serveRouter(ctx: AppContext, input: { port?: string | unde
   const startedAt = new Date().toISOString();
   let table = await currentTable(ctx, port);
   let server: RunningRouter | undefined;
+  const routerDecide = (req: RequestFacts) => decide(req, { port, token, table });
+  const events = new EventHub({
+    sandboxes: () => listData(ctx),
+    gates: () => {
+      const held = new Set(table.sandboxes.map((s) => s.instanceId));
+      return readGateRecords(ctx.paths.gatesDir).filter((r) => held.has(r.instanceId));
+    },
+    log,
+  });
+  const app = appServer(dashboardHandler({ port, token, cwd: ctx.cwd, decide: routerDecide, events, log }));
   try {
     server = await listenRouter(port, {
-      decide: (req) => decide(req, { port, token, table }),
+      decide: routerDecide,
+      adopt: (socket) => app.adopt(socket),
       control: (endpoint) =>
         endpoint === 'health'
           ? json(200, { ok: true, pid: process.pid, port, startedAt, addresses: server?.addresses ?? [] })
@@ -69,6 +87,7 @@ export async function serveRouter(ctx: AppContext, input: { port?: string | unde
   }
   log(`kinfra router ${process.pid} listening on ${server.addresses.join(', ')}; ${describe(table)}`);
   const watching = watchRegistry(ctx.paths.registry, async () => {
+    events.registryChanged();
     const next = await currentTable(ctx, port);
     if (sameRoutes(table, next)) return;
     table = next;
@@ -79,6 +98,8 @@ export async function serveRouter(ctx: AppContext, input: { port?: string | unde
     onTermination(async (signal) => {
       log(`stopping (${signal})`);
       watching.stop();
+      events.stop();
+      app.close();
       await running.close();
       resolve();
     }),
@@ -91,3 +112,17 @@ function describe(t: RouteTable): string {
   const skipped = t.skipped.length ? `; skipped: ${t.skipped.join('; ')}` : '';
   return `${t.sandboxes.length} sandbox(es)${names.length ? `: ${names.join(', ')}` : ''}${skipped}`;
 }
+
+/** What `kinfra sandbox list --json` prints as `data`, by the same tool the API's `list` is. */
+async function listData(ctx: AppContext): Promise<unknown> {
+  const list = catalogueTools(CATALOGUE).find((t) => t.view.name === 'list')!;
+  const session = { interactive: false, document: true, confirm: async () => false, progress: () => undefined };
+  const out = await callTool(list, {}, { cwd: ctx.cwd, allowForce: false, session: { ...session, signal: NEVER } });
+  if (!out.ok) {
+    const e = out.error;
+    throw new KinfraError(e.category as never, e.code, e.message, e.hint ?? '');
+  }
+  return out.value;
+}
+
+const NEVER = new AbortController().signal;

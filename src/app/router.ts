@@ -15,6 +15,7 @@ import {
   logTail,
   processRuns,
   spawnRouter,
+  stopRouterProcess,
   terminateRouter,
 } from '../adapters/router-process.js';
 import {
@@ -72,7 +73,7 @@ async function findRouter(p: RouterPaths): Promise<Found> {
   const s = stored.state;
   if (!processRuns(s.pid)) return { kind: 'stale', reason: `process ${s.pid} is gone` };
   if (await answersHealth(s)) return { kind: 'running', state: s };
-  if (isRouterProcess(s.pid, s.cli) === 'yes') return { kind: 'silent', state: s };
+  if (await isRouterProcess(s.pid, s.cli)) return { kind: 'silent', state: s };
   return { kind: 'stale', reason: `process ${s.pid} is not the router (its pid was reused)` };
 }
 
@@ -158,9 +159,7 @@ export async function startRouter(ctx: AppContext, input: { port?: string | unde
     const outcome = await waitUntilAnswering(state, () => ended);
     if (outcome !== 'answering') {
       const why = outcome === 'ended' ? `it ended (${ended})` : 'it did not answer within 10 s';
-      if (outcome === 'timeout' && isRouterProcess(child.pid, cli) === 'yes') {
-        await terminateRouter(child.pid, () => isRouterProcess(child.pid, cli) === 'yes');
-      }
+      if (outcome === 'timeout') await stopRouterProcess(child.pid, cli);
       const tail = logTail(p.log);
       const taken = tail.some((l) => l.includes('router-port-taken') || l.includes('the port is taken'));
       throw new KinfraError(
@@ -213,7 +212,7 @@ export async function stopRouter(ctx: AppContext): Promise<RouterReport> {
     }
     const s = found.state;
     // Proven: it answered with the token and its pid (running), or its command line is the router's (silent).
-    const how = await terminateRouter(s.pid, () => isRouterProcess(s.pid, s.cli) === 'yes');
+    const how = await terminateRouter(s.pid, s.cli);
     if (how === 'still-running') {
       throw conflictError(
         'router-did-not-stop',

@@ -9,6 +9,7 @@ import { refreshDerivedPorts } from './derived-refresh.js';
 import type { AppContext } from './context.js';
 import { inStack, resolveSandbox, sandboxRemap, sandboxStack, type Sandbox, type ServiceUrl } from './the-sandbox.js';
 import { runSandboxGate, type SandboxGateResult } from './gate.js';
+import { gateRecorder } from './gate-record.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
 import { writeSandboxLayer } from './layer.js';
 import { adoptMountedVolumes, assertProjectFree, engineSnapshot, projectInventory } from './ownership.js';
@@ -42,12 +43,29 @@ function urlsOf(s: Sandbox, stack: Stack | undefined): Pick<UpResult, 'urls' | '
 
 type GateOptions = Parameters<typeof runSandboxGate>[2];
 
-function gateOptions(req: Pick<UpRequest, 'timeoutMs' | 'onGateChange' | 'signal'>): GateOptions {
-  return {
+/** The gate, its record for the dashboard kept as it runs (adapters/gate-records.ts). */
+async function recordedGate(
+  ctx: AppContext,
+  s: Sandbox,
+  stack: Stack | undefined,
+  req: Pick<UpRequest, 'timeoutMs' | 'onGateChange' | 'signal'>,
+): Promise<SandboxGateResult> {
+  const record = gateRecorder(ctx.paths, s.instanceId);
+  const options: GateOptions = {
     timeoutMs: req.timeoutMs,
-    ...(req.onGateChange ? { onChange: req.onGateChange } : {}),
+    onChange: (checks) => {
+      record.changed(checks);
+      req.onGateChange?.(checks);
+    },
     ...(req.signal ? { signal: req.signal } : {}),
   };
+  try {
+    const gate = await runSandboxGate(s, stack, options);
+    record.finished(gate);
+    return gate;
+  } finally {
+    record.abandoned();
+  }
 }
 
 /**
@@ -99,7 +117,7 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
     );
   }
   await adoptMountedVolumes(ctx, s.stamp);
-  const gate = req.wait ? await runSandboxGate({ ...s, project }, stack, gateOptions(req)) : undefined;
+  const gate = req.wait ? await recordedGate(ctx, { ...s, project }, stack, req) : undefined;
   const routerOnUp = Boolean(s.config.routerOnUp) || process.env.KINFRA_ROUTER_ON_UP === '1';
   return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack), routerOnUp };
 }
@@ -112,6 +130,6 @@ export async function gateSandbox(
   const s = await resolveSandbox(ctx);
   req.onStart?.(s);
   const stack = await sandboxStack(s);
-  const gate = await runSandboxGate(s, stack, gateOptions(req));
+  const gate = await recordedGate(ctx, s, stack, req);
   return { instanceId: s.instanceId, slot: s.slot, gate, ...urlsOf(s, stack), routerOnUp: false };
 }

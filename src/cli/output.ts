@@ -3,10 +3,10 @@
 // never with --json, off with NO_COLOR, on with FORCE_COLOR. The streams are given (process's, or a test's).
 import { createColors } from 'picocolors';
 import { isKinfraError, type KinfraError } from '../core/errors.js';
+import { JSON_SCHEMA_VERSION } from '../core/json-output.js';
 import type { Printer } from '../operations/operation.js';
 
-/** Raised whenever a --json shape changes (the published schema is strict); docs/json-output.md lists the versions. */
-export const JSON_SCHEMA_VERSION = 2;
+export { JSON_SCHEMA_VERSION };
 
 /** A stream the CLI writes to: process.stdout, or a test's capture. */
 export interface OutStream {

@@ -20,7 +20,8 @@ export type CheckName =
   | 'foreign'
   | 'ports'
   | 'shared'
-  | 'python';
+  | 'python'
+  | 'focus';
 
 export type Repair =
   | { kind: 'rebuild-registry' }
@@ -33,7 +34,8 @@ export type Repair =
   | { kind: 'provision' }
   | { kind: 'remove-slot-dir'; slot: number; path: string }
   | { kind: 'rewrite-env'; instanceId: string }
-  | { kind: 'finish-release'; slot: number };
+  | { kind: 'finish-release'; slot: number }
+  | { kind: 'clear-focus'; pid: number };
 
 export interface Finding {
   check: CheckName;
@@ -142,6 +144,19 @@ export interface DoctorFacts {
   projects: ProjectFacts | undefined;
   ports: PortHolding[];
   shared: { path: string; exists: boolean }[];
+  /**
+   * The registry's focus record (kinfra sandbox focus), when it has one: whether its forwarder runs (proven by its
+   * command line) and its sandbox is still registered.
+   */
+  focus?: FocusFacts | undefined;
+}
+
+export interface FocusFacts {
+  instance: string;
+  pid: number;
+  since: string;
+  forwarderRuns: boolean;
+  registered: boolean;
 }
 
 const ok = (check: CheckName, message: string): Finding => ({ check, status: 'ok', message });
@@ -263,6 +278,7 @@ export function diagnose(f: DoctorFacts): Finding[] {
         `--slot N (destroy also removes its volumes)`,
     });
   }
+  if (f.focus) out.push(focusFinding(f.focus));
   for (const s of f.shared.filter((x) => !x.exists)) {
     out.push({
       check: 'shared',
@@ -517,6 +533,28 @@ function orphanFindings(f: DoctorFacts): Finding[] {
         `kinfra leaves it alone.`,
     }));
   return [...orphans, ...foreign];
+}
+
+/**
+ * The focus: live, or a stale record (its forwarder is gone, or its sandbox is): nothing forwards then, and `list`
+ * shows no focus, but the record stays until `focus --off` (or the next focus) clears it.
+ */
+function focusFinding(f: FocusFacts): Finding {
+  if (f.forwarderRuns && f.registered)
+    return ok('focus', `The main checkout's ports forward to ${f.instance} (forwarder pid ${f.pid}, since ${f.since})`);
+  const running = f.forwarderRuns ? ' (its forwarder, still running, stops by itself)' : '';
+  const why = f.registered
+    ? `its forwarder (pid ${f.pid}) no longer runs`
+    : `${f.instance} is no longer registered${running}`;
+  return {
+    check: 'focus',
+    status: 'warn',
+    message:
+      `The registry records a focus on ${f.instance} (since ${f.since}), but ${why}: ` +
+      `the main checkout's ports forward to nothing.`,
+    fix: 'kinfra sandbox focus --off (clears the record), or kinfra sandbox focus <name> to focus again',
+    repair: { kind: 'clear-focus', pid: f.pid },
+  };
 }
 
 /** The findings that still need someone: problems and warnings. */

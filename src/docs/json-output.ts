@@ -4,7 +4,7 @@
 // published schema rejects an added field, so any change of shape raises JSON_SCHEMA_VERSION (src/cli/output.ts) and
 // says what changed in docs/json-output.md (Versions). Not loaded by the CLI itself.
 import { z } from 'zod';
-import { JSON_SCHEMA_VERSION } from '../cli/output.js';
+import { JSON_SCHEMA_VERSION } from '../core/json-output.js';
 import { OPERATIONS } from '../operations/catalogue.js';
 import type { ResultSchema } from '../operations/operation.js';
 

@@ -1,30 +1,9 @@
 // docs/mcp-tools.md: every tool `kinfra mcp` offers, with its CLI twin, annotations and schemas, generated from the
 // catalogue the server reads (what `npm run docs` writes; a test fails when the committed copy is out of date, and
 // another compares it with what a running server lists).
-import { z } from 'zod';
-import { annotations, catalogueTools, inputShape, toolDescription, toolTitle, type Tool } from '../mcp/tools.js';
+import { annotations, catalogueTools, toolDescription, toolTitle, type Tool } from '../operations/tools.js';
+import { cliTwin as twin, toolSchemas } from '../operations/tool-schemas.js';
 import { CATALOGUE } from '../operations/catalogue.js';
-
-/** The JSON Schemas a client sees for a tool (the server started without --allow-force). */
-export function toolSchemas(t: Tool): { input: unknown; output: unknown } {
-  return {
-    input: z.toJSONSchema(z.object(inputShape(z, t, false))),
-    output: z.toJSONSchema(t.op.result!(z)),
-  };
-}
-
-/** The command line a tool runs as. */
-function twin(t: Tool): string {
-  const fixed = Object.entries(t.view.fixed ?? {});
-  const words = [t.op.group === 'program' ? `kinfra ${t.op.name}` : `kinfra sandbox ${t.op.name}`];
-  for (const [name, value] of fixed) {
-    const input = t.op.inputs[name]!;
-    if (input.in === 'arg') words.push(String(value));
-    else if (value === true) words.push(input.flags.split(', ').pop()!);
-  }
-  if (t.view.required?.length) words.push(...t.view.required.map((n) => `<${n}>`));
-  return `${words.join(' ')} --json`;
-}
 
 function section(t: Tool): string[] {
   const a = annotations(t);

@@ -1,29 +1,18 @@
 // `kinfra mcp`: an MCP server over stdio whose tools are the catalogue's operations, run with the same use cases,
 // locks and refusals as the CLI (an agent can do nothing through it that the CLI would refuse). A failure is a tool
 // result with isError and the error's code, message and hint; stdout carries protocol messages only.
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { appContext } from '../app/context.js';
-import { entryByName } from '../app/sandbox-entry.js';
 import type { ProgressEvent, Session } from '../app/session.js';
-import { isKinfraError, usageError } from '../core/errors.js';
+import { usageError } from '../core/errors.js';
 import { CATALOGUE } from '../operations/catalogue.js';
 import type { Printer } from '../operations/operation.js';
 import { table } from '../cli/render.js';
 import { progressMessage } from './progress.js';
-import {
-  annotations,
-  catalogueTools,
-  handlerInput,
-  inputShape,
-  requiredInputs,
-  toolDescription,
-  toolTitle,
-  type Tool,
-} from './tools.js';
+import { annotations, catalogueTools, inputShape, toolDescription, toolTitle, type Tool } from '../operations/tools.js';
+import { callTool, errorDocument, SCHEMA_HINT, type ErrorDocument } from '../operations/tool-call.js';
 
 export interface McpOptions {
   cwd: string;
@@ -87,16 +76,7 @@ function textOf(t: Tool, value: unknown, input: Record<string, unknown>): string
   return lines.join('\n');
 }
 
-function errorResult(e: unknown) {
-  const error = isKinfraError(e)
-    ? { code: e.code, category: e.category, message: e.message, hint: e.hint ?? null, details: e.details ?? null }
-    : {
-        code: 'internal',
-        category: 'internal',
-        message: (e as Error)?.message ?? String(e),
-        hint: null,
-        details: null,
-      };
+function errorResult(error: ErrorDocument) {
   const text = `Error (${error.code}): ${error.message}${error.hint ? `\nHint: ${error.hint}` : ''}`;
   // No structured content: it would have to match the tool's result schema. The error document is the second text.
   return {
@@ -108,24 +88,12 @@ function errorResult(e: unknown) {
   };
 }
 
-const SCHEMA_HINT = "The tool's input schema (tools/list) says what it takes.";
-
 /** What the SDK itself refuses (arguments its schema rejects, an unknown tool), in kinfra's error shape. */
 function sdkRefusal(message: string) {
-  return errorResult(usageError('invalid-arguments', message, SCHEMA_HINT));
-}
-
-/** The folder a call acts from: the sandbox it names, the path it gives, or the server's own. */
-async function folderOf(cwd: string, args: Record<string, unknown>): Promise<string> {
-  if (typeof args.sandbox === 'string' && args.sandbox !== '') {
-    const ctx = appContext(cwd);
-    return entryByName(await ctx.registry.snapshot(), args.sandbox)[1].path;
-  }
-  return typeof args.path === 'string' && args.path !== '' ? resolve(cwd, args.path) : cwd;
+  return errorResult(errorDocument(usageError('invalid-arguments', message, SCHEMA_HINT)));
 }
 
 function register(server: McpServer, t: Tool, opts: McpOptions): void {
-  const required = requiredInputs(t);
   server.registerTool(
     t.view.name,
     {
@@ -136,23 +104,14 @@ function register(server: McpServer, t: Tool, opts: McpOptions): void {
       annotations: annotations(t),
     },
     async (args: Record<string, unknown>, extra: CallExtra) => {
-      try {
-        const missing = required.filter((n) => args[n] === undefined);
-        if (missing.length > 0)
-          throw usageError('invalid-arguments', `Missing input: ${missing.join(', ')}.`, SCHEMA_HINT);
-        const ctx = appContext(await folderOf(opts.cwd, args));
-        const input = handlerInput(t, args);
-        const session = callSession(extra);
-        const value = await t.op.run(ctx, input, session).finally(() => session.settled());
-        const outcome = t.op.outcome?.(value) ?? 'ok';
-        if (isKinfraError(outcome)) return errorResult(outcome);
-        return {
-          content: [{ type: 'text' as const, text: textOf(t, value, input) }],
-          structuredContent: value as Record<string, unknown>,
-        };
-      } catch (e) {
-        return errorResult(e);
-      }
+      const session = callSession(extra);
+      const out = await callTool(t, args, { cwd: opts.cwd, allowForce: opts.allowForce, session });
+      await session.settled();
+      if (!out.ok) return errorResult(out.error);
+      return {
+        content: [{ type: 'text' as const, text: textOf(t, out.value, out.input) }],
+        structuredContent: out.value as Record<string, unknown>,
+      };
     },
   );
 }

@@ -432,11 +432,11 @@ export const doctor = operation({
     'the registry against the disk (entries without folders, sandbox folders without entries, found by ' +
     "their .env.sandbox or the Engine's labels), creates and destroys that were killed midway, pool claims " +
     'of missing sandboxes, orphaned compose projects, volumes and networks, sandbox ports held by something ' +
-    "else, shared data folders, .env.sandbox files that disagree with the registry, and the Python tool's " +
-    'registry (imported, changed since, unreadable).\n\n' +
+    "else, shared data folders, .env.sandbox files that disagree with the registry, the Python tool's " +
+    'registry (imported, changed since, unreadable), and a focus record whose forwarder or sandbox is gone.\n\n' +
     'With --repair, fix what can be fixed without losing anything (rebuild an unreadable or lost registry, in one ' +
     'step, from what is left of it and the sandboxes on disk; finish interrupted creates, release stale claims, ' +
-    'write a lost .env.sandbox again) ' +
+    'write a lost .env.sandbox again, clear a stale focus record) ' +
     'and list what is left for you. It never removes a folder with work in it, and never a volume.\n\n' +
     'Exit 0 when no problem is left, 11 when one is (warnings alone do not fail).',
   examples: ['kinfra sandbox doctor', 'kinfra sandbox doctor --repair', 'kinfra sandbox doctor --json'],

@@ -86,6 +86,7 @@ export const finding = (z: Zod) =>
       'ports',
       'shared',
       'python',
+      'focus',
     ]),
     status: z.enum(['ok', 'warn', 'problem']),
     message: z.string(),

@@ -123,5 +123,51 @@ export const routerServe = operation({
   },
 });
 
+export const dashboard = operation({
+  name: 'dashboard',
+  group: 'program',
+  summary: 'open the live dashboard of every sandbox (starts the router if needed)',
+  description:
+    'Every sandbox at a glance, live: its slot, branch and status, its Startability Gate check by check (a gate ' +
+    'running in a terminal turns green on the page too), its URLs, workers and focus, the pool, and a service’s ' +
+    'logs; ' +
+    'with up, down, gate, release and destroy (asked first, refused exactly as the CLI refuses). Served by the ' +
+    'router at http://kinfra.localhost:<port>/; this starts the router when none runs and prints the URL with the ' +
+    'token in its fragment (#token=...: a browser never sends it to a server; the page keeps it for its own calls). ' +
+    '--open hands the URL to the desktop (xdg-open, open). The HTTP API behind it: docs/http-api.md.',
+  examples: ['kinfra dashboard', 'kinfra dashboard --open', 'kinfra dashboard --json'],
+  inputs: {
+    open: {
+      in: 'option',
+      flags: '--open',
+      type: 'boolean',
+      default: false,
+      description: 'open it in the browser (xdg-open, open)',
+    },
+    port: routerPort,
+  },
+  result: (z) =>
+    z.strictObject({
+      url: z.string().describe('http://kinfra.localhost:<port>/#token=<token>'),
+      address: z.string().describe('the same without the token'),
+      routerPort: z.number().int(),
+      pid: z.number().int().describe("the router's"),
+      started: z.boolean().describe('this call started the router'),
+      opened: z.boolean().describe('the URL was handed to the desktop opener'),
+      message: z.string(),
+    }),
+  effect: 'changes',
+  target: 'none',
+  streams: 'result',
+  async run(ctx, input) {
+    const { openDashboard } = await import('../app/dashboard.js');
+    return openDashboard(ctx, { port: input.port, open: Boolean(input.open) });
+  },
+  render(r, p) {
+    if (r.started) p.err(p.c.dim(`Started the router (pid ${r.pid}) on port ${r.routerPort}.`));
+    p.out(r.message);
+  },
+});
+
 /** This group, in the order help lists it. */
-export const operations = [router, routerServe] as const;
+export const operations = [router, routerServe, dashboard] as const;

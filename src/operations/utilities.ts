@@ -27,29 +27,69 @@ export const url = operation({
   description:
     'Print the backend URL that `kinfra api` (and other tools using the kinfra resolver) would use from ' +
     'the current folder, and where it came from. Order: --url, then --port, then the .env.sandbox of ' +
-    'this folder or a parent, then http://localhost:8000. The file is read, never environment variables.',
-  examples: ['kinfra sandbox url', 'kinfra -p 8002 sandbox url', 'kinfra sandbox url --json'],
-  inputs: targeting,
+    'this folder or a parent, then http://localhost:8000. The file is read, never environment variables. ' +
+    'The same port by name through the router (http://api.<instance-id>.localhost:<router port>, the running ' +
+    "router's port, else the one `kinfra router start` would take) is said on stderr; --name prints it alone " +
+    'instead, and fails (exit 5) when no registered sandbox has that port.',
+  examples: [
+    'kinfra sandbox url',
+    'kinfra sandbox url --name',
+    'kinfra -p 8002 sandbox url',
+    'kinfra sandbox url --json',
+  ],
+  inputs: {
+    ...targeting,
+    name: {
+      in: 'option',
+      flags: '--name',
+      type: 'boolean',
+      description: 'print the named URL through the router instead (fails when the port has no name)',
+    },
+  },
   result: (z) =>
     z.strictObject({
       url: z.string(),
       source: z.enum(['flag --url', 'flag --port', 'env-file', 'default']),
       envFile: z.string().nullable(),
       detail: z.string(),
+      named: z
+        .strictObject({
+          url: z.string().describe('the same port through the router, by name (browsers and curl resolve *.localhost)'),
+          instanceId: z.string(),
+          port: z.string().describe("the port's name in the sandbox's layout (api)"),
+          routerPort: z.number().int(),
+          routerRunning: z.boolean(),
+        })
+        .nullable()
+        .describe(
+          'the URL by name through the router (kinfra router start); null when no registered sandbox has the port',
+        ),
+      namedReason: z.string().nullable().describe('why there is no named URL; null when there is one'),
     }),
   effect: 'reads',
   target: 'current',
   streams: 'result',
+  // --name only turns a missing name into an error: a tool reads `named` from the result.
+  tools: [{ name: 'url', omit: ['name'] }],
   async run(ctx, input) {
-    const { resolveApiUrl } = await import('../app/resolve-url.js');
-    const r = await resolveApiUrl({ cwd: ctx.cwd, url: input.url, port: input.port });
-    return { url: r.url, source: r.source, envFile: r.envFile ?? null, detail: r.detail };
+    const { urlReport } = await import('../app/url-report.js');
+    return urlReport(ctx, input);
   },
-  render(r, p) {
+  render(r, p, input) {
+    if (input.name && r.named) {
+      p.out(r.named.url);
+      p.err(p.c.dim(`${r.named.port} of ${r.named.instanceId}: ${r.url}, from ${r.detail}${routerNote(r.named)}`));
+      return;
+    }
     p.out(r.url);
     p.err(p.c.dim(`from ${r.detail}`));
+    if (r.named) p.err(p.c.dim(`by name: ${r.named.url}${routerNote(r.named)}`));
   },
 });
+
+/** What a named URL needs: the router running, or the command that starts it. */
+const routerNote = (n: { routerRunning: boolean }) =>
+  n.routerRunning ? '' : ' (the router is not running: kinfra router start)';
 
 export const exec = operation({
   name: 'exec',

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BindError, openForwarders, type Forwarders, type ForwardSpec } from '../../src/adapters/port-forward.js';
+import { closedPort } from '../helpers/servers.js';
 
 /** The loopback forwarders focus runs, on their own: TCP piped, UDP relayed per client, the target asked each time. */
 const open: Forwarders[] = [];
@@ -10,15 +11,6 @@ afterEach(async () => {
   for (const f of open.splice(0)) await f.close();
   for (const c of cleanups.splice(0)) c();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A TCP server that answers every connection with what it got, once the client has ended its side. */
 async function echoAfterEnd(): Promise<number> {
@@ -69,7 +61,7 @@ function ask(port: number, messages: string[]): Promise<string[]> {
 
 describe('loopback forwarders', () => {
   it('pipes TCP both ways, half-close included, to the port the target names at each connection', async () => {
-    const [a, b, from] = [await echoAfterEnd(), await echoAfterEnd(), await freePort()];
+    const [a, b, from] = [await echoAfterEnd(), await echoAfterEnd(), await closedPort()];
     let to = a;
     const asked: string[] = [];
     const spec: ForwardSpec = { port: from, protocol: 'tcp', name: 'api' };
@@ -81,8 +73,8 @@ describe('loopback forwarders', () => {
   });
 
   it('a connection the target refuses (or whose target is down) is closed', async () => {
-    const from = await freePort();
-    const down = await freePort();
+    const from = await closedPort();
+    const down = await closedPort();
     let to: number | undefined;
     open.push(await openForwarders([{ port: from, protocol: 'tcp', name: 'api' }], async () => to));
     expect(await exchange(from, 'x')).toMatch(/^(|ECONNRESET)$/);
@@ -92,7 +84,7 @@ describe('loopback forwarders', () => {
 
   it('relays UDP with one socket per client: each gets its own replies', async () => {
     const target = await udpEcho('t');
-    const from = await freePort();
+    const from = await closedPort();
     open.push(await openForwarders([{ port: from, protocol: 'udp', name: 'dns' }], async () => target));
     const [one, two] = await Promise.all([ask(from, ['1a', '1b']), ask(from, ['2a'])]);
     expect(one.sort()).toEqual(['t:1a', 't:1b']);
@@ -101,7 +93,7 @@ describe('loopback forwarders', () => {
 
   it('a UDP client idle for longer than the timeout gets a new socket, asked of the target again', async () => {
     const [t1, t2] = [await udpEcho('one'), await udpEcho('two')];
-    const from = await freePort();
+    const from = await closedPort();
     let to = t1;
     open.push(await openForwarders([{ port: from, protocol: 'udp', name: 'dns' }], async () => to, { udpIdleMs: 100 }));
     const u = createSocket('udp4');
@@ -119,7 +111,7 @@ describe('loopback forwarders', () => {
   });
 
   it('all or nothing: a port already held is a BindError naming it, and nothing stays open', async () => {
-    const free = await freePort();
+    const free = await closedPort();
     const held = createServer();
     await new Promise<void>((r) => held.listen(0, '127.0.0.1', () => r()));
     cleanups.push(() => held.close());
@@ -141,7 +133,7 @@ describe('loopback forwarders', () => {
 
   it('close stops listening and drops open connections', async () => {
     const target = await echoAfterEnd();
-    const from = await freePort();
+    const from = await closedPort();
     const f = await openForwarders([{ port: from, protocol: 'tcp', name: 'api' }], async () => target);
     const s = connect(from, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));

@@ -1,22 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPortHolder, isPortFreeAnywhere } from '../../src/adapters/port-holders.js';
+import { closedPort } from '../helpers/servers.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
   child?.kill('SIGKILL');
   child = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A separate process that listens on `port` at `host` until killed. */
 async function holdPort(port: number, host: string): Promise<ChildProcess> {
@@ -35,7 +26,7 @@ describe('port holders', () => {
   it.each(['127.0.0.1', '0.0.0.0'])(
     'sees a port held by another process on %s and names its pid and command',
     async (host) => {
-      const port = await freePort();
+      const port = await closedPort();
       expect(await isPortFreeAnywhere(port)).toBe(true);
       expect(await findPortHolder(port)).toBeUndefined();
       child = await holdPort(port, host);

@@ -11,6 +11,7 @@ import { decide } from '../../src/core/router/requests.js';
 import { routeTable } from '../../src/core/router/routes.js';
 import { listenRouter, type RunningRouter } from '../../src/adapters/router-server.js';
 import { ChunkedBody, readRequestHead } from '../../src/adapters/router-http.js';
+import { appServer } from '../../src/adapters/app-server.js';
 import { closedPort } from '../helpers/servers.js';
 
 interface Seen {
@@ -32,6 +33,12 @@ let connections = 0;
 const servers: Array<{ close(done: () => void): void }> = [];
 const open = new Set<Socket>();
 const logs: string[] = [];
+/** The dashboard's server stand-in: node:http answering what the router hands over, with the body it got. */
+const adopted = appServer((req, res) => {
+  let body = '';
+  req.on('data', (d: Buffer) => (body += d.toString()));
+  req.on('end', () => res.end(`adopted ${req.method} ${req.url} ${body}`));
+});
 
 /** The backend: records each request; a few paths answer in particular ways. */
 function backend(name: string): Server {
@@ -113,11 +120,13 @@ beforeAll(async () => {
     control: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}\n' }),
     failed: (d, refused, why) =>
       refused ? stoppedPage(d.format, d.sandbox, d.route) : badGatewayPage(d.format, d.sandbox, d.route, why),
+    adopt: (socket) => adopted.adopt(socket),
     log: (l) => logs.push(l),
   });
   servers.push(other);
 });
 afterAll(async () => {
+  adopted.close();
   await router.close();
   for (const s of open) s.destroy();
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -128,6 +137,16 @@ beforeEach(() => {
 });
 
 describe('the router on the wire: keep-alive, pipelining, framing', () => {
+  it('hands a dashboard connection to node:http whole: its head, its body and the requests after it', async () => {
+    const D = `kinfra.localhost:${port}`;
+    const post = `POST /_kinfra/api/list HTTP/1.1\r\nHost: ${D}\r\nContent-Length: 5\r\n\r\nhello`;
+    // Split mid-body, then a second request on the same connection right behind it.
+    const text = await talk([post.slice(0, -3), post.slice(-3) + get('/two', D)], (t) => answers(t).length === 2, 20);
+    expect(text).toContain('adopted POST /_kinfra/api/list hello');
+    expect(text).toContain('adopted GET /two ');
+    expect(connections).toBe(0);
+  });
+
   it('carries several requests of one client connection over one backend connection, each rewritten', async () => {
     const text = await talk(
       [
@@ -225,6 +244,7 @@ describe('the router on the wire: keep-alive, pipelining, framing', () => {
       decide: (req) => decide(req, { port: other, token: 't'.repeat(43), table }),
       control: () => ({ status: 200, headers: {}, body: '' }),
       failed: () => ({ status: 502, headers: {}, body: 'no' }),
+      adopt: (socket) => socket.destroy(),
       log: () => undefined,
     });
     try {

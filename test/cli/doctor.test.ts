@@ -1,5 +1,14 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+  renameSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -442,4 +451,115 @@ describe('kinfra sandbox doctor', () => {
       expect(existsSync(dir)).toBe(false);
     },
   );
+
+  /** The focus record `kinfra sandbox focus` writes, naming `pid` as its forwarder. */
+  const recordFocus = (instance: string, pid: number) => {
+    const reg = registry();
+    reg.focus = {
+      instance,
+      pid,
+      since: '2026-01-02T03:04:05.000Z',
+      slot: 1,
+      ports: [{ name: 'api', from: 8000, to: 8001, protocols: ['tcp'] }],
+    };
+    writeFileSync(registryFile(), JSON.stringify(reg, null, 2));
+    return reg;
+  };
+  const focusFindings = (data: any) => data.findings.filter((f: any) => f.check === 'focus');
+
+  it('reports a focus record whose forwarder is gone, and --repair clears it in one locked write', async () => {
+    ws = appWorkspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid; // a pid whose process has ended
+    const before = recordFocus('ktrdr--a', dead);
+
+    const seen = await doctor();
+    expect(seen.code, 'a warning, not a problem').toBe(0);
+    expect(focusFindings(seen.data)).toEqual([
+      {
+        check: 'focus',
+        status: 'warn',
+        message:
+          'The registry records a focus on ktrdr--a (since 2026-01-02T03:04:05.000Z), but its forwarder ' +
+          `(pid ${dead}) no longer runs: the main checkout's ports forward to nothing.`,
+        fix: 'kinfra sandbox focus --off (clears the record), or kinfra sandbox focus <name> to focus again',
+        repairable: true,
+      },
+    ]);
+    const human = await ws.run(['sandbox', 'doctor']);
+    expect(human.stdout).toMatch(/! focus\s+The registry records a focus on ktrdr--a/);
+    expect(human.stdout).toContain('fix: kinfra sandbox focus --off');
+    expect(registry(), 'doctor alone writes nothing').toEqual(before);
+
+    const fixed = await doctor('--repair');
+    expect(fixed.code).toBe(0);
+    expect(fixed.data.repairs).toContainEqual({
+      check: 'focus',
+      message: expect.stringContaining('no longer runs'),
+      done: true,
+      note: `cleared the focus record of ktrdr--a (its forwarder, pid ${dead}, was gone)`,
+    });
+    expect(focusFindings(fixed.data)).toEqual([]);
+    const after = registry();
+    expect(after.focus).toBeUndefined();
+    const { focus: _, ...rest } = before;
+    expect(after).toEqual(rest);
+    expect(readdirSync(join(ws.home, '.ktrdr/sandboxes')).filter((n) => n.startsWith('registry.json.'))).toEqual([]);
+  });
+
+  it(
+    'takes a pid that is not a forwarder (reused) as stale, never signals it; a sandbox that is gone too; ' +
+      'focus --off, the fix it names, clears it',
+    async () => {
+      ws = appWorkspace();
+      await ws.run(['sandbox', 'create', 'a']);
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        recordFocus('ktrdr--a', other.pid!);
+        const [reused] = focusFindings((await doctor()).data);
+        expect(reused).toMatchObject({ status: 'warn', repairable: true });
+        expect(reused.message).toContain(`its forwarder (pid ${other.pid}) no longer runs`);
+
+        recordFocus('ktrdr--gone', other.pid!);
+        const [gone] = focusFindings((await doctor()).data);
+        expect(gone.message).toContain('ktrdr--gone is no longer registered');
+        const off = await ws.run(['sandbox', 'focus', '--off', '--json']);
+        expect(off.code, off.stderr).toBe(0);
+        expect(registry().focus).toBeUndefined();
+        expect(focusFindings((await doctor()).data)).toEqual([]);
+
+        recordFocus('ktrdr--a', other.pid!);
+        const fixed = await doctor('--repair');
+        expect(fixed.data.repairs.map((x: any) => x.check)).toContain('focus');
+        expect(registry().focus).toBeUndefined();
+        expect(other.exitCode, 'never signalled').toBeNull();
+        expect(other.signalCode).toBeNull();
+      } finally {
+        other.kill('SIGKILL');
+      }
+    },
+  );
+
+  it('names a live focus as ok and leaves it', async () => {
+    ws = appWorkspace();
+    await ws.run(['sandbox', 'create', 'a']);
+    // A process whose command line is a forwarder's of this registry (what doctor proves liveness by), serving nothing.
+    const fake = spawn(
+      process.execPath,
+      ['-e', 'setTimeout(() => {}, 30000)', 'sandbox', 'focus-serve', 'ktrdr--a', '--registry', registryFile()],
+      { stdio: 'ignore' },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const before = recordFocus('ktrdr--a', fake.pid!);
+      const [live] = focusFindings((await doctor('--repair')).data);
+      expect(live).toMatchObject({ status: 'ok', repairable: false });
+      expect(live.message).toBe(
+        `The main checkout's ports forward to ktrdr--a (forwarder pid ${fake.pid}, since 2026-01-02T03:04:05.000Z)`,
+      );
+      expect(registry()).toEqual(before);
+    } finally {
+      fake.kill('SIGKILL');
+    }
+  });
 });

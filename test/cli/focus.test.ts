@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { successDocument } from '../../src/docs/json-output.js';
 import { appWorkspace, kinfra, parseJson, type Workspace } from '../helpers/cli.js';
+import { closedPort } from '../helpers/servers.js';
 
 /**
  * Issue 16, item 3 without Docker: `focus` forwards the main checkout's ports (slot 0) to a sandbox whose ports are
@@ -143,11 +144,10 @@ function refused(port: number): Promise<boolean> {
 
 /** Whether this host has ::1 (the forwarder listens there too when it does). */
 function ipv6Loopback(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createNetServer();
-    s.once('error', () => resolve(false));
-    s.listen(0, '::1', () => s.close(() => resolve(true)));
-  });
+  return closedPort('::1').then(
+    () => true,
+    () => false,
+  );
 }
 
 async function until(what: () => Promise<boolean> | boolean, ms = 5000): Promise<boolean> {

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, appWorkspace, workspace, type Workspace } from '../helpers/cli.js';
 import { removeLeftovers } from '../helpers/docker.js';
+import { closedPort } from '../helpers/servers.js';
 
 /**
  * `kinfra sandbox gate` against real local HTTP servers standing in for a
@@ -139,12 +139,7 @@ describe('kinfra sandbox gate', () => {
   it('up starts the router when the layout asks (router.start_on_up), and says where it runs', async () => {
     ws = workspace({ 'kinfra.yaml': `${CONFIG}router: { start_on_up: true }\n`, 'docker-compose.yml': COMPOSE });
     expect((await ws.run(['sandbox', 'create', 'g', '-s', '1'])).code).toBe(0);
-    const port = await new Promise<number>((done) => {
-      const s = createNetServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => done(p));
-      });
-    });
+    const port = await closedPort();
     const env = { KINFRA_ROUTER_PORT: String(port) };
     const up = await ws.run(['sandbox', 'up', '--no-wait', '--json'], { cwd: join(ws.dev, 'kgt--g'), env });
     started = true;

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appWorkspace, parseJson, type Workspace } from '../helpers/cli.js';
+import { closedPort } from '../helpers/servers.js';
 
 /**
  * Issue 15, item 2: who holds a port, as exactly one answer, so an agent asks instead of killing whatever listens
@@ -23,19 +23,9 @@ afterEach(() => {
   dir = undefined;
 });
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Another process (not this test's) listening on `host`:`port`, started in a folder of its own. */
 async function foreignListener(host: string): Promise<{ port: number; pid: number; cwd: string }> {
-  const port = await freePort();
+  const port = await closedPort();
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'kinfra-holder-')));
   const code = `require('net').createServer().listen(${port}, '${host}', () => console.log('up'))`;
   child = spawn(process.execPath, ['-e', code], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -52,7 +42,7 @@ const who = async (port: number) => {
 describe('kinfra sandbox ports who <port> (issue 15)', () => {
   it('says a port is free, and that the registry keeps it for a sandbox when it does', async () => {
     ws = appWorkspace();
-    const port = await freePort();
+    const port = await closedPort();
     expect(await who(port)).toMatchObject({ port, state: 'free', reservedFor: null, message: `port ${port} is free` });
     const created = parseJson((await ws.run(['sandbox', 'create', 'a', '--json'])).stdout).data;
     expect(await who(created.ports.api)).toMatchObject({

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseJson, appWorkspace, workspace, type Workspace } from '../helpers/cli.js';
+import { successDocument } from '../../src/docs/json-output.js';
+import { parseJson, appWorkspace, REPO_ROOT, workspace, type Workspace } from '../helpers/cli.js';
 
 /** Seed 001 milestone 4: which instance am I talking to? */
 const BASE = 39500;
@@ -52,6 +53,98 @@ describe('kinfra sandbox url', () => {
       url: 'http://otherhost:9',
       source: 'flag --url',
     });
+  });
+
+  it(
+    'gives the same port by name through the router: on stderr beside the port URL, alone with --name, ' +
+      'in the --json document as its schema says (issue 16)',
+    async () => {
+      ws = appWorkspace({ 'kinfra.yaml': CONFIG });
+      await ws.run(['sandbox', 'create', 'a']);
+      const sandbox = join(ws.dev, 'ktg--a');
+      const named = 'http://api.ktg--a.localhost:8800';
+
+      // Plain: the first line, and the only one on stdout, stays the port URL (`open $(kinfra sandbox url)`).
+      const plain = await ws.run(['sandbox', 'url'], { cwd: join(sandbox, 'src') });
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout).toBe(`http://localhost:${BASE + 1}\n`);
+      expect(plain.stderr).toContain(`by name: ${named} (the router is not running: kinfra router start)`);
+
+      const byName = await ws.run(['sandbox', 'url', '--name'], { cwd: sandbox });
+      expect(byName.code, byName.stderr).toBe(0);
+      expect(byName.stdout).toBe(`${named}\n`);
+
+      const r = await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox });
+      const doc = parseJson(r.stdout);
+      const parsed = successDocument('url').safeParse(doc);
+      expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+      expect(doc.data).toEqual({
+        url: `http://localhost:${BASE + 1}`,
+        source: 'env-file',
+        envFile: join(sandbox, '.env.sandbox'),
+        detail: `${join(sandbox, '.env.sandbox')} (TG_API_PORT)`,
+        named: { url: named, instanceId: 'ktg--a', port: 'api', routerPort: 8800, routerRunning: false },
+        namedReason: null,
+      });
+      // The published schema (schema/json-output.schema.json) has the new fields.
+      const published = JSON.parse(readFileSync(join(REPO_ROOT, 'schema/json-output.schema.json'), 'utf8'));
+      expect(published.definitions.url.properties.data.required).toEqual([
+        'url',
+        'source',
+        'envFile',
+        'detail',
+        'named',
+        'namedReason',
+      ]);
+
+      // The port the router would take without one running (KINFRA_ROUTER_PORT), as whoami names it.
+      const env = { KINFRA_ROUTER_PORT: '8899' };
+      expect((await ws.run(['sandbox', 'url', '--name'], { cwd: sandbox, env })).stdout.trim()).toBe(
+        'http://api.ktg--a.localhost:8899',
+      );
+      // A running router's own port (its state file names a live process).
+      const dir = join(ws.home, '.ktrdr', 'router');
+      mkdirSync(dir, { recursive: true });
+      const state = { version: 1, pid: process.pid, port: 8877, token: 'z'.repeat(43), startedAt: 'x', cli: '/k.js' };
+      writeFileSync(join(dir, 'router.json'), JSON.stringify(state), { mode: 0o600 });
+      const running = parseJson((await ws.run(['sandbox', 'url', '--json'], { cwd: sandbox, env })).stdout).data;
+      expect(running.named).toMatchObject({ url: 'http://api.ktg--a.localhost:8877', routerRunning: true });
+      const runningPlain = await ws.run(['sandbox', 'url'], { cwd: sandbox });
+      expect(runningPlain.stderr).toContain('by name: http://api.ktg--a.localhost:8877\n');
+
+      // --port naming a sandbox's port gets that sandbox's name; the main checkout's port has none.
+      expect((await ws.run(['-p', String(BASE + 1), 'sandbox', 'url', '--name'])).stdout.trim()).toBe(
+        'http://api.ktg--a.localhost:8877',
+      );
+      const main = await ws.run(['sandbox', 'url', '--json']);
+      expect(parseJson(main.stdout).data).toMatchObject({
+        source: 'default',
+        named: null,
+        namedReason: `no registered sandbox has port ${BASE}`,
+      });
+    },
+  );
+
+  it('--name fails with exit 5 where the URL has no name, printing nothing on stdout', async () => {
+    ws = appWorkspace({ 'kinfra.yaml': CONFIG });
+    const r = await ws.run(['sandbox', 'url', '--name']);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`http://localhost:${BASE}, from default`);
+    expect(r.stderr).toContain(`has no name through the router: no registered sandbox has port ${BASE}`);
+    expect(r.stderr).toContain('leave out --name');
+    const json = await ws.run(['--url', 'http://example.com:8001', 'sandbox', 'url', '--name', '--json']);
+    expect(json.code).toBe(5);
+    expect(parseJson(json.stderr).error).toMatchObject({
+      code: 'no-named-url',
+      details: { url: 'http://example.com:8001', reason: 'example.com:8001 is not this machine' },
+    });
+    // A registry that cannot be read is a reason for no name, not a failure of url itself.
+    mkdirSync(join(ws.home, '.ktrdr/sandboxes'), { recursive: true });
+    writeFileSync(join(ws.home, '.ktrdr/sandboxes/registry.json'), '{"version": 2, "inst');
+    const broken = await ws.run(['sandbox', 'url', '--json']);
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(parseJson(broken.stdout).data.namedReason).toMatch(/^the registry cannot be read/);
   });
 
   it('reads the file, never the environment', async () => {

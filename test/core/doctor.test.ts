@@ -627,6 +627,7 @@ describe('diagnose: what --repair may do', () => {
       },
       ports: [{ instanceId: 'ktrdr--twin', port: 8005, env: 'KTRDR_API_PORT', holder: 'nginx' }],
       shared: [{ path: '/shared/data', exists: false }],
+      focus: { instance: 'ktrdr--twin', pid: 4242, since: SINCE, forwarderRuns: false, registered: true },
     });
   }
 
@@ -637,6 +638,7 @@ describe('diagnose: what --repair may do', () => {
       'claims:release-claim',
       'entries:drop-entry',
       'env-files:rewrite-env',
+      'focus:clear-focus',
       'interrupted:finish-create',
       'interrupted:finish-destroy',
       'leftovers:remove-leftover',
@@ -661,5 +663,48 @@ describe('diagnose: what --repair may do', () => {
     expect(open.length).toBeGreaterThan(0);
     expect(open.every((f) => f.status !== 'ok')).toBe(true);
     expect(open).toEqual(findings.filter((f) => f.status === 'problem' || f.status === 'warn'));
+  });
+});
+
+const SINCE = '2026-01-02T03:04:05.000Z';
+
+describe('diagnose: the focus record (kinfra sandbox focus)', () => {
+  const focus = (over: Partial<NonNullable<DoctorFacts['focus']>> = {}): DoctorFacts =>
+    facts({
+      ...oneSandbox({}),
+      focus: { instance: 'ktrdr--a', pid: 4242, since: SINCE, forwarderRuns: true, registered: true, ...over },
+    });
+
+  it('says nothing of a focus when the registry records none', () => {
+    expect(ofCheck(diagnose(facts()), 'focus')).toEqual([]);
+  });
+
+  it('names a live focus as ok, with its forwarder, and repairs nothing', () => {
+    const f = only(diagnose(focus()), 'focus');
+    expect(f).toMatchObject({ status: 'ok', message: expect.stringContaining('forward to ktrdr--a') });
+    expect(f.message).toContain('pid 4242');
+    expect(f.repair).toBeUndefined();
+  });
+
+  it('warns of a record whose forwarder is gone, with focus --off as the fix and a repair that clears it', () => {
+    const f = only(diagnose(focus({ forwarderRuns: false })), 'focus');
+    expect(f.status).toBe('warn');
+    expect(f.message).toContain('its forwarder (pid 4242) no longer runs');
+    expect(f.fix).toContain('kinfra sandbox focus --off');
+    expect(f.repair).toEqual({ kind: 'clear-focus', pid: 4242 });
+  });
+
+  it('warns of a record whose sandbox is no longer registered, running forwarder or not', () => {
+    for (const forwarderRuns of [false, true]) {
+      const f = only(diagnose(focus({ registered: false, forwarderRuns })), 'focus');
+      expect(f.status).toBe('warn');
+      expect(f.message).toContain('ktrdr--a is no longer registered');
+      expect(f.repair).toEqual({ kind: 'clear-focus', pid: 4242 });
+    }
+  });
+
+  it('a stale focus alone leaves doctor healthy: a warning, not a problem', () => {
+    const findings = diagnose(focus({ forwarderRuns: false }));
+    expect(findings.filter((x) => x.status === 'problem')).toEqual([]);
   });
 });

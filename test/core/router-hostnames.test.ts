@@ -50,7 +50,12 @@ describe('router host names', () => {
   });
 
   it('knows its own origins and the names under .localhost', () => {
-    expect(ownOrigins(8800)).toEqual(['http://localhost:8800', 'http://127.0.0.1:8800', 'http://[::1]:8800']);
+    expect(ownOrigins(8800)).toEqual([
+      'http://localhost:8800',
+      'http://127.0.0.1:8800',
+      'http://[::1]:8800',
+      'http://kinfra.localhost:8800',
+    ]);
     expect(isLocalhostName('a.localhost')).toBe(true);
     expect(isLocalhostName('localhost')).toBe(false);
     expect(isLocalhostName('.localhost')).toBe(false);

@@ -4,7 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import { forwardedHeaders, rewrittenLocation } from '../../src/core/router/forwarding.js';
 import { pageFormat, stoppedPage, unknownPage } from '../../src/core/router/pages.js';
-import { crossSiteReason, decide, hasToken, routeViews, type RequestFacts } from '../../src/core/router/requests.js';
+import {
+  appAccess,
+  crossSiteReason,
+  decide,
+  hasToken,
+  routeViews,
+  type RequestFacts,
+} from '../../src/core/router/requests.js';
 import { mainPortName, routeSources, routeTable, sameRoutes, unreadableTable } from '../../src/core/router/routes.js';
 import { chooseRouterPort, parseRouterState, formatRouterState } from '../../src/core/router/state.js';
 import { emptyRegistry, type InstanceEntry, type Registry } from '../../src/core/registry/model.js';
@@ -156,6 +163,35 @@ describe('what the router does with a request', () => {
     expect(status({ authorization: auth, method: 'POST' })).toBe(405);
     // Under a sandbox's name the path is the sandbox's own: proxied, not a control endpoint.
     expect(ask({ host: 'ktrdr--a.localhost:8800', url: '/_kinfra/health' }).kind).toBe('proxy');
+  });
+
+  it('gives the dashboard its name and the API its paths; the page alone is open, the rest wants the token', () => {
+    expect(ask({ host: 'kinfra.localhost:8800', url: '/' }).kind).toBe('app');
+    expect(ask({ host: 'kinfra.localhost:8800', url: '/_kinfra/health' }).kind).toBe('app');
+    expect(ask({ host: 'localhost:8800', url: '/_kinfra/api/list' }).kind).toBe('app');
+    expect(ask({ host: '[::1]:8800', url: '/_kinfra/events' }).kind).toBe('app');
+    expect(ask({ host: 'localhost:8800', url: '/_kinfra/apix' }).kind).toBe('reply');
+    // Another port, or a sandbox's name: never the dashboard.
+    expect(ask({ host: 'kinfra.localhost:9999', url: '/' }).kind).toBe('reply');
+    expect(ask({ host: 'ktrdr--a.localhost:8800', url: '/_kinfra/api/list' }).kind).toBe('proxy');
+    const access = (f: Partial<RequestFacts>) => {
+      const a = appAccess(
+        { method: 'GET', url: '/', host: 'kinfra.localhost:8800', ...f },
+        { port: PORT, token: TOKEN },
+      );
+      return a.ok ? (a.open ? 'open' : 'ok') : a.status;
+    };
+    const auth = `Bearer ${TOKEN}`;
+    expect(access({})).toBe('open');
+    expect(access({ url: '/_kinfra/dashboard/app.js' })).toBe('open');
+    expect(access({ method: 'POST', url: '/' })).toBe(401);
+    expect(access({ url: '/_kinfra/api' })).toBe(401);
+    expect(access({ url: '/_kinfra/api', authorization: auth })).toBe('ok');
+    const post = { method: 'POST', url: '/_kinfra/api/destroy', authorization: auth };
+    expect(access({ ...post, origin: 'http://kinfra.localhost:8800', secFetchSite: 'same-origin' })).toBe('ok');
+    expect(access({ ...post, origin: 'http://evil.example' })).toBe(403);
+    expect(access({ ...post, origin: 'http://ktrdr--a.localhost:8800' })).toBe(403);
+    expect(access({ ...post, secFetchSite: 'same-site' })).toBe(403);
   });
 
   it('compares tokens whole', () => {

@@ -6,6 +6,7 @@ import { configReferenceMarkdown, kinfraJsonSchema, portsMarkdown } from '../../
 import { jsonOutputSchema } from '../../src/docs/json-output.js';
 import { commandsMarkdown } from '../../src/docs/commands.js';
 import { mcpToolsMarkdown } from '../../src/docs/mcp-tools.js';
+import { httpApiMarkdown } from '../../src/docs/http-api.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 const read = (p: string) => readFileSync(join(REPO_ROOT, p), 'utf8');
@@ -18,6 +19,7 @@ describe('documents generated from the code are current (run `npm run docs` to r
   it('schema/json-output.schema.json', () => expect(read('schema/json-output.schema.json')).toBe(jsonOutputSchema()));
   it('docs/commands.md', () => expect(read('docs/commands.md')).toBe(commandsMarkdown()));
   it('docs/mcp-tools.md', () => expect(read('docs/mcp-tools.md')).toBe(mcpToolsMarkdown()));
+  it('docs/http-api.md', () => expect(read('docs/http-api.md')).toBe(httpApiMarkdown()));
   it('docs/exit-codes.md lists every exit code of the code', () => {
     const doc = read('docs/exit-codes.md');
     for (const code of new Set(Object.values(EXIT_CODES))) expect(doc).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));

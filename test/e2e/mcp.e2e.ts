@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,6 +16,7 @@ import {
   removeLeftovers,
   requireEngine,
 } from '../helpers/docker.js';
+import { closedPort } from '../helpers/servers.js';
 
 /**
  * Issue 15 on a real Docker Engine: an agent drives `kinfra mcp` with the official SDK's client over stdio, from the
@@ -79,16 +79,6 @@ async function callWatching(name: string, args: Record<string, unknown>) {
 }
 const errorOf = (r: Result) => JSON.parse(r.content[1]!.text).error;
 const show = (r: Result) => `${r.content.map((c) => c.text).join('\n')}\nserver stderr:\n${serverLog}`;
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 function docker(args: string[], cwd?: string): string {
   const r = spawnSync('docker', args, { encoding: 'utf8', cwd });
@@ -219,7 +209,7 @@ describe('an agent runs a sandbox through kinfra mcp on a real engine (issue 15)
       return r.structuredContent.ports[0];
     };
 
-    const free = await freePort();
+    const free = await closedPort();
     expect(await owner(free)).toMatchObject({ port: free, state: 'free', sandbox: null, pid: null });
 
     const api = made!.ports.api!;
@@ -235,7 +225,7 @@ describe('an agent runs a sandbox through kinfra mcp on a real engine (issue 15)
 
     // A compose project kinfra did not make, in a folder of its own: its port is held by Docker's proxy.
     foreignDir = realpathSync(mkdtempSync(join(tmpdir(), 'kinfra-foreign-')));
-    const foreignPort = await freePort();
+    const foreignPort = await closedPort();
     writeFileSync(
       join(foreignDir, 'docker-compose.yml'),
       `services:
@@ -264,7 +254,7 @@ describe('an agent runs a sandbox through kinfra mcp on a real engine (issue 15)
       foreignDown();
     }
 
-    const processPort = await freePort();
+    const processPort = await closedPort();
     const code = `require('net').createServer().listen(${processPort}, '127.0.0.1', () => console.log('up'))`;
     holder = spawn(process.execPath, ['-e', code], { cwd: foreignDir, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((done) => holder!.stdout!.once('data', done));

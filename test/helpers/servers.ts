@@ -52,13 +52,16 @@ export function message(type: string, body: Buffer): Buffer {
 export const errorResponse = (code: string, text: string) =>
   message('E', Buffer.from(`SFATAL\0C${code}\0M${text}\0\0`));
 
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) =>
-    s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)),
-  );
-  await new Promise((r) => s.close(r));
-  return port;
+/** A port nothing listens on now (free a moment ago on `host`); rejects when `host` cannot be listened on. */
+export function closedPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export interface RouterAnswer {

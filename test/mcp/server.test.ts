@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toolSchemas } from '../../src/docs/mcp-tools.js';
-import { catalogueTools } from '../../src/mcp/tools.js';
+import { toolSchemas } from '../../src/operations/tool-schemas.js';
+import { catalogueTools } from '../../src/operations/tools.js';
 import { CATALOGUE } from '../../src/operations/catalogue.js';
 import { CLI, cliEnv, REPO_ROOT, workspace, type Workspace } from '../helpers/cli.js';
+import { closedPort } from '../helpers/servers.js';
 
 /**
  * Issue 15, item 1: `kinfra mcp`, driven by the official SDK's own client over stdio. Its tools are the catalogue's
@@ -40,16 +40,6 @@ async function connect(w: Workspace, args: string[] = []): Promise<Client> {
   await client.connect(transport);
   clients.push(client);
   return client;
-}
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 }
 
 /** Another process listening on `port`, started in a folder of its own. */
@@ -144,7 +134,7 @@ describe('kinfra mcp (issue 15)', () => {
   it('port_owner: a free port, and a foreign process named with pid and folder', async () => {
     ws = workspace();
     const c = await connect(ws);
-    const port = await freePort();
+    const port = await closedPort();
     const free = await call(c, 'port_owner', { port });
     expect(free.structuredContent.ports[0]).toMatchObject({ port, state: 'free' });
     holder = await foreignListener(port);

@@ -65,9 +65,15 @@ export function parseHostHeader(header: string | undefined): HostHeader | undefi
 /** The names of the router itself: its control endpoints answer only under them. */
 export const ROUTER_OWN_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
-/** The origins a browser gives the router's own pages (`http://localhost:8800`, ...). */
+/**
+ * The dashboard's name (`http://kinfra.localhost:8800`): an origin of its own, apart from every sandbox's. No sandbox
+ * can take it: an instance id always holds `--`.
+ */
+export const DASHBOARD_HOST = `kinfra.${ROUTER_DOMAIN}`;
+
+/** The origins a browser gives the router's own pages (`http://localhost:8800`, the dashboard's, ...). */
 export function ownOrigins(port: number): string[] {
-  return ROUTER_OWN_NAMES.map((n) => `http://${n.includes(':') ? `[${n}]` : n}:${port}`);
+  return [...ROUTER_OWN_NAMES, DASHBOARD_HOST].map((n) => `http://${n.includes(':') ? `[${n}]` : n}:${port}`);
 }
 
 /** Whether a name is under `.localhost`, so a browser only ever sends it to this machine. */

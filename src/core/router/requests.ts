@@ -2,7 +2,14 @@
 // registered sandbox's port, answer it from a control endpoint, or refuse it. The security rules live here: a Host
 // that is not a name the router serves is refused (DNS rebinding), only ports in the route table are ever targets,
 // and a control endpoint wants the token and a request that is not from another site. Pure.
-import { isLocalhostName, ownOrigins, parseHostHeader, ROUTER_OWN_NAMES, hostUrl } from './hostnames.js';
+import {
+  DASHBOARD_HOST,
+  isLocalhostName,
+  ownOrigins,
+  parseHostHeader,
+  ROUTER_OWN_NAMES,
+  hostUrl,
+} from './hostnames.js';
 import { controlRefusal, pageFormat, refusedPage, unknownPage, type Reply } from './pages.js';
 import { sandboxOf, type Route, type RouteTable, type SandboxRoutes } from './routes.js';
 import { CONTROL_PREFIX } from './state.js';
@@ -31,7 +38,14 @@ export type ControlEndpoint = 'health' | 'routes';
 export type Decision =
   | { kind: 'proxy'; route: Route; sandbox: SandboxRoutes; format: ReturnType<typeof pageFormat> }
   | { kind: 'control'; endpoint: ControlEndpoint }
+  /** The dashboard and the HTTP API (their own access rules: `appAccess`). */
+  | { kind: 'app' }
   | { kind: 'reply'; reply: Reply };
+
+/** The paths of the HTTP API under the router's own names (the dashboard's name serves every path). */
+export const APP_PATHS = ['/_kinfra/api', '/_kinfra/events', '/_kinfra/logs'];
+
+const isAppPath = (path: string) => APP_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 
 const ENDPOINTS: Record<string, ControlEndpoint> = { health: 'health', routes: 'routes' };
 
@@ -40,8 +54,10 @@ export function decide(req: RequestFacts, router: RouterFacts): Decision {
   const host = parseHostHeader(req.host);
   // A name is served only with the router's own port: a Host naming another port was meant for someone else.
   if (!host || host.port !== router.port) return { kind: 'reply', reply: refusedPage(format, req.host, router.port) };
+  const path = req.url.split('?')[0]!;
+  if (host.name === DASHBOARD_HOST) return { kind: 'app' };
   if (ROUTER_OWN_NAMES.includes(host.name)) {
-    const path = req.url.split('?')[0]!;
+    if (isAppPath(path)) return { kind: 'app' };
     if (path === CONTROL_PREFIX.slice(0, -1) || path.startsWith(CONTROL_PREFIX)) return control(req, path, router);
     return { kind: 'reply', reply: unknownPage(format, host.name, router.table, router.port) };
   }
@@ -67,6 +83,37 @@ function control(req: RequestFacts, path: string, router: RouterFacts): Decision
   if (!endpoint) return refuse(404, 'no-such-endpoint', `No control endpoint ${path}.`);
   if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(405, 'method-not-allowed', `${path} takes GET.`);
   return { kind: 'control', endpoint };
+}
+
+/** What the dashboard and the API allow a request: `open` for the page and its files, else the token's checks. */
+export type AppAccess = { ok: true; open: boolean } | { ok: false; status: 401 | 403; code: string; message: string };
+
+/** The page and its two files: they hold no secret, so they need no token (the token comes in the URL's fragment). */
+export function isOpenAsset(method: string, path: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && (path === '/' || path.startsWith('/_kinfra/dashboard/'));
+}
+
+/**
+ * The dashboard's page is open; everything else (the API, its events and logs, reads included: they name folders
+ * and branches) wants the token, and never from another site.
+ */
+export function appAccess(req: RequestFacts, router: Pick<RouterFacts, 'port' | 'token'>): AppAccess {
+  const path = req.url.split('?')[0]!;
+  if (isOpenAsset(req.method, path)) return { ok: true, open: true };
+  const crossSite = crossSiteReason(req.origin, req.secFetchSite, router.port);
+  if (crossSite) {
+    return {
+      ok: false,
+      status: 403,
+      code: 'cross-site',
+      message: `Requests from another site are refused (${crossSite}).`,
+    };
+  }
+  if (!hasToken(req.authorization, router.token)) {
+    const message = 'Send the token as `Authorization: Bearer <token>` (kinfra router token; kinfra dashboard).';
+    return { ok: false, status: 401, code: 'token-required', message };
+  }
+  return { ok: true, open: false };
 }
 
 /**

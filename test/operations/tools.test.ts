@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { catalogueTools, handlerInput, inputShape, requiredInputs } from '../../src/mcp/tools.js';
+import { catalogueTools, handlerInput, inputShape, requiredInputs } from '../../src/operations/tools.js';
 import { CATALOGUE } from '../../src/operations/catalogue.js';
 
 /** Issue 15: the tools are views of the catalogue's operations; what a view fixes, the client cannot change. */

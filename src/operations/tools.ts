@@ -3,7 +3,7 @@
 // `wait_ready`; `ports` is `ports` and `port_owner`). What is never a tool: an operation without a JSON result (exec,
 // shell, compose), a hidden one, and the program's own commands.
 import type { z } from 'zod';
-import type { AnyOperation, Input, ToolView } from '../operations/operation.js';
+import type { AnyOperation, Input, ToolView } from './operation.js';
 
 type Zod = typeof z;
 
