@@ -203,17 +203,14 @@ async function* readEvents(body, onChunk) {
   }
 }
 
-/** A GET of an event stream: its response, or null after a 401 (the token form is shown), or a KinfraError. */
+/** A GET of an event stream: its response, or null when the token is refused (401), or a KinfraError. */
 async function openStream(path, signal) {
   const res = await fetch(path, {
     headers: { ...authHeaders(), accept: 'text/event-stream' },
     signal,
     cache: 'no-store',
   });
-  if (res.status === 401) {
-    unauthorized();
-    return null;
-  }
+  if (res.status === 401) return null;
   if (!res.ok || !res.body) {
     const doc = await res.json().catch(() => null);
     throw new KinfraError(doc?.error ?? { code: 'bad-answer', message: `The router answered ${res.status}.` });
@@ -230,6 +227,8 @@ function sleep(ms, signal) {
 }
 
 function stopEvents() {
+  early?.ctl.abort();
+  early = null;
   state.events?.abort();
   state.events = null;
 }
@@ -241,12 +240,15 @@ function setConnection(kind, text) {
 }
 
 async function connectEvents() {
+  // The first connection may be the one this script opened before the page was parsed.
+  let first = early?.token === state.token ? early : null;
+  early = null;
   stopEvents();
   const life = new AbortController();
   state.events = life;
   let delay = 500;
   while (!life.signal.aborted) {
-    const conn = new AbortController();
+    const conn = first?.ctl ?? new AbortController();
     const stop = () => conn.abort();
     life.signal.addEventListener('abort', stop, { once: true });
     let silence;
@@ -258,9 +260,12 @@ async function connectEvents() {
     try {
       setConnection('connecting', state.ready ? 'Reconnecting…' : 'Connecting…');
       heard();
-      const res = await openStream('/_kinfra/events', conn.signal);
-      if (!res) return;
+      const opened = first?.res ?? openStream('/_kinfra/events', conn.signal);
+      first = null;
+      const res = await opened;
+      if (!res) return unauthorized();
       setConnection('live', 'Live');
+      if (!state.ready) performance.mark('kinfra-events-open');
       for await (const ev of readEvents(res.body, heard)) {
         delay = 500;
         onEvent(ev);
@@ -297,6 +302,7 @@ const instances = () => state.list?.instances ?? [];
 const instance = (id) => instances().find((i) => i.instanceId === id);
 
 function onSandboxes(list) {
+  if (!state.ready) performance.mark('kinfra-sandboxes');
   state.list = list;
   const ids = new Set(instances().map((i) => i.instanceId));
   for (const map of [state.status, state.statusAskedFor]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
@@ -305,6 +311,7 @@ function onSandboxes(list) {
   if (!state.ready) {
     state.ready = true;
     document.body.dataset.ready = '1';
+    performance.mark('kinfra-ready');
   }
   // After the first render: each sandbox's status (its workers) when its state from Docker changed, and the pool.
   for (const i of instances()) {
@@ -1117,7 +1124,7 @@ async function followLogs(sandbox, service) {
       if (e instanceof KinfraError) return stopLogs(`Error: ${e.message}${e.hint ? ` Hint: ${e.hint}` : ''}`);
       throw e;
     }
-    if (!res) return;
+    if (!res) return unauthorized();
     let ended = false;
     for await (const ev of readEvents(res.body, () => undefined)) {
       if (ev.type === 'line') {
@@ -1181,8 +1188,20 @@ function setup() {
   });
   setupDestroyDialog();
   setupLogs();
-  takeTokenFromHash();
   start();
 }
 
-setup();
+// The first connection to the event stream starts as this script runs (it is loaded async, before the page is
+// parsed or styled): the first render waits on nothing else. setup() takes it over once the page is there.
+performance.mark('kinfra-script');
+takeTokenFromHash();
+let early = null;
+if (sessionStorage.getItem(TOKEN_KEY)) {
+  state.token = sessionStorage.getItem(TOKEN_KEY);
+  const ctl = new AbortController();
+  early = { token: state.token, ctl, res: openStream('/_kinfra/events', ctl.signal) };
+  // Held for connectEvents, which awaits it (and sees its failure, if any); never an unhandled rejection meanwhile.
+  early.res.catch(() => undefined);
+}
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', setup, { once: true });
+else setup();
