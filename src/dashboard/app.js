@@ -58,6 +58,7 @@ function patch(el, signature, build) {
   if (hadFocus) el.querySelector(`[data-key="${CSS.escape(hadFocus)}"]`)?.focus();
 }
 
+const count = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
 const clock = (iso) => {
   const d = new Date(iso);
@@ -576,7 +577,7 @@ function checkView(c) {
     h('span', { class: 'visually-hidden' }, `${c.status}: `),
     h('span', { class: 'check-text' }, text),
     c.status !== 'waiting' && c.elapsedMs !== undefined && h('span', { class: 'muted' }, ` ${seconds(c.elapsedMs)}`),
-    lines.length &&
+    lines.length > 0 &&
       (c.status === 'failed'
         ? h(
             'ul',
@@ -623,7 +624,7 @@ function urlsView(i) {
         h(
           'li',
           { dataset: { port: p.name } },
-          h('span', { class: 'port-name' }, p.name),
+          // The name is the host name's first label (worker_1 is worker-1.<id>.localhost).
           link(p.url, `url-${p.name}`),
           link(p.direct, `direct-${p.name}`, `port ${p.direct.split(':').pop()}`),
         ),
@@ -749,7 +750,9 @@ function outcomeText(id, r) {
       return d.cancelled
         ? `Destroy of ${id} cancelled.`
         : `Destroyed ${id}` +
-            (d.removed ? `: ${d.removed.containers} containers, ${d.removed.volumes} volumes removed` : '') +
+            (d.removed
+              ? `: ${count(d.removed.containers, 'container')}, ${count(d.removed.volumes, 'volume')} removed`
+              : '') +
             (d.branch ? `; branch ${d.branch} kept.` : '.');
     default:
       return `${r.label}: done.`;
@@ -1088,8 +1091,12 @@ function stopLogs(text) {
   $('log').dataset.following = '';
 }
 
+/** Terminal control sequences (colours, erase-line: compose writes them) and carriage returns, dropped. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\r/g;
+
 function appendLog(text, cls) {
-  logs.pending.push([text, cls]);
+  logs.pending.push([String(text).replace(CONTROL, ''), cls]);
   logs.frame ||= requestAnimationFrame(flushLog);
 }
 
