@@ -58,6 +58,13 @@ function patch(el, signature, build) {
   if (hadFocus) el.querySelector(`[data-key="${CSS.escape(hadFocus)}"]`)?.focus();
 }
 
+const parseOr = (text, fallback) => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+};
 const count = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
 const clock = (iso) => {
@@ -1132,7 +1139,7 @@ async function followLogs(sandbox, service) {
       throw e;
     }
     if (!res) return unauthorized();
-    let ended = false;
+    let ended = null;
     for await (const ev of readEvents(res.body, () => undefined)) {
       if (ev.type === 'line') {
         try {
@@ -1141,16 +1148,20 @@ async function followLogs(sandbox, service) {
           appendLog(ev.data);
         }
       } else if (ev.type === 'end') {
-        ended = true;
+        // {service, exitCode} when compose stopped following, {service, error} when it could not.
+        ended = parseOr(ev.data, {});
         break;
-      } else if (ev.type === 'error') {
-        const e = JSON.parse(ev.data);
-        $('logs-state').textContent = `Error: ${e.message}${e.hint ? ` Hint: ${e.hint}` : ''}`;
       }
     }
     if (logs.controller === ctl) {
-      appendLog(`— the log of ${service} ended${ended ? '' : ' (the connection closed)'} —`, 'line end');
-      stopLogs(`The log of ${service} of ${sandbox} ended. Follow starts it again.`);
+      const e = ended?.error;
+      const why = !ended ? ' (the connection closed)' : e?.message ? `: ${e.message}` : '';
+      appendLog(`— the log of ${service} ended${why} —`, 'line end');
+      stopLogs(
+        e?.message
+          ? `Error: ${e.message}${e.hint ? ` Hint: ${e.hint}` : ''}`
+          : `The log of ${service} of ${sandbox} ended. Follow starts it again.`,
+      );
     }
   } catch (e) {
     if (ctl.signal.aborted) return;

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,52 @@ async function expectTurnedGreen(): Promise<void> {
     CHECKS.some((c) => seen[c]!.includes('waiting')),
     why,
   ).toBe(true);
+}
+
+/** The command lines (arguments) of every process below the router: the log followers it runs are among them. */
+function underRouter(): string[][] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: string[][] = [];
+  const next = [...(children.get(routerPid!) ?? [])];
+  while (next.length) {
+    const pid = next.pop()!;
+    next.push(...(children.get(pid) ?? []));
+    try {
+      found.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** How many processes below the router follow `service`'s logs (`docker compose ... logs ... <service>`, plugin). */
+const followers = (service: string) => underRouter().filter((a) => a.includes('logs') && a.includes(service)).length;
+
+async function until(holds: () => boolean, what: string, ms = 15_000): Promise<void> {
+  for (const end = Date.now() + ms; !holds(); await new Promise((r) => setTimeout(r, 200))) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s (${JSON.stringify(underRouter())})`);
+  }
+}
+
+/** Until `id`'s card shows `status` (from the next `sandboxes` event). */
+function cardStatus(id: string, status: string, timeout = 60_000) {
+  return page.waitForFunction(
+    ([instance, want]) =>
+      [...document.querySelectorAll<HTMLElement>('article[data-instance]')].find((e) => e.dataset.instance === instance)
+        ?.dataset.status === want,
+    [id, status],
+    { timeout },
+  );
 }
 
 async function openDashboard(url = dashboardUrl): Promise<void> {
@@ -294,11 +340,24 @@ describe('the dashboard in a real browser: two sandboxes of the example stack (i
     if (process.env.KINFRA_UPDATE_SCREENSHOT === '1') {
       copyFileSync(join(ARTIFACTS, 'dashboard-1280.png'), join(REPO_ROOT, 'docs/images/dashboard.png'));
     }
-    // Another service: the backend's stream is closed, the db's lines come instead.
+    expect(followers('backend'), 'the router follows the backend for the page').toBeGreaterThan(0);
+    // Another service: the page closes the backend's stream (and the router stops following it), the db's come.
     await page.selectOption('#logs-service', 'db');
     await page.waitForFunction(() => document.getElementById('log')?.dataset.following?.endsWith('/db'));
     await page.locator('#log .line').first().waitFor({ timeout: 30_000 });
     expect(await page.locator('#log .line', { hasText: probe }).count()).toBe(0);
+    await until(() => followers('backend') === 0 && followers('db') > 0, 'only the db followed');
+    // Stop closes that one too.
+    await page.click('#logs-stop');
+    await until(() => followers('db') === 0, 'nothing followed');
+  });
+
+  it("Gate from the page on running a: kinfra's gate passes, and the page says so", async () => {
+    const outcome = card(ID.a).locator('[data-part="outcome"]');
+    await card(ID.a).locator('button[data-action="wait_ready"]').click();
+    await card(ID.a).locator('[data-part="outcome"][data-outcome="done"]').waitFor({ timeout: 150_000 });
+    expect(await outcome.innerText()).toMatch(/^Startability Gate: PASSED \(\d+\.\ds\)/);
+    expect(await card(ID.a).locator('li[data-check][data-status="passed"]').count()).toBe(CHECKS.length);
   });
 
   it('destroy of b with unsaved work: kinfra refuses, with the message the CLI gives, and nothing goes', async () => {
@@ -413,5 +472,36 @@ describe('the dashboard in a real browser: two sandboxes of the example stack (i
       containers: { state: 'running' },
     });
     expect(await listed()).toContain(ID.a);
+  });
+  it("Down from the page stops a; Gate then fails at once, shown as the CLI's error with its hint", async () => {
+    await card(ID.a).locator('button[data-action="down"]').click();
+    await card(ID.a).locator('[data-part="outcome"][data-outcome="done"]').waitFor({ timeout: 120_000 });
+    expect(await card(ID.a).locator('[data-part="outcome"]').innerText()).toContain('Down: stopped.');
+    await cardStatus(ID.a, 'stopped');
+    await card(ID.a).locator('button[data-action="wait_ready"]').click();
+    const failed = card(ID.a).locator('[data-part="outcome"][data-outcome="error"] [data-code="gate-failed"]');
+    await failed.waitFor({ timeout: 150_000 });
+    const cli = await ws.run(['sandbox', 'gate', '--json', '--timeout', '5'], { cwd: folder(ID.a) });
+    expect(cli.code).toBe(2);
+    const error = parseJson(cli.stderr).error;
+    expect(await failed.locator('.hint').innerText()).toBe(`Hint: ${error.hint}`);
+    await card(ID.a).locator('[data-gate="failed"]').waitFor();
+  });
+
+  it('the router restarts: the page loses the stream, tries again, and asks for the new token (401)', async () => {
+    ok(await ws.run(['router', 'stop']));
+    await page.locator('#connection[data-state="reconnecting"]').waitFor({ timeout: 30_000 });
+    const again = parseJson(
+      ok(await ws.run(['dashboard', '--json'], { env: { KINFRA_ROUTER_PORT: `${port}` } })).stdout,
+    ).data;
+    routerPid = again.pid;
+    const fresh = new URL(again.url).hash.replace(/^#token=/, '');
+    expect(fresh).not.toBe(token);
+    token = fresh;
+    await page.locator('#auth-reason', { hasText: '401' }).waitFor({ timeout: 30_000 });
+    await page.fill('#auth-token', token);
+    await page.press('#auth-token', 'Enter');
+    await page.locator('#connection[data-state="live"]').waitFor({ timeout: 30_000 });
+    await card(ID.a).waitFor();
   });
 });
