@@ -15,7 +15,7 @@ const common = {
   logLevel: 'warning',
   minifySyntax: true,
   minifyWhitespace: true,
-  // Bundled CommonJS dependencies (proper-lockfile, cli-table3) call require();
+  // Bundled CommonJS dependencies (proper-lockfile) call require();
   // give the ESM bundle one.
   banner: {
     js:

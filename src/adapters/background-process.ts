@@ -2,7 +2,7 @@
 // hidden command, started detached so they outlive the command that asked for them, their output appended to a log.
 // A pid alone proves nothing once such a process has ended (the pid can be reused), so nothing here signals a pid
 // unless its command line proves it is the one meant (or, for terminate's SIGTERM, the caller has proven it).
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess } from './runner.js';
 import { closeSync, existsSync, openSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { processRuns } from './processes.js';

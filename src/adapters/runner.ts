@@ -4,6 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
+
+export type { ChildProcess };
 import type { StdioOptions } from 'node:child_process';
 import { externalError } from '../core/errors.js';
 

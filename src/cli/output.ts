@@ -41,8 +41,8 @@ function colourEnabled(json: boolean, t: Terminal): boolean {
 }
 
 /**
- * The table renderer (cli-table3, with string-width and its emoji tables) loads before an operation renders, not at
- * every start: --version and every --json run never draw one. `loadTables` is awaited by the CLI before it renders.
+ * The table renderer loads before an operation renders, not at every start: --version and every --json run never
+ * draw one. `loadTables` is awaited by the CLI before it renders.
  */
 let drawTable: typeof import('./render.js').table | undefined;
 export async function loadTables(): Promise<void> {
