@@ -29,34 +29,25 @@ function timedRun(args, opts) {
 }
 
 /**
- * The moment each page marks itself ready, taken in this process: a binding the page calls from a MutationObserver
- * installed before its own scripts run (a locator's waitFor polls, at up to 100 ms and more between looks).
+ * One page load: ms from `goto` to the first complete render; then the page is left to settle and closed. The end
+ * is the moment the page set `data-ready` (it marks `kinfra-ready` in the same step), read from its own clock
+ * (`performance.timeOrigin` and the mark, both on the machine's clock, as `t0` is): waiting for the attribute
+ * polls (a locator's waitFor at up to 100 ms and more between looks, rAF polling of a busy page no better), which
+ * would add the poll's delay to every round.
  */
-async function readiness(context) {
-  let arrived = () => undefined;
-  await context.exposeBinding('__kinfraBenchReady', () => arrived(process.hrtime.bigint()));
-  await context.addInitScript(() => {
-    new MutationObserver((_, observer) => {
-      if (document.body?.dataset.ready !== '1') return;
-      observer.disconnect();
-      window.__kinfraBenchReady();
-    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready'] });
-  });
-  return () => new Promise((resolve) => (arrived = resolve));
-}
-
-/** One page load: ms from `goto` to the first complete render; then the page is left to settle and closed. */
-async function render(context, url, ready) {
+async function render(context, url) {
   const page = await context.newPage();
   try {
-    const at = ready();
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.timeOrigin + performance.now();
     await page.goto(url, { waitUntil: 'commit' });
-    const ms = Number((await at) - t0) / 1e6;
+    await page.locator('body[data-ready="1"]').waitFor({ timeout: 60_000 });
+    const readyAt = await page.evaluate(
+      () => performance.timeOrigin + performance.getEntriesByName('kinfra-ready')[0].startTime,
+    );
     const cards = await page.locator('article[data-instance]').count();
     if (cards !== SANDBOXES) throw new Error(`the page drew ${cards} sandboxes, not ${SANDBOXES}`);
     await page.locator('body[data-settled="1"]').waitFor({ timeout: 60_000 });
-    return ms;
+    return readyAt - t0;
   } finally {
     await page.close();
   }
@@ -80,15 +71,14 @@ export default async function dashboard({ rounds }) {
     const url = opened.data.url;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const ready = await readiness(context);
     // Warm-up: the browser's first page, the router's first answers, the first list.
-    await render(context, url, ready);
+    await render(context, url);
     await timedRun(['sandbox', 'list', '--json'], opts);
     const n = Math.max(5, Math.min(rounds, 25));
     const page = [];
     const list = [];
     for (let i = 0; i < n; i++) {
-      page.push(await render(context, url, ready));
+      page.push(await render(context, url));
       list.push(await timedRun(['sandbox', 'list', '--json'], opts));
     }
     const p = median(page);
