@@ -2,7 +2,7 @@
 import { composeCapture, composeLines, composeStream } from '../adapters/compose.js';
 import { listContainers } from '../adapters/engine.js';
 import { KinfraError, usageError } from '../core/errors.js';
-import { boundedLines, LOG_LIMITS, validSince } from '../core/log-capture.js';
+import { boundedLines, LOG_LIMITS, plainLine, validSince } from '../core/log-capture.js';
 import type { AppContext } from './context.js';
 import { ownsContainer } from './engine-state.js';
 import { resolveSandbox, type Sandbox } from './the-sandbox.js';
@@ -99,7 +99,7 @@ export async function openServiceLogs(
   assertProjectFree(await projectInventory(s.stamp, registry), s.project.name, `show the logs of ${s.instanceId}`);
   const tail = String(Math.min(Math.max(0, req.tail), LOG_LIMITS.lines));
   const sub = ['logs', '--no-color', '--no-log-prefix', '--follow', '--tail', tail, req.service];
-  return (onLine, signal) => composeLines(s.project, sub, onLine, signal);
+  return (onLine, signal) => composeLines(s.project, sub, (line) => onLine(plainLine(line)), signal);
 }
 
 /** The services of this sandbox that have a container (running or not): the ones with logs to show. */

@@ -10,6 +10,13 @@ export function validSince(since: string): boolean {
   return /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(since);
 }
 
+/** A log line as a document carries it: no terminal control codes (colours, erase-line), at most lineChars long. */
+export function plainLine(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trimEnd();
+  return line.length > LOG_LIMITS.lineChars ? `${line.slice(0, LOG_LIMITS.lineChars)}…` : line;
+}
+
 /**
  * The last `tail` lines of a child's output, without colour codes, each and all within the limits; `asked` is what
  * the caller wanted before the line limit applied (more than it: the answer says it was cut).

@@ -1,7 +1,7 @@
 // Server-sent events for the dashboard: every open stream gets `sandboxes` (the list document's data) at once and
 // whenever it changes, `gate` for each gate record written (wherever the gate runs), and `ping` every 15 s. The
 // sources are polled only while a stream is open: the list every second (and at once when the registry changes),
-// the gate records every 250 ms.
+// the gate records every 100 ms (as often as a running gate writes its own).
 import type { ServerResponse } from 'node:http';
 import type { GateRecord } from '../adapters/gate-records.js';
 
@@ -14,7 +14,7 @@ export interface EventSources {
 }
 
 const LIST_MS = 1000;
-const GATES_MS = 250;
+const GATES_MS = 100;
 const PING_MS = 15_000;
 
 export function sseHead(res: ServerResponse): void {

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { boundedLines, LOG_LIMITS, validSince } from '../../src/core/log-capture.js';
+import { boundedLines, LOG_LIMITS, plainLine, validSince } from '../../src/core/log-capture.js';
 
 /** Issue 15: logs as a document are bounded, and --since is checked before compose sees it. */
 describe('captured logs', () => {
+  it('a followed line loses its control codes and is cut to the line limit', () => {
+    expect(plainLine('\x1b[2K\x1b[31merror\x1b[0m: boom  ')).toBe('error: boom');
+    expect(plainLine('x'.repeat(LOG_LIMITS.lineChars + 5))).toBe(`${'x'.repeat(LOG_LIMITS.lineChars)}…`);
+  });
+
   it('accepts Docker durations and times, and nothing else', () => {
     for (const ok of ['90s', '10m', '1h30m', '1.5h', '2026-12-01', '2026-12-01T15:04:05Z', '2026-12-01T15:04:05+01:00'])
       expect(validSince(ok), ok).toBe(true);
