@@ -12,6 +12,7 @@
 // sessions first: with the two in the bench's session, the router would be one session against a session of two
 // busy processes, a contest a laptop never stages, and each request through it waits for its session's turn.
 import { spawn, spawnSync } from 'node:child_process';
+import { get } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CLI, freePort, kinfra, median, ROOT, scratch } from './lib.mjs';
@@ -215,7 +216,7 @@ export default async function router() {
     relay = await child(RELAY, [relayPort, apiB], ws.root);
 
     // The issue's figures: a sandbox's own backend, straight to its published port and through the router.
-    const pyBody = await (await fetch(`http://127.0.0.1:${apiA}/`)).text();
+    const pyBody = (await getText(apiA)).body;
     const [a, b] = await interleaved([
       { port: apiA, host: `localhost:${apiA}`, body: pyBody },
       { port: routerPort, host: `api.kbrt--a.localhost:${routerPort}`, body: pyBody },
@@ -277,11 +278,28 @@ export default async function router() {
   }
 }
 
+/**
+ * `GET /` on 127.0.0.1:port, its status and body, by node:http on a connection of its own. (Not fetch: an earlier
+ * suite's imports can leave undici's sockets unreferenced, and an await on them alone lets the process end.)
+ */
+function getText(port) {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.setTimeout(2000, () => req.destroy(new Error('no answer')));
+    req.on('error', reject);
+  });
+}
+
 /** Until `port` answers `GET /` with 200 (the backend's container started), at most 30 s. */
 async function ready(port) {
   for (let i = 0; i < 150; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-      (r) => r.ok,
+    const ok = await getText(port).then(
+      (r) => r.status === 200,
       () => false,
     );
     if (ok) return;
