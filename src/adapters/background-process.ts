@@ -2,11 +2,12 @@
 // hidden command, started detached so they outlive the command that asked for them, their output appended to a log.
 // A pid alone proves nothing once such a process has ended (the pid can be reused), so nothing here signals a pid
 // unless its command line proves it is the one meant (or, for terminate's SIGTERM, the caller has proven it).
-import type { ChildProcess } from './runner.js';
 import { closeSync, existsSync, openSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { processRuns } from './processes.js';
-import { run, spawnDetached } from './runner.js';
+import { run, spawnDetached, type ChildProcess } from './runner.js';
 
 /** What a command line must say to be one of ours. */
 export interface CommandProof {
@@ -144,4 +145,20 @@ async function endsWithin(pid: number, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 25));
   }
   return !processRuns(pid);
+}
+
+/**
+ * The kinfra executable (dist/kinfra.js): the script this process runs when it is kinfra, else the bundle beside
+ * this chunk, else the build of the checkout this source belongs to (tests that run the CLI in-process).
+ */
+export function kinfraCliPath(): string {
+  const candidates: string[] = [];
+  const script = process.argv[1];
+  if (script && /^kinfra(\.js)?$/.test(basename(script))) candidates.push(script);
+  const here = dirname(fileURLToPath(import.meta.url));
+  candidates.push(join(here, 'kinfra.js'), join(here, '..', 'kinfra.js'), resolve(here, '../../dist/kinfra.js'));
+  for (const c of candidates) {
+    if (existsSync(c)) return realpathSync(c);
+  }
+  return candidates[candidates.length - 1]!;
 }

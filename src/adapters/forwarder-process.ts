@@ -3,24 +3,14 @@
 // by its command line (it names focus-serve and the registry it serves, so a reused pid is never signalled), and
 // stopped only once that is proven. The child says it is listening, or why it cannot, on a pipe (fd 3) that it closes
 // straight after, so nothing ties it to the process that started it.
-import { provenBy, startDetached, stopProven } from './background-process.js';
-import { closeSync, existsSync, mkdirSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { kinfraCliPath, provenBy, startDetached, stopProven } from './background-process.js';
+import { closeSync, mkdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** The hidden command the forwarder runs as. */
 export const SERVE_COMMAND = 'focus-serve';
 /** The fd on which the child reports that it listens (or why not). */
 export const READY_FD = 3;
-
-/** kinfra's executable: dist/kinfra.js of the package this module belongs to (bundled or run from the sources). */
-export function kinfraExecutable(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
-    const cli = join(d, 'dist', 'kinfra.js');
-    if (existsSync(join(d, 'package.json')) && existsSync(cli)) return cli;
-    if (dirname(d) === d) throw new Error('kinfra executable dist/kinfra.js not found (run npm run build)');
-  }
-}
 
 /**
  * The forwarder's argument list after kinfra's executable: the command, the instance and the registry it serves (and
@@ -53,7 +43,7 @@ export function startForwarder(opts: {
   if ((statSync(opts.logFile, { throwIfNoEntry: false })?.size ?? 0) > 1024 * 1024)
     renameSync(opts.logFile, `${opts.logFile}.1`);
   const child = startDetached({
-    cli: kinfraExecutable(),
+    cli: kinfraCliPath(),
     args: forwarderArgs(opts.instance, opts.registry),
     log: opts.logFile,
     cwd: dirname(opts.registry),

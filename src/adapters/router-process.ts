@@ -1,30 +1,20 @@
 // The router as a process: one of kinfra's background processes (background-process.ts), started from the kinfra
 // that asks for it with its output to the router's log, its token handed over on its stdin (never on its command
 // line or in its environment), proven to be the router before anything signals it, and stopped by pid.
-import { startDetached, provenBy, stopProven, terminate, type StopOutcome } from './background-process.js';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  kinfraCliPath,
+  startDetached,
+  provenBy,
+  stopProven,
+  terminate,
+  type StopOutcome,
+} from './background-process.js';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { processRuns } from './processes.js';
 
 /** The hidden command a started router runs. */
 export const SERVE_COMMAND = 'router-serve';
-
-/**
- * The kinfra executable (dist/kinfra.js): the script this process runs when it is kinfra, else the bundle beside
- * this chunk, else the build of the checkout this source belongs to (tests that run the CLI in-process).
- */
-export function kinfraCliPath(): string {
-  const candidates: string[] = [];
-  const script = process.argv[1];
-  if (script && /^kinfra(\.js)?$/.test(basename(script))) candidates.push(script);
-  const here = dirname(fileURLToPath(import.meta.url));
-  candidates.push(join(here, 'kinfra.js'), join(here, '..', 'kinfra.js'), resolve(here, '../../dist/kinfra.js'));
-  for (const c of candidates) {
-    if (existsSync(c)) return realpathSync(c);
-  }
-  return candidates[candidates.length - 1]!;
-}
 
 export interface SpawnedRouter {
   pid: number;
@@ -85,7 +75,7 @@ export function isRouterProcess(pid: number, cli: string): Promise<boolean> {
   return provenBy(pid, routerProof(cli));
 }
 
-export { processRuns };
+export { kinfraCliPath, processRuns };
 
 /** Stop `pid` if its command line proves it is a router started from `cli`; see stopProven. */
 export function stopRouterProcess(pid: number, cli: string, graceMs = 5000): Promise<StopOutcome> {

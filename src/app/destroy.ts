@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { entryConfig } from './entry-config.js';
 import { readEnvFile } from '../adapters/env-store.js';
 import { readTextIfExists, writeTextAtomic } from '../adapters/file-store.js';
+import { removeGateRecord } from '../adapters/gate-records.js';
 import { pathExists, removeFile, sameFileContent, sameTreeContent } from '../adapters/folders.js';
 import { listWorktrees, removeWorktree, uncommittedWork, unsharedCommits } from '../adapters/git.js';
 import { ownerId } from '../adapters/owner-id.js';
@@ -137,6 +138,8 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     releaseClaimsOf(current, instanceId);
     if (removal && removal.keptVolumes.length === 0) forgetAdopted(current, stamp.sandbox);
   });
+  // Its last gate goes with it: a sandbox created again under the id starts with none.
+  removeGateRecord(ctx.paths.gatesDir, instanceId);
   return {
     ...plan,
     cancelled: false,

@@ -30,6 +30,9 @@ export async function focusLiveness(ctx: AppContext, registry: Registry): Promis
 
 /** The registry's focus when it is live: its forwarder runs and its sandbox is registered; undefined otherwise. */
 export async function liveFocus(ctx: AppContext, registry: Registry): Promise<FocusRecord | undefined> {
+  // An unregistered sandbox's focus is not live, whatever runs: list and status need not read the process table.
+  const record = focusOf(registry);
+  if (!record || registry.instances[record.instance] === undefined) return undefined;
   const f = await focusLiveness(ctx, registry);
   return f?.forwarderRuns && f.registered ? f.record : undefined;
 }

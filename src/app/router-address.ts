@@ -3,7 +3,7 @@
 import { processRuns } from '../adapters/processes.js';
 import { readRouterState, routerPaths } from '../adapters/router-state.js';
 import { isKinfraError } from '../core/errors.js';
-import { routeSources, routeTable } from '../core/router/routes.js';
+import { routeSources, routeTable, unreadableTable, type RouteTable } from '../core/router/routes.js';
 import { chooseRouterPort, DEFAULT_ROUTER_PORT, ROUTER_PORT_ENV } from '../core/router/state.js';
 import { hostnameUrls, namedUrlOf, type HostnameUrls, type NamedUrl } from '../core/router/urls.js';
 import type { AppContext } from './context.js';
@@ -29,12 +29,17 @@ export async function namedUrlsFor(
  */
 export async function namedUrlFor(ctx: AppContext, portUrl: string, preferPath?: string): Promise<NamedUrl | string> {
   const router = await routerAddress(ctx);
-  let registry;
+  const table = await currentTable(ctx, router.port);
+  if (table.problem !== undefined) return `the registry cannot be read (${table.problem})`;
+  return namedUrlOf(portUrl, table, router, preferPath);
+}
+
+/** The router's table of the registry as it is now; an unreadable or lost registry routes nothing and says why. */
+export async function currentTable(ctx: AppContext, routerPort: number): Promise<RouteTable> {
   try {
-    registry = await ctx.registry.snapshot();
+    return routeTable(routeSources(await ctx.registry.snapshot()), [routerPort]);
   } catch (e) {
-    if (!isKinfraError(e)) throw e;
-    return `the registry cannot be read (${e.message})`;
+    if (isKinfraError(e)) return unreadableTable(`${e.message} ${e.hint}`);
+    throw e;
   }
-  return namedUrlOf(portUrl, routeTable(routeSources(registry), [router.port]), router, preferPath);
 }

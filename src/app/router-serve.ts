@@ -2,10 +2,11 @@
 // the route table from the registry, serves it on 127.0.0.1 and ::1, and reads the registry again whenever it changes
 // (and every second), so create, destroy and slot changes need no restart. Each request is decided by
 // core/router/requests.ts against the table of that moment.
-import { isKinfraError, KinfraError, usageError } from '../core/errors.js';
+import { KinfraError, usageError } from '../core/errors.js';
 import { badGatewayPage, stoppedPage, type Reply } from '../core/router/pages.js';
 import { decide, routeViews, type RequestFacts } from '../core/router/requests.js';
-import { routeSources, routeTable, sameRoutes, unreadableTable, type RouteTable } from '../core/router/routes.js';
+import { sameRoutes, type RouteTable } from '../core/router/routes.js';
+import { currentTable } from './router-address.js';
 import { chooseRouterPort, ROUTER_PORT_ENV } from '../core/router/state.js';
 import { onTermination, readTokenFromStdin } from '../adapters/router-process.js';
 import { listenRouter, ListenError, type RunningRouter } from '../adapters/router-server.js';
@@ -15,19 +16,9 @@ import { readGateRecords } from '../adapters/gate-records.js';
 import { dashboardHandler } from '../http/dashboard.js';
 import { EventHub } from '../http/events.js';
 import { CATALOGUE } from '../operations/catalogue.js';
-import { callTool } from '../operations/tool-call.js';
+import { callTool, documentSession } from '../operations/tool-call.js';
 import { catalogueTools } from '../operations/tools.js';
 import type { AppContext } from './context.js';
-
-/** The table of the registry as it is now; an unreadable or lost registry routes nothing and says why. */
-export async function currentTable(ctx: AppContext, routerPort: number): Promise<RouteTable> {
-  try {
-    return routeTable(routeSources(await ctx.registry.snapshot()), [routerPort]);
-  } catch (e) {
-    if (isKinfraError(e)) return unreadableTable(`${e.message} ${e.hint}`);
-    throw e;
-  }
-}
 
 const json = (status: number, body: unknown): Reply => ({
   status,
@@ -87,7 +78,7 @@ export async function serveRouter(ctx: AppContext, input: { port?: string | unde
   }
   log(`kinfra router ${process.pid} listening on ${server.addresses.join(', ')}; ${describe(table)}`);
   const watching = watchRegistry(ctx.paths.registry, async () => {
-    events.registryChanged();
+    events.lookAgain();
     const next = await currentTable(ctx, port);
     if (sameRoutes(table, next)) return;
     table = next;
@@ -116,13 +107,11 @@ function describe(t: RouteTable): string {
 /** What `kinfra sandbox list --json` prints as `data`, by the same tool the API's `list` is. */
 async function listData(ctx: AppContext): Promise<unknown> {
   const list = catalogueTools(CATALOGUE).find((t) => t.view.name === 'list')!;
-  const session = { interactive: false, document: true, confirm: async () => false, progress: () => undefined };
-  const out = await callTool(list, {}, { cwd: ctx.cwd, allowForce: false, session: { ...session, signal: NEVER } });
+  const session = documentSession(new AbortController().signal);
+  const out = await callTool(list, {}, { cwd: ctx.cwd, allowForce: false, session });
   if (!out.ok) {
     const e = out.error;
     throw new KinfraError(e.category as never, e.code, e.message, e.hint ?? '');
   }
   return out.value;
 }
-
-const NEVER = new AbortController().signal;

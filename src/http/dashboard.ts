@@ -7,12 +7,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dashboardAsset } from '../adapters/dashboard-assets.js';
 import { appContext } from '../app/context.js';
 import { openServiceLogs } from '../app/compose-commands.js';
-import type { Session } from '../app/session.js';
 import { JSON_SCHEMA_VERSION } from '../core/json-output.js';
 import { appAccess, type Decision, type RequestFacts } from '../core/router/requests.js';
 import { usageError, type ErrorCategory } from '../core/errors.js';
 import { CATALOGUE } from '../operations/catalogue.js';
-import { callTool, errorDocument, folderOf, type ErrorDocument } from '../operations/tool-call.js';
+import { callTool, documentSession, errorDocument, folderOf, type ErrorDocument } from '../operations/tool-call.js';
 import { catalogueTools, type Tool } from '../operations/tools.js';
 import { apiCatalogue } from './api-catalogue.js';
 import { sseEvent, sseHead, type EventHub } from './events.js';
@@ -86,11 +85,6 @@ function factsOf(req: IncomingMessage): RequestFacts {
     secFetchSite: one(req.headers['sec-fetch-site']),
     accept: req.headers.accept,
   };
-}
-
-/** Nobody to ask: a destroy needs its `yes` input, as --json does; the call stops when its client goes. */
-function requestSession(signal: AbortSignal): Session {
-  return { interactive: false, document: true, confirm: async () => false, progress: () => undefined, signal };
 }
 
 /** The request body as JSON (an empty body is `{}`), at most 1 MB. */
@@ -185,7 +179,8 @@ export function dashboardHandler(deps: DashboardDeps): (req: IncomingMessage, re
       return sendError(res, errorDocument(usageError('method-not-allowed', message, 'Send POST.')), 405);
     }
     const body = await jsonBody(req);
-    const session = requestSession(clientGone(req, res));
+    // The call stops waiting when its client goes.
+    const session = documentSession(clientGone(req, res));
     const out = await callTool(t, body, { cwd: deps.cwd, allowForce: false, session });
     if (!out.ok) return sendError(res, out.error);
     sendJson(res, 200, okDocument(out.value));

@@ -1,7 +1,7 @@
 // Server-sent events for the dashboard: every open stream gets `sandboxes` (the list document's data) at once and
-// whenever it changes, `gate` for each gate record written (wherever the gate runs), and `ping` every 15 s. The
-// sources are polled only while a stream is open: the list every second (and at once when the registry changes),
-// the gate records every 100 ms (as often as a running gate writes its own).
+// whenever it changes, `gate` for each gate record written (wherever the gate runs), and `ping` every 15 s. Only
+// while a stream is open: the list is read again when the router's registry watch looks (on a change, and every
+// second, which also catches containers that stopped), the gate records every 100 ms (as often as a gate writes).
 import type { ServerResponse } from 'node:http';
 import type { GateRecord } from '../adapters/gate-records.js';
 
@@ -13,7 +13,6 @@ export interface EventSources {
   log(line: string): void;
 }
 
-const LIST_MS = 1000;
 const GATES_MS = 100;
 const PING_MS = 15_000;
 
@@ -50,8 +49,8 @@ export class EventHub {
     for (const r of this.sources.gates()) sseEvent(res, 'gate', r);
   }
 
-  /** The registry changed: the list is read again now rather than at the next poll. */
-  registryChanged(): void {
+  /** Time to read the list again (the registry changed, or a second went by). */
+  lookAgain(): void {
     if (this.streams.size > 0) void this.refreshList();
   }
 
@@ -70,7 +69,6 @@ export class EventHub {
   private start(): void {
     for (const r of this.sources.gates()) this.gateAt.set(r.instanceId, r.at);
     this.timers = [
-      setInterval(() => void this.refreshList(), LIST_MS),
       setInterval(() => this.refreshGates(), GATES_MS),
       setInterval(() => this.broadcast('ping', { at: new Date().toISOString() }), PING_MS),
     ];

@@ -54,6 +54,11 @@ export function checkedArguments(t: Tool, args: unknown, allowForce: boolean): R
   return given;
 }
 
+/** A call's session with nobody to ask and nowhere to report: a destroy needs its `yes` input, as --json does. */
+export function documentSession(signal: AbortSignal): Session {
+  return { interactive: false, document: true, confirm: async () => false, progress: () => undefined, signal };
+}
+
 export interface CallOptions {
   cwd: string;
   allowForce: boolean;

@@ -246,6 +246,27 @@ describe('the dashboard and its HTTP API', () => {
     expect(fresh.find((e) => e.event === 'gate')!.data.gate.passed).toBe(true);
   });
 
+  it('destroys through the API once asked, and its gate record goes with it', async () => {
+    const gatesDir = statePaths(ws.home).gatesDir;
+    const gate = { passed: true, interrupted: false, checks: [], durationMs: 1, firstFailure: null };
+    writeGateRecord(gatesDir, { instanceId: 'ktrdr--c', running: false, at: new Date().toISOString(), gate });
+    const d = await api('destroy', { name: 'c', yes: true });
+    expect(d.status, d.body).toBe(200);
+    expect(JSON.parse(d.body).data).toMatchObject({ instanceId: 'ktrdr--c', cancelled: false });
+    expect(existsSync(join(ws.dev, 'ktrdr--c'))).toBe(false);
+    expect(existsSync(join(gatesDir, 'ktrdr--c.json'))).toBe(false);
+  });
+
+  it('refuses a body over 1 MB and a path it does not serve', async () => {
+    const big = await api('list', { pad: 'x'.repeat(1024 * 1024 + 1) });
+    expect(big.status).toBe(400);
+    expect(JSON.parse(big.body).error.code).toBe('body-too-large');
+    const none = await call(port, { path: '/_kinfra/api-docs', headers: auth() });
+    expect(none.status).toBe(404);
+    const odd = await call(port, { path: '/_kinfra/nothing', headers: auth() });
+    expect(JSON.parse(odd.body).error.code).toBe('no-such-endpoint');
+  });
+
   it('lists the API as docs/http-api.md documents it (drift)', async () => {
     const listed = JSON.parse((await call(port, { path: '/_kinfra/api', headers: auth() })).body).data;
     expect(listed).toEqual(JSON.parse(JSON.stringify(apiCatalogue())));
