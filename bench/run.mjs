@@ -12,6 +12,7 @@ import startup from './startup.bench.mjs';
 import previous from './previous.bench.mjs';
 import router from './router.bench.mjs';
 import dashboard from './dashboard.bench.mjs';
+import database from './database.bench.mjs';
 
 const rounds = Number(process.env.KINFRA_BENCH_ROUNDS ?? 25);
 const only = process.env.KINFRA_BENCH_ONLY?.split(',');
@@ -25,6 +26,7 @@ const suites = [
   ['mcp', mcp],
   ['router', router],
   ['dashboard', dashboard],
+  ['database', database],
 ].filter(([n]) => !only || only.includes(n));
 const rows = [];
 for (const [name, suite] of suites) {

@@ -223,3 +223,32 @@ export function onPath(name: string): boolean {
   const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
   return dirs.some((d) => existsSync(`${d}/${name}`));
 }
+
+export interface PipeEnd {
+  file: string;
+  args: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `from | to`, without a shell: `from`'s stdout into `to`'s stdin (a dump into a restore). Resolves with both exit
+ * codes and both stderrs once both have ended; `to`'s stdout is discarded.
+ */
+export function runPipe(from: PipeEnd, to: PipeEnd): Promise<{ from: RunResult; to: RunResult }> {
+  show(from.file, from.args, undefined);
+  show(to.file, to.args, undefined);
+  const start = (end: PipeEnd, stdio: ['ignore' | 'pipe', 'pipe' | 'ignore', 'pipe']) =>
+    spawn(end.file, end.args, { env: end.env ?? process.env, shell: false, stdio });
+  const producer = start(from, ['ignore', 'pipe', 'pipe']);
+  const consumer = start(to, ['pipe', 'ignore', 'pipe']);
+  const ended = (child: ChildProcess, file: string) =>
+    new Promise<RunResult>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (e: NodeJS.ErrnoException) => reject(spawnError(file, undefined, e)));
+      child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: '', stderr: err }));
+    });
+  consumer.stdin!.on('error', () => undefined);
+  producer.stdout!.pipe(consumer.stdin!);
+  return Promise.all([ended(producer, from.file), ended(consumer, to.file)]).then(([f, t]) => ({ from: f, to: t }));
+}

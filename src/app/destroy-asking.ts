@@ -12,10 +12,19 @@ export interface DestroyInput {
   force: boolean;
 }
 
+/** `, and delete its database (1.1 GB) and 2 snapshots`: what a yes also deletes. */
+function databaseClause(plan: DestroyPlan): string {
+  const d = plan.database;
+  if (!d) return '';
+  const size = d.bytes === null ? 'size unknown' : `${(d.bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `, and delete its database (${size}) and ${d.snapshots} snapshot${d.snapshots === 1 ? '' : 's'}`;
+}
+
 function confirmation(session: Session, plan: DestroyPlan): Promise<boolean> {
-  const what = plan.removesFolder
-    ? `remove ${plan.path} and unregister ${plan.instanceId}`
-    : `unregister ${plan.instanceId} (keeping ${plan.path})`;
+  const what =
+    (plan.removesFolder
+      ? `remove ${plan.path} and unregister ${plan.instanceId}`
+      : `unregister ${plan.instanceId} (keeping ${plan.path})`) + databaseClause(plan);
   if (!session.interactive) {
     // What a yes would do goes with the refusal, so a surface can ask its own person (the dashboard does).
     throw usageError(
@@ -30,6 +39,7 @@ function confirmation(session: Session, plan: DestroyPlan): Promise<boolean> {
         branch: plan.branch ?? null,
         removesFolder: plan.removesFolder,
         keepReason: plan.keepReason,
+        database: plan.database,
       },
     );
   }

@@ -14,6 +14,8 @@ import { conflictError, isKinfraError, KinfraError, notFoundError } from '../cor
 import type { Stamp } from '../core/ownership.js';
 import type { InstanceEntry, InstanceState, Registry } from '../core/registry/model.js';
 import { releaseClaimsOf } from '../core/registry/slots.js';
+import { dropRecord } from '../core/database/record.js';
+import { databaseFootprint } from './database-footprint.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
 import { hasWork, isRegenerable, noWork, workLines, type WorkAtRisk } from '../core/work-at-risk.js';
 import type { AppContext } from './context.js';
@@ -45,6 +47,8 @@ export interface DestroyPlan extends WorkAtRisk {
   removesFolder: boolean;
   /** Why the folder is kept, when it is. */
   keepReason: string | null;
+  /** The database that goes with it (its live volume's size, its snapshots), when kinfra knows of one. */
+  database: { volume: string; bytes: number | null; snapshots: number } | null;
 }
 
 export interface DestroyResult extends DestroyPlan {
@@ -89,6 +93,7 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     throw await removedMeanwhile(ctx, instanceId, entry, e);
   }
   if (plan.removesFolder && hasWork(plan) && !req.force) throw workAtRisk(plan, plan, false);
+  plan.database = await databaseFootprint(registry, entry.compose_project ?? instanceId).catch(() => null);
   if (!(await req.confirm(plan)))
     return { ...plan, cancelled: true, removed: null, keptVolumes: [], engineWarning: null };
 
@@ -137,9 +142,18 @@ export async function destroySandbox(ctx: AppContext, req: DestroyRequest): Prom
     delete current.instances[instanceId];
     releaseClaimsOf(current, instanceId);
     if (removal && removal.keptVolumes.length === 0) forgetAdopted(current, stamp.sandbox);
+    // Its database's volumes (live, reset point, snapshots) carry its labels: removed with the others above.
+    if (removal) dropRecord(current, stamp.sandbox);
   });
   // Its last gate goes with it: a sandbox created again under the id starts with none.
   removeGateRecord(ctx.paths.gatesDir, instanceId);
+  // A claim of a warm pool slot gives the slot back: it is filled again, as release does.
+  const slot = entry.pool_slot !== undefined ? registry.slots[String(entry.pool_slot)] : undefined;
+  const warmFrom = (slot?.db_warm_from as { from?: unknown } | undefined)?.from;
+  if (removal && slot && typeof warmFrom === 'string') {
+    const { rewarmInBackground } = await import('./database-pool.js');
+    rewarmInBackground(ctx, slot.slot_id, warmFrom);
+  }
   return {
     ...plan,
     cancelled: false,
@@ -267,7 +281,7 @@ async function planDestroy(
   keepWorktree: boolean,
   regenerable: Config['regenerable'],
 ): Promise<DestroyPlan> {
-  const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, ...noWork() };
+  const base = { instanceId, slot: e.slot, path: e.path, branch: e.branch, database: null, ...noWork() };
   const keep = (keepReason: string): DestroyPlan => ({ ...base, removesFolder: false, keepReason });
   if (keepWorktree) return keep('--keep-worktree');
   if (!pathExists(e.path)) return keep('the folder no longer exists');

@@ -112,6 +112,10 @@ async function apply(ctx: AppContext, r: Repair): Promise<Applied> {
       return register(ctx, r.path);
     case 'rewrite-env':
       return rewriteEnv(ctx, r.instanceId);
+    case 'remove-database-leftovers': {
+      const { removeDatabaseLeftovers } = await import('./database-doctor.js');
+      return removeDatabaseLeftovers(ctx);
+    }
     case 'clear-focus': {
       const { clearStaleFocus } = await import('./focus.js');
       return clearStaleFocus(ctx, r.pid);

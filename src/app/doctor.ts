@@ -40,6 +40,7 @@ import { findPortConflicts } from './port-conflicts.js';
 import { envDisagreement } from './env-agreement.js';
 import { resolveSandbox } from './the-sandbox.js';
 import { focusLiveness } from './focus-state.js';
+import { databaseFacts } from './database-doctor.js';
 
 /** A lock folder nobody has renewed for this long belongs to a killed process (proper-lockfile renews every 2 s). */
 const STALE_LOCK_MS = 10_000;
@@ -78,6 +79,7 @@ export async function gatherFacts(ctx: AppContext): Promise<DoctorFacts> {
     ports: reg && containers ? await portHoldings(ctx, reg, containers) : [],
     shared: await sharedDirs(ctx, repos),
     focus: reg ? await focusFacts(ctx, reg) : undefined,
+    databases: reg && engine.ok ? await databaseFacts(reg, owner).catch(() => undefined) : undefined,
   };
 }
 

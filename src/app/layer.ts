@@ -29,6 +29,7 @@ export async function writeSandboxLayer(
   remap: ReadonlyMap<number, number>,
   stack?: Stack,
   merge?: Config['merge'],
+  volumeNames: ReadonlyMap<string, string> = new Map(),
 ): Promise<ComposeProject> {
   const config = (stack ?? (await loadStack(project))).config;
   const rendered = !mergeTagsSupported(await detectCompose(), merge);
@@ -37,8 +38,8 @@ export async function writeSandboxLayer(
     `container names dropped, names and labels its own. Do not edit; kinfra writes it again at every up.\n`;
   const text = rendered
     ? // JSON, which is YAML: every string quoted, so Compose v1's YAML 1.1 never reads `restart: no` as false.
-      head + JSON.stringify(renderedConfig(config, stamp, remap), null, 2) + '\n'
-    : head + layerText(sandboxLayer(config, stamp, remap)) + '\n';
+      head + JSON.stringify(renderedConfig(config, stamp, remap, volumeNames), null, 2) + '\n'
+    : head + layerText(sandboxLayer(config, stamp, remap, volumeNames)) + '\n';
   const file = layerFile(paths, project.name, rendered);
   // Owner-only: a rendered file holds every interpolated value, the project's .env secrets included.
   if ((await readTextIfExists(file)) !== text) await writeTextAtomic(file, text, 0o600);

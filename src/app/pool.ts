@@ -27,6 +27,7 @@ import {
   type PoolLease,
 } from '../core/slot-lease.js';
 import { forgetAdopted } from './ownership.js';
+import { databaseRecords, dropRecord, warmState } from '../core/database/record.js';
 import type { AppContext } from './context.js';
 import { ownsContainer, projectState, stateLabel } from './engine-state.js';
 import { ownerIdOrNone } from './owner.js';
@@ -183,6 +184,8 @@ export interface SlotRow {
   claimedAt: string | null;
   /** running, stopped, partial x/y, missing; null when Docker could not be asked. */
   status: string | null;
+  /** empty, seeded from X at T, seeding from X. */
+  database: string;
   path: string;
 }
 
@@ -190,7 +193,7 @@ export interface SlotRow {
 export async function listSlots(
   ctx: AppContext,
 ): Promise<{ slots: SlotRow[]; released: { slot: number; claimedBy: string }[] }> {
-  const { rows, released } = await ctx.registry.update((registry) => {
+  const { rows, released, databases } = await ctx.registry.update((registry) => {
     const released: { slot: number; claimedBy: string }[] = [];
     for (const s of Object.values(registry.slots)) {
       if (!s.claimed_by) continue;
@@ -202,7 +205,8 @@ export async function listSlots(
         s.claimed_at = null;
       }
     }
-    return { rows: Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id), released };
+    const rows = Object.values(registry.slots).sort((a, b) => a.slot_id - b.slot_id);
+    return { rows, released, databases: structuredClone(databaseRecords(registry)) };
   });
   const prefix = (await loadConfig(await mainRoot(ctx.cwd).catch(() => ctx.cwd))).prefix;
   const containers = await listContainers().catch(() => undefined);
@@ -219,6 +223,7 @@ export async function listSlots(
       status: containers
         ? stateLabel(slotState(containers, owner, slotProjectOf(prefix, s), s.infrastructure_path))
         : null,
+      database: warmState(databases[slotProjectOf(prefix, s)], processRuns),
       path: s.infrastructure_path,
     })),
   };
@@ -236,7 +241,7 @@ export async function releaseSlot(
   ctx: AppContext,
   slot: number,
   force: boolean,
-): Promise<{ slot: number; releasedFrom: string | null }> {
+): Promise<{ slot: number; releasedFrom: string | null; rewarming: Reseeding | null }> {
   const prefix = (await loadConfig(await mainRoot(ctx.cwd).catch(() => ctx.cwd))).prefix;
   const { entry, mark } = await ctx.registry.update((r) => {
     const s = r.slots[String(slot)];
@@ -287,7 +292,18 @@ export async function releaseSlot(
     if (!cur || !sameRelease(releaseMark(cur), mark)) return;
     await completeRelease(r, cur, slotProjectOf(prefix, cur));
   });
-  return { slot, releasedFrom: mark.from };
+  return { slot, releasedFrom: mark.from, rewarming: await reseed(ctx, entry) };
+}
+
+type Reseeding = { from: string; pid: number | null; log: string };
+
+/** A slot provision --db-from seeded is seeded again, in the background: the next claim finds a ready copy. */
+async function reseed(ctx: AppContext, s: SlotEntry): Promise<Reseeding | null> {
+  const warm = s.db_warm_from as { from?: unknown } | undefined;
+  if (typeof warm?.from !== 'string') return null;
+  const { rewarmInBackground } = await import('./database-pool.js');
+  const pid = rewarmInBackground(ctx, s.slot_id, warm.from);
+  return { from: warm.from, pid: pid ?? null, log: join(ctx.paths.sandboxesDir, `slot-${s.slot_id}-warm.log`) };
 }
 
 /**
@@ -317,6 +333,10 @@ export async function completeRelease(
   }
   s.claimed_by = null;
   s.claimed_at = null;
-  if (resetProject !== undefined) forgetAdopted(r, resetProject);
+  if (resetProject !== undefined) {
+    forgetAdopted(r, resetProject);
+    // Its database's volumes went with the reset: nothing of the record is left to keep.
+    dropRecord(r, resetProject);
+  }
   return from;
 }

@@ -19,6 +19,9 @@ import {
 import type { AppContext } from './context.js';
 import type { SandboxSummary } from './sandbox-summary.js';
 import { forgetAdopted, projectInventory, removeOwned } from './ownership.js';
+import { listContainers } from '../adapters/engine.js';
+import { dropRecord, recordOf } from '../core/database/record.js';
+import type { Labelled, ProjectInventory } from '../core/ownership.js';
 
 /** The shared data folder of this HOME, expanded (compose does not expand ~). */
 export function sharedRoot(ctx: AppContext, config: Config): string | undefined {
@@ -77,7 +80,7 @@ export async function finishLease(
 ): Promise<void> {
   if (!taken.toReset) return;
   try {
-    await resetSlot(ctx, prefix, taken.toReset);
+    await resetSlot(ctx, prefix, taken.toReset, { claim: true });
   } catch (e) {
     await ctx.registry
       .update((r) => {
@@ -99,7 +102,12 @@ export async function finishLease(
  * of the slot's project that carry no owner label (made before kinfra labelled its resources, or another kinfra's
  * pool of the same name) are never removed on a guess: the claim stops and says what to do.
  */
-export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): Promise<void> {
+export async function resetSlot(
+  ctx: AppContext,
+  prefix: string,
+  s: SlotEntry,
+  opts: { claim?: boolean } = {},
+): Promise<void> {
   const owner = await ownerId(ctx.paths.ownerId);
   const stamp = { owner, sandbox: slotProjectOf(prefix, s), path: s.infrastructure_path };
   const registry = await ctx.registry.snapshot();
@@ -115,5 +123,28 @@ export async function resetSlot(ctx: AppContext, prefix: string, s: SlotEntry): 
       { volumes: unproven },
     );
   }
-  await removeOwned(inv);
+  // A claim keeps a database seeded for it (provision --db-from), running: that is what the warm pool is for.
+  const keep = opts.claim ? await freshWarm(registry, stamp.sandbox) : undefined;
+  await removeOwned(keep ? withoutWarm(inv, keep) : inv);
+  await ctx.registry.update((r) => {
+    const rec = recordOf(r, stamp.sandbox);
+    if (keep && rec) delete rec.warm_unclaimed;
+    else dropRecord(r, stamp.sandbox);
+  });
+}
+
+/** The slot's freshly seeded database (its volume and its running container), when it has one. */
+async function freshWarm(registry: Registry, project: string) {
+  const rec = recordOf(registry, project);
+  if (!rec?.warm_unclaimed || !rec.volume) return undefined;
+  const containers = (await listContainers()).filter((c) => c.project === project && c.service === rec.service);
+  return { volume: rec.volume, containers: new Set(containers.map((c) => c.id)) };
+}
+
+function withoutWarm(inv: ProjectInventory, keep: { volume: string; containers: Set<string> }): ProjectInventory {
+  const kept = (r: Labelled) =>
+    (r.kind === 'volume' && r.name === keep.volume) || (r.kind === 'container' && keep.containers.has(r.name));
+  // The kept container still uses the project's networks: they stay too.
+  const gone = (r: Labelled) => !kept(r) && r.kind !== 'network';
+  return { ours: inv.ours.filter(gone), legacy: inv.legacy.filter(gone), unproven: inv.unproven, foreign: inv.foreign };
 }

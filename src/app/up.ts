@@ -12,6 +12,8 @@ import { runSandboxGate, type SandboxGateResult } from './gate.js';
 import { gateRecorder } from './gate-record.js';
 import { findPortConflicts, portConflictError } from './port-conflicts.js';
 import { writeSandboxLayer } from './layer.js';
+import { volumeNamesOf } from '../core/database/record.js';
+import { retireStaleDatabaseContainer } from './database-live.js';
 import { adoptMountedVolumes, assertProjectFree, engineSnapshot, projectInventory } from './ownership.js';
 
 export interface UpRequest {
@@ -94,7 +96,11 @@ export async function upSandbox(ctx: AppContext, req: UpRequest): Promise<UpResu
   assertIsolatable(stack.config, s.instanceId);
   // Every resource it starts carries this registry's labels (containers made before labels existed are recreated
   // with them), its fixed ports move to the slot's and fixed names become its own.
-  const project = await writeSandboxLayer(ctx.paths, s.project, s.stamp, remap, read, s.config.merge);
+  const volumeNames = volumeNamesOf(registry, s.project.name);
+  const project = await writeSandboxLayer(ctx.paths, s.project, s.stamp, remap, read, s.config.merge, volumeNames);
+  // Compose keeps a container whose volume's name changed: a database switched while stopped must not start on
+  // the data it was switched away from (now a snapshot).
+  await retireStaleDatabaseContainer(s.project.name, volumeNames, snapshot.containers);
   const code = await composeStream(project, ['up', '-d', ...(req.build ? ['--build'] : [])]);
   if (req.signal?.aborted) {
     throw new KinfraError(

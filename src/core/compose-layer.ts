@@ -91,8 +91,14 @@ function ownNames(section: Section, project: string): Map<string, string> {
   return out;
 }
 
-function resourceLayer(section: Section, project: string, labels: Record<string, string>, extra: string[] = []) {
-  const renamed = ownNames(section, project);
+function resourceLayer(
+  section: Section,
+  project: string,
+  labels: Record<string, string>,
+  extra: string[] = [],
+  given: ReadonlyMap<string, string> = new Map(),
+) {
+  const renamed = new Map([...ownNames(section, project), ...given]);
   const names = [...new Set([...extra, ...Object.keys(section ?? {})])].filter((n) => !isExternal((section ?? {})[n]));
   return Object.fromEntries(names.map((n) => [n, { labels, ...(renamed.has(n) ? { name: renamed.get(n) } : {}) }]));
 }
@@ -105,6 +111,7 @@ export function sandboxLayer(
   config: EffectiveConfig,
   stamp: Stamp,
   remap: ReadonlyMap<number, number> = new Map(),
+  volumeNames: ReadonlyMap<string, string> = new Map(),
 ): Record<string, unknown> {
   const labels = stampLabels(stamp);
   const services: Record<string, unknown> = {};
@@ -119,7 +126,8 @@ export function sandboxLayer(
     };
   }
   const layer: Record<string, unknown> = { services };
-  const volumes = resourceLayer(config.volumes, stamp.sandbox, labels);
+  // `volumeNames`: a database switched to another volume (a clone, a restore): the registry names the live one.
+  const volumes = resourceLayer(config.volumes, stamp.sandbox, labels, [], volumeNames);
   if (Object.keys(volumes).length > 0) layer.volumes = volumes;
   // `default` is implicit: Compose makes it for every service that names no network.
   const networks = resourceLayer(config.networks, stamp.sandbox, labels, ['default']);
@@ -146,6 +154,7 @@ export function renderedConfig(
   config: EffectiveConfig,
   stamp: Stamp,
   remap: ReadonlyMap<number, number> = new Map(),
+  volumeNames: ReadonlyMap<string, string> = new Map(),
 ): EffectiveConfig {
   const labels = stampLabels(stamp);
   const out: EffectiveConfig = structuredClone(config);
@@ -162,7 +171,7 @@ export function renderedConfig(
   // v1 prints no `default` network; it still gets one, and the sandbox's labels with it.
   if (Object.keys(out.services ?? {}).length > 0) out.networks = { default: {}, ...(out.networks ?? {}) };
   for (const key of ['volumes', 'networks'] as const) {
-    const renamed = ownNames(out[key], stamp.sandbox);
+    const renamed = new Map([...ownNames(out[key], stamp.sandbox), ...(key === 'volumes' ? volumeNames : [])]);
     for (const [n, v] of entries(out[key])) {
       if (isExternal(v)) continue;
       const r = (out[key]![n] = v ?? {}) as Record<string, unknown>;

@@ -22,7 +22,7 @@ export interface ServiceContainer {
   health: 'healthy' | 'unhealthy' | 'starting' | undefined;
 }
 
-type Service = {
+export type Service = {
   profiles?: unknown;
   healthcheck?: { disable?: unknown; test?: unknown } | null;
   restart?: unknown;
@@ -150,13 +150,21 @@ export function servicesVerdict(
 const POSTGRES_IMAGE = /^(postgres(ql)?|postgis|timescaledb(-ha)?|pgvector)$/i;
 const imageName = (image: string) => image.split('@')[0]!.split('/').pop()!.split(':')[0]!;
 
+/** A Postgres-family service: its image's name, or a `pg_isready` healthcheck. */
+export function isPostgresService(s: Service | null | undefined): boolean {
+  const pgImage = typeof s?.image === 'string' && POSTGRES_IMAGE.test(imageName(s.image));
+  return pgImage || (hasHealthcheck(s ?? null) && /pg_isready/.test([s?.healthcheck?.test].flat().join(' ')));
+}
+
+/** A MySQL-family service (not supported yet by `db`: said so rather than treated as no database). */
+export const isMysqlService = (s: Service | null | undefined): boolean =>
+  typeof s?.image === 'string' && /^(mysql|mariadb|percona)$/i.test(imageName(s.image));
+
 /** The Postgres-family services and the host port each publishes for Postgres (5432 inside, else its first TCP). */
 export function postgresServices(config: unknown): { service: string; host: number }[] {
   const out: { service: string; host: number }[] = [];
   for (const [name, s] of servicesOf(config)) {
-    const pgImage = typeof s?.image === 'string' && POSTGRES_IMAGE.test(imageName(s.image));
-    const pgCheck = hasHealthcheck(s) && /pg_isready/.test([s?.healthcheck?.test].flat().join(' '));
-    if (!pgImage && !pgCheck) continue;
+    if (!isPostgresService(s)) continue;
     const ports = (Array.isArray(s?.ports) ? s.ports : []).flatMap(parsePortEntry).filter((p) => p.protocol === 'tcp');
     const port = ports.find((p) => p.container === 5432) ?? ports[0];
     if (port) out.push({ service: name, host: port.host });

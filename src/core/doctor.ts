@@ -21,7 +21,8 @@ export type CheckName =
   | 'ports'
   | 'shared'
   | 'python'
-  | 'focus';
+  | 'focus'
+  | 'databases';
 
 export type Repair =
   | { kind: 'rebuild-registry' }
@@ -35,7 +36,8 @@ export type Repair =
   | { kind: 'remove-slot-dir'; slot: number; path: string }
   | { kind: 'rewrite-env'; instanceId: string }
   | { kind: 'finish-release'; slot: number }
-  | { kind: 'clear-focus'; pid: number };
+  | { kind: 'clear-focus'; pid: number }
+  | { kind: 'remove-database-leftovers' };
 
 export interface Finding {
   check: CheckName;
@@ -149,6 +151,13 @@ export interface DoctorFacts {
    * command line) and its sandbox is still registered.
    */
   focus?: FocusFacts | undefined;
+  /** What killed database copies left: volumes no record keeps, and marks of operations whose process is gone. */
+  databases?: DatabaseFacts | undefined;
+}
+
+export interface DatabaseFacts {
+  leftovers: { volume: string; project: string }[];
+  interrupted: { project: string; op: string; pid: number }[];
 }
 
 export interface FocusFacts {
@@ -279,6 +288,7 @@ export function diagnose(f: DoctorFacts): Finding[] {
     });
   }
   if (f.focus) out.push(focusFinding(f.focus));
+  if (f.databases) out.push(...databaseFindings(f.databases));
   for (const s of f.shared.filter((x) => !x.exists)) {
     out.push({
       check: 'shared',
@@ -560,4 +570,26 @@ function focusFinding(f: FocusFacts): Finding {
 /** The findings that still need someone: problems and warnings. */
 export function openFindings(findings: readonly Finding[]): Finding[] {
   return findings.filter((x) => x.status !== 'ok');
+}
+
+/** Leftovers of database copies that were killed midway: the live data is untouched (the switch never happened). */
+function databaseFindings(f: DatabaseFacts): Finding[] {
+  const repair: Repair = { kind: 'remove-database-leftovers' };
+  const out: Finding[] = f.interrupted.map((i) => ({
+    check: 'databases',
+    status: 'warn',
+    message: `A database ${i.op} of ${i.project} (pid ${i.pid}) was killed midway; its data is as it was before.`,
+    fix: 'kinfra sandbox doctor --repair (clears the mark and removes what the copy left)',
+    repair,
+  }));
+  for (const l of f.leftovers) {
+    out.push({
+      check: 'databases',
+      status: 'warn',
+      message: `Volume ${l.volume} is a database copy for ${l.project} that no record keeps (left by a killed copy).`,
+      fix: 'kinfra sandbox doctor --repair (removes it)',
+      repair,
+    });
+  }
+  return out;
 }

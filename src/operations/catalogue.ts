@@ -10,8 +10,9 @@ import { operations as pool } from './pool.js';
 import { operations as utilities } from './utilities.js';
 import { operations as agent } from './agent.js';
 import { operations as router } from './router.js';
+import { operations as database } from './database.js';
 
-const ALL = [...lifecycle, ...focus, ...inspection, ...pool, ...utilities, ...agent, ...router] as const;
+const ALL = [...lifecycle, ...database, ...focus, ...inspection, ...pool, ...utilities, ...agent, ...router] as const;
 
 /** The catalogue, in help's order. */
 export const CATALOGUE: readonly AnyOperation[] = ALL;

@@ -3,6 +3,7 @@
 import type { SandboxSummary } from '../app/sandbox-summary.js';
 import { operation, type Printer, type ResultOf, type Zod } from './operation.js';
 import { gate, serviceUrl, summary } from './result-parts.js';
+import { dbChange, renderChange } from './database.js';
 
 /** The JSON a create or init reports. */
 export function summaryData(s: SandboxSummary) {
@@ -105,6 +106,13 @@ export const create = operation({
       description:
         'with a provisioned slot pool: claim the lowest free slot of at least this profile (light, standard, heavy)',
     },
+    dbFrom: {
+      in: 'option',
+      flags: '--db-from <source>',
+      type: 'string',
+      complete: 'instances',
+      description: "start with a copy of this sandbox's (or main's) running database (kinfra sandbox db clone)",
+    },
     unique: {
       in: 'option',
       flags: '--unique',
@@ -113,16 +121,33 @@ export const create = operation({
       description: 'when the name is taken, add a numeric suffix (my-feature-2) instead of refusing',
     },
   },
-  result: summary,
+  result: (z) => summary(z).extend({ database: dbChange(z).nullable().describe('--db-from: the clone') }),
   effect: 'changes',
   target: 'none',
   streams: 'progress',
   async run(ctx, input, session) {
     const { createSandbox } = await import('../app/create.js');
     const onStep = (message: string) => session.progress({ kind: 'step', message });
-    return summaryData(await createSandbox(ctx, { ...input, onStep }));
+    const { dbFrom, ...rest } = input;
+    const created = summaryData(await createSandbox(ctx, { ...rest, onStep }));
+    if (dbFrom === undefined) return { ...created, database: null };
+    const { cloneDatabase } = await import('../app/database.js');
+    const { appContext } = await import('../app/context.js');
+    onStep(`Cloning the database of ${dbFrom} into ${created.instanceId} ...`);
+    const database = await cloneDatabase(
+      appContext(created.path, ctx.paths.home),
+      { from: dbFrom, force: true },
+      session,
+    );
+    return { ...created, database };
   },
-  render: (s, p) => renderSummary(p, 'Created', s),
+  render: (s, p) => {
+    renderSummary(p, 'Created', s);
+    if (s.database) {
+      p.out('');
+      renderChange(p, s.database);
+    }
+  },
 });
 
 export const init = operation({
@@ -336,6 +361,10 @@ export const destroy = operation({
       branch: z.string().optional(),
       removesFolder: z.boolean(),
       keepReason: z.string().nullable(),
+      database: z
+        .strictObject({ volume: z.string(), bytes: z.number().int().nullable(), snapshots: z.number().int() })
+        .nullable()
+        .describe('the database deleted with it (its live volume, size, snapshots)'),
       uncommitted: z.array(z.string()),
       ignored: z.array(z.string()),
       nestedRepos: z.array(z.string()),

@@ -87,6 +87,7 @@ export const finding = (z: Zod) =>
       'shared',
       'python',
       'focus',
+      'databases',
     ]),
     status: z.enum(['ok', 'warn', 'problem']),
     message: z.string(),

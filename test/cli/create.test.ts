@@ -73,6 +73,7 @@ describe('kinfra sandbox create (seed 001 scenario 1)', () => {
       'cleaned',
       'configSource',
       'copied',
+      'database',
       'env',
       'envFile',
       'instanceId',

@@ -295,7 +295,7 @@ describe('seed 004: kinfra sandbox provision and slots (acceptance test, tempora
         engine.open();
         const r = await release;
         expect(r.code, r.stderr).toBe(0);
-        expect(parseJson(r.stdout).data).toEqual({ slot: 1, releasedFrom: null });
+        expect(parseJson(r.stdout).data).toEqual({ slot: 1, releasedFrom: null, rewarming: null });
       } finally {
         await engine.close();
       }

@@ -16,3 +16,4 @@ import './mcp.e2e.js';
 import './focus.e2e.js';
 import './router.e2e.js';
 import './dashboard.e2e.js';
+import './database.e2e.js';

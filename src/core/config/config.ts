@@ -8,6 +8,7 @@ import { configFileSchema, type GateCheckSpec, type ParsedConfigFile, type Profi
 import { KTRDR_DEFAULT } from './ktrdr-default.js';
 import { checkProfilesFit } from '../pool.js';
 import { DEFAULT_REGENERABLE } from '../work-at-risk.js';
+import type { DatabaseSpec } from '../database/service.js';
 
 export const CONFIG_FILE_NAME = 'kinfra.yaml';
 export const DEFAULT_COMPOSE_FILES = [
@@ -51,6 +52,8 @@ export interface Config {
   regenerable: string[];
   /** `up` starts the router when none runs (kinfra.yaml `router.start_on_up`). */
   routerOnUp?: boolean | undefined;
+  /** kinfra.yaml `database:` (the database service and its login, when the compose files do not say them). */
+  database?: DatabaseSpec | undefined;
 }
 
 export const BUILT_IN_SOURCE = 'built-in KTRDR default';
@@ -191,6 +194,16 @@ function resolveConfig(file: ParsedConfigFile, source: string): Config {
     merge: file.compose?.merge ?? 'auto',
     composeFilesStated: file.compose_files !== undefined,
     routerOnUp: file.router?.start_on_up ?? false,
+    ...(file.database
+      ? {
+          database: {
+            service: file.database.service,
+            user: file.database.user,
+            database: file.database.database,
+            passwordEnv: file.database.password_env,
+          },
+        }
+      : {}),
     prefix: file.prefix,
     composeFiles: file.compose_files ?? DEFAULT_COMPOSE_FILES,
     maxSlot,

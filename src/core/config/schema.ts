@@ -126,6 +126,19 @@ export const configFileSchema = z
           .describe('`kinfra sandbox up` starts the router (kinfra router start) when none runs (default: false)'),
       })
       .optional(),
+    database: z
+      .strictObject({
+        service: z.string().min(1).optional().describe('The Postgres service (default: found by image or pg_isready)'),
+        user: z.string().min(1).optional().describe("Login role (default: the service's POSTGRES_USER, else postgres)"),
+        database: z.string().min(1).optional().describe("Database name (default: POSTGRES_DB, else the user's)"),
+        password_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .optional()
+          .describe("The service's environment variable holding the password (default: POSTGRES_PASSWORD)"),
+      })
+      .optional()
+      .describe('The database `kinfra sandbox db` copies (Postgres only; MySQL/MariaDB not yet supported)'),
     profiles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), profile).optional(),
     destroy: z
       .strictObject({
