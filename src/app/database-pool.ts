@@ -9,7 +9,7 @@ import { mainRoot } from '../adapters/git.js';
 import { ownerId } from '../adapters/owner-id.js';
 import { labelHelpersFor } from '../adapters/postgres.js';
 import { findDatabaseService } from '../core/database/service.js';
-import { notFoundError } from '../core/errors.js';
+import { conflictError, notFoundError } from '../core/errors.js';
 import { slotProjectOf } from '../core/pool.js';
 import type { Registry } from '../core/registry/model.js';
 import { ENV_FILE_NAME } from '../core/sandbox-env.js';
@@ -60,7 +60,18 @@ export async function slotTarget(ctx: AppContext, registry: Registry, slot: numb
 export async function warmSlot(ctx: AppContext, slot: number, from: string, session: Session): Promise<DbChange> {
   const registry = await ctx.registry.snapshot();
   const t = await slotTarget(ctx, registry, slot);
-  const change = await cloneInto(ctx, registry, t, { from, force: true }, session, { op: 'warm' });
+  // Only a free slot is filled: one claimed meanwhile is its sandbox's (the copy is given up, its volumes removed).
+  const free = (r: Registry) => {
+    const claimed = r.slots[String(slot)]?.claimed_by;
+    if (claimed)
+      throw conflictError(
+        'slot-claimed',
+        `Pool slot ${slot} was claimed by ${claimed}: its database is that sandbox's, and is not filled.`,
+        `Copy a database into it from there: kinfra sandbox db clone --from ${from}`,
+      );
+  };
+  free(registry);
+  const change = await cloneInto(ctx, registry, t, { from, force: true }, session, { op: 'warm', stillWanted: free });
   // Where it was seeded from, on the slot: what release seeds it from again.
   await ctx.registry.update((r) => {
     const s = r.slots[String(slot)];

@@ -166,6 +166,8 @@ interface Replace {
   /** Fill the new live volume (and the origin one, when asked) while the target keeps running. */
   fill(live: string, origin: string | undefined, rec: DatabaseRecord): Promise<Fill>;
   image: string;
+  /** Checked before the target stops and again under the lock of the switch: throws to give up (a claimed slot). */
+  stillWanted?(registry: Registry): void;
 }
 
 async function replaceLive(ctx: AppContext, t: DbTarget, session: Session, req: Replace): Promise<DbChange> {
@@ -195,6 +197,12 @@ async function replaceLive(ctx: AppContext, t: DbTarget, session: Session, req: 
     throw e;
   }
   // The switch: the target's server stops (its sessions end), the record names the new volume, the server starts.
+  try {
+    req.stillWanted?.(await ctx.registry.snapshot());
+  } catch (e) {
+    await abandon(ctx, t, made);
+    throw e;
+  }
   const stopAt = Date.now();
   const container = targetContainer(await listContainers(), t);
   const wasRunning = container?.state === 'running';
@@ -205,7 +213,12 @@ async function replaceLive(ctx: AppContext, t: DbTarget, session: Session, req: 
     });
     await retireContainer(container);
   }
-  const { autoSnapshot, dropOrigin } = await ctx.registry.update((r) => {
+  const switched = await ctx.registry.update((r) => {
+    try {
+      req.stillWanted?.(r);
+    } catch (e) {
+      return e as Error;
+    }
     const cur = ensureRecord(r, t.project, t.svc.service, t.svc.volumeKey);
     const at = new Date().toISOString();
     let auto: string | null = null;
@@ -230,6 +243,11 @@ async function replaceLive(ctx: AppContext, t: DbTarget, session: Session, req: 
     else delete cur.warm_unclaimed;
     return { autoSnapshot: auto, dropOrigin: replaced };
   });
+  if (switched instanceof Error) {
+    await abandon(ctx, t, made);
+    throw switched;
+  }
+  const { autoSnapshot, dropOrigin } = switched;
   if (dropOrigin) await deleteOwnedVolume(t, dropOrigin).catch(() => undefined);
   if (wasRunning || req.start) await startDatabase(ctx, t, live);
   return {
@@ -378,7 +396,7 @@ export async function cloneInto(
   t: DbTarget,
   req: Omit<CloneRequest, 'name'>,
   session: Session,
-  how: { op: 'clone' | 'warm' },
+  how: { op: 'clone' | 'warm'; stillWanted?: (registry: Registry) => void },
 ): Promise<DbChange> {
   const source = await findSource(ctx, registry, req.from, {
     svc: t.svc,
@@ -394,6 +412,7 @@ export async function cloneInto(
     force: req.force,
     origin: how.op === 'clone',
     start: how.op === 'warm',
+    ...(how.stillWanted ? { stillWanted: how.stillWanted } : {}),
     image,
     async fill(live, origin) {
       const notes: string[] = [];

@@ -184,7 +184,7 @@ export interface SlotRow {
   claimedAt: string | null;
   /** running, stopped, partial x/y, missing; null when Docker could not be asked. */
   status: string | null;
-  /** empty, seeded from X at T, seeding from X. */
+  /** empty, `warm: a copy of X from T`, `warming from X`. */
   database: string;
   path: string;
 }

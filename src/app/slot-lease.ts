@@ -20,6 +20,7 @@ import type { AppContext } from './context.js';
 import type { SandboxSummary } from './sandbox-summary.js';
 import { forgetAdopted, projectInventory, removeOwned } from './ownership.js';
 import { listContainers } from '../adapters/engine.js';
+import { processRuns } from '../adapters/processes.js';
 import { dropRecord, recordOf } from '../core/database/record.js';
 import type { Labelled, ProjectInventory } from '../core/ownership.js';
 
@@ -125,11 +126,21 @@ export async function resetSlot(
   }
   // A claim keeps a database seeded for it (provision --db-from), running: that is what the warm pool is for.
   const keep = opts.claim ? await freshWarm(registry, stamp.sandbox) : undefined;
-  await removeOwned(keep ? withoutWarm(inv, keep) : inv);
+  // A copy still being made into the slot (a background fill) keeps its volumes: it gives them up itself when it
+  // finds the slot claimed.
+  const pending = recordOf(registry, stamp.sandbox)?.pending;
+  const busy = pending && processRuns(pending.pid) ? new Set(pending.volumes) : new Set<string>();
+  const cleared = keep ? withoutWarm(inv, keep) : inv;
+  const spare = (r: Labelled) => !(r.kind === 'volume' && busy.has(r.name));
+  await removeOwned({ ...cleared, ours: cleared.ours.filter(spare), legacy: cleared.legacy.filter(spare) });
   await ctx.registry.update((r) => {
     const rec = recordOf(r, stamp.sandbox);
-    if (keep && rec) delete rec.warm_unclaimed;
-    else dropRecord(r, stamp.sandbox);
+    if (keep && rec) {
+      // Only the kept copy is left: what else the record named went with the reset.
+      delete rec.warm_unclaimed;
+      rec.snapshots = {};
+      delete rec.origin;
+    } else dropRecord(r, stamp.sandbox);
   });
 }
 

@@ -293,7 +293,7 @@ export const db = operation({
     if (r.dropped)
       p.out(
         `${p.c.green('Dropped')} snapshot ${r.dropped.name} of ${r.instanceId}` +
-          (r.dropped.removed ? '' : ' (its volume was already gone)'),
+          (r.dropped.removed ? '' : ' (its volume was gone, or is not this kinfra’s: left as it is)'),
       );
   },
 });

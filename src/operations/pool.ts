@@ -2,8 +2,8 @@
 import { operation } from './operation.js';
 import { portMap } from './result-parts.js';
 
-/** A pool slot's number, as an argument. */
-const slotArg = {
+/** A pool slot's number, as an argument (completed from the pool where the command is a visible one). */
+const slotNumberArg = {
   in: 'arg',
   usage: '<slot>',
   type: 'int',
@@ -11,9 +11,9 @@ const slotArg = {
   min: 1,
   max: 999,
   label: 'slot',
-  complete: 'slots',
   description: 'slot number',
 } as const;
+const slotArg = { ...slotNumberArg, complete: 'slots' } as const;
 
 export const provision = operation({
   name: 'provision',
@@ -222,7 +222,7 @@ export const warmSlot = operation({
     'provision --db-from does for every slot. release runs it detached after resetting such a slot.',
   examples: ['kinfra sandbox warm-slot 2 --from main'],
   inputs: {
-    slot: slotArg,
+    slot: slotNumberArg,
     from: { in: 'option', flags: '--from <source>', type: 'string', description: 'main, or a sandbox' },
   },
   result: (z) => z.strictObject({ slot: z.number().int(), from: z.string(), method: z.string(), seconds: z.number() }),
