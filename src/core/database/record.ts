@@ -62,6 +62,13 @@ export function databaseRecords(registry: Registry): Record<string, DatabaseReco
     if (!isObject(r) || typeof r.service !== 'string' || typeof r.volume_key !== 'string' || !isObject(r.snapshots))
       throw malformed(`${where}: expected { service, volume_key, snapshots }`);
     if (r.volume !== undefined && typeof r.volume !== 'string') throw malformed(`${where}.volume: expected a name`);
+    if (r.origin !== undefined && !(isObject(r.origin) && typeof r.origin.volume === 'string'))
+      throw malformed(`${where}.origin: expected { volume, from, at }`);
+    const p = r.pending;
+    if (p !== undefined && !(isObject(p) && Number.isInteger(p.pid) && Array.isArray(p.volumes)))
+      throw malformed(`${where}.pending: expected { op, pid, volumes }`);
+    if (isObject(p) && (p.volumes as unknown[]).some((v) => typeof v !== 'string'))
+      throw malformed(`${where}.pending.volumes: expected volume names`);
     for (const [name, s] of Object.entries(r.snapshots))
       if (!isObject(s) || typeof s.volume !== 'string')
         throw malformed(`${where}.snapshots.${name}: expected a volume`);

@@ -85,8 +85,9 @@ export function findDatabaseService(config: unknown, spec: DatabaseSpec = {}): D
     );
   }
   name ??= services.find(([, s]) => isPostgresService(s))?.[0];
-  if (name === undefined) {
-    const mysql = services.find(([, s]) => isMysqlService(s))?.[0];
+  const named = name === undefined ? undefined : services.find(([n]) => n === name)![1];
+  if (name === undefined || isMysqlService(named)) {
+    const mysql = name ?? services.find(([, s]) => isMysqlService(s))?.[0];
     if (mysql !== undefined)
       throw usageError(
         'database-not-supported',
