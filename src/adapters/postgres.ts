@@ -209,12 +209,15 @@ export async function volumeBytes(volume: string, image: string): Promise<number
   return r.exitCode === 0 && Number.isFinite(n) ? n : null;
 }
 
-/** The folder a copy writes into, made empty, owned by the server's user and private (Postgres insists on 0700). */
+/**
+ * The folder a copy writes into: emptied (a failed attempt may have left a copy there), owned by the server's user,
+ * private (Postgres insists on 0700).
+ */
 async function prepareDir(image: string, volume: string, mount: string, dir: string, owner: string) {
   const r = await docker(
     helper(image, 'sh', [`${volume}:${mount}`], ['--user', '0', '--network', 'none']).concat([
       '-c',
-      'mkdir -p "$1" && chown "$2" "$1" && chmod 0700 "$1"',
+      'rm -rf "$1" && mkdir -p "$1" && chown "$2" "$1" && chmod 0700 "$1"',
       'sh',
       dir,
       owner,
